@@ -1,0 +1,151 @@
+"""Fixtures: a fresh database per test (SQLite file, and PostgreSQL when configured), settings,
+and factories for agencies, keys and credentials. Time is always injected, never slept."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import peewee
+import pytest
+
+from verifier import issuer, keyring, registry
+from verifier.config import Settings
+from verifier.db import init_schema, open_database
+from verifier.keystore import PrivateKeyStore
+from verifier.models import ALL_TABLES
+from verifier.service import VerificationService
+
+#: 2026-01-15T00:00:00Z: the instant every test lives at unless it says otherwise.
+NOW = 1_768_435_200
+DAY = 86_400
+POSTGRES_URL = os.environ.get("SKK_TEST_POSTGRES_URL")
+DATABASE_KINDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+def _fresh_postgres(url: str) -> peewee.Database:
+    try:
+        database = open_database(url)
+        database.connect(reuse_if_open=True)
+    except peewee.OperationalError as exc:
+        # In CI the server must be there: a silent skip would hide a broken store.
+        pytest.fail(f"PostgreSQL at SKK_TEST_POSTGRES_URL does not answer: {exc}")
+    database.drop_tables(ALL_TABLES, safe=True, cascade=True)
+    return database
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty database of each configured kind."""
+    if request.param == "postgres":
+        assert POSTGRES_URL is not None
+        _fresh_postgres(POSTGRES_URL).close()
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path / 'skk.sqlite3'}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Test settings: temp keys folder, https base URL, fixed secrets."""
+    return Settings(
+        database_url=database_url,
+        keys_dir=tmp_path / "keys",
+        key_passphrase="test passphrase",
+        nik_pepper="test pepper",
+        base_url="https://sertifikat.example.id",
+        leeway_seconds=60,
+    )
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[peewee.Database]:
+    """An initialised database bound to the models."""
+    db = open_database(settings.database_url, create=True)
+    init_schema(db)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    """The same settings as SKK_* environment variables, for CLI tests."""
+    return {
+        "SKK_DATABASE_URL": settings.database_url,
+        "SKK_KEYS_DIR": str(settings.keys_dir),
+        "SKK_KEY_PASSPHRASE": settings.key_passphrase or "",
+        "SKK_NIK_PEPPER": settings.nik_pepper or "",
+        "SKK_BASE_URL": settings.base_url,
+        "SKK_LEEWAY_SECONDS": str(settings.leeway_seconds),
+    }
+
+
+@pytest.fixture
+def store(settings: Settings) -> PrivateKeyStore:
+    """The private key store of the test settings."""
+    return PrivateKeyStore(settings.keys_dir, settings.key_passphrase)
+
+
+@pytest.fixture
+def make_agency(database: peewee.Database) -> Callable[..., registry.AgencyInfo]:
+    """Factory: register an agency (default lsp-contoh, levels 1-6)."""
+
+    def make(
+        agency_id: str = "lsp-contoh",
+        levels: tuple[int, int] = (1, 6),
+        name: str = "LSP Konstruksi Contoh Nusantara",
+    ) -> registry.AgencyInfo:
+        return registry.add_agency(agency_id, name, levels, "lsp", NOW - 30 * DAY)
+
+    return make
+
+
+@pytest.fixture
+def make_key(store: PrivateKeyStore) -> Callable[..., registry.TrustedKey]:
+    """Factory: generate an agency signing key at a given instant."""
+
+    def make(agency_id: str = "lsp-contoh", alg: str = "EdDSA", at: int = NOW - 30 * DAY):
+        return keyring.generate(store, agency_id, alg, at)
+
+    return make
+
+
+@pytest.fixture
+def issue(
+    settings: Settings, store: PrivateKeyStore
+) -> Callable[..., issuer.SignedCredential]:
+    """Factory: issue a credential (reference data by default) at ``now``."""
+
+    def make(now: int = NOW, **fields: Any) -> issuer.SignedCredential:
+        defaults: dict[str, Any] = {
+            "agency_id": "lsp-contoh",
+            "holder_name": "Muhammad Rizky Pratama Saputra",
+            "level": 3,
+            "job_code": "ME063100",
+        }
+        request = issuer.IssueRequest(**{**defaults, **fields})
+        agency = registry.get_agency(request.agency_id)
+        signer = keyring.signer(store, request.agency_id)
+        return issuer.issue_one(request, agency, signer, pepper=settings.nik_pepper, now=now)
+
+    return make
+
+
+@pytest.fixture
+def contoh(make_agency, make_key) -> registry.TrustedKey:
+    """The reference agency lsp-contoh (levels 1-6) with an Ed25519 signing key."""
+    make_agency()
+    return make_key()
+
+
+@pytest.fixture
+def service(database: peewee.Database, settings: Settings) -> VerificationService:
+    """A verification service on the test database."""
+    return VerificationService(database, settings.leeway_seconds)
+
+
+def with_settings(settings: Settings, **changes: Any) -> Settings:
+    """A copy of settings with some fields changed."""
+    return replace(settings, **changes)

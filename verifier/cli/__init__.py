@@ -1,0 +1,18 @@
+"""The ``skk`` command line (SPEC §5): one click group, thin adapters over the core."""
+
+from __future__ import annotations
+
+import click
+
+from verifier.cli import credential_commands, registry_commands
+from verifier.cli.base import SkkGroup
+
+
+@click.group(cls=SkkGroup)
+@click.version_option(package_name="skk-verifier")
+def main() -> None:
+    """SKK Verifier: issue and verify signed construction-worker competency certificates."""
+
+
+registry_commands.register(main)
+credential_commands.register(main)

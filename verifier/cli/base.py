@@ -1,0 +1,100 @@
+"""Shared CLI machinery: error-to-exit-status mapping, lazy settings and database, output."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+import peewee
+
+from verifier.config import Settings, load_settings
+from verifier.credential import parse_instant
+from verifier.db import open_database, require_schema, storage_errors
+from verifier.errors import Conflict, InvalidInput, NotFound, SkkError
+
+#: SPEC §5: 1 = not valid or refused; 2 = bad usage, unreadable file, no database or configuration.
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+_REFUSALS = (InvalidInput, NotFound, Conflict)
+
+
+class SkkGroup(click.Group):
+    """A click group that turns our errors into one stderr line and the right exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; SkkError becomes ``skk: <message>`` on stderr and exit 1 or 2."""
+        try:
+            with storage_errors():
+                return super().invoke(ctx)
+        except SkkError as exc:
+            click.echo(f"skk: {exc.message}", err=True)
+            ctx.exit(EXIT_REFUSED if isinstance(exc, _REFUSALS) else EXIT_USAGE)
+
+
+class Runtime:
+    """Settings and database, loaded on first use so `skk --help` needs neither."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._database: peewee.Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """Settings from the environment."""
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    def database(self) -> peewee.Database:
+        """The configured database, refusing one `skk init` has not prepared."""
+        if self._database is None:
+            self._database = open_database(self.settings.database_url)
+            require_schema(self._database)
+        return self._database
+
+    @staticmethod
+    def now() -> int:
+        """The current instant as a NumericDate."""
+        return int(time.time())
+
+
+pass_runtime = click.make_pass_decorator(Runtime, ensure=True)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def emit(as_json: bool, data: Any, human: Callable[[Any], str] | None = None) -> None:
+    """Print ``data`` as JSON, or as text made by ``human`` (default: key: value lines)."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo((human or describe)(data))
+
+
+def describe(data: Any) -> str:
+    """Plain-text rendering: ``key: value`` lines for an object, one block per list item."""
+    if isinstance(data, list):
+        return "\n\n".join(describe(item) for item in data) if data else "(none)"
+    if isinstance(data, dict):
+        return "\n".join(f"{key}: {_scalar(value)}" for key, value in data.items())
+    return str(data)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_scalar(v)}" for k, v in value.items())
+    if value is None:
+        return "-"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def instant_option(value: str | None, name: str) -> int | None:
+    """Parse an ISO-8601 option value, or raise a click usage error (exit 2) naming it."""
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None

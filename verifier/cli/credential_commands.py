@@ -1,0 +1,207 @@
+"""`skk issue`, `verify`, `revoke`, `suspend`, `reinstate`, `find` and `demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from verifier import demo as demo_instance
+from verifier import issuer, keyring, qr, records, registry, revocation
+from verifier.cli.base import (
+    EXIT_REFUSED,
+    Runtime,
+    emit,
+    instant_option,
+    json_option,
+    pass_runtime,
+)
+from verifier.errors import UnreadableInput
+from verifier.keystore import PrivateKeyStore
+from verifier.service import VerificationService
+from verifier.verify import VerificationResult
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
+_CLI_ACTOR = "cli"
+
+
+def register(main: click.Group) -> None:
+    """Attach these commands to the top-level group."""
+    for command in (issue, verify, revoke, suspend, reinstate, find, demo):
+        main.add_command(command)
+
+
+@click.command()
+@click.option("--agency", "agency_id", required=True)
+@click.option("--name", "holder_name", required=True, help="Holder's full name.")
+@click.option("--job-code", help="Jabatan kerja code, e.g. ME063100.")
+@click.option("--job", "job_title", help="Jabatan kerja title (resolved with --level).")
+@click.option("--level", type=int, required=True, help="KKNI jenjang 1-9.")
+@click.option("--nik", help="Holder's NIK; stored only as an HMAC.")
+@click.option("--number", help="Certificate number (assigned when omitted).")
+@click.option("--valid-from", help="Start of validity (ISO-8601; default now).")
+@click.option(
+    "--qr",
+    "qr_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the QR code to FILE.png or FILE.svg.",
+)
+@json_option
+@pass_runtime
+def issue(
+    rt: Runtime,
+    agency_id: str,
+    holder_name: str,
+    job_code: str | None,
+    job_title: str | None,
+    level: int,
+    nik: str | None,
+    number: str | None,
+    valid_from: str | None,
+    qr_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Issue one signed credential."""
+    start = instant_option(valid_from, "--valid-from")
+    rt.database()
+    agency = registry.get_agency(agency_id)
+    request = issuer.IssueRequest(
+        agency_id, holder_name, level, job_code, job_title, nik, number, start
+    )
+    # Check the request before unlocking the private key: a typo should not cost a KDF run.
+    issuer.build_credential(request, agency, rt.now())
+    signer = keyring.signer(
+        PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase), agency_id
+    )
+    signed = issuer.issue_one(request, agency, signer, pepper=rt.settings.nik_pepper, now=rt.now())
+    url = qr.credential_url(rt.settings.base_url, signed.token)
+    if qr_file is not None:
+        qr.write_qr(url, qr_file)
+    emit(as_json, {"number": signed.credential.number, "token": signed.token, "url": url})
+
+
+@click.command()
+@click.argument("token")
+@click.option("--at", help="Evaluate the validity window at this ISO-8601 instant.")
+@json_option
+@pass_runtime
+def verify(rt: Runtime, token: str, at: str | None, as_json: bool) -> None:
+    """Verify a token, QR payload, verify URL or QR image (PNG)."""
+    instant = instant_option(at, "--at")
+    text = _token_text(token)
+    service = VerificationService(rt.database(), rt.settings.leeway_seconds)
+    result = service.verify(text, at=instant)
+    emit(as_json, result.to_dict(), lambda data: _describe_result(result, data))
+    if not result.valid:
+        raise click.exceptions.Exit(EXIT_REFUSED)
+
+
+def _token_text(argument: str) -> str:
+    """The QR text of an image file, or the argument itself."""
+    path = Path(argument)
+    looks_like_image = path.suffix.lower() in _IMAGE_SUFFIXES
+    if looks_like_image or (len(argument) < 4096 and path.is_file()):
+        if not path.is_file():
+            raise UnreadableInput(f"no such file: {argument}")
+        return qr.read_qr_image(path)
+    return argument
+
+
+def _describe_result(result: VerificationResult, data: dict[str, Any]) -> str:
+    lines = [f"{result.status.value.upper()}: {data['message']}"]
+    credential = data["credential"]
+    if credential:
+        lines += [
+            f"number: {credential['number']}",
+            f"holder: {credential['holder_name']}",
+            f"job: {credential['job_title']} ({credential['job_code'] or '-'}), "
+            f"level {credential['level']}",
+            f"agency: {credential['agency']['name']} ({credential['agency']['id']})",
+            f"valid: {credential['valid_from']} to {credential['expires_at']}",
+        ]
+    if data["revocation"]:
+        rev = data["revocation"]
+        lines.append(f"{rev['status']}: {rev['at']} ({rev['reason']})")
+    lines.append(f"checked at: {data['checked_at']}")
+    return "\n".join(lines)
+
+
+reason_option = click.option(
+    "--reason", required=True, help=f"One of: {', '.join(revocation.REASONS)}."
+)
+note_option = click.option("--note", help="Internal note (never shown publicly).")
+
+
+@click.command()
+@click.option("--agency", "agency_id", required=True)
+@click.argument("number")
+@reason_option
+@note_option
+@json_option
+@pass_runtime
+def revoke(
+    rt: Runtime, agency_id: str, number: str, reason: str, note: str | None, as_json: bool
+) -> None:
+    """Revoke a credential for good."""
+    rt.database()
+    change = revocation.revoke(agency_id, number, reason, note=note, actor=_CLI_ACTOR, now=rt.now())
+    emit(as_json, change.to_dict())
+
+
+@click.command()
+@click.option("--agency", "agency_id", required=True)
+@click.argument("number")
+@reason_option
+@note_option
+@json_option
+@pass_runtime
+def suspend(
+    rt: Runtime, agency_id: str, number: str, reason: str, note: str | None, as_json: bool
+) -> None:
+    """Suspend a credential until reinstated."""
+    rt.database()
+    change = revocation.suspend(
+        agency_id, number, reason, note=note, actor=_CLI_ACTOR, now=rt.now()
+    )
+    emit(as_json, change.to_dict())
+
+
+@click.command()
+@click.option("--agency", "agency_id", required=True)
+@click.argument("number")
+@note_option
+@json_option
+@pass_runtime
+def reinstate(rt: Runtime, agency_id: str, number: str, note: str | None, as_json: bool) -> None:
+    """Lift a suspension."""
+    rt.database()
+    change = revocation.reinstate(agency_id, number, note=note, actor=_CLI_ACTOR, now=rt.now())
+    emit(as_json, change.to_dict())
+
+
+@click.command()
+@click.option("--agency", "agency_id", required=True)
+@click.option("--nik", required=True, help="The holder's NIK (matched through its HMAC).")
+@json_option
+@pass_runtime
+def find(rt: Runtime, agency_id: str, nik: str, as_json: bool) -> None:
+    """The agency's own credentials for a NIK."""
+    rt.database()
+    emit(as_json, records.find_by_nik(agency_id, nik, rt.settings.nik_pepper))
+
+
+@click.command()
+@json_option
+@pass_runtime
+def demo(rt: Runtime, as_json: bool) -> None:
+    """Create (once) a demo agency with valid, revoked, suspended and expired credentials."""
+    service = VerificationService(rt.database(), rt.settings.leeway_seconds)
+    listing = demo_instance.ensure_demo(rt.settings, service, rt.now())
+    emit(
+        as_json,
+        listing,
+        lambda items: "\n".join(
+            f"{item['status']:<10} {item['number']:<16} {item['url']}" for item in items
+        ),
+    )

@@ -1,0 +1,177 @@
+"""`skk init`, `agency`, `keys` and `apikey`: the trust registry from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from verifier import apikeys, keyring, registry
+from verifier.cli.base import Runtime, emit, instant_option, json_option, pass_runtime
+from verifier.db import init_schema, open_database
+from verifier.errors import InvalidInput
+from verifier.keystore import PrivateKeyStore
+
+MAX_KEY_FILE_BYTES = 64 * 1024
+
+
+def register(main: click.Group) -> None:
+    """Attach these commands to the top-level group."""
+    main.add_command(init)
+    main.add_command(agency)
+    main.add_command(keys)
+    main.add_command(apikey)
+
+
+@click.command()
+@json_option
+@pass_runtime
+def init(rt: Runtime, as_json: bool) -> None:
+    """Create or upgrade the database schema (idempotent)."""
+    version = init_schema(open_database(rt.settings.database_url, create=True))
+    emit(as_json, {"schema_version": version}, lambda d: f"schema version {version} is ready")
+
+
+@click.group()
+def agency() -> None:
+    """Register and list agencies."""
+
+
+@agency.command("add")
+@click.argument("agency_id", metavar="ID")
+@click.option("--name", required=True, help="Full name of the agency.")
+@click.option("--levels", required=True, help="Authorised KKNI levels, MIN-MAX, e.g. 1-6.")
+@click.option("--kind", type=click.Choice(registry.AGENCY_KINDS), default="lsp", show_default=True)
+@json_option
+@pass_runtime
+def agency_add(
+    rt: Runtime, agency_id: str, name: str, levels: str, kind: str, as_json: bool
+) -> None:
+    """Register an agency."""
+    rt.database()
+    info = registry.add_agency(agency_id, name, registry.parse_levels(levels), kind, rt.now())
+    emit(as_json, info.to_dict())
+
+
+@agency.command("list")
+@json_option
+@pass_runtime
+def agency_list(rt: Runtime, as_json: bool) -> None:
+    """List agencies."""
+    rt.database()
+    emit(as_json, [info.to_dict() for info in registry.list_agencies()])
+
+
+@click.group()
+def keys() -> None:
+    """Signing keys: generate, import, retire, revoke, publish."""
+
+
+@keys.command("generate")
+@click.option("--agency", "agency_id", required=True)
+@click.option("--alg", type=click.Choice(["EdDSA", "ES256"]), default="EdDSA", show_default=True)
+@json_option
+@pass_runtime
+def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
+    """New active signing key; the previous active key is retired."""
+    rt.database()
+    store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
+    emit(as_json, keyring.generate(store, agency_id, alg, rt.now()).to_dict())
+
+
+@keys.command("list")
+@click.option("--agency", "agency_id")
+@json_option
+@pass_runtime
+def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
+    """List keys."""
+    rt.database()
+    emit(as_json, [key.to_dict() for key in registry.list_keys(agency_id)])
+
+
+@keys.command("retire")
+@click.argument("kid")
+@json_option
+@pass_runtime
+def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
+    """Stop signing with a key; what it signed stays valid."""
+    rt.database()
+    emit(as_json, registry.retire_key(kid, rt.now()).to_dict())
+
+
+@keys.command("revoke")
+@click.argument("kid")
+@json_option
+@pass_runtime
+def keys_revoke(rt: Runtime, kid: str, as_json: bool) -> None:
+    """A compromised key: everything it signed fails verification."""
+    rt.database()
+    emit(as_json, registry.revoke_key(kid, rt.now()).to_dict())
+
+
+@keys.command("import")
+@click.option("--agency", "agency_id", required=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--since", help="Start of the key's service (ISO-8601 date).")
+@json_option
+@pass_runtime
+def keys_import(rt: Runtime, agency_id: str, file: Path, since: str | None, as_json: bool) -> None:
+    """Trust an external public key (PEM or JWK); its own kid is ignored."""
+    since_at = instant_option(since, "--since")
+    rt.database()
+    data = _read_key_file(file)
+    emit(as_json, keyring.import_public(agency_id, data, since_at, rt.now()).to_dict())
+
+
+def _read_key_file(file: Path) -> bytes:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise click.FileError(str(file), hint=exc.strerror) from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise InvalidInput(f"{file} is too large to be a public key", field="file")
+    return data
+
+
+@keys.command("jwks")
+@json_option
+@pass_runtime
+def keys_jwks(rt: Runtime, as_json: bool) -> None:
+    """All keys that still verify, as a JWK Set."""
+    rt.database()
+    emit(True, registry.jwks())
+
+
+@click.group()
+def apikey() -> None:
+    """Agency API keys (shown once; only a hash is stored)."""
+
+
+@apikey.command("create")
+@click.option("--agency", "agency_id", required=True)
+@json_option
+@pass_runtime
+def apikey_create(rt: Runtime, agency_id: str, as_json: bool) -> None:
+    """New API key for an agency."""
+    rt.database()
+    emit(as_json, apikeys.create(agency_id, rt.now()))
+
+
+@apikey.command("list")
+@click.option("--agency", "agency_id")
+@json_option
+@pass_runtime
+def apikey_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
+    """List API key ids (never secrets)."""
+    rt.database()
+    emit(as_json, [info.to_dict() for info in apikeys.list_keys(agency_id)])
+
+
+@apikey.command("revoke")
+@click.argument("key_id")
+@json_option
+@pass_runtime
+def apikey_revoke(rt: Runtime, key_id: str, as_json: bool) -> None:
+    """Revoke an API key."""
+    rt.database()
+    emit(as_json, apikeys.revoke(key_id, rt.now()).to_dict())

@@ -1,0 +1,112 @@
+"""Settings: documented defaults plus ``SKK_*`` environment variables, converted once.
+
+Nothing here reads the environment at import time; callers pass a mapping (``os.environ`` by
+default) to :func:`load_settings`, so tests build settings from plain dicts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from verifier.errors import ConfigurationError
+
+#: The checkout (or install) root: ``keys/`` and ``instance/`` hang off it.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Flask's instance folder convention; the default SQLite file lives here.
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+DEFAULT_DATABASE_URL = "sqlite:///skk.sqlite3"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_LEEWAY_SECONDS = 60
+MAX_LEEWAY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated configuration of one process."""
+
+    #: Peewee ``db_url``; relative SQLite paths are already resolved against the instance folder.
+    database_url: str = f"sqlite:///{INSTANCE_DIR / 'skk.sqlite3'}"
+    #: Folder of encrypted private keys (``<kid>.pem``, mode 0600).
+    keys_dir: Path = PROJECT_ROOT / "keys"
+    #: Passphrase of the private key files; None on hosts that only verify.
+    key_passphrase: str | None = field(default=None, repr=False)
+    #: Secret for NIK HMACs; None means NIKs cannot be accepted.
+    nik_pepper: str | None = field(default=None, repr=False)
+    #: Prefix of the URLs QR codes carry, without a trailing slash.
+    base_url: str = DEFAULT_BASE_URL
+    #: Clock-skew allowance in seconds (0-60) for rules 5 and 9.
+    leeway_seconds: int = DEFAULT_LEEWAY_SECONDS
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``SKK_*`` variables; bad values raise ConfigurationError."""
+    env = os.environ if environ is None else environ
+    return Settings(
+        database_url=_database_url(env.get("SKK_DATABASE_URL", DEFAULT_DATABASE_URL)),
+        keys_dir=_resolve(env.get("SKK_KEYS_DIR", "keys"), PROJECT_ROOT),
+        key_passphrase=env.get("SKK_KEY_PASSPHRASE") or None,
+        nik_pepper=env.get("SKK_NIK_PEPPER") or None,
+        base_url=_base_url(env.get("SKK_BASE_URL", DEFAULT_BASE_URL)),
+        leeway_seconds=_leeway(env.get("SKK_LEEWAY_SECONDS", str(DEFAULT_LEEWAY_SECONDS))),
+    )
+
+
+def _resolve(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _database_url(url: str) -> str:
+    """Resolve a relative SQLite file against the instance folder, never the working directory."""
+    url = url.strip()
+    if "://" not in url:
+        raise ConfigurationError(f"SKK_DATABASE_URL is not a database URL: {url!r}")
+    scheme, rest = url.split("://", 1)
+    if scheme.startswith("sqlite") and rest.startswith("/") and not rest.startswith("//"):
+        path = rest[1:]
+        if path and path != ":memory:" and not Path(path).is_absolute():
+            return f"{scheme}:///{INSTANCE_DIR / path}"
+    return url
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost and loopback addresses: the only hosts allowed a plain-http base URL."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _base_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"SKK_BASE_URL must be an http(s) URL with a host, not {url!r}")
+    if parts.query or parts.fragment:
+        raise ConfigurationError("SKK_BASE_URL must not carry a query or fragment")
+    # A demo or development instance runs on loopback; anything a phone opens must be https.
+    if parts.scheme != "https" and not is_loopback_host(parts.hostname):
+        raise ConfigurationError("SKK_BASE_URL must use https outside a local demo")
+    return url
+
+
+def _leeway(raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"SKK_LEEWAY_SECONDS must be a whole number, not {raw!r}"
+        ) from None
+    if not 0 <= value <= MAX_LEEWAY_SECONDS:
+        raise ConfigurationError(f"SKK_LEEWAY_SECONDS must be between 0 and {MAX_LEEWAY_SECONDS}")
+    return value

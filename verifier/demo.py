@@ -1,0 +1,90 @@
+"""An idempotent demo instance: one agency and one credential in each interesting state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from verifier import issuer, keyring, qr, registry, revocation
+from verifier.config import Settings
+from verifier.credential import add_years
+from verifier.errors import NotFound
+from verifier.keystore import PrivateKeyStore
+from verifier.models import CredentialRecord
+from verifier.service import VerificationService
+
+DEMO_AGENCY_ID = "lsp-demo"
+DEMO_AGENCY_NAME = "LSP Demo Konstruksi Nusantara"
+_DAY = 86400
+
+
+@dataclass(frozen=True)
+class DemoCredential:
+    """One demo certificate: who, and what should happen to it."""
+
+    number: str
+    holder_name: str
+    job_code: str
+    level: int
+    state: str  # valid | revoked | suspended | expired
+
+
+DEMO_CREDENTIALS = (
+    DemoCredential("DEMO 0001 2026", "Rina Marlina", "ME063100", 3, "valid"),
+    DemoCredential("DEMO 0002 2026", "Budi Santoso", "SI013017", 1, "revoked"),
+    DemoCredential("DEMO 0003 2026", "Siti Aminah", "SI033015", 2, "suspended"),
+    DemoCredential("DEMO 0004 2020", "Agus Wijaya", "ME063027", 2, "expired"),
+)
+
+
+def ensure_demo(settings: Settings, service: VerificationService, now: int) -> list[dict[str, str]]:
+    """Create whatever of the demo is missing; return each credential's number, status, URL."""
+    agency = _ensure_agency(now)
+    store = PrivateKeyStore(settings.keys_dir, settings.key_passphrase)
+    if not any(key.can_sign for key in registry.list_keys(agency.id)):
+        keyring.generate(store, agency.id, "EdDSA", now)
+    listing = []
+    for demo in DEMO_CREDENTIALS:
+        token = _ensure_credential(demo, agency, store, now)
+        _apply_state(demo, now)
+        url = qr.credential_url(settings.base_url, token)
+        result = service.verify(token, at=now)
+        listing.append({"number": demo.number, "status": result.status.value, "url": url})
+    return listing
+
+
+def _ensure_agency(now: int) -> registry.AgencyInfo:
+    try:
+        return registry.get_agency(DEMO_AGENCY_ID)
+    except NotFound:
+        return registry.add_agency(DEMO_AGENCY_ID, DEMO_AGENCY_NAME, (1, 6), "lsp", now)
+
+
+def _ensure_credential(
+    demo: DemoCredential, agency: registry.AgencyInfo, store: PrivateKeyStore, now: int
+) -> str:
+    row = CredentialRecord.get_or_none(
+        (CredentialRecord.agency == agency.id) & (CredentialRecord.number == demo.number)
+    )
+    if row is not None:
+        return str(row.token)
+    # The expired one was valid for five years that ended a month ago.
+    valid_from = add_years(now - 30 * _DAY, -5) if demo.state == "expired" else now
+    request = issuer.IssueRequest(
+        agency_id=agency.id,
+        holder_name=demo.holder_name,
+        level=demo.level,
+        job_code=demo.job_code,
+        number=demo.number,
+        valid_from=valid_from,
+    )
+    signer = keyring.signer(store, agency.id)
+    return issuer.issue_one(request, agency, signer, pepper=None, now=now).token
+
+
+def _apply_state(demo: DemoCredential, now: int) -> None:
+    if demo.state == "revoked":
+        revocation.revoke(DEMO_AGENCY_ID, demo.number, "fraud", note="demo", actor="demo", now=now)
+    elif demo.state == "suspended":
+        revocation.suspend(
+            DEMO_AGENCY_ID, demo.number, "investigation", note="demo", actor="demo", now=now
+        )

@@ -1,0 +1,38 @@
+"""One base exception and a shallow tree named by who is at fault.
+
+The CLI maps these to exit statuses and the web layer to HTTP status codes, so the core never has
+to know about either.
+"""
+
+
+class SkkError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(SkkError):
+    """The caller's data breaks a domain rule (level, job code, NIK, number, ...)."""
+
+
+class NotFound(SkkError):
+    """A record does not exist, or belongs to another agency."""
+
+
+class Conflict(SkkError):
+    """A duplicate, or a state change the rules refuse."""
+
+
+class UnreadableInput(SkkError):
+    """A file the caller named cannot be read, or holds no QR code."""
+
+
+class ConfigurationError(SkkError):
+    """The operator's setup is missing something: schema, passphrase, pepper, a setting."""
+
+
+class StorageUnavailable(SkkError):
+    """The database does not answer; never turned into a verification verdict."""

@@ -1,0 +1,221 @@
+"""Issuance: request -> checked Credential -> signed token -> stored record. Time is injected.
+
+Building, signing and storing are separate steps so that batch issuance can check every row,
+sign outside the database transaction and insert everything in one short transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import peewee
+
+from verifier import jobs, jws
+from verifier.credential import (
+    HEADER_TYPE,
+    MAX_NUMERIC_DATE,
+    Credential,
+    add_years,
+    canonical_number,
+    check_number,
+    check_text,
+    clean_text,
+)
+from verifier.errors import Conflict, InvalidInput
+from verifier.keys import SigningKey
+from verifier.models import CredentialRecord, database_proxy
+from verifier.nik import nik_hmac
+from verifier.registry import AgencyInfo
+
+_ASSIGN_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """What an agency asks for; ``iss``, ``kid`` and all times except valid_from are ours."""
+
+    agency_id: str
+    holder_name: str
+    level: int
+    job_code: str | None = None
+    job_title: str | None = None
+    nik: str | None = None
+    number: str | None = None
+    valid_from: int | None = None
+
+
+@dataclass(frozen=True)
+class SignedCredential:
+    """A credential with its token and, when a NIK was given, the NIK's HMAC."""
+
+    credential: Credential
+    token: str
+    kid: str
+    nik_hmac: str | None
+
+
+def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Credential:
+    """Check a request against the agency and the job master; InvalidInput names the field."""
+    level = request.level
+    if type(level) is not int or not 1 <= level <= 9:
+        raise InvalidInput("level must be a whole number from 1 to 9", field="level")
+    if not agency.authorises(level):
+        raise InvalidInput(
+            f"level {level} is outside agency {agency.id}'s authorised levels "
+            f"{agency.level_min}-{agency.level_max}",
+            field="level",
+        )
+    job = resolve_job(request.job_code, request.job_title, level)
+    name = clean_text(request.holder_name) if isinstance(request.holder_name, str) else ""
+    try:
+        check_text(name, "holder name")
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="holder_name") from None
+    valid_from = now if request.valid_from is None else request.valid_from
+    if type(valid_from) is not int or not 0 <= valid_from <= MAX_NUMERIC_DATE // 2:
+        raise InvalidInput("valid_from is out of range", field="valid_from")
+    number = _number(request.number) if request.number is not None else assign_number(job, now)
+    return Credential(
+        agency_id=agency.id,
+        number=number,
+        holder_name=name,
+        job_title=job.title,
+        job_code=job.code,
+        level=level,
+        issued_at=now,
+        valid_from=valid_from,
+        expires_at=add_years(valid_from),
+    )
+
+
+def resolve_job(code: str | None, title: str | None, level: int) -> jobs.Job:
+    """The master-list job for a code or a title at ``level``; InvalidInput when none fits."""
+    if (code is None) == (title is None):
+        raise InvalidInput("give exactly one of job_code and job_title", field="job_code")
+    if code is not None:
+        job = jobs.find_by_code(code)
+        if job is None:
+            raise InvalidInput(f"unknown job code {code.strip()!r}", field="job_code")
+        if job.level != level:
+            raise InvalidInput(
+                f"level {level} contradicts job code {job.code} (level {job.level})",
+                field="level",
+            )
+        return job
+    assert title is not None
+    job = jobs.find_by_title(title, level)
+    if job is None:
+        levels = jobs.levels_for_title(title)
+        if levels:
+            raise InvalidInput(
+                f"job title {title.strip()!r} exists at level(s) "
+                f"{', '.join(map(str, levels))}, not {level}",
+                field="level",
+            )
+        raise InvalidInput(f"unknown job title {title.strip()!r}", field="job_title")
+    return job
+
+
+def _number(raw: str) -> str:
+    number = canonical_number(raw)
+    try:
+        check_number(number)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="number") from None
+    return number
+
+
+def assign_number(job: jobs.Job, now: int) -> str:
+    """``<job code> <level> <8 random digits> <year>``, e.g. ``ME063100 3 48213377 2026``.
+
+    Random rather than sequential serials: nothing can be learned by counting, and several
+    issuing hosts never race for the next value. A collision is retried on insert.
+    """
+    year = datetime.fromtimestamp(now, UTC).year
+    return f"{job.code} {job.level} {secrets.randbelow(10**8):08d} {year}"
+
+
+def sign(credential: Credential, key: SigningKey) -> str:
+    """Compact JWS of the credential in canonical form (SPEC §2 member order)."""
+    header = {"alg": key.alg, "kid": key.kid, "typ": HEADER_TYPE}
+    signing_input = jws.signing_input(header, credential.to_claims())
+    return f"{signing_input.decode('ascii')}.{jws.b64url_encode(key.sign(signing_input))}"
+
+
+def sign_credential(
+    credential: Credential, key: SigningKey, nik: str | None, pepper: str | None
+) -> SignedCredential:
+    """Sign, and HMAC the NIK under the agency's key (the NIK itself goes no further)."""
+    digest = None if nik is None else nik_hmac(nik, credential.agency_id, pepper)
+    return SignedCredential(credential, sign(credential, key), key.kid, digest)
+
+
+def store(signed: list[SignedCredential]) -> None:
+    """Insert in one transaction; Conflict naming the number if any already exists."""
+    database = database_proxy.obj
+    try:
+        with database.atomic():
+            for item in signed:
+                _check_unique(item.credential)
+            CredentialRecord.insert_many([_row(item) for item in signed]).execute()
+    except peewee.IntegrityError:
+        raise Conflict("a certificate number was issued concurrently", field="number") from None
+
+
+def _check_unique(credential: Credential) -> None:
+    exists = (
+        CredentialRecord.select()
+        .where(
+            (CredentialRecord.agency == credential.agency_id)
+            & (CredentialRecord.number == credential.number)
+        )
+        .exists()
+    )
+    if exists:
+        raise Conflict(
+            f"certificate number {credential.number} already exists for agency "
+            f"{credential.agency_id}",
+            field="number",
+        )
+
+
+def _row(item: SignedCredential) -> dict[str, Any]:
+    cred = item.credential
+    return {
+        "agency": cred.agency_id,
+        "number": cred.number,
+        "holder_name": cred.holder_name,
+        "job_title": cred.job_title,
+        "job_code": cred.job_code,
+        "level": cred.level,
+        "nik_hmac": item.nik_hmac,
+        "kid": item.kid,
+        "issued_at": cred.issued_at,
+        "valid_from": cred.valid_from,
+        "expires_at": cred.expires_at,
+        "token": item.token,
+    }
+
+
+def issue_one(
+    request: IssueRequest,
+    agency: AgencyInfo,
+    key: SigningKey,
+    *,
+    pepper: str | None,
+    now: int,
+) -> SignedCredential:
+    """Build, sign and store one credential, retrying an assigned number that collides."""
+    for attempt in range(_ASSIGN_ATTEMPTS):
+        credential = build_credential(request, agency, now)
+        signed = sign_credential(credential, key, request.nik, pepper)
+        try:
+            store([signed])
+            return signed
+        except Conflict:
+            if request.number is not None or attempt == _ASSIGN_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,34 @@
+"""NIK (Nomor Induk Kependudukan) validation and keyed hashing.
+
+A NIK can never be changed once leaked (UU 27/2022), so it is kept only as an HMAC whose key is
+derived per agency from ``SKK_NIK_PEPPER``: the same person at two agencies gives unrelated values,
+and a stolen database cannot be brute-forced over the ~10^10 plausible NIKs without the pepper.
+Nothing here ever puts the NIK itself into an exception message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from verifier.errors import ConfigurationError, InvalidInput
+
+_KEY_LABEL = b"skk-verifier nik hmac v1\x00"
+
+
+def check_nik(raw: str) -> str:
+    """The NIK as 16 digits with a province code 11-96; InvalidInput (without the value) if not."""
+    nik = raw.strip()
+    if len(nik) != 16 or not nik.isascii() or not nik.isdigit():
+        raise InvalidInput("NIK must be exactly 16 digits", field="nik")
+    if not 11 <= int(nik[:2]) <= 96:
+        raise InvalidInput("NIK province code (first two digits) must be 11-96", field="nik")
+    return nik
+
+
+def nik_hmac(nik: str, agency_id: str, pepper: str | None) -> str:
+    """Hex HMAC-SHA256 of a checked NIK under the agency's key derived from the pepper."""
+    if not pepper:
+        raise ConfigurationError("SKK_NIK_PEPPER is required when a NIK is given")
+    agency_key = hmac.new(pepper.encode(), _KEY_LABEL + agency_id.encode(), hashlib.sha256).digest()
+    return hmac.new(agency_key, check_nik(nik).encode(), hashlib.sha256).hexdigest()

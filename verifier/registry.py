@@ -1,0 +1,292 @@
+"""Trust registry: agencies, their public keys and key life cycle, plus a cached snapshot.
+
+The snapshot is what verification reads. It is rebuilt only when ``registry_version`` in the
+database changes, and that counter is bumped in the same transaction as every agency or key
+change, so a key revoked on one host fails verification on every host at its next request.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import peewee
+
+from verifier import keys
+from verifier.credential import AGENCY_ID_RE, check_text, clean_text
+from verifier.db import bump_registry_version
+from verifier.errors import Conflict, InvalidInput, NotFound
+from verifier.models import Agency, SigningKeyRecord, database_proxy
+
+AGENCY_KINDS = ("lsp", "dinas", "balai")
+MAX_AGENCY_NAME = 200
+
+
+@dataclass(frozen=True)
+class AgencyInfo:
+    """An agency as verification and the CLI see it."""
+
+    id: str
+    name: str
+    kind: str
+    level_min: int
+    level_max: int
+
+    def authorises(self, level: int) -> bool:
+        """True when the agency may certify this KKNI level."""
+        return self.level_min <= level <= self.level_max
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC §5 agency object."""
+        levels = {"min": self.level_min, "max": self.level_max}
+        return {"id": self.id, "name": self.name, "kind": self.kind, "levels": levels}
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A registered public key with its state and service window."""
+
+    kid: str
+    agency_id: str
+    alg: str
+    state: str  # active | retired | revoked
+    origin: str  # generated | imported
+    not_before: int | None
+    retired_at: int | None
+    verifying_key: keys.VerifyingKey
+
+    @property
+    def can_sign(self) -> bool:
+        """Only an active key generated here (its private half in SKK_KEYS_DIR) signs."""
+        return self.origin == "generated" and self.state == "active"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC §5 key object."""
+        return {
+            "kid": self.kid,
+            "agency": self.agency_id,
+            "alg": self.alg,
+            "state": self.state,
+            "can_sign": self.can_sign,
+        }
+
+
+@dataclass(frozen=True)
+class TrustSnapshot:
+    """Everything verification needs from the registry, as of one ``registry_version``."""
+
+    version: int
+    agencies: Mapping[str, AgencyInfo]
+    keys: Mapping[str, TrustedKey]
+
+
+def parse_levels(text: str) -> tuple[int, int]:
+    """``MIN-MAX`` (or a single level) within 1-9."""
+    low, _, high = text.strip().partition("-")
+    try:
+        level_min, level_max = int(low), int(high or low)
+    except ValueError:
+        raise InvalidInput(f"levels must look like 1-6, not {text!r}", field="levels") from None
+    if not 1 <= level_min <= level_max <= 9:
+        raise InvalidInput("levels must satisfy 1 <= MIN <= MAX <= 9", field="levels")
+    return level_min, level_max
+
+
+def add_agency(
+    agency_id: str, name: str, levels: tuple[int, int], kind: str, now: int
+) -> AgencyInfo:
+    """Register an agency; Conflict if the id is taken."""
+    if not AGENCY_ID_RE.fullmatch(agency_id):
+        raise InvalidInput(
+            "agency id must be 2-40 lowercase letters, digits or '-', starting with a letter or "
+            "digit",
+            field="id",
+        )
+    name = clean_text(name)
+    try:
+        check_text(name, "agency name", MAX_AGENCY_NAME)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="name") from None
+    if kind not in AGENCY_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(AGENCY_KINDS)}", field="kind")
+    database = database_proxy.obj
+    with database.atomic():
+        if Agency.get_or_none(Agency.id == agency_id) is not None:
+            raise Conflict(f"agency {agency_id} already exists", field="id")
+        Agency.create(
+            id=agency_id,
+            name=name,
+            kind=kind,
+            level_min=levels[0],
+            level_max=levels[1],
+            created_at=now,
+        )
+        bump_registry_version(database)
+    return get_agency(agency_id)
+
+
+def get_agency(agency_id: str) -> AgencyInfo:
+    """The agency with this id; NotFound otherwise."""
+    row = Agency.get_or_none(Agency.id == agency_id)
+    if row is None:
+        raise NotFound(f"no agency {agency_id!r}", field="agency")
+    return _agency_info(row)
+
+
+def list_agencies() -> list[AgencyInfo]:
+    """All agencies by id."""
+    return [_agency_info(row) for row in Agency.select().order_by(Agency.id)]
+
+
+def _agency_info(row: Agency) -> AgencyInfo:
+    return AgencyInfo(row.id, row.name, row.kind, row.level_min, row.level_max)
+
+
+def add_key(
+    agency_id: str,
+    verifying_key: keys.VerifyingKey,
+    *,
+    origin: str,
+    not_before: int | None,
+    now: int,
+) -> TrustedKey:
+    """Trust a public key; a new generated key retires the agency's previous signing key."""
+    get_agency(agency_id)
+    database = database_proxy.obj
+    with database.atomic():
+        if SigningKeyRecord.get_or_none(SigningKeyRecord.kid == verifying_key.kid) is not None:
+            raise Conflict(f"key {verifying_key.kid} is already registered", field="key")
+        if origin == "generated":
+            SigningKeyRecord.update(state="retired", retired_at=now).where(
+                (SigningKeyRecord.agency == agency_id)
+                & (SigningKeyRecord.origin == "generated")
+                & (SigningKeyRecord.state == "active")
+            ).execute()
+        SigningKeyRecord.create(
+            kid=verifying_key.kid,
+            agency=agency_id,
+            alg=verifying_key.alg,
+            public_jwk=json.dumps(verifying_key.jwk),
+            origin=origin,
+            state="active",
+            not_before=not_before,
+            created_at=now,
+        )
+        bump_registry_version(database)
+    return get_key(verifying_key.kid)
+
+
+def get_key(kid: str) -> TrustedKey:
+    """The key with this kid; NotFound otherwise."""
+    row = SigningKeyRecord.get_or_none(SigningKeyRecord.kid == kid)
+    if row is None:
+        raise NotFound(f"no key {kid!r}", field="kid")
+    return _trusted_key(row)
+
+
+def list_keys(agency_id: str | None = None) -> list[TrustedKey]:
+    """Keys, optionally of one agency, oldest first."""
+    query = SigningKeyRecord.select().order_by(SigningKeyRecord.created_at, SigningKeyRecord.kid)
+    if agency_id is not None:
+        get_agency(agency_id)
+        query = query.where(SigningKeyRecord.agency == agency_id)
+    return [_trusted_key(row) for row in query]
+
+
+def retire_key(kid: str, now: int) -> TrustedKey:
+    """Stop signing with a key; tokens it signed before now keep verifying."""
+    return _change_state(kid, "retired", now)
+
+
+def revoke_key(kid: str, now: int) -> TrustedKey:
+    """A compromised key: everything it ever signed fails with key_revoked."""
+    return _change_state(kid, "revoked", now)
+
+
+def _change_state(kid: str, state: str, now: int) -> TrustedKey:
+    database = database_proxy.obj
+    with database.atomic():
+        key = get_key(kid)
+        if key.state == state:
+            return key
+        if key.state == "revoked":
+            raise Conflict(f"key {kid} is revoked; it cannot be {state}", field="kid")
+        changes: dict[str, Any] = {"state": state}
+        changes["retired_at" if state == "retired" else "revoked_at"] = now
+        SigningKeyRecord.update(**changes).where(SigningKeyRecord.kid == kid).execute()
+        bump_registry_version(database)
+    return get_key(kid)
+
+
+def signing_key_of(agency_id: str) -> TrustedKey:
+    """The agency's active generated key; Conflict when it has none."""
+    get_agency(agency_id)
+    for key in list_keys(agency_id):
+        if key.can_sign:
+            return key
+    raise Conflict(
+        f"agency {agency_id} has no active signing key; run `skk keys generate --agency "
+        f"{agency_id}`",
+        field="agency",
+    )
+
+
+def _trusted_key(row: SigningKeyRecord) -> TrustedKey:
+    return TrustedKey(
+        kid=row.kid,
+        agency_id=row.agency_id,
+        alg=row.alg,
+        state=row.state,
+        origin=row.origin,
+        not_before=row.not_before,
+        retired_at=row.retired_at,
+        verifying_key=keys.verifying_key_from_jwk(json.loads(row.public_jwk)),
+    )
+
+
+def jwks() -> dict[str, Any]:
+    """Every key that still verifies (not revoked), as a JWK Set (RFC 7517 §5)."""
+    return {
+        "keys": [key.verifying_key.public_jwk() for key in list_keys() if key.state != "revoked"]
+    }
+
+
+def load_snapshot() -> TrustSnapshot:
+    """Read agencies and keys at the current registry version, in one transaction."""
+    database = database_proxy.obj
+    with database.atomic():
+        version = current_version(database)
+        agencies = {info.id: info for info in list_agencies()}
+        trusted = {key.kid: key for key in list_keys()}
+    return TrustSnapshot(version, agencies, trusted)
+
+
+def current_version(database: peewee.Database) -> int:
+    """The registry counter; one indexed read, cheap enough for every verification."""
+    cursor = database.execute_sql(
+        f"SELECT value FROM skk_meta WHERE name = {database.param}", ("registry_version",)
+    )
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+class TrustCache:
+    """A snapshot reused while the registry version is unchanged; safe across threads."""
+
+    def __init__(self) -> None:
+        self._snapshot: TrustSnapshot | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> TrustSnapshot:
+        """The current snapshot, reloaded when any agency or key changed anywhere."""
+        version = current_version(database_proxy.obj)
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.version == version:
+            return snapshot
+        with self._lock:
+            snapshot = load_snapshot()
+            self._snapshot = snapshot
+            return snapshot

@@ -1,0 +1,231 @@
+"""Revocation store: revoke (final), suspend and reinstate (reversible), with full history.
+
+Records are keyed by (agency, canonical number), never by a hash of the token: one certificate has
+many valid serialisations (member order, a second signature by ES256), and all of them must fail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import peewee
+
+from verifier.credential import canonical_number, check_number, to_iso
+from verifier.errors import Conflict, InvalidInput, NotFound
+from verifier.models import (
+    CredentialRecord,
+    RevocationEvent,
+    RevocationRecord,
+    SigningKeyRecord,
+    database_proxy,
+)
+from verifier.registry import get_agency
+
+REASONS = (
+    "fraud",
+    "misuse",
+    "data_error",
+    "holder_request",
+    "superseded",
+    "investigation",
+    "other",
+)
+MAX_NOTE_LENGTH = 1000
+_NIK_LIKE = re.compile(r"\d{16}")
+
+
+@dataclass(frozen=True)
+class RevocationStatus:
+    """A credential's current record: revoked or suspended, since when, and the public reason."""
+
+    status: str
+    at: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC §3 ``revocation`` object."""
+        return {"status": self.status, "at": to_iso(self.at), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """Outcome of revoke / suspend / reinstate, as the CLI and API print it."""
+
+    agency_id: str
+    number: str
+    status: str  # revoked | suspended | active
+    at: int | None
+    reason: str | None
+    changed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The SPEC §5 state-change object."""
+        return {
+            "agency": self.agency_id,
+            "number": self.number,
+            "status": self.status,
+            "at": None if self.at is None else to_iso(self.at),
+            "reason": self.reason,
+            "changed": self.changed,
+        }
+
+
+def lookup_sql(database: peewee.Database) -> str:
+    """The parametrised hot-path query (placeholders differ between SQLite and PostgreSQL)."""
+    p = database.param
+    return f"SELECT status, at, reason FROM revocation WHERE agency_id = {p} AND number = {p}"
+
+
+def lookup(database: peewee.Database, agency_id: str, number: str) -> RevocationStatus | None:
+    """The record for (agency, number), or None; one indexed primary-key read."""
+    row = database.execute_sql(lookup_sql(database), (agency_id, number)).fetchone()
+    return None if row is None else RevocationStatus(row[0], int(row[1]), row[2])
+
+
+def revoke(
+    agency_id: str, number: str, reason: str, *, note: str | None, actor: str, now: int
+) -> StateChange:
+    """Revoke for good; allowed from suspended; a repeat changes nothing."""
+    return _apply("revoke", agency_id, number, reason, note, actor, now)
+
+
+def suspend(
+    agency_id: str, number: str, reason: str, *, note: str | None, actor: str, now: int
+) -> StateChange:
+    """Suspend until reinstated; refused for a revoked credential."""
+    return _apply("suspend", agency_id, number, reason, note, actor, now)
+
+
+def reinstate(
+    agency_id: str, number: str, *, note: str | None, actor: str, now: int
+) -> StateChange:
+    """Lift a suspension; refused for a revoked credential."""
+    return _apply("reinstate", agency_id, number, None, note, actor, now)
+
+
+def _apply(
+    action: str,
+    agency_id: str,
+    raw_number: str,
+    reason: str | None,
+    note: str | None,
+    actor: str,
+    now: int,
+) -> StateChange:
+    number = canonical_number(raw_number)
+    _check_request(action, agency_id, number, reason, note)
+    database = database_proxy.obj
+    for attempt in range(2):
+        try:
+            with database.atomic():
+                return _transition(action, agency_id, number, reason, note, actor, now)
+        except peewee.IntegrityError:
+            # Another writer created the record between our read and insert; read it again.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _check_request(
+    action: str, agency_id: str, number: str, reason: str | None, note: str | None
+) -> None:
+    try:
+        check_number(number)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="number") from None
+    if action != "reinstate" and reason not in REASONS:
+        raise InvalidInput(f"reason must be one of {', '.join(REASONS)}", field="reason")
+    if note is not None:
+        if len(note) > MAX_NOTE_LENGTH:
+            raise InvalidInput(f"note must be at most {MAX_NOTE_LENGTH} characters", field="note")
+        if _NIK_LIKE.search(note):
+            raise InvalidInput("note must not contain a NIK or other 16-digit number", field="note")
+    get_agency(agency_id)
+    if not _issued_here(agency_id, number) and not _signs_elsewhere(agency_id):
+        raise NotFound(f"agency {agency_id} has no credential {number}", field="number")
+
+
+def _issued_here(agency_id: str, number: str) -> bool:
+    query = CredentialRecord.select().where(
+        (CredentialRecord.agency == agency_id) & (CredentialRecord.number == number)
+    )
+    return bool(query.exists())
+
+
+def _signs_elsewhere(agency_id: str) -> bool:
+    """An agency whose keys are all imported signs elsewhere; we cannot know its numbers."""
+    origins = {
+        row.origin
+        for row in SigningKeyRecord.select(SigningKeyRecord.origin).where(
+            SigningKeyRecord.agency == agency_id
+        )
+    }
+    return origins == {"imported"}
+
+
+_TARGET = {"revoke": "revoked", "suspend": "suspended", "reinstate": "active"}
+
+
+def _transition(
+    action: str,
+    agency_id: str,
+    number: str,
+    reason: str | None,
+    note: str | None,
+    actor: str,
+    now: int,
+) -> StateChange:
+    current = RevocationRecord.get_or_none(
+        (RevocationRecord.agency == agency_id) & (RevocationRecord.number == number)
+    )
+    status = current.status if current else "active"
+    target = _TARGET[action]
+    if status == target:
+        at = current.at if current else None
+        kept_reason = current.reason if current else None
+        return StateChange(agency_id, number, status, at, kept_reason, changed=False)
+    if status == "revoked":
+        raise Conflict(f"credential {number} is revoked; it cannot be {target}", field="number")
+    where = (RevocationRecord.agency == agency_id) & (RevocationRecord.number == number)
+    if target == "active":
+        RevocationRecord.delete().where(where).execute()
+    elif current is None:
+        RevocationRecord.create(
+            agency=agency_id, number=number, status=target, reason=reason, at=now
+        )
+    else:
+        RevocationRecord.update(status=target, reason=reason, at=now).where(where).execute()
+    RevocationEvent.create(
+        agency=agency_id,
+        number=number,
+        action=action,
+        status=target,
+        reason=reason,
+        note=note,
+        actor=actor,
+        at=now,
+    )
+    return StateChange(
+        agency_id, number, target, now, reason if target != "active" else None, changed=True
+    )
+
+
+def history(agency_id: str, number: str | None = None) -> list[dict[str, Any]]:
+    """The agency's own revocation history, oldest first (notes included: agency-only view)."""
+    query = RevocationEvent.select().where(RevocationEvent.agency == agency_id)
+    if number is not None:
+        query = query.where(RevocationEvent.number == canonical_number(number))
+    return [
+        {
+            "number": event.number,
+            "action": event.action,
+            "status": event.status,
+            "reason": event.reason,
+            "note": event.note,
+            "actor": event.actor,
+            "at": to_iso(event.at),
+        }
+        for event in query.order_by(RevocationEvent.id)
+    ]
