@@ -98,14 +98,20 @@ def verify(rt: Runtime, token: str, at: str | None, as_json: bool) -> None:
 
 
 def _token_text(argument: str) -> str:
-    """The QR text of an image file, or the argument itself."""
+    """The QR text of an image file, or the argument itself (a token, payload or URL)."""
     path = Path(argument)
-    looks_like_image = path.suffix.lower() in _IMAGE_SUFFIXES
-    if looks_like_image or (len(argument) < 4096 and path.is_file()):
-        if not path.is_file():
+    if path.suffix.lower() in _IMAGE_SUFFIXES or _is_file(path):
+        if not _is_file(path):
             raise UnreadableInput(f"no such file: {argument}")
         return qr.read_qr_image(path)
     return argument
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a token is no file name: too long, or holds a NUL
+        return False
 
 
 def _describe_result(result: VerificationResult, data: dict[str, Any]) -> str:
