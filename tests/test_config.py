@@ -1,0 +1,58 @@
+"""Settings from SKK_* variables: defaults, path resolution, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from verifier.errors import ConfigurationError
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.database_url == f"sqlite:///{INSTANCE_DIR / 'skk.sqlite3'}"
+    assert settings.keys_dir == PROJECT_ROOT / "keys"
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert settings.leeway_seconds == 60
+    assert settings.key_passphrase is None and settings.nik_pepper is None
+
+
+def test_relative_paths_resolve_against_fixed_folders(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # the working directory must not matter
+    settings = load_settings({"SKK_DATABASE_URL": "sqlite:///data/x.db", "SKK_KEYS_DIR": "k"})
+    assert settings.database_url == f"sqlite:///{INSTANCE_DIR / 'data/x.db'}"
+    assert settings.keys_dir == PROJECT_ROOT / "k"
+
+
+def test_absolute_and_postgres_urls_kept() -> None:
+    assert load_settings({"SKK_DATABASE_URL": "sqlite:////tmp/a.db"}).database_url == (
+        "sqlite:////tmp/a.db")
+    url = "postgresql://u@db:5432/skk"
+    assert load_settings({"SKK_DATABASE_URL": url}).database_url == url
+
+
+def test_secrets_are_raw_strings_and_hidden_from_repr() -> None:
+    settings = load_settings({"SKK_KEY_PASSPHRASE": '"quoted" {json}', "SKK_NIK_PEPPER": "123"})
+    assert settings.key_passphrase == '"quoted" {json}' and settings.nik_pepper == "123"
+    assert "quoted" not in repr(settings) and "123" not in repr(settings)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"SKK_LEEWAY_SECONDS": "61"}, "between 0 and 60"),
+    ({"SKK_LEEWAY_SECONDS": "-1"}, "between 0 and 60"),
+    ({"SKK_LEEWAY_SECONDS": "1.5"}, "whole number"),
+    ({"SKK_BASE_URL": "http://sertifikat.example.id"}, "https"),
+    ({"SKK_BASE_URL": "ftp://x.id"}, "http(s)"),
+    ({"SKK_BASE_URL": "https://x.id/?a=1"}, "query"),
+    ({"SKK_DATABASE_URL": "skk.sqlite3"}, "database URL"),
+])
+def test_bad_values_refused(env, message) -> None:
+    with pytest.raises(ConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:5000/", "http://[::1]"])
+def test_plain_http_only_on_loopback(url) -> None:
+    assert load_settings({"SKK_BASE_URL": url}).base_url == url.rstrip("/")
