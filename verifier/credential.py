@@ -23,8 +23,10 @@ NUMBER_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .-]{0,39}")
 KID_RE = re.compile(r"[A-Za-z0-9_-]{16}")
 JOB_CODE_RE = re.compile(r"[A-Z]{2}[0-9]{6}")
 # Categories refused in names and job titles: controls, format characters (bidi overrides,
-# zero-width joiners, BOM), surrogates, private use, unassigned, line and paragraph separators.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# zero-width joiners, BOM), surrogates, private use, line and paragraph separators. Unassigned
+# code points (Cn) are not refused: that set shrinks with each Unicode version, and an offline
+# verifier on another Python must reach the same verdict as the server.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ def check_text(value: object, what: str, max_length: int = MAX_TEXT_LENGTH) -> s
         raise ValueError(f"{what} must be non-empty text")
     if len(value) > max_length:
         raise ValueError(f"{what} must be at most {max_length} characters")
+    if value.isascii() and value.isprintable():
+        return value  # fast path: printable ASCII is NFC and has no invisible characters
     if not unicodedata.is_normalized("NFC", value):
         raise ValueError(f"{what} must be in Unicode NFC form")
     if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in value):
@@ -132,8 +136,23 @@ def add_years(instant: int, years: int = VALIDITY_YEARS) -> int:
 
 
 def to_iso(instant: int) -> str:
-    """NumericDate to ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return datetime.fromtimestamp(instant, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """NumericDate to ``YYYY-MM-DDTHH:MM:SSZ``, for any instant up to 2**53 (years past 9999 too).
+
+    ``datetime`` stops at year 9999, yet SPEC §2 allows NumericDates to 2**53; a token signed by a
+    trusted key with such a date must still get a result, so the civil date is computed directly
+    (H. Hinnant's days-to-civil algorithm for the proleptic Gregorian calendar).
+    """
+    days, seconds = divmod(instant, 86400)
+    era, day_of_era = divmod(days + 719468, 146097)
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096)
+    year_of_era //= 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    shifted_month = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * shifted_month + 2) // 5 + 1
+    month = shifted_month + 3 if shifted_month < 10 else shifted_month - 9
+    year = year_of_era + era * 400 + (month <= 2)
+    hour, rest = divmod(seconds, 3600)
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
 
 
 def parse_instant(text: str) -> int:

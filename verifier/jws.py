@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +99,7 @@ def parse_json_object(data: bytes, what: str) -> dict[str, Any]:
             object_pairs_hook=_object_without_duplicates,
             parse_constant=_reject_constant,
             parse_int=_bounded_int,
+            parse_float=_finite_float,
         )
     except MalformedToken:
         raise
@@ -105,7 +107,9 @@ def parse_json_object(data: bytes, what: str) -> dict[str, Any]:
         raise MalformedToken(f"{what} is not valid JSON") from None
     if not isinstance(value, dict):
         raise MalformedToken(f"{what} is not a JSON object")
-    _reject_lone_surrogates(value, what)
+    # Strict UTF-8 decoding already refused encoded surrogates; only a \u escape can make one.
+    if "\\u" in text:
+        _reject_lone_surrogates(value, what)
     return value
 
 
@@ -124,6 +128,13 @@ def _bounded_int(literal: str) -> int:
     if len(literal.lstrip("-")) > _MAX_INT_DIGITS:
         raise MalformedToken("JSON number is too large")
     return int(literal)
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e400 would otherwise become inf: NaN's cousin
+        raise MalformedToken("JSON number is out of range")
+    return value
 
 
 def _reject_lone_surrogates(value: Any, what: str) -> None:
