@@ -16,7 +16,6 @@ import peewee
 from verifier import jobs, jws
 from verifier.credential import (
     HEADER_TYPE,
-    MAX_NUMERIC_DATE,
     Credential,
     add_years,
     canonical_number,
@@ -31,6 +30,8 @@ from verifier.nik import nik_hmac
 from verifier.registry import AgencyInfo
 
 _ASSIGN_ATTEMPTS = 5
+#: 9990-01-01T00:00:00Z: five years later must still be a date Python's calendar can hold.
+MAX_VALID_FROM = 253_086_768_000
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,8 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Cre
     except ValueError as exc:
         raise InvalidInput(str(exc), field="holder_name") from None
     valid_from = now if request.valid_from is None else request.valid_from
-    if type(valid_from) is not int or not 0 <= valid_from <= MAX_NUMERIC_DATE // 2:
-        raise InvalidInput("valid_from is out of range", field="valid_from")
+    if type(valid_from) is not int or not 0 <= valid_from <= MAX_VALID_FROM:
+        raise InvalidInput("valid_from must fall between 1970 and 9990", field="valid_from")
     number = _number(request.number) if request.number is not None else assign_number(job, now)
     return Credential(
         agency_id=agency.id,
