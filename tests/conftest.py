@@ -149,3 +149,17 @@ def service(database: peewee.Database, settings: Settings) -> VerificationServic
 def with_settings(settings: Settings, **changes: Any) -> Settings:
     """A copy of settings with some fields changed."""
     return replace(settings, **changes)
+
+
+@pytest.fixture
+def app(database: peewee.Database, env: dict[str, str]):
+    """The Flask app on the test database and settings."""
+    from verifier import create_app
+
+    return create_app({**env, "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client."""
+    return app.test_client()

@@ -36,3 +36,7 @@ class ConfigurationError(SkkError):
 
 class StorageUnavailable(SkkError):
     """The database does not answer; never turned into a verification verdict."""
+
+
+class TooManyAttempts(SkkError):
+    """A guessing limit was reached (e.g. NIK misses for one credential); try again later."""

@@ -138,6 +138,19 @@ class ApiKeyRecord(BaseModel):
         table_name = "api_key"
 
 
+class NikMiss(BaseModel):
+    """One wrong NIK asked about a credential; enough of them lock NIK questions for a day."""
+
+    id = AutoField()
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT")
+    number = CharField(max_length=40)
+    at = BigIntegerField()
+
+    class Meta:
+        table_name = "nik_miss"
+        indexes = ((("agency", "number", "at"), False),)
+
+
 ALL_TABLES = (
     SkkMeta,
     Agency,
@@ -146,4 +159,5 @@ ALL_TABLES = (
     RevocationRecord,
     RevocationEvent,
     ApiKeyRecord,
+    NikMiss,
 )

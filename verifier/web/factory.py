@@ -1,0 +1,50 @@
+"""Application factory: config layers -> each module's ``init_app`` -> blueprints."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from verifier.web import database, errors, i18n, limits, security, state
+
+#: Flask defaults we rely on; test_config may override any of them.
+DEFAULTS: dict[str, Any] = {
+    "MAX_CONTENT_LENGTH": 16 * 1024,  # SPEC §6: refused with 413 before any parsing
+    "MAX_FORM_MEMORY_SIZE": 16 * 1024,
+    "JSON_SORT_KEYS": False,
+}
+
+
+def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; ``SKK_*`` keys in test_config override the environment, the rest is config."""
+    overrides = dict(test_config or {})
+    environ = {**os.environ, **{k: str(v) for k, v in overrides.items() if k.startswith("SKK_")}}
+    settings = load_settings(environ)
+    app = Flask(
+        "verifier",
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(INSTANCE_DIR),
+        static_folder=None,
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.update({k: v for k, v in overrides.items() if not k.startswith("SKK_")})
+    state.init_app(app, settings)
+    database.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    limits.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from verifier.web import agency_api, api, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(agency_api.bp)

@@ -1,0 +1,49 @@
+"""Per-application services, kept in ``app.extensions`` (never a module global holding the app)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import peewee
+from flask import Flask, current_app
+
+from verifier.config import Settings, is_loopback_host
+from verifier.db import open_database
+from verifier.keystore import PrivateKeyStore
+from verifier.service import VerificationService
+
+EXTENSION_KEY = "skk"
+
+
+@dataclass(frozen=True)
+class WebState:
+    """What request handlers need: settings, database, verifier and key store."""
+
+    settings: Settings
+    database: peewee.Database
+    verifier: VerificationService
+    key_store: PrivateKeyStore
+
+    @property
+    def is_demo(self) -> bool:
+        """A loopback base URL means a local demo; pages then carry a DEMO banner."""
+        from urllib.parse import urlsplit
+
+        return is_loopback_host(urlsplit(self.settings.base_url).hostname)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Open the database and build the services once per application."""
+    database = open_database(settings.database_url)
+    app.extensions[EXTENSION_KEY] = WebState(
+        settings=settings,
+        database=database,
+        verifier=VerificationService(database, settings.leeway_seconds),
+        key_store=PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
+    )
+
+
+def current_state() -> WebState:
+    """The WebState of the application handling this request."""
+    state: WebState = current_app.extensions[EXTENSION_KEY]
+    return state
