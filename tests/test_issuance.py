@@ -79,6 +79,7 @@ def test_nik_requires_pepper(contoh, issue, settings) -> None:
     ({"number": "x" * 41}, "number"),
     ({"level": True}, "level"),
     ({"valid_from": -1}, "valid_from"),
+    ({"valid_from": parse_instant("9999-06-01")}, "valid_from"),  # five years on: year 10004
 ])
 def test_refusals_name_the_field(contoh, issue, fields, field) -> None:
     with pytest.raises(InvalidInput) as excinfo:
