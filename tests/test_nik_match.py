@@ -1,0 +1,57 @@
+"""NIK match: true/false only for credentials with a NIK on record, misses locked per credential."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DAY, NOW
+from verifier.errors import InvalidInput, TooManyAttempts
+from verifier.models import NikMiss
+from verifier.nik_match import MAX_MISSES, match_nik
+
+NIK = "3575040003930001"
+OTHER_NIK = "3575040003930002"
+
+
+@pytest.fixture
+def number(contoh, issue) -> str:
+    return issue(nik=NIK, number="SKK 1").credential.number
+
+
+def ask(number: str, nik: str, settings, at: int = NOW):
+    return match_nik("lsp-contoh", number, nik, settings.nik_pepper, at)
+
+
+def test_match_and_miss(number, settings) -> None:
+    assert ask(number, NIK, settings) is True
+    assert ask(" SKK  1 ", NIK, settings) is True  # canonical number
+    assert ask(number, OTHER_NIK, settings) is False
+    assert NikMiss.select().count() == 1
+
+
+def test_no_nik_on_record_or_unknown_number_is_none(contoh, issue, settings) -> None:
+    without = issue(number="SKK 2").credential.number
+    assert ask(without, NIK, settings) is None
+    assert ask("SKK 404", NIK, settings) is None
+
+
+def test_misses_lock_the_credential_for_a_day_even_for_the_right_nik(number, settings) -> None:
+    for _ in range(MAX_MISSES):
+        assert ask(number, OTHER_NIK, settings) is False
+    with pytest.raises(TooManyAttempts):
+        ask(number, NIK, settings, at=NOW + 60)
+    assert ask(number, NIK, settings, at=NOW + DAY + 1) is True
+
+
+def test_lock_is_per_credential(number, issue, settings) -> None:
+    other = issue(nik=NIK, number="SKK 3").credential.number
+    for _ in range(MAX_MISSES):
+        ask(number, OTHER_NIK, settings)
+    assert ask(other, NIK, settings) is True
+
+
+def test_invalid_nik_is_a_domain_error_without_echo(number, settings) -> None:
+    with pytest.raises(InvalidInput) as excinfo:
+        ask(number, "35750400039300", settings)
+    assert "35750400039300" not in excinfo.value.message
+    assert NikMiss.select().count() == 0
