@@ -1,7 +1,128 @@
-"""Pages for people: the QR landing page, the manual check form, the privacy notice."""
+"""Pages for people: the QR landing page, the manual check form, the privacy notice.
+
+Every word on these pages is in ``templates/`` behind gettext (catalogs in
+``verifier/translations``); the views only verify and pick what to show.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hmac
+import unicodedata
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_babel import get_locale
+
+from verifier import registry
+from verifier.credential import MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
+from verifier.db import storage_errors
+from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
+from verifier.models import CredentialRecord
+from verifier.web.limits import MANUAL_CHECK_LIMIT, VERIFY_LIMIT, limiter
+from verifier.web.page_model import official_domain, verdict_view
+from verifier.web.state import current_state
 
 bp = Blueprint("pages", __name__)
+
+#: The manual-check form's fields.
+CHECK_FIELDS = ("agency", "number", "name")
+
+
+@bp.app_context_processor
+def _page_context() -> dict[str, Any]:
+    """What base.html needs on every page, error pages included."""
+    asked = request.args.get("lang", "").strip().lower()
+    state = current_state()
+    return {
+        "page_lang": str(get_locale() or DEFAULT_LANGUAGE),
+        # Internal links keep a language the checker chose explicitly; otherwise the
+        # browser's Accept-Language keeps deciding.
+        "lang_query": f"?lang={asked}" if asked in LANGUAGES else "",
+        "is_demo": state.is_demo,
+        "official_domain": official_domain(state.settings.base_url),
+    }
+
+
+@bp.get("/")
+def home() -> str:
+    """What this service is and how to check a certificate."""
+    return render_template("home.html")
+
+
+@bp.get("/v/<path:payload>")
+@bp.get("/V/<path:payload>")
+@limiter.limit(VERIFY_LIMIT)
+@storage_errors()
+def verify(payload: str) -> str:
+    """The page a certificate's QR opens: the verdict, and what to do about it."""
+    result = current_state().verifier.verify(payload)
+    return render_template("verify.html", view=verdict_view(result))
+
+
+@bp.get("/cek")
+@storage_errors()
+def manual_check_form() -> str:
+    """The manual check form, for a damaged QR or a paper certificate."""
+    return _check_page(form={})
+
+
+@bp.post("/cek")
+@limiter.limit(MANUAL_CHECK_LIMIT)
+@storage_errors()
+def manual_check() -> tuple[str, int] | str:
+    """Show a status only when agency, number and holder name all match a credential issued here.
+
+    Any mismatch gives one neutral answer, the same whether the number exists or not, so the
+    form cannot be used to harvest names by trying numbers.
+    """
+    form = {key: request.form.get(key, "") for key in CHECK_FIELDS}
+    if not all(value.strip() for value in form.values()):
+        return _check_page(form=form, outcome="incomplete"), 400
+    token = _matching_token(form["agency"], form["number"], form["name"])
+    if token is None:
+        return _check_page(form=form, outcome="no_match")
+    view = verdict_view(current_state().verifier.verify(token))
+    return _check_page(form=form, outcome="match", view=view)
+
+
+def _check_page(form: dict[str, str], outcome: str | None = None, **extra: Any) -> str:
+    agencies = sorted(registry.list_agencies(), key=lambda agency: agency.name.casefold())
+    return render_template("check.html", agencies=agencies, form=form, outcome=outcome, **extra)
+
+
+def _matching_token(agency_id: str, raw_number: str, name: str) -> str | None:
+    """The stored token when the agency's credential with that number has that holder name.
+
+    Numbers compare after canonical_number; typed in lower case they also find the upper-case
+    number printed on the certificate (phones often start a field in lower case).
+    """
+    number = canonical_number(raw_number)
+    if not NUMBER_RE.fullmatch(number) or len(name) > 4 * MAX_TEXT_LENGTH:
+        return None
+    rows = CredentialRecord.select(CredentialRecord.holder_name, CredentialRecord.token).where(
+        (CredentialRecord.agency == agency_id)
+        & CredentialRecord.number.in_(sorted({number, number.upper()}))
+    )
+    typed = _folded_name(name).encode()
+    found = None
+    # Compare against every candidate (none, usually one) so that timing says nothing more.
+    for row in rows:
+        if hmac.compare_digest(_folded_name(row.holder_name).encode(), typed):
+            found = str(row.token)
+    return found
+
+
+def _folded_name(name: str) -> str:
+    """NFC, single spaces, case-folded: how two spellings of one name compare equal."""
+    folded = " ".join(unicodedata.normalize("NFC", name).split()).casefold()
+    return unicodedata.normalize("NFC", folded)
+
+
+@bp.get("/privasi")
+@bp.get("/privacy")
+def privacy() -> str:
+    """The privacy notice (UU 27/2022): what is processed, why, for how long, whom to ask."""
+    settings = current_state().settings
+    # SKK_PRIVACY_CONTACT, once Settings has it; until then the page names the agencies.
+    contact = getattr(settings, "privacy_contact", None)
+    return render_template("privacy.html", contact=contact)
