@@ -1,7 +1,222 @@
-"""Agency JSON API (SPEC §6), authenticated with ``Authorization: Bearer skk_<id>_<secret>``."""
+"""Agency JSON API (SPEC §6), authenticated with ``Authorization: Bearer skk_<id>_<secret>``.
+
+Every lookup is scoped to the caller's agency, so another agency's record is simply not there
+(404), exactly like one that never existed. The views compose the same core calls as the CLI.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Blueprint, Response, request, url_for
+
+from verifier import issuer, keyring, qr, records, registry, revocation
+from verifier.credential import canonical_number, check_number, parse_instant
+from verifier.db import storage_errors
+from verifier.errors import InvalidInput, NotFound
+from verifier.nik import check_nik
+from verifier.web import auth, requests
+from verifier.web.auth import current_caller
+from verifier.web.requests import InvalidBody, Member, json_response, read_object
+from verifier.web.state import current_state
 
 bp = Blueprint("agency_api", __name__, url_prefix="/api/v1")
+auth.protect(bp)
+requests.register(bp)
+
+ISSUE_MEMBERS = {
+    "holder_name": Member(str, required=True),
+    "job_code": Member(str),
+    "job_title": Member(str),
+    "level": Member(int, required=True),
+    "nik": Member(str),
+    "number": Member(str),
+    "valid_from": Member(str),
+}
+NIK_MEMBERS = {"nik": Member(str, required=True)}
+REASON_MEMBERS = {"reason": Member(str, required=True), "note": Member(str)}
+NOTE_MEMBERS = {"note": Member(str)}
+_NO_SUCH_CREDENTIAL = "this agency has no such credential"
+
+
+@bp.post("/credentials")
+@storage_errors()
+def issue_credential() -> Response:
+    """Issue and sign a credential for the caller's agency; ``201 {"number","token","url"}``."""
+    body = read_object(ISSUE_MEMBERS)
+    settings = current_state().settings
+    issue_request = _issue_request(current_caller().agency_id, body)
+    agency = registry.get_agency(issue_request.agency_id)
+    now = int(time.time())
+    # Check everything before unlocking the private key: a typo should not cost a KDF run.
+    issuer.build_credential(issue_request, agency, now)
+    signer = keyring.signer(current_state().key_store, agency.id)
+    signed = issuer.issue_one(issue_request, agency, signer, pepper=settings.nik_pepper, now=now)
+    number = signed.credential.number
+    url = qr.credential_url(settings.base_url, signed.token)
+    response = json_response({"number": number, "token": signed.token, "url": url}, 201)
+    response.headers["Location"] = url_for(".get_credential", number=number)
+    return response
+
+
+def _issue_request(agency_id: str, body: dict[str, Any]) -> issuer.IssueRequest:
+    """The core request; iss and every time except valid_from are ours, never the client's."""
+    if body.get("nik") is not None:
+        check_nik(body["nik"])
+    valid_from = None
+    if body.get("valid_from") is not None:
+        try:
+            valid_from = parse_instant(body["valid_from"])
+        except ValueError:
+            raise InvalidInput("valid_from must be an ISO-8601 date or date-time",
+                               field="valid_from") from None
+    return issuer.IssueRequest(
+        agency_id=agency_id,
+        holder_name=body["holder_name"],
+        level=body["level"],
+        job_code=body.get("job_code"),
+        job_title=body.get("job_title"),
+        nik=body.get("nik"),
+        number=body.get("number"),
+        valid_from=valid_from,
+    )
+
+
+@bp.get("/credentials/<number>")
+@storage_errors()
+def get_credential(number: str) -> Response:
+    """One of the caller's own records."""
+    with _no_echo():
+        record = records.get_record(current_caller().agency_id, _existing(number))
+    return json_response(record)
+
+
+def _existing(number: str) -> str:
+    """A number that could exist, canonical; any other cannot name a record, so 404.
+
+    Checked before any query: PostgreSQL refuses a NUL in a parameter outright (a 5xx otherwise).
+    """
+    number = canonical_number(number)
+    try:
+        check_number(number)
+    except ValueError:
+        raise NotFound(_NO_SUCH_CREDENTIAL, field="number") from None
+    return number
+
+
+@contextlib.contextmanager
+def _no_echo() -> Iterator[None]:
+    """A 404 never repeats the number asked for: someone may have pasted a NIK there."""
+    try:
+        yield
+    except NotFound:
+        raise NotFound(_NO_SUCH_CREDENTIAL, field="number") from None
+
+
+def _checked_note(note: str | None) -> str | None:
+    """Notes are stored as text; a NUL no database column accepts is refused as a rule (422)."""
+    if note is not None and "\x00" in note:
+        raise InvalidInput("note must not contain NUL characters", field="note")
+    return note
+
+
+@bp.get("/credentials")
+@storage_errors()
+def find_credentials() -> Response:
+    """The caller's credentials for ``?nik=`` (SPEC §6; the POST form keeps it out of logs)."""
+    nik = request.args.get("nik")
+    if nik is None:
+        raise InvalidBody("query parameter 'nik' is required", field="nik")
+    return _find(nik)
+
+
+@bp.post("/credentials/search")
+@storage_errors()
+def search_credentials() -> Response:
+    """The caller's credentials for the NIK in the body."""
+    return _find(read_object(NIK_MEMBERS)["nik"])
+
+
+def _find(nik: str) -> Response:
+    pepper = current_state().settings.nik_pepper
+    return json_response(records.find_by_nik(current_caller().agency_id, nik, pepper))
+
+
+@bp.get("/credentials/<number>/qr.svg")
+@storage_errors()
+def credential_qr_svg(number: str) -> Response:
+    """The QR code of an own credential as SVG."""
+    return Response(qr.qr_svg(_credential_url(number)), mimetype="image/svg+xml")
+
+
+@bp.get("/credentials/<number>/qr.png")
+@storage_errors()
+def credential_qr_png(number: str) -> Response:
+    """The QR code of an own credential as PNG."""
+    return Response(qr.qr_png(_credential_url(number)), mimetype="image/png")
+
+
+def _credential_url(number: str) -> str:
+    with _no_echo():
+        token = records.get_token(current_caller().agency_id, _existing(number))
+    return qr.credential_url(current_state().settings.base_url, token)
+
+
+@bp.post("/credentials/<number>/revoke")
+@storage_errors()
+def revoke_credential(number: str) -> Response:
+    """Revoke an own credential for good."""
+    return _with_reason(revocation.revoke, number)
+
+
+@bp.post("/credentials/<number>/suspend")
+@storage_errors()
+def suspend_credential(number: str) -> Response:
+    """Suspend an own credential until reinstated."""
+    return _with_reason(revocation.suspend, number)
+
+
+@bp.post("/credentials/<number>/reinstate")
+@storage_errors()
+def reinstate_credential(number: str) -> Response:
+    """Lift a suspension; the body (``{"note"}``) may be left out."""
+    body = read_object(NOTE_MEMBERS, allow_empty=True)
+    caller = current_caller()
+    with _no_echo():
+        change = revocation.reinstate(
+            caller.agency_id, number, note=_checked_note(body.get("note")), actor=caller.actor,
+            now=int(time.time()),
+        )
+    return json_response(change.to_dict())
+
+
+def _with_reason(action: Callable[..., revocation.StateChange], number: str) -> Response:
+    body = read_object(REASON_MEMBERS)
+    caller = current_caller()
+    with _no_echo():
+        change = action(caller.agency_id, number, body["reason"],
+                        note=_checked_note(body.get("note")), actor=caller.actor,
+                        now=int(time.time()))
+    return json_response(change.to_dict())
+
+
+@bp.get("/audit")
+@storage_errors()
+def audit() -> Response:
+    """The caller's own revocation history, oldest first (``?number=`` narrows it)."""
+    number = request.args.get("number")
+    if number is not None:
+        number = _valid_filter(number)
+    return json_response({"events": revocation.history(current_caller().agency_id, number)})
+
+
+def _valid_filter(number: str) -> str:
+    number = canonical_number(number)
+    try:
+        check_number(number)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="number") from None
+    return number

@@ -1,0 +1,175 @@
+"""The OpenAPI 3.1 document of the HTTP API (SPEC §6), built once from plain Python data."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from verifier.web.openapi_spec import RESPONSES, SCHEMAS, SECURITY_SCHEMES
+
+AGENCY: list[dict[str, list[str]]] = [{"apiKey": []}]
+_NUMBER_PARAM = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "description": "Certificate number, URL-encoded (spaces as %20).",
+    "schema": {"type": "string"},
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(name: str, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _problems(*names: str) -> dict[str, Any]:
+    codes = {"BadRequest": "400", "Unauthorized": "401", "NotFound": "404", "Conflict": "409",
+             "ContentTooLarge": "413", "UnsupportedMediaType": "415",
+             "UnprocessableContent": "422", "TooManyRequests": "429",
+             "ServiceUnavailable": "503"}
+    return {codes[name]: {"$ref": f"#/components/responses/{name}"} for name in names}
+
+
+#: Every agency operation can fail authentication (and its limit) or find the database down.
+_AGENCY_ERRORS = ("Unauthorized", "TooManyRequests", "ServiceUnavailable")
+_BODY_ERRORS = ("BadRequest", "ContentTooLarge", "UnsupportedMediaType")
+
+
+def _op(summary: str, ok: dict[str, Any], *errors: str, agency: bool = False,
+        code: str = "200", **extra: Any) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, **extra,
+                                 "responses": {code: ok, **_problems(*errors)}}
+    if agency:
+        operation["security"] = AGENCY
+        operation["responses"].update(_problems(*_AGENCY_ERRORS))
+        operation["tags"] = ["agency"]
+    else:
+        operation["tags"] = ["public"]
+    return operation
+
+
+def _state_change(action: str, request: str, reason: bool) -> dict[str, Any]:
+    return {"post": _op(
+        f"{action.capitalize()} an own credential",
+        _json(_ref("StateChange"), "The state after the request (the CLI's object)."),
+        *_BODY_ERRORS, "NotFound", "Conflict", "UnprocessableContent", agency=True,
+        parameters=[_NUMBER_PARAM],
+        requestBody=_body(request, required=reason),
+    )}
+
+
+def _qr(kind: str, media: str) -> dict[str, Any]:
+    return {"get": _op(
+        f"QR code of an own credential ({kind.upper()})",
+        {"description": "Encodes exactly the credential's url.",
+         "content": {media: {"schema": {"type": "string"}}}},
+        "NotFound", agency=True, parameters=[_NUMBER_PARAM],
+    )}
+
+
+PATHS: dict[str, Any] = {
+    "/api/v1/verify": {"post": _op(
+        "Verify a certificate token, QR payload or verify URL",
+        _json(_ref("VerificationResult"),
+              "The SPEC §3 result, whatever the status (malformed at worst)."),
+        *_BODY_ERRORS, "UnprocessableContent", "TooManyRequests", "ServiceUnavailable",
+        description="With nik, also answers whether it matches: wrong guesses are limited per "
+        "credential (then 429) and requests carrying a nik per client. ?lang=id|en or "
+        "Accept-Language sets the message language.",
+        requestBody=_body("VerifyRequest"),
+    )},
+    "/.well-known/jwks.json": {"get": _op(
+        "Public keys that still verify (CORS open)", _json(_ref("Jwks"), "RFC 7517 JWK Set."),
+        "ServiceUnavailable",
+    )},
+    "/api/v1/agencies": {"get": _op(
+        "Registered agencies, authorised levels and key ids",
+        _json({"type": "array", "items": _ref("Agency")}, "All agencies by id."),
+        "ServiceUnavailable",
+    )},
+    "/healthz": {"get": _op(
+        "Health: the database answers", _json(_ref("Health"), "Healthy."), "ServiceUnavailable",
+    )},
+    "/openapi.json": {"get": _op(
+        "This document", _json({"type": "object"}, "OpenAPI 3.1."),
+    )},
+    "/v/{payload}": {"get": _op(
+        "The page a QR code opens (HTML for people; /V/ works too)",
+        {"description": "Verification page.", "content": {"text/html": {"schema":
+                                                                        {"type": "string"}}}},
+        parameters=[{"name": "payload", "in": "path", "required": True,
+                     "schema": {"type": "string"}}],
+        tags=["pages"],
+    )},
+    "/api/v1/credentials": {
+        "post": _op(
+            "Issue a credential", _json(_ref("Issued"), "Issued; Location names the record."),
+            *_BODY_ERRORS, "Conflict", "UnprocessableContent", agency=True, code="201",
+            requestBody=_body("IssueRequest"),
+        ),
+        "get": _op(
+            "Own credentials for a NIK (prefer POST /api/v1/credentials/search: a query "
+            "string ends up in access logs)",
+            _json({"type": "array", "items": _ref("CredentialRecord")}, "Newest first."),
+            "BadRequest", "UnprocessableContent", agency=True,
+            parameters=[{"name": "nik", "in": "query", "required": True,
+                         "schema": SCHEMAS["NikQuery"]["properties"]["nik"]}],
+        ),
+    },
+    "/api/v1/credentials/search": {"post": _op(
+        "Own credentials for a NIK, with the NIK in the body",
+        _json({"type": "array", "items": _ref("CredentialRecord")}, "Newest first."),
+        *_BODY_ERRORS, "UnprocessableContent", agency=True, requestBody=_body("NikQuery"),
+    )},
+    "/api/v1/credentials/{number}": {"get": _op(
+        "An own credential record", _json(_ref("CredentialRecord"), "The record."),
+        "NotFound", agency=True, parameters=[_NUMBER_PARAM],
+    )},
+    "/api/v1/credentials/{number}/qr.svg": _qr("svg", "image/svg+xml"),
+    "/api/v1/credentials/{number}/qr.png": _qr("png", "image/png"),
+    "/api/v1/credentials/{number}/revoke": _state_change("revoke", "RevokeRequest", True),
+    "/api/v1/credentials/{number}/suspend": _state_change("suspend", "RevokeRequest", True),
+    "/api/v1/credentials/{number}/reinstate": _state_change(
+        "reinstate", "ReinstateRequest", False),
+    "/api/v1/audit": {"get": _op(
+        "The agency's own revocation history, oldest first",
+        _json(_ref("Audit"), "Every revoke, suspend and reinstate, with notes."),
+        agency=True,
+        parameters=[{"name": "number", "in": "query", "required": False,
+                     "description": "Only this credential's events.",
+                     "schema": {"type": "string"}}],
+    )},
+}
+
+
+@functools.cache
+def _base_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "SKK Verifier",
+            "version": "1",
+            "description": "Issue and verify signed construction-worker competency certificates "
+            "(SKK). Errors are RFC 9457 application/problem+json.",
+        },
+        "tags": [{"name": "public"}, {"name": "agency"}, {"name": "pages"}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+    }
+
+
+def document(base_url: str) -> dict[str, Any]:
+    """The document, with this deployment's base URL as its server."""
+    return {**_base_document(), "servers": [{"url": base_url}]}

@@ -1,0 +1,218 @@
+"""OpenAPI 3.1 components: JSON Schema 2020-12 of every body, and the shared problem responses.
+
+The enumerations come from the core modules, so the document cannot drift from what the code
+accepts; tests check the routes against the paths and real responses against these schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from verifier.registry import AGENCY_KINDS
+from verifier.revocation import MAX_NOTE_LENGTH, REASONS
+from verifier.verify import Status
+
+INSTANT = {"type": "string", "format": "date-time", "examples": ["2026-11-23T10:00:00Z"]}
+NUMBER = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9][A-Za-z0-9 .-]{0,39}$",
+    "examples": ["41011 7112 3 00001234 2025"],
+}
+AGENCY_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,39}$", "examples": ["lsp-contoh"]}
+NIK = {
+    "type": "string",
+    "pattern": "^[0-9]{16}$",
+    "description": "16 digits, province code 11-96; never stored, shown or logged.",
+}
+LEVEL = {"type": "integer", "minimum": 1, "maximum": 9, "description": "KKNI jenjang."}
+REASON = {"type": "string", "enum": list(REASONS)}
+NOTE = {"type": ["string", "null"], "maxLength": MAX_NOTE_LENGTH,
+        "description": "Internal; never public. Must not contain a NIK."}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(name: str) -> dict[str, Any]:
+    return {"oneOf": [_ref(name), {"type": "null"}]}
+
+
+def _object(properties: dict[str, Any], required: list[str] | None = None,
+            closed: bool = True, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties,
+                              "required": required if required is not None else list(properties)}
+    if closed:
+        schema["additionalProperties"] = False
+    return {**schema, **extra}
+
+
+CREDENTIAL = _object({
+    "number": NUMBER,
+    "holder_name": {"type": "string", "maxLength": 100},
+    "job_title": {"type": "string", "maxLength": 100},
+    "job_code": {"type": ["string", "null"], "pattern": "^[A-Z]{2}[0-9]{6}$"},
+    "level": LEVEL,
+    "agency": _object({"id": AGENCY_ID, "name": {"type": "string"}}),
+    "issued_at": INSTANT,
+    "valid_from": INSTANT,
+    "expires_at": INSTANT,
+})
+
+VERIFICATION_RESULT = _object(
+    {
+        "valid": {"type": "boolean", "description": "True only for status valid."},
+        "status": {"type": "string", "enum": [status.value for status in Status]},
+        "message": {"type": "string", "description": "For people, in the request language."},
+        "checked_at": INSTANT,
+        "credential": {**_nullable("Credential"), "description":
+                       "Only for valid, revoked, suspended, not_yet_valid and expired."},
+        "revocation": _nullable("Revocation"),
+        "nik_match": {"type": ["boolean", "null"], "description":
+                      "Only when the request carried a nik: null unless the credential is valid, "
+                      "was issued here and has a NIK on record."},
+    },
+    required=["valid", "status", "message", "checked_at", "credential", "revocation"],
+    examples=[{
+        "valid": True,
+        "status": "valid",
+        "message": "Sertifikat sah dan berlaku.",
+        "checked_at": "2026-11-23T10:00:00Z",
+        "credential": {
+            "number": "41011 7112 3 00001234 2025",
+            "holder_name": "Rina Marlina",
+            "job_title": "Operator Wheel Excavator",
+            "job_code": "ME063100",
+            "level": 3,
+            "agency": {"id": "lsp-contoh", "name": "LSP Konstruksi Contoh Nusantara"},
+            "issued_at": "2025-05-15T00:00:00Z",
+            "valid_from": "2025-05-15T00:00:00Z",
+            "expires_at": "2030-05-15T00:00:00Z",
+        },
+        "revocation": None,
+    }],
+)
+
+RECORD = _object({
+    "number": NUMBER,
+    "agency": AGENCY_ID,
+    "holder_name": {"type": "string"},
+    "job_title": {"type": "string"},
+    "job_code": {"type": ["string", "null"]},
+    "level": LEVEL,
+    "issued_at": INSTANT,
+    "valid_from": INSTANT,
+    "expires_at": INSTANT,
+    "status": {"type": "string", "enum": ["active", "revoked", "suspended"]},
+    "revocation": _nullable("Revocation"),
+})
+
+ISSUE_REQUEST = _object(
+    {
+        "holder_name": {"type": "string", "maxLength": 100},
+        "job_code": {"type": ["string", "null"], "examples": ["ME063100"]},
+        "job_title": {"type": ["string", "null"], "examples": ["Operator Wheel Excavator"]},
+        "level": LEVEL,
+        "nik": {**NIK, "type": ["string", "null"]},
+        "number": {**NUMBER, "type": ["string", "null"], "description": "Assigned when omitted."},
+        "valid_from": {"type": ["string", "null"], "description": "ISO-8601; default now.",
+                       "examples": ["2026-01-15"]},
+    },
+    required=["holder_name", "level"],
+    description="Exactly one of job_code and job_title. iss, kid, iat, nbf and exp are never "
+    "taken from the client: any member not listed here is refused with 400.",
+)
+
+SCHEMAS: dict[str, Any] = {
+    "Problem": _object(
+        {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "field": {"type": "string", "description": "The request member at fault."},
+        },
+        required=["type", "title", "status"],
+        closed=False,
+        description="RFC 9457 problem details.",
+    ),
+    "VerifyRequest": _object(
+        {"token": {"type": "string", "description": "A JWS, QR payload or verify URL."},
+         "nik": {**NIK, "type": ["string", "null"]}},
+        required=["token"],
+    ),
+    "VerificationResult": VERIFICATION_RESULT,
+    "Credential": CREDENTIAL,
+    "Revocation": _object({"status": {"type": "string", "enum": ["revoked", "suspended"]},
+                           "at": INSTANT, "reason": REASON}),
+    "Jwk": _object(
+        {"kty": {"type": "string"}, "kid": {"type": "string"},
+         "alg": {"type": "string", "enum": ["EdDSA", "ES256"]}, "use": {"const": "sig"}},
+        closed=False,
+        description="RFC 7517 public key; crv, x (and y for P-256) as RFC 8037 / RFC 7518.",
+    ),
+    "Jwks": _object({"keys": {"type": "array", "items": _ref("Jwk")}}),
+    "Agency": _object({
+        "id": AGENCY_ID,
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": list(AGENCY_KINDS)},
+        "levels": _object({"min": LEVEL, "max": LEVEL}),
+        "keys": {"type": "array", "items": {"type": "string"}, "description": "kids that verify"},
+    }),
+    "Health": _object({"status": {"const": "ok"}}),
+    "IssueRequest": ISSUE_REQUEST,
+    "Issued": _object({"number": NUMBER, "token": {"type": "string"},
+                       "url": {"type": "string", "description": "Exactly what the QR encodes."}}),
+    "CredentialRecord": RECORD,
+    "NikQuery": _object({"nik": NIK}),
+    "RevokeRequest": _object({"reason": REASON, "note": NOTE}, required=["reason"]),
+    "ReinstateRequest": _object({"note": NOTE}, required=[]),
+    "StateChange": _object({
+        "agency": AGENCY_ID,
+        "number": NUMBER,
+        "status": {"type": "string", "enum": ["active", "revoked", "suspended"]},
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "reason": {"type": ["string", "null"]},
+        "changed": {"type": "boolean", "description": "False when the request repeated a state."},
+    }),
+    "AuditEvent": _object({
+        "number": NUMBER,
+        "action": {"type": "string", "enum": ["revoke", "suspend", "reinstate"]},
+        "status": {"type": "string", "enum": ["active", "revoked", "suspended"]},
+        "reason": {"type": ["string", "null"]},
+        "note": {"type": ["string", "null"]},
+        "actor": {"type": "string", "examples": ["apikey:0123456789ab", "cli"]},
+        "at": INSTANT,
+    }),
+    "Audit": _object({"events": {"type": "array", "items": _ref("AuditEvent")}}),
+}
+
+_PROBLEMS = {
+    "BadRequest": "Unparseable JSON, a member of the wrong type, or an unknown member.",
+    "Unauthorized": "Missing, malformed, unknown or revoked API key.",
+    "NotFound": "No such record, or it belongs to another agency.",
+    "Conflict": "Duplicate number, or a state change the rules refuse.",
+    "ContentTooLarge": "Body over 16 KiB, refused before parsing.",
+    "UnsupportedMediaType": "The body is not application/json.",
+    "UnprocessableContent": "A domain rule: level, job code, NIK, number, reason, date...",
+    "TooManyRequests": "Rate limit (per client), or too many wrong NIKs for one credential.",
+    "ServiceUnavailable": "The database does not answer (never a verdict), or this host is "
+    "not set up for the request.",
+}
+
+RESPONSES: dict[str, Any] = {
+    name: {
+        "description": text,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
+    for name, text in _PROBLEMS.items()
+}
+
+SECURITY_SCHEMES = {
+    "apiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "skk_<key_id>_<secret>",
+        "description": "Created with `skk apikey create --agency ID`; acts only for that agency.",
+    }
+}

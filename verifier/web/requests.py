@@ -1,0 +1,112 @@
+"""JSON bodies in and out: strict parsing, member type checks, and responses in our key order.
+
+SPEC §6: a wrong content type is 415; a body that is not one strict JSON object, a member of the
+wrong type and a member we do not know are all 400 naming the member; only then do domain rules
+(422) apply. Unknown members are refused rather than ignored so that a client can never believe it
+set ``iss``, ``kid`` or a time claim: those are always the service's own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from verifier.jws import MalformedToken, parse_json_object
+from verifier.web.problems import problem
+
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+_KIND_NAMES = {str: "a string", int: "an integer"}
+_CACHE_KEY = "_skk_json_body"
+
+
+class InvalidBody(BadRequest):
+    """400: the body is not the JSON object this endpoint takes; ``field`` names the member."""
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member of a request object: its JSON type, and whether it must be present."""
+
+    kind: type
+    required: bool = False
+
+
+def register(bp: Blueprint) -> None:
+    """Answer InvalidBody raised in this blueprint with a problem that names the member."""
+    bp.register_error_handler(InvalidBody, _invalid_body)
+
+
+def _invalid_body(error: InvalidBody) -> Response:
+    extra = {"field": error.field} if error.field else {}
+    return problem(400, error.description, **extra)
+
+
+def read_object(members: Mapping[str, Member], *, allow_empty: bool = False) -> dict[str, Any]:
+    """The body's members, type-checked; optional members that are absent or null are left out."""
+    if allow_empty and not request.content_length and not request.get_data(cache=True):
+        return {}
+    body = _body()
+    for name in body:
+        if name not in members:
+            if _SAFE_NAME.fullmatch(name):
+                raise InvalidBody(f"unknown member {name!r}", field=name)
+            raise InvalidBody("unknown member")  # never echo a name that could be a NIK
+    checked: dict[str, Any] = {}
+    for name, member in members.items():
+        value = body.get(name)
+        if value is None:
+            if member.required:
+                raise InvalidBody(f"member {name!r} is required", field=name)
+            continue
+        if not _has_kind(value, member.kind):
+            raise InvalidBody(f"member {name!r} must be {_KIND_NAMES[member.kind]}", field=name)
+        checked[name] = value
+    return checked
+
+
+def carries_member(name: str) -> bool:
+    """True when the body is a JSON object with a non-null ``name``; never raises for bad JSON."""
+    try:
+        return _body().get(name) is not None
+    except (InvalidBody, UnsupportedMediaType):
+        return False
+
+
+def _body() -> dict[str, Any]:
+    """The parsed body, once per request (the rate limiter peeks at it before the view)."""
+    cached: dict[str, Any] | None = g.get(_CACHE_KEY)
+    if cached is not None:
+        return cached
+    if not request.is_json:
+        raise UnsupportedMediaType("send the body as application/json")
+    # get_data enforces MAX_CONTENT_LENGTH (413) before a single byte is parsed.
+    data = request.get_data(cache=True)
+    try:
+        body = parse_json_object(data, "request body")
+    except MalformedToken as exc:
+        raise InvalidBody(str(exc)) from None
+    setattr(g, _CACHE_KEY, body)
+    return body
+
+
+def _has_kind(value: object, kind: type) -> bool:
+    # bool is an int in Python but not in JSON: ``"level": true`` is a wrong type.
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """A JSON response keeping our member order (Flask's provider would sort the keys).
+
+    ASCII escapes keep any text we ever stored encodable, so building a response cannot fail.
+    """
+    return Response(json.dumps(data), status=status, mimetype="application/json")
