@@ -1,0 +1,114 @@
+"""`skk issue-batch`: a participant list in, signed certificates and printable files out."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from verifier import keyring, qr, registry
+from verifier.cli.base import EXIT_REFUSED, Runtime, emit, json_option, pass_runtime
+from verifier.cohort import CohortRejected, PreparedCohort
+from verifier.cohort_file import read_cohort
+from verifier.cohort_output import check_out_dir, issue_to_folder
+from verifier.errors import InvalidInput
+from verifier.keystore import PrivateKeyStore
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def register(main: click.Group) -> None:
+    """Attach the command to the top-level group."""
+    main.add_command(issue_batch)
+
+
+@click.command("issue-batch")
+@click.option("--agency", "agency_id", required=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="New or empty folder for results.csv, QR codes and printable pages.")
+@json_option
+@pass_runtime
+def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json: bool) -> None:
+    """Issue a whole cohort from CSV or .xlsx: all rows or none."""
+    rt.database()
+    agency = registry.get_agency(agency_id)
+    check_out_dir(out_dir)
+    cohort_file = read_cohort(_read(file), filename=file.name)
+    signer = keyring.signer(PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase),
+                            agency_id)
+    try:
+        with _progress(len(cohort_file.rows)) as advance:
+            prepared = issue_to_folder(
+                cohort_file, agency, signer, out_dir, pepper=rt.settings.nik_pepper,
+                base_url=rt.settings.base_url, now=rt.now(), on_progress=advance,
+            )
+    except CohortRejected as rejected:
+        _report_problems(rejected, as_json)
+        raise click.exceptions.Exit(EXIT_REFUSED) from None
+    emit(as_json, batch_summary(prepared, rt.settings.base_url), lambda summary: (
+        f"{summary['issued']} issued, {summary['existing']} existing; files in {out_dir}"
+    ))
+
+
+def batch_summary(prepared: PreparedCohort, base_url: str) -> dict[str, Any]:
+    """``{"issued", "existing", "results"}``, the same object the batch API returns."""
+    results = [
+        {
+            "line": entry.line,
+            "number": entry.credential.number,
+            "name": entry.credential.holder_name,
+            "job": entry.credential.job_title,
+            "level": entry.credential.level,
+            "status": entry.status,
+            "url": qr.credential_url(base_url, entry.token),
+        }
+        for entry in prepared.entries
+    ]
+    return {"issued": prepared.issued, "existing": prepared.existing, "results": results}
+
+
+def _read(file: Path) -> bytes:
+    if file.stat().st_size > MAX_FILE_BYTES:
+        raise InvalidInput(f"{file} is larger than {MAX_FILE_BYTES // 2**20} MiB", field="file")
+    return file.read_bytes()
+
+
+def _report_problems(rejected: CohortRejected, as_json: bool) -> None:
+    """Every problem: as the API's ``{"errors": [...]}`` on stdout, or one line each on stderr."""
+    if as_json:
+        emit(True, {"errors": [problem.to_dict() for problem in rejected.problems]})
+        return
+    for problem in rejected.problems:
+        click.echo(f"line {problem.line}, {problem.column}: {problem.message}", err=True)
+    click.echo(f"skk: {rejected.message}", err=True)
+
+
+class _progress:
+    """A bar with rate and ETA on a terminal; silent when stderr is not one (logs, CI, pipes)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar: Any = None
+        self.started = time.monotonic()
+
+    def __enter__(self) -> Any:
+        if not sys.stderr.isatty():
+            return None
+        self.bar = click.progressbar(length=self.total, label="Menerbitkan", file=sys.stderr,
+                                     show_eta=True, show_pos=True,
+                                     item_show_func=lambda _: self._rate())
+        self.bar.__enter__()
+        return self.bar.update
+
+    def _rate(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return f"{(self.bar.pos if self.bar else 0) / elapsed:.0f}/s"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
