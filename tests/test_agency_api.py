@@ -14,7 +14,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from verifier import apikeys, create_app, qr
-from verifier.web.limits import FAILED_AUTH_LIMIT
+from verifier.web.limits import DEFAULT_LIMITS, FAILED_AUTH
 
 from .conftest import DAY, NOW
 from .test_api import FreshAddressClient
@@ -131,7 +131,7 @@ def test_bearer_scheme_is_case_insensitive(client, api_key):
 
 
 def test_failed_authentication_is_rate_limited_per_client(client, auth):
-    amount = int(FAILED_AUTH_LIMIT.split()[0])
+    amount = int(DEFAULT_LIMITS[FAILED_AUTH].split()[0])
     bad = {"Authorization": "Bearer skk_0123456789ab_" + "a" * 43}
     for _ in range(amount):
         assert client.get("/api/v1/audit", headers=bad).status_code == 401
@@ -144,7 +144,7 @@ def test_failed_authentication_is_rate_limited_per_client(client, auth):
 
 
 def test_successful_requests_do_not_use_up_the_auth_limit(client, auth):
-    amount = int(FAILED_AUTH_LIMIT.split()[0])
+    amount = int(DEFAULT_LIMITS[FAILED_AUTH].split()[0])
     for _ in range(amount + 5):
         assert client.get("/api/v1/audit", headers=auth).status_code == 200
 

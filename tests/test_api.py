@@ -19,7 +19,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from verifier import qr, registry, revocation
-from verifier.web.limits import VERIFY_LIMIT
+from verifier.errors import ConfigurationError
+from verifier.web.limits import DEFAULT_LIMITS, VERIFY
 from verifier.web.state import EXTENSION_KEY
 
 from .conftest import DAY, NOW
@@ -306,7 +307,7 @@ def test_per_client_nik_limit_counts_only_requests_with_a_nik(client, contoh):
 
 
 def test_verify_rate_limit_is_per_client(client, contoh):
-    amount = int(VERIFY_LIMIT.split()[0])
+    amount = int(DEFAULT_LIMITS[VERIFY].split()[0])
     for _ in range(amount):
         assert _verify(client, {"token": "x"}).status_code == 200
     response = _verify(client, {"token": "x"})
@@ -314,6 +315,23 @@ def test_verify_rate_limit_is_per_client(client, contoh):
     assert "Retry-After" in response.headers
     elsewhere = _verify(client, {"token": "x"}, environ_base={"REMOTE_ADDR": "10.2.2.2"})
     assert elsewhere.status_code == 200
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_verify_limit_is_set_by_the_environment(database, env):
+    from verifier import create_app
+
+    client = create_app({**env, "SKK_RATELIMIT_VERIFY": "2 per hour", "TESTING": True}
+                        ).test_client()
+    assert [_verify(client, {"token": "x"}).status_code for _ in range(3)] == [200, 200, 429]
+    assert "2 per 1 hour" in _verify(client, {"token": "x"}).get_json()["detail"]
+
+
+def test_an_unreadable_limit_is_a_configuration_error_naming_the_variable(database, env):
+    from verifier import create_app
+
+    with pytest.raises(ConfigurationError, match="SKK_RATELIMIT_MANUAL_CHECK"):
+        create_app({**env, "SKK_RATELIMIT_MANUAL_CHECK": "often"})
 
 
 # -- JWKS, agencies, health, OpenAPI ---------------------------------------------------------------
@@ -421,11 +439,7 @@ FUZZ = hsettings(max_examples=150, deadline=None,
 
 
 class FreshAddressClient:
-    """Posts each request from a new client address, so per-client limits never cut a fuzz run.
-
-    (RATELIMIT_ENABLED=False would do too, but Flask-Limiter keeps that setting on its one
-    module-level instance, switching limits off for every app built later in the session.)
-    """
+    """Posts each request from a new client address, so per-client limits never cut a fuzz run."""
 
     def __init__(self, client) -> None:
         self._client = client

@@ -11,32 +11,28 @@ from verifier import nik_match, registry
 from verifier.db import storage_errors
 from verifier.nik import check_nik
 from verifier.verify import VerificationResult
-from verifier.web import openapi, requests
+from verifier.web import limits, openapi, requests
 from verifier.web.i18n import request_language
-from verifier.web.limits import VERIFY_LIMIT, limiter
-from verifier.web.requests import Member, carries_member, json_response, read_object
+from verifier.web.requests import Member, json_response, read_object
 from verifier.web.state import current_state
 
 bp = Blueprint("api", __name__)
 requests.register(bp)
 
-#: Per client, on verify requests that ask about a NIK. Generous, because one mobile carrier's
-#: NAT puts many honest site checkers behind one address; guessers are stopped per credential
-#: in the database (verifier.nik_match), which no change of address gets around.
-NIK_MATCH_LIMIT = "60 per hour"
 VERIFY_MEMBERS = {"token": Member(str, required=True), "nik": Member(str)}
 JWKS_MAX_AGE = 300  # seconds: relying parties may cache the key set this long
 
 
 @bp.post("/api/v1/verify")
-@limiter.limit(VERIFY_LIMIT)
-@limiter.limit(NIK_MATCH_LIMIT, scope="nik-match", exempt_when=lambda: not carries_member("nik"))
+@limits.limited(limits.VERIFY)
 @storage_errors()
 def verify() -> Response:
     """Verify a token, QR payload or verify URL; optionally ask whether a NIK matches."""
     body = read_object(VERIFY_MEMBERS)
     nik: str | None = body.get("nik")
     if nik is not None:
+        # Per client as well as per credential (in the database): see verifier.web.limits.
+        limits.hit(limits.NIK_MATCH)
         check_nik(nik)  # 422 before any lookup; the message never repeats the NIK
     state = current_state()
     now = int(time.time())

@@ -14,18 +14,10 @@ from flask import Blueprint, Response, g, request
 from verifier import apikeys
 from verifier.db import storage_errors
 from verifier.errors import InvalidInput
-from verifier.web.limits import FAILED_AUTH_LIMIT, limiter
+from verifier.web import limits
 from verifier.web.problems import problem
 
 _CALLER_KEY = "_skk_caller"
-
-#: Counted only for 401 answers; one counter per client across all agency routes.
-failed_auth_limit = limiter.shared_limit(
-    FAILED_AUTH_LIMIT,
-    scope="agency-api-auth",
-    deduct_when=lambda response: response.status_code == 401,
-)
-
 
 @dataclass(frozen=True)
 class Caller:
@@ -42,7 +34,6 @@ class Caller:
 
 def protect(bp: Blueprint) -> None:
     """Require an API key on every route of ``bp``, under the failed-authentication limit."""
-    failed_auth_limit(bp)
     bp.before_request(_authenticate)
 
 
@@ -53,6 +44,9 @@ def current_caller() -> Caller:
 
 
 def _authenticate() -> Response | None:
+    # One counter per client across all agency routes, counted only on 401: correct keys never
+    # use it up; a client that keeps failing is refused before its key is even looked at.
+    limits.current_limiter().check(limits.FAILED_AUTH, limits.client_address())
     header = request.headers.get("Authorization", "")
     if not header.strip():
         return _unauthorized("an API key is required: Authorization: Bearer <API key>", None)
@@ -70,6 +64,7 @@ def _authenticate() -> Response | None:
 
 
 def _unauthorized(detail: str, error: str | None = "invalid_token") -> Response:
+    limits.hit(limits.FAILED_AUTH)
     response = problem(401, detail)
     challenge = 'Bearer realm="skk"'
     if error:  # RFC 6750 §3.1: no error code when the request carried no credentials at all

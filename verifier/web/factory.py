@@ -35,8 +35,8 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     state.init_app(app, settings)
     database.init_app(app)
     i18n.init_app(app)
-    security.init_app(app)
-    limits.init_app(app)
+    security.init_app(app, settings)
+    limits.init_app(app, environ)
     errors.init_app(app)
     _register_blueprints(app)
     return app

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, request
 from flask_babel import Babel
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from verifier.config import PROJECT_ROOT
 from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
@@ -24,9 +28,21 @@ def init_app(app: Flask) -> None:
 
 def request_language() -> str:
     """``id`` or ``en`` for this request."""
-    asked = request.args.get("lang", "").strip().lower()
-    if asked in LANGUAGES:
-        return asked
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or (
-        DEFAULT_LANGUAGE
-    )
+    environ = request.environ
+    if environ.get("QUERY_STRING"):
+        asked = request.args.get("lang", "").strip().lower()
+        if asked in LANGUAGES:
+            return asked
+    return language_for_header(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def language_for_header(accept_language: str) -> str:
+    """The best of our languages for an Accept-Language value (phones send a handful of them).
+
+    Cached because parsing the header cost more than the database lookup on the verify path.
+    """
+    if not accept_language:
+        return DEFAULT_LANGUAGE
+    parsed = parse_accept_header(accept_language, LanguageAccept)
+    return parsed.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE

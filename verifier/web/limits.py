@@ -1,42 +1,204 @@
-"""Per-client rate limits (Flask-Limiter) on verification, manual checks and failed logins.
+"""Per-client rate limits on verification, NIK questions, manual checks and failed logins.
 
-Storage defaults to each worker's memory; set ``SKK_RATELIMIT_STORAGE_URI`` (e.g. ``redis://``)
-to share counters between workers and hosts. The per-credential NIK-miss lock does not depend on
-this: it lives in the database (``verifier.nik_match``).
+Counting is done by the ``limits`` library (the engine under Flask-Limiter), fixed window, called
+from the views. Storage is each worker's memory by default (``skk-memory://``, below);
+``SKK_RATELIMIT_STORAGE_URI`` (``redis://...``, ``memcached://...``) shares the counters between
+workers and hosts. The per-credential NIK-miss
+lock does not depend on any of this: it lives in the database (``verifier.nik_match``), so
+rotating addresses does not help a guesser.
+
+Each limit can be changed with an environment variable (``SKK_RATELIMIT_VERIFY`` and so on, in
+the ``limits`` notation: ``"300 per minute"``, ``"10 per minute;50 per day"``).
 """
 
 from __future__ import annotations
 
-import os
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar
 
-from flask import Flask, Response, render_template
-from flask_limiter import Limiter, RequestLimit
-from flask_limiter.util import get_remote_address
+from flask import Flask, Response, current_app, render_template, request
+from limits import RateLimitItem, parse_many
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
+from verifier.errors import ConfigurationError, TooManyAttempts
 from verifier.web.errors import wants_json
 from verifier.web.problems import problem
 
-VERIFY_LIMIT = "300 per minute"
-MANUAL_CHECK_LIMIT = "10 per minute;50 per day"
-FAILED_AUTH_LIMIT = "20 per minute"
+VERIFY = "verify"
+NIK_MATCH = "nik-match"
+MANUAL_CHECK = "manual-check"
+FAILED_AUTH = "failed-auth"
 
-limiter = Limiter(
-    key_func=get_remote_address,
-    strategy="fixed-window",
-    headers_enabled=True,
-    on_breach=lambda limit: _too_many(limit),
-)
+#: Per client address. Verify is generous: one mobile carrier's NAT puts many honest site
+#: checkers behind one address. NIK questions are also stopped per credential in the database.
+DEFAULT_LIMITS: dict[str, str] = {
+    VERIFY: "300 per minute",
+    NIK_MATCH: "60 per hour",
+    MANUAL_CHECK: "10 per minute;50 per day",
+    FAILED_AUTH: "20 per minute",
+}
+ENVIRONMENT_NAMES = {
+    name: "SKK_RATELIMIT_" + name.upper().replace("-", "_") for name in DEFAULT_LIMITS
+}
+_EXTENSION_KEY = "skk.limits"
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 
-def init_app(app: Flask) -> None:
-    """Bind the limiter to the app; storage from SKK_RATELIMIT_STORAGE_URI or memory."""
-    app.config.setdefault(
-        "RATELIMIT_STORAGE_URI", os.environ.get("SKK_RATELIMIT_STORAGE_URI", "memory://")
-    )
-    limiter.init_app(app)
+class RateLimited(TooManyAttempts):
+    """A per-client limit is spent; ``retry_after`` seconds until its window resets."""
+
+    def __init__(self, limit: RateLimitItem, retry_after: int) -> None:
+        super().__init__(f"rate limit exceeded: {limit}")
+        self.retry_after = retry_after
 
 
-def _too_many(limit: RequestLimit) -> Response:
+class WorkerMemoryStorage(Storage):
+    """Fixed-window counters in this worker's memory, expired lazily; no background thread.
+
+    ``limits``' own ``memory://`` storage (re)starts a timer thread to expire keys whenever its
+    previous one has finished, which under load is a thread start every few requests: it cost
+    Flask-Limiter a third of our verify throughput in benchmarks/bench_http.py.
+    """
+
+    STORAGE_SCHEME = ["skk-memory"]
+    SWEEP_EVERY = 4096  # increments between sweeps of expired keys, so memory stays bounded
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str):
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, expires at)
+        self._lock = threading.Lock()
+        self._since_sweep = 0
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        """Nothing here fails by itself."""
+        return RuntimeError
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add ``amount`` to ``key``'s window, starting a new window when the last expired."""
+        now = time.time()
+        with self._lock:
+            count, expires = self._counts.get(key, (0, 0.0))
+            if expires <= now:
+                count, expires = 0, now + expiry
+            count += amount
+            self._counts[key] = (count, expires)
+            self._since_sweep += 1
+            if self._since_sweep >= self.SWEEP_EVERY:
+                self._sweep(now)
+        return count
+
+    def get(self, key: str) -> int:
+        """The count in ``key``'s current window (0 when expired)."""
+        count, expires = self._counts.get(key, (0, 0.0))
+        return count if expires > time.time() else 0
+
+    def get_expiry(self, key: str) -> float:
+        """When ``key``'s window ends."""
+        return self._counts.get(key, (0, time.time()))[1]
+
+    def check(self) -> bool:
+        """Memory is always there."""
+        return True
+
+    def reset(self) -> int:
+        """Forget every counter."""
+        with self._lock:
+            forgotten = len(self._counts)
+            self._counts.clear()
+        return forgotten
+
+    def clear(self, key: str) -> None:
+        """Forget one counter."""
+        with self._lock:
+            self._counts.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        self._since_sweep = 0
+        self._counts = {key: value for key, value in self._counts.items() if value[1] > now}
+
+
+class RateLimiter:
+    """Named per-client limits over one ``limits`` storage."""
+
+    def __init__(self, limits: Mapping[str, str], storage_uri: str = "skk-memory://") -> None:
+        self._strategy = FixedWindowRateLimiter(storage_from_string(storage_uri))
+        self._limits: dict[str, list[RateLimitItem]] = {}
+        for name, text in limits.items():
+            try:
+                self._limits[name] = parse_many(text)
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"{ENVIRONMENT_NAMES.get(name, name)}: not a rate limit: {text!r}"
+                ) from exc
+
+    def hit(self, name: str, client: str) -> None:
+        """Count one request of ``client`` against limit ``name``; RateLimited when spent."""
+        for item in self._limits[name]:
+            if not self._strategy.hit(item, name, client):
+                raise self._refusal(item, name, client)
+
+    def check(self, name: str, client: str) -> None:
+        """RateLimited when ``client`` has already spent limit ``name``; counts nothing."""
+        for item in self._limits[name]:
+            if not self._strategy.test(item, name, client):
+                raise self._refusal(item, name, client)
+
+    def _refusal(self, item: RateLimitItem, name: str, client: str) -> RateLimited:
+        reset_at = self._strategy.get_window_stats(item, name, client).reset_time
+        return RateLimited(item, max(1, math.ceil(reset_at - time.time())))
+
+
+def init_app(app: Flask, environ: Mapping[str, str]) -> None:
+    """Build this app's limiter from ``SKK_RATELIMIT_*`` and answer its refusals with 429."""
+    limits = {
+        name: environ.get(ENVIRONMENT_NAMES[name], text) for name, text in DEFAULT_LIMITS.items()
+    }
+    storage_uri = environ.get("SKK_RATELIMIT_STORAGE_URI", "skk-memory://")
+    app.extensions[_EXTENSION_KEY] = RateLimiter(limits, storage_uri)
+    app.register_error_handler(RateLimited, _too_many)
+
+
+def current_limiter() -> RateLimiter:
+    """The limiter of the app handling this request."""
+    limiter: RateLimiter = current_app.extensions[_EXTENSION_KEY]
+    return limiter
+
+
+def client_address() -> str:
+    """Who is counted: the peer address (the proxy's X-Forwarded-For when ProxyFix is on)."""
+    return request.remote_addr or "unknown"
+
+
+def hit(name: str) -> None:
+    """Count this request against limit ``name`` for its client."""
+    current_limiter().hit(name, client_address())
+
+
+def limited(name: str) -> Callable[[View], View]:
+    """Decorate a view so that each request to it counts against limit ``name``."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            hit(name)
+            return view(*args, **kwargs)
+
+        return counted  # type: ignore[return-value]
+
+    return decorate
+
+
+def _too_many(error: RateLimited) -> Response:
     if wants_json():
-        return problem(429, f"rate limit exceeded: {limit.limit}")
-    return Response(render_template("error.html", status=429), status=429)
+        response = problem(429, error.message)
+    else:
+        response = Response(render_template("error.html", status=429), status=429)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response

@@ -18,7 +18,7 @@ from verifier.credential import MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
 from verifier.db import storage_errors
 from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
 from verifier.models import CredentialRecord
-from verifier.web.limits import MANUAL_CHECK_LIMIT, VERIFY_LIMIT, limiter
+from verifier.web import limits
 from verifier.web.page_model import official_domain, verdict_view
 from verifier.web.state import current_state
 
@@ -51,7 +51,7 @@ def home() -> str:
 
 @bp.get("/v/<path:payload>")
 @bp.get("/V/<path:payload>")
-@limiter.limit(VERIFY_LIMIT)
+@limits.limited(limits.VERIFY)
 @storage_errors()
 def verify(payload: str) -> str:
     """The page a certificate's QR opens: the verdict, and what to do about it."""
@@ -67,7 +67,7 @@ def manual_check_form() -> str:
 
 
 @bp.post("/cek")
-@limiter.limit(MANUAL_CHECK_LIMIT)
+@limits.limited(limits.MANUAL_CHECK)
 @storage_errors()
 def manual_check() -> tuple[str, int] | str:
     """Show a status only when agency, number and holder name all match a credential issued here.

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from verifier.jws import MalformedToken, parse_json_object
@@ -22,7 +22,6 @@ from verifier.web.problems import problem
 
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 _KIND_NAMES = {str: "a string", int: "an integer"}
-_CACHE_KEY = "_skk_json_body"
 
 
 class InvalidBody(BadRequest):
@@ -74,19 +73,8 @@ def read_object(members: Mapping[str, Member], *, allow_empty: bool = False) -> 
     return checked
 
 
-def carries_member(name: str) -> bool:
-    """True when the body is a JSON object with a non-null ``name``; never raises for bad JSON."""
-    try:
-        return _body().get(name) is not None
-    except (InvalidBody, UnsupportedMediaType):
-        return False
-
-
 def _body() -> dict[str, Any]:
-    """The parsed body, once per request (the rate limiter peeks at it before the view)."""
-    cached: dict[str, Any] | None = g.get(_CACHE_KEY)
-    if cached is not None:
-        return cached
+    """The parsed body of this request."""
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
     # get_data enforces MAX_CONTENT_LENGTH (413) before a single byte is parsed.
@@ -95,7 +83,6 @@ def _body() -> dict[str, Any]:
         body = parse_json_object(data, "request body")
     except MalformedToken as exc:
         raise InvalidBody(str(exc)) from None
-    setattr(g, _CACHE_KEY, body)
     return body
 
 

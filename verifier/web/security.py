@@ -1,10 +1,18 @@
-"""Response headers every answer carries, and the stricter ones for the QR landing page and API."""
+"""Response headers every answer carries, and the stricter ones for the QR landing page and API.
+
+Added by a WSGI middleware from header lists built once, rather than by an ``after_request``
+hook setting them one by one on each response: on the verify path that hook cost as much as the
+database lookup (benchmarks/bench_http.py).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from verifier.web.state import current_state
+from flask import Flask
+
+from verifier.config import Settings
 
 # No script at all, nothing from elsewhere; inline <style> only (the page ships no CSS files).
 CONTENT_SECURITY_POLICY = (
@@ -15,23 +23,59 @@ _NO_STORE_PREFIXES = ("/api/", "/v/", "/V/", "/cek")
 _NOINDEX_PREFIXES = ("/v/", "/V/", "/cek")
 HSTS = "max-age=31536000; includeSubDomains"
 
+Header = tuple[str, str]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-def init_app(app: Flask) -> None:
-    """Register the header hook."""
-    app.after_request(_headers)
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Wrap the app so that every response carries the headers."""
+    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
+        app.wsgi_app, https=settings.base_url.startswith("https://")
+    )
 
 
-def _headers(response: Response) -> Response:
-    headers = response.headers
-    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "no-referrer"
-    path = request.path
-    if path.startswith(_NO_STORE_PREFIXES):
-        headers["Cache-Control"] = "no-store"
-    if path.startswith(_NOINDEX_PREFIXES):
-        headers["X-Robots-Tag"] = "noindex, nofollow"
-    if current_state().settings.base_url.startswith("https://"):
-        headers["Strict-Transport-Security"] = HSTS
-    return response
+def headers_for(path: str, *, https: bool) -> list[Header]:
+    """The security headers a response to ``path`` carries."""
+    return _headers(path.startswith(_NO_STORE_PREFIXES), path.startswith(_NOINDEX_PREFIXES), https)
+
+
+def _headers(no_store: bool, noindex: bool, https: bool) -> list[Header]:
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+    if no_store:
+        headers.append(("Cache-Control", "no-store"))
+    if noindex:
+        headers.append(("X-Robots-Tag", "noindex, nofollow"))
+    if https:
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
+
+
+class SecurityHeaders:
+    """WSGI middleware appending the security headers; a header the view set itself wins."""
+
+    def __init__(self, app: WsgiApp, *, https: bool) -> None:
+        self._app = app
+        # Every path falls in one of four cases: build each list once.
+        self._by_case = {
+            (no_store, noindex): _headers(no_store, noindex, https)
+            for no_store in (False, True)
+            for noindex in (False, True)
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        extra = self._by_case[(path.startswith(_NO_STORE_PREFIXES),
+                               path.startswith(_NOINDEX_PREFIXES))]
+
+        def start_with_headers(status: str, headers: list[Header], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers.extend(h for h in extra if h[0].lower() not in present)
+            return start_response(status, headers, exc_info)
+
+        return self._app(environ, start_with_headers)
