@@ -163,3 +163,35 @@ def app(database: peewee.Database, env: dict[str, str]):
 def client(app):
     """A Flask test client."""
     return app.test_client()
+
+
+# -- a real browser --------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser).
+
+    Without /usr/bin/chromium the test skips saying so, except in CI (``CI=true``), where a
+    missing browser must fail rather than pass unnoticed.
+    """
+    if not CHROMIUM.exists():
+        message = "chromium is not installed: apt-get install chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (required in CI)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

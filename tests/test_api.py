@@ -327,6 +327,35 @@ def test_verify_limit_is_set_by_the_environment(database, env):
     assert "2 per 1 hour" in _verify(client, {"token": "x"}).get_json()["detail"]
 
 
+def test_behind_a_trusted_proxy_limits_count_the_forwarded_client(database, env):
+    from verifier import create_app
+
+    client = create_app({**env, "SKK_RATELIMIT_VERIFY": "1 per hour", "SKK_PROXY_HOPS": "1",
+                         "TESTING": True}).test_client()
+
+    def from_phone(address: str) -> int:
+        return _verify(client, {"token": "x"}, headers={"X-Forwarded-For": address}).status_code
+
+    assert [from_phone("10.0.0.1"), from_phone("10.0.0.2"), from_phone("10.0.0.1")] == [
+        200, 200, 429]
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(client, contoh):
+    amount = int(DEFAULT_LIMITS[VERIFY].split()[0])
+    for n in range(amount):
+        forged = {"X-Forwarded-For": f"10.5.{n >> 8}.{n & 255}"}
+        assert _verify(client, {"token": "x"}, headers=forged).status_code == 200
+    _problem(_verify(client, {"token": "x"}, headers={"X-Forwarded-For": "10.9.9.9"}), 429)
+
+
+@pytest.mark.parametrize("hops", ["-1", "one", "99"])
+def test_an_unreadable_proxy_count_is_a_configuration_error(database, env, hops):
+    from verifier import create_app
+
+    with pytest.raises(ConfigurationError, match="SKK_PROXY_HOPS"):
+        create_app({**env, "SKK_PROXY_HOPS": hops})
+
+
 def test_an_unreadable_limit_is_a_configuration_error_naming_the_variable(database, env):
     from verifier import create_app
 

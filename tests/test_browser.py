@@ -8,29 +8,19 @@ runs on werkzeug's own server on a free loopback port, in a thread of the test p
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 from werkzeug.serving import make_server
 
 from verifier import qr, revocation
 from verifier.credential import add_years
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 360, "height": 740}
 #: WCAG AAA for normal text; the verdict needs it in sunlight on a cheap screen.
 MIN_CONTRAST = 7.0
@@ -40,20 +30,6 @@ CSP_PROBE = (
     "document.addEventListener('securitypolicyviolation',"
     " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium, or a plain skip (a failure in CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        message = "chromium is not installed: apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (required in CI)")
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

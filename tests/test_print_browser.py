@@ -8,28 +8,17 @@ except in CI (``CI=true``), where a missing browser must fail rather than pass u
 from __future__ import annotations
 
 import io
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
 from tests.conftest import NOW
 from verifier import jobs, printing, qr
 from verifier.verify import Status
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: CSS pixels per millimetre (CSS fixes 96 px to the inch).
 PX_PER_MM = 96 / 25.4
 #: Scale screenshots 2x so each QR module covers several pixels, like a phone camera close up.
@@ -48,20 +37,6 @@ NAMES = [
 ]
 _PDF_PAGE = re.compile(rb"/Type\s*/Page\b")  # \b: not the /Pages tree node
 _QR_FORMAT = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Headless Debian Chromium, or a plain skip (a failure in CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        message = "chromium is not installed: apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (required in CI)")
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

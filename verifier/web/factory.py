@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from verifier.errors import ConfigurationError
 from verifier.web import database, errors, i18n, limits, security, state
 
 #: Flask defaults we rely on; test_config may override any of them.
@@ -39,7 +41,22 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limits.init_app(app, environ)
     errors.init_app(app)
     _register_blueprints(app)
+    _trust_proxies(app, environ.get("SKK_PROXY_HOPS", "0"))
     return app
+
+
+def _trust_proxies(app: Flask, hops: str) -> None:
+    """Behind N reverse proxies, take the client address and scheme from their X-Forwarded-*.
+
+    Rate limits count per client address; without this every request would seem to come from the
+    proxy. Only set it when such proxies really are in front: the headers are easy to forge.
+    """
+    if not hops.isdigit() or int(hops) > 10:
+        raise ConfigurationError(f"SKK_PROXY_HOPS must be a number of proxies (0-10), not {hops!r}")
+    if int(hops):
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=int(hops), x_proto=int(hops), x_host=int(hops)
+        )
 
 
 def _register_blueprints(app: Flask) -> None:
