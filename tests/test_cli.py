@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from verifier.cli import main
+from verifier.migrations import SCHEMA_VERSION
 
 REFERENCE = {
     "number": "41011 7112 3 00001234 2025",
@@ -51,8 +52,8 @@ def issue_reference(skk, *extra: str) -> dict:
 
 
 def test_init_is_idempotent(skk) -> None:
-    assert as_json(skk("init", "--json")) == {"schema_version": 1}
-    assert as_json(skk("init", "--json")) == {"schema_version": 1}
+    assert as_json(skk("init", "--json")) == {"schema_version": SCHEMA_VERSION}
+    assert as_json(skk("init", "--json")) == {"schema_version": SCHEMA_VERSION}
 
 
 def test_command_without_database_exits_2_with_one_line(skk) -> None:

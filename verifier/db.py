@@ -1,31 +1,34 @@
 """Opening the database by URL, creating and upgrading its schema, and mapping its failures.
 
-``skk init`` is the only thing that creates a database; every other entry point refuses to run on
-a missing or outdated schema instead of silently making an empty one.
+``skk init`` is the only thing that creates a database or upgrades its schema (the steps are in
+:mod:`verifier.migrations`); every other entry point refuses to run on a missing, outdated or newer
+schema instead of silently making an empty one or misreading a changed one.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import peewee
 from playhouse import db_url
+from playhouse.migrate import SchemaMigrator
 
+from verifier import migrations
 from verifier.errors import ConfigurationError, StorageUnavailable
+from verifier.migrations import SCHEMA_VERSION
 from verifier.models import ALL_TABLES, SkkMeta, database_proxy
 
-SCHEMA_VERSION = 1
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never wait for the writer
     "foreign_keys": 1,
     "busy_timeout": 5000,  # ms: concurrent writers queue instead of failing
     "synchronous": "normal",  # with WAL: durable at checkpoints, no fsync per commit
 }
-
-#: Upgrade steps: MIGRATIONS[n] takes a database from schema version n to n + 1.
-MIGRATIONS: dict[int, Callable[[peewee.Database], None]] = {}
+#: PostgreSQL advisory lock that makes concurrent `skk init` runs take turns ("SKK" in ASCII).
+SCHEMA_LOCK_KEY = 0x534B4B
 
 
 def open_database(url: str, *, create: bool = False) -> peewee.Database:
@@ -53,19 +56,94 @@ def _sqlite_path(url: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
+@dataclass(frozen=True)
+class SchemaChange:
+    """What `skk init` did: ``before`` is None for a new database, ``after`` when nothing ran."""
+
+    before: int | None
+    after: int
+
+
 def init_schema(database: peewee.Database) -> int:
-    """Create missing tables and run pending upgrades; idempotent. Returns the schema version."""
-    with storage_errors(), database.atomic():
-        database.create_tables(ALL_TABLES, safe=True)
-        current = _meta_value("schema_version")
+    """Create the schema, or upgrade it in place; idempotent. Returns the schema version."""
+    return upgrade_schema(database).after
+
+
+def upgrade_schema(database: peewee.Database) -> SchemaChange:
+    """Create the schema or run the pending :mod:`verifier.migrations` steps, in order.
+
+    One lock and one transaction: concurrent runs (several hosts) take turns, and a step that
+    fails leaves the database at the version it had. A database newer than this program is
+    refused, never touched.
+    """
+    with storage_errors(), _schema_transaction(database):
+        current = _recorded_version(database)
         if current is None:
-            SkkMeta.create(name="schema_version", value=SCHEMA_VERSION)
-            SkkMeta.create(name="registry_version", value=1)
-            return SCHEMA_VERSION
-        for version in range(current, SCHEMA_VERSION):
-            MIGRATIONS[version](database)
-        SkkMeta.update(value=SCHEMA_VERSION).where(SkkMeta.name == "schema_version").execute()
-        return SCHEMA_VERSION
+            _create_schema(database)
+            return SchemaChange(None, SCHEMA_VERSION)
+        _refuse_newer(current)
+        for step in migrations.pending(current):
+            step.apply(SchemaMigrator.from_database(database))
+            _set_schema_version(database, step.version)
+        return SchemaChange(current, SCHEMA_VERSION)
+
+
+@contextlib.contextmanager
+def _schema_transaction(database: peewee.Database) -> Iterator[None]:
+    if isinstance(database, peewee.SqliteDatabase):
+        # BEGIN IMMEDIATE takes the write lock before reading the version: a second init waits
+        # (busy_timeout) and then finds the work done, instead of failing on a lock upgrade.
+        with database.atomic(lock_type="IMMEDIATE"):
+            yield
+        return
+    with database.atomic():
+        if isinstance(database, peewee.PostgresqlDatabase):
+            # Released at commit or rollback; DDL is transactional on PostgreSQL.
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+        yield
+
+
+def _recorded_version(database: peewee.Database) -> int | None:
+    """The stored schema version; None for a database without SKK tables."""
+    if not database.table_exists(SkkMeta._meta.table_name):
+        return None
+    version = _meta_value("schema_version")
+    if version is None:
+        raise ConfigurationError(
+            "the database has an skk_meta table but no schema version; "
+            "it is damaged: restore it from a backup"
+        )
+    return version
+
+
+def _create_schema(database: peewee.Database) -> None:
+    ours = {model._meta.table_name for model in ALL_TABLES}
+    found = sorted(ours & set(database.get_tables()))
+    if found:
+        # Tables without a version: a half-restored backup or another program's tables.
+        # Guessing their version could run the wrong steps, so refuse.
+        raise ConfigurationError(
+            f"the database has SKK tables ({', '.join(found)}) but no schema version; "
+            "restore a complete backup or use an empty database"
+        )
+    database.create_tables(ALL_TABLES, safe=False)
+    SkkMeta.create(name="schema_version", value=SCHEMA_VERSION)
+    SkkMeta.create(name="registry_version", value=1)
+
+
+def _set_schema_version(database: peewee.Database, version: int) -> None:
+    database.execute_sql(
+        f"UPDATE skk_meta SET value = {database.param} WHERE name = {database.param}",
+        (version, "schema_version"),
+    )
+
+
+def _refuse_newer(version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"database schema is version {version}, newer than this program "
+            f"(version {SCHEMA_VERSION}); install the newer program, do not downgrade the database"
+        )
 
 
 def require_schema(database: peewee.Database) -> None:
@@ -74,7 +152,10 @@ def require_schema(database: peewee.Database) -> None:
         if not database.table_exists(SkkMeta._meta.table_name):
             raise ConfigurationError("the database has no SKK schema; run `skk init` first")
         version = _meta_value("schema_version")
-    if version != SCHEMA_VERSION:
+    if version is None:
+        raise ConfigurationError("the database has no schema version; run `skk init`")
+    _refuse_newer(version)
+    if version < SCHEMA_VERSION:
         raise ConfigurationError(
             f"database schema is version {version}, this program needs {SCHEMA_VERSION}; "
             "run `skk init` to upgrade"

@@ -89,6 +89,8 @@ class CredentialRecord(BaseModel):
         indexes = (
             (("agency", "number"), True),
             (("agency", "nik_hmac"), False),
+            # schema version 2: what a compromised key signed, for re-issue (verifier.migrations)
+            (("agency", "kid"), False),
         )
 
 

@@ -8,7 +8,7 @@ import click
 
 from verifier import apikeys, keyring, registry
 from verifier.cli.base import Runtime, emit, instant_option, json_option, pass_runtime
-from verifier.db import init_schema, open_database
+from verifier.db import SchemaChange, open_database, upgrade_schema
 from verifier.errors import InvalidInput
 from verifier.keystore import PrivateKeyStore
 
@@ -28,8 +28,16 @@ def register(main: click.Group) -> None:
 @pass_runtime
 def init(rt: Runtime, as_json: bool) -> None:
     """Create or upgrade the database schema (idempotent)."""
-    version = init_schema(open_database(rt.settings.database_url, create=True))
-    emit(as_json, {"schema_version": version}, lambda d: f"schema version {version} is ready")
+    change = upgrade_schema(open_database(rt.settings.database_url, create=True))
+    emit(as_json, {"schema_version": change.after}, lambda d: _describe_change(change))
+
+
+def _describe_change(change: SchemaChange) -> str:
+    if change.before is None:
+        return f"created schema version {change.after}"
+    if change.before == change.after:
+        return f"schema version {change.after} is up to date; nothing to do"
+    return f"upgraded schema from version {change.before} to {change.after}"
 
 
 @click.group()
