@@ -464,6 +464,15 @@ def test_privacy_notice_in_both_languages(client, database, path, kwargs, langua
         assert text in body
 
 
+def test_privacy_notice_names_the_configured_contact(database, env):
+    from verifier import create_app
+
+    contact = "pdp@sertifikat.example.id"
+    client = create_app({**env, "SKK_PRIVACY_CONTACT": contact, "TESTING": True}).test_client()
+    assert contact in _body(client.get("/privasi"))
+    assert contact in _body(client.get("/privacy", query_string={"lang": "en"}))
+
+
 def test_query_language_beats_accept_language(client, signed):
     response = client.get(_path(signed.token), query_string={"lang": "id"},
                           headers={"Accept-Language": "en"})

@@ -42,6 +42,8 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     #: Clock-skew allowance in seconds (0-60) for rules 5 and 9.
     leeway_seconds: int = DEFAULT_LEEWAY_SECONDS
+    #: Whom people contact about their data (UU 27/2022), shown on the privacy notice.
+    privacy_contact: str | None = None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +56,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         nik_pepper=env.get("SKK_NIK_PEPPER") or None,
         base_url=_base_url(env.get("SKK_BASE_URL", DEFAULT_BASE_URL)),
         leeway_seconds=_leeway(env.get("SKK_LEEWAY_SECONDS", str(DEFAULT_LEEWAY_SECONDS))),
+        privacy_contact=env.get("SKK_PRIVACY_CONTACT", "").strip() or None,
     )
 
 

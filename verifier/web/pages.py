@@ -122,7 +122,5 @@ def _folded_name(name: str) -> str:
 @bp.get("/privacy")
 def privacy() -> str:
     """The privacy notice (UU 27/2022): what is processed, why, for how long, whom to ask."""
-    settings = current_state().settings
-    # SKK_PRIVACY_CONTACT, once Settings has it; until then the page names the agencies.
-    contact = getattr(settings, "privacy_contact", None)
-    return render_template("privacy.html", contact=contact)
+    # Without SKK_PRIVACY_CONTACT the page still names the issuing agencies as contacts.
+    return render_template("privacy.html", contact=current_state().settings.privacy_contact)
