@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_verify.py
 	$(BIN)/python benchmarks/bench_qr.py
 	$(BIN)/python benchmarks/bench_http.py
+	$(BIN)/python benchmarks/bench_stores.py
 
 # Rebuild the message catalogs after changing a translatable string in templates/ or verifier/.
 translations: $(STAMP)
