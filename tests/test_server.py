@@ -11,16 +11,10 @@ The redacting logger's route shapes are tested on their own at the end.
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import logging
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,13 +28,19 @@ from urllib.parse import quote
 import pytest
 from gunicorn.config import Config
 
+from tests.serving import (
+    POSTGRES_URL,
+    Answer,
+    Client,
+    Server,
+    free_port,
+    fresh_database,
+    prepare_agency,
+    server_environment,
+)
 from verifier.db import open_database
-from verifier.models import ALL_TABLES
 from verifier.web.accesslog import APP_LOGGER, RedactingLogger, route_shape, scrub
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-POSTGRES_URL = os.environ.get("SKK_TEST_POSTGRES_URL")
 KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL else [
     "sqlite"
 ]
@@ -49,25 +49,9 @@ AGENCY = "lsp-uji"
 NIK = "3273010001900042"
 OTHER_NIK = "3273010001900043"
 HOLDER = "Rina Marlina Uji"
-BOOT_TIMEOUT = 30.0
-HTTP_TIMEOUT = 10.0
-PROBES = 40  # concurrent verifications after the revocation: enough that both workers answer
+PROBES = 40  # concurrent verifications after the revocation, per round
+PROBE_ROUNDS = 10  # until both workers have answered one
 _PID_RE = re.compile(r"<(\d+)>\s*$")
-
-
-@dataclass
-class Answer:
-    """One HTTP exchange as the client saw it."""
-
-    method: str
-    path: str
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
 
 
 @dataclass
@@ -92,151 +76,21 @@ class Session:
 def session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Session:
     """Prepare, serve, exercise and stop one server; what happened is in the returned Session."""
     tmp = tmp_path_factory.mktemp(f"server-{request.param}")
-    url = _fresh_database(request.param, tmp)
-    port = _free_port()
-    env = _environment(url, tmp, port)
+    url = fresh_database(request.param, tmp)
+    port = free_port()
+    env = server_environment(url, tmp, port)
     result = Session(database_url=url)
-    result.api_key = _prepare(env)
+    result.api_key = prepare_agency(env, AGENCY, "LSP Uji Server")
     access, errors = tmp / "access.log", tmp / "error.log"
-    with _server(env, access, errors) as client:
-        _exercise(client, result)
+    with Server(env, access, errors) as client:
+        _exercise(client, result, access)
     result.access_log = access.read_text(encoding="utf-8", errors="replace")
     result.error_log = errors.read_text(encoding="utf-8", errors="replace")
     _split_pids(result)
     return result
 
 
-def _fresh_database(kind: str, tmp: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'skk.sqlite3'}"
-    assert POSTGRES_URL is not None
-    database = open_database(POSTGRES_URL)
-    database.drop_tables(ALL_TABLES, safe=True, cascade=True)
-    database.close()
-    return POSTGRES_URL
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _environment(database_url: str, tmp: Path, port: int) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("SKK_")}
-    return {
-        **inherited,
-        "SKK_DATABASE_URL": database_url,
-        "SKK_KEYS_DIR": str(tmp / "keys"),
-        "SKK_KEY_PASSPHRASE": "server test passphrase",
-        "SKK_NIK_PEPPER": "server test pepper",
-        "SKK_BASE_URL": f"http://127.0.0.1:{port}",
-        "SKK_BIND": f"127.0.0.1:{port}",
-        "SKK_WORKERS": "2",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def _skk(env: dict[str, str], *args: str) -> Any:
-    done = subprocess.run(
-        [str(BIN / "skk"), *args, "--json"], env=env, cwd=ROOT, capture_output=True, text=True,
-        timeout=60, check=False,
-    )
-    assert done.returncode == 0, f"skk {args[0]}: {done.stderr}"
-    return json.loads(done.stdout)
-
-
-def _prepare(env: dict[str, str]) -> str:
-    """The operator's steps before the server starts; returns the agency's API key."""
-    _skk(env, "init")
-    _skk(env, "agency", "add", AGENCY, "--name", "LSP Uji Server", "--levels", "1-6")
-    _skk(env, "keys", "generate", "--agency", AGENCY)
-    return str(_skk(env, "apikey", "create", "--agency", AGENCY)["api_key"])
-
-
-class Client:
-    """HTTP on the server's loopback port; every exchange is recorded in ``log``."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.log: list[Answer] = []
-
-    def request(self, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None, record: bool = True) -> Answer:
-        """One request on a fresh connection (sync workers close each one anyway)."""
-        all_headers = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            all_headers.setdefault("Content-Type", "application/json")
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HTTP_TIMEOUT)
-        try:
-            connection.request(method, path, body=data, headers=all_headers)
-            response = connection.getresponse()
-            answer = Answer(method, path, response.status, dict(response.getheaders()),
-                            response.read())
-        finally:
-            connection.close()
-        if record:
-            self.log.append(answer)
-        return answer
-
-
-class _server:
-    """Context manager: gunicorn up (bounded wait for /healthz), always stopped on exit."""
-
-    def __init__(self, env: dict[str, str], access: Path, errors: Path) -> None:
-        self.env, self.access, self.errors = env, access, errors
-        self.port = int(env["SKK_BIND"].rsplit(":", 1)[1])
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Client:
-        command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
-        with self.access.open("wb") as out, self.errors.open("wb") as err:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=out, stderr=err, start_new_session=True
-            )
-        try:
-            self._wait_until_healthy()
-        except BaseException:
-            self._stop()
-            raise
-        return Client(self.port)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop()
-
-    def _wait_until_healthy(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + BOOT_TIMEOUT
-        probe = Client(self.port)
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {self.process.returncode}:\n"
-                            f"{self.errors.read_text()}")
-            try:
-                if probe.request("GET", "/healthz", record=False).status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer /healthz in {BOOT_TIMEOUT}s")
-            time.sleep(0.1)
-
-    def _stop(self) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)  # graceful: workers finish and flush their logs
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def _exercise(client: Client, result: Session) -> None:
+def _exercise(client: Client, result: Session, access: Path) -> None:
     """The whole life of a credential over HTTP, plus attempts to leak the NIK."""
     auth = {"Authorization": f"Bearer {result.api_key}"}
     issued = client.request("POST", "/api/v1/credentials", {
@@ -264,11 +118,19 @@ def _exercise(client: Client, result: Session) -> None:
     client.request("GET", "/healthz", headers={"X-Padding": "a" * 10_000})
     client.request("GET", "/v/" + "1" * 6000)
     client.request("POST", f"/api/v1/credentials/{number}/revoke", {"reason": "fraud"}, auth)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        result.probes = list(pool.map(
-            lambda _: client.request("POST", "/api/v1/verify", {"token": url}, record=False),
-            range(PROBES),
-        ))
+    # Probe until both workers have answered since the revoke (the kernel may hand one worker
+    # every connection for a while), within a bound; every probe must say revoked.
+    for _ in range(PROBE_ROUNDS):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            result.probes += pool.map(
+                lambda _: client.request("POST", "/api/v1/verify", {"token": url}, record=False),
+                range(PROBES),
+            )
+        time.sleep(0.1)  # gunicorn writes the access log line after the response
+        result.access_log = access.read_text(encoding="utf-8", errors="replace")
+        _split_pids(result)
+        if len(result.pids_after_revocation) == 2:
+            break
     result.answers = client.log
 
 

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import peewee
 from playhouse import db_url
@@ -31,6 +32,21 @@ SQLITE_PRAGMAS = {
 SCHEMA_LOCK_KEY = 0x534B4B
 
 
+class WriteFirstSqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose transactions take the write lock at BEGIN (``BEGIN IMMEDIATE``).
+
+    A deferred transaction that has read cannot wait for another writer: SQLite refuses the
+    upgrade to a write lock at once ("database is locked") without calling the busy handler, so
+    two workers revoking at the same moment made one of them fail. Taking the lock first makes
+    the second wait up to the busy timeout instead (tests/test_faults.py, tests/test_load.py).
+    """
+
+    def atomic(self, *args: Any, **kwargs: Any) -> Any:
+        """A transaction (or savepoint, when nested) that starts by taking the write lock."""
+        kwargs.setdefault("lock_type", "IMMEDIATE")
+        return super().atomic(*args, **kwargs)
+
+
 def open_database(url: str, *, create: bool = False) -> peewee.Database:
     """Connect to ``url`` and bind the models; a missing SQLite file is created only on init."""
     sqlite_path = _sqlite_path(url)
@@ -40,8 +56,10 @@ def open_database(url: str, *, create: bool = False) -> peewee.Database:
         elif not sqlite_path.exists():
             raise ConfigurationError(f"no database at {sqlite_path}; run `skk init` first")
     try:
-        options = {"pragmas": SQLITE_PRAGMAS} if sqlite_path is not None else {}
-        database = db_url.connect(url, **options)
+        if sqlite_path is not None:
+            database = WriteFirstSqliteDatabase(**db_url.parse(url), pragmas=SQLITE_PRAGMAS)
+        else:
+            database = db_url.connect(url)
     except (ValueError, RuntimeError, peewee.ImproperlyConfigured) as exc:
         raise ConfigurationError(f"cannot use SKK_DATABASE_URL: {exc}") from None
     database_proxy.initialize(database)

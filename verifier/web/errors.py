@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import peewee
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -16,11 +17,17 @@ from verifier.web.problems import problem, problem_from, status_for
 
 log = logging.getLogger(__name__)
 _JSON_PREFIXES = ("/api/", "/.well-known/", "/healthz", "/openapi.json")
+UNAVAILABLE_DETAIL = "the database is unavailable; try again shortly"
+RETRY_AFTER_SECONDS = 5
 
 
 def init_app(app: Flask) -> None:
     """Register the handlers."""
     app.register_error_handler(SkkError, _skk_error)
+    # Views wrap their queries in storage_errors(); these catch a query that escaped it, so a
+    # database failure is still a 503 that drops the broken connection, never a 500.
+    app.register_error_handler(peewee.OperationalError, _storage_failure)
+    app.register_error_handler(peewee.InterfaceError, _storage_failure)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -31,13 +38,29 @@ def wants_json() -> bool:
 
 
 def _skk_error(error: SkkError) -> Response | tuple[str, int]:
-    status = status_for(error)
     if isinstance(error, StorageUnavailable):
-        drop_connection()
-        log.warning("database unavailable: %s", error.message)
+        return _unavailable(error)
     if wants_json():
         return problem_from(error)
-    return _page(status)
+    return _page(status_for(error))
+
+
+def _unavailable(error: StorageUnavailable) -> Response:
+    # The driver's message is for the operator's log only: a database error can quote values.
+    # Retry-After, because the service recovers by itself once the database answers again.
+    drop_connection()
+    log.warning("database unavailable: %s", error.message)
+    if wants_json():
+        response = problem(503, UNAVAILABLE_DETAIL)
+    else:
+        body, status = _page(503)
+        response = Response(body, status, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _storage_failure(error: peewee.PeeweeException) -> Response | tuple[str, int]:
+    return _skk_error(StorageUnavailable(f"database unavailable: {type(error).__name__}"))
 
 
 def _http_error(error: HTTPException) -> Response | tuple[str, int]:

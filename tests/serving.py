@@ -1,0 +1,245 @@
+"""The real server for end-to-end tests: gunicorn with the repository's config on a loopback port.
+
+Shared by the server, load and fault tests: a database for each kind (a SQLite file, or a scratch
+PostgreSQL database named after the one in ``SKK_TEST_POSTGRES_URL``), the operator's CLI steps,
+``gunicorn -c gunicorn.conf.py wsgi:app`` started in its own session and always stopped, and an
+HTTP client that records what came back.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+
+from verifier.db import open_database
+from verifier.models import ALL_TABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+POSTGRES_URL = os.environ.get("SKK_TEST_POSTGRES_URL")
+BOOT_TIMEOUT = 30.0  # seconds for gunicorn to answer /healthz
+HTTP_TIMEOUT = 10.0  # seconds per request
+
+
+@dataclass
+class Answer:
+    """One HTTP exchange as the client saw it."""
+
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def fresh_database(kind: str, tmp: Path) -> str:
+    """URL of an empty database: a SQLite file in ``tmp``, or the tables of the PostgreSQL URL
+    dropped (like conftest does)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'skk.sqlite3'}"
+    assert POSTGRES_URL is not None
+    database = open_database(POSTGRES_URL)
+    database.drop_tables(ALL_TABLES, safe=True, cascade=True)
+    database.close()
+    return POSTGRES_URL
+
+
+def scratch_postgres(suffix: str, template: str | None = None) -> str:
+    """A new PostgreSQL database ``<db of SKK_TEST_POSTGRES_URL>_<suffix>``; its URL.
+
+    A database of its own, so a test may make it read-only (``ALTER DATABASE``) or drop it without
+    touching the one the other tests share. Empty, or a copy of the ``template`` database URL
+    (nothing may be connected to that one while it is copied).
+    """
+    assert POSTGRES_URL is not None
+    parts = urlsplit(POSTGRES_URL)
+    name = f"{parts.path.lstrip('/')}_{suffix}"
+    copy = f' TEMPLATE "{urlsplit(template).path.lstrip("/")}"' if template else ""
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{copy}')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def drop_scratch_postgres(url: str) -> None:
+    """Drop a database made by :func:`scratch_postgres`, closing whatever still uses it."""
+    name = urlsplit(url).path.lstrip("/")
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(*statements: str) -> None:
+    """Run statements that cannot run in a transaction, on the URL's own database."""
+    assert POSTGRES_URL is not None
+    connection = psycopg2.connect(POSTGRES_URL)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def server_environment(
+    database_url: str, tmp: Path, port: int, workers: int = 2, **extra: str
+) -> dict[str, str]:
+    """The server's environment: SKK_* from the arguments only, nothing inherited."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("SKK_")}
+    return {
+        **inherited,
+        "SKK_DATABASE_URL": database_url,
+        "SKK_KEYS_DIR": str(tmp / "keys"),
+        "SKK_KEY_PASSPHRASE": "server test passphrase",
+        "SKK_NIK_PEPPER": "server test pepper",
+        "SKK_BASE_URL": f"http://127.0.0.1:{port}",
+        "SKK_BIND": f"127.0.0.1:{port}",
+        "SKK_WORKERS": str(workers),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def skk(env: dict[str, str], *args: str) -> Any:
+    """Run ``skk ARGS --json`` as the operator would; fails the test unless it succeeds."""
+    done = subprocess.run(
+        [str(BIN / "skk"), *args, "--json"], env=env, cwd=ROOT, capture_output=True, text=True,
+        timeout=60, check=False,
+    )
+    assert done.returncode == 0, f"skk {args[0]}: {done.stderr}"
+    return json.loads(done.stdout)
+
+
+def prepare_agency(env: dict[str, str], agency: str, name: str) -> str:
+    """The operator's steps before the server starts; returns the agency's API key."""
+    skk(env, "init")
+    skk(env, "agency", "add", agency, "--name", name, "--levels", "1-6")
+    skk(env, "keys", "generate", "--agency", agency)
+    return str(skk(env, "apikey", "create", "--agency", agency)["api_key"])
+
+
+class Client:
+    """HTTP on the server's loopback port; every exchange is recorded in ``log``."""
+
+    def __init__(self, port: int, timeout: float = HTTP_TIMEOUT) -> None:
+        self.port = port
+        self.timeout = timeout
+        self.log: list[Answer] = []
+
+    def request(self, method: str, path: str, body: Any = None,
+                headers: dict[str, str] | None = None, record: bool = True) -> Answer:
+        """One request on a fresh connection (sync workers close each one anyway)."""
+        all_headers = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            all_headers.setdefault("Content-Type", "application/json")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            connection.request(method, path, body=data, headers=all_headers)
+            response = connection.getresponse()
+            answer = Answer(method, path, response.status, dict(response.getheaders()),
+                            response.read())
+        finally:
+            connection.close()
+        if record:
+            self.log.append(answer)
+        return answer
+
+
+class Server:
+    """Context manager: gunicorn up (bounded wait for /healthz), always stopped on exit."""
+
+    def __init__(self, env: dict[str, str], access: Path, errors: Path) -> None:
+        self.env, self.access, self.errors = env, access, errors
+        self.port = int(env["SKK_BIND"].rsplit(":", 1)[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Client:
+        command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+        with self.access.open("wb") as out, self.errors.open("wb") as err:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=out, stderr=err, start_new_session=True
+            )
+        try:
+            self._wait_until_healthy()
+        except BaseException:
+            self._stop()
+            raise
+        return Client(self.port)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop()
+
+    @property
+    def master_pid(self) -> int:
+        """The gunicorn master's process id."""
+        assert self.process is not None
+        return self.process.pid
+
+    def worker_pids(self) -> set[int]:
+        """Process ids of the master's live worker processes."""
+        children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children")
+        try:
+            return {int(pid) for pid in children.read_text().split()}
+        except FileNotFoundError:
+            return set()
+
+    def wait_for_workers(self, count: int, timeout: float = BOOT_TIMEOUT) -> set[int]:
+        """Wait (bounded) until the master runs ``count`` workers; their ids."""
+        deadline = time.monotonic() + timeout
+        while len(pids := self.worker_pids()) != count:
+            if time.monotonic() > deadline:
+                pytest.fail(f"gunicorn runs {len(pids)} workers, not {count}, after {timeout}s")
+            time.sleep(0.05)
+        return pids
+
+    def _wait_until_healthy(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        probe = Client(self.port)
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {self.process.returncode}:\n"
+                            f"{self.errors.read_text()}")
+            try:
+                if probe.request("GET", "/healthz", record=False).status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not answer /healthz in {BOOT_TIMEOUT}s")
+            time.sleep(0.1)
+
+    def _stop(self) -> None:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # graceful: workers finish and flush their logs
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
