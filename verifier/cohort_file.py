@@ -60,14 +60,14 @@ class CohortFile:
 def read_cohort(data: bytes, *, filename: str = "", max_rows: int | None = None) -> CohortFile:
     """Parse CSV or .xlsx bytes (told apart by content, not by name) into rows."""
     if data.startswith(XLSX_MAGIC) or filename.lower().endswith(".xlsx"):
-        cohort = _read_xlsx(data)
+        cohort = _read_xlsx(data, max_rows)
     else:
-        cohort = _read_csv(data)
+        cohort = _read_csv(data, max_rows)
     if not cohort.rows:
         raise InvalidInput("the file has a header but no participant rows", field="file")
     if max_rows is not None and len(cohort.rows) > max_rows:
-        raise InvalidInput(f"the file has {len(cohort.rows)} rows; at most {max_rows} per batch",
-                           field="file")
+        raise InvalidInput(f"the file has more than {max_rows} rows; at most {max_rows} per "
+                           "batch", field="file")
     return cohort
 
 
@@ -79,16 +79,16 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _read_csv(data: bytes) -> CohortFile:
+def _read_csv(data: bytes, max_rows: int | None) -> CohortFile:
     text = _decode(data)
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max((";", ",", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records = ((reader.line_num, record) for record in reader)
-    return _rows_from(records, place=lambda column_index, line: "")
+    return _rows_from(records, place=lambda column_index, line: "", max_rows=max_rows)
 
 
-def _read_xlsx(data: bytes) -> CohortFile:
+def _read_xlsx(data: bytes, max_rows: int | None) -> CohortFile:
     from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
 
@@ -104,7 +104,9 @@ def _read_xlsx(data: bytes) -> CohortFile:
             for index, values in enumerate(sheet.iter_rows(values_only=True), start=1)
         )
         return _rows_from(
-            records, place=lambda column_index, line: f"{get_column_letter(column_index + 1)}{line}"
+            records,
+            place=lambda column_index, line: f"{get_column_letter(column_index + 1)}{line}",
+            max_rows=max_rows,
         )
     finally:
         workbook.close()
@@ -128,7 +130,9 @@ def _xlsx_text(value: Any) -> str:
     return str(value)
 
 
-def _rows_from(records: Iterable[tuple[int, list[str]]], place: Any) -> CohortFile:
+def _rows_from(
+    records: Iterable[tuple[int, list[str]]], place: Any, max_rows: int | None = None
+) -> CohortFile:
     iterator: Iterator[tuple[int, list[str]]] = iter(records)
     header_line, header = _first_non_blank(iterator)
     columns = _map_header(header)
@@ -145,6 +149,8 @@ def _rows_from(records: Iterable[tuple[int, list[str]]], place: Any) -> CohortFi
             if _is_mangled_number(raw, column):
                 mangled.add(column)
         rows.append(CohortRow(line, cells, places, frozenset(mangled)))
+        if max_rows is not None and len(rows) > max_rows:
+            break  # one over is enough to refuse; reading on costs memory and time, nothing else
     return CohortFile(rows, headers)
 
 

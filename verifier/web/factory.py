@@ -60,8 +60,9 @@ def _trust_proxies(app: Flask, hops: str) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from verifier.web import agency_api, api, pages
+    from verifier.web import agency_api, api, batch_api, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(agency_api.bp)
+    app.register_blueprint(batch_api.bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from verifier.web.openapi_spec import RESPONSES, SCHEMAS, SECURITY_SCHEMES
+from verifier.web.openapi_spec import BATCH_PATHS, RESPONSES, SCHEMAS, SECURITY_SCHEMES
 
 AGENCY: list[dict[str, list[str]]] = [{"apiKey": []}]
 _NUMBER_PARAM = {
@@ -146,6 +146,7 @@ PATHS: dict[str, Any] = {
                      "description": "Only this credential's events.",
                      "schema": {"type": "string"}}],
     )},
+    **BATCH_PATHS,
 }
 
 

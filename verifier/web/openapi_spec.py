@@ -216,3 +216,92 @@ SECURITY_SCHEMES = {
         "description": "Created with `skk apikey create --agency ID`; acts only for that agency.",
     }
 }
+
+
+# --- POST /api/v1/credentials/batch (verifier.web.batch_api) --------------------------------
+
+_BATCH_RESULT = _object({
+    "line": {"type": "integer", "minimum": 1, "description": "Line of the row in the file."},
+    "number": NUMBER,
+    "name": {"type": "string"},
+    "job": {"type": "string", "description": "Job title (jabatan kerja)."},
+    "level": LEVEL,
+    "status": {"type": "string", "enum": ["issued", "existing"], "description":
+               "existing: the same agency, NIK and job (or number) was issued before."},
+    "verify_url": {"type": "string", "description": "Exactly what the credential's QR encodes."},
+})
+SCHEMAS["BatchResult"] = _BATCH_RESULT
+SCHEMAS["BatchIssued"] = _object({
+    "issued": {"type": "integer", "minimum": 0},
+    "existing": {"type": "integer", "minimum": 0},
+    "results": {"type": "array", "items": _ref("BatchResult"), "description": "File order."},
+})
+SCHEMAS["RowProblem"] = _object({
+    "line": {"type": "integer", "minimum": 1},
+    "column": {"type": "string", "description": "The column's header as the file names it."},
+    "message": {"type": "string", "description": "Never holds a NIK; names the cell for .xlsx."},
+})
+SCHEMAS["BatchProblem"] = {
+    "allOf": [_ref("Problem")],
+    "type": "object",
+    "properties": {"errors": {"type": "array", "items": _ref("RowProblem"), "description":
+                              "Every problem of every row; present when rows are wrong."}},
+    "description": "422: nothing was issued. Without errors, the file as a whole is unusable "
+    "(no header, missing column, more rows than allowed, unreadable .xlsx); detail says why.",
+}
+
+
+def _batch_limits() -> tuple[str, str]:
+    from verifier.web.batch_api import MAX_BODY_BYTES, MAX_ROWS
+
+    return f"{MAX_ROWS:,}", f"{MAX_BODY_BYTES // 2**20} MiB"
+
+
+_BATCH_ROWS, _BATCH_BYTES = _batch_limits()
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _problem_response(description: str, schema: str = "Problem") -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": _ref(schema)}}}
+
+
+BATCH_PATHS: dict[str, Any] = {
+    "/api/v1/credentials/batch": {"post": {
+        "summary": "Issue a cohort from a participant list (CSV or .xlsx), all rows or none",
+        "description": "Columns (Indonesian headers, English aliases): nama/name, nik, "
+        "kode_jabatan/job_code or jabatan/job_title, jenjang/level, optional nomor/number, "
+        "berlaku_mulai/valid_from, asosiasi; each row needs a NIK or a number. CSV as Excel "
+        f"saves it (`;` or `,`, UTF-8 BOM, CRLF, blank lines, 'apostrophe NIKs). At most "
+        f"{_BATCH_ROWS} rows and {_BATCH_BYTES} per request. Every row is checked first; if any "
+        "is wrong nothing is issued and the 422 lists every problem. Re-sending a file issues "
+        "nothing twice: rows issued before come back as existing (200 when none is new).",
+        "tags": ["agency"],
+        "security": [{"apiKey": []}],
+        "requestBody": {"required": True, "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            _XLSX: {"schema": {"type": "string", "contentMediaType": _XLSX}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "required": ["file"],
+                           "properties": {"file": {"type": "string",
+                                                   "description": "CSV or .xlsx file"}}},
+            },
+        }},
+        "responses": {
+            "201": {"description": "Every row issued, or found issued before (at least one new).",
+                    "content": {"application/json": {"schema": _ref("BatchIssued")}}},
+            "200": {"description": "Every row had been issued before: nothing new (a re-run).",
+                    "content": {"application/json": {"schema": _ref("BatchIssued")}}},
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "409": {"$ref": "#/components/responses/Conflict"},
+            "413": _problem_response(f"Body over {_BATCH_BYTES}, refused before it is read."),
+            "415": _problem_response("Not text/csv, .xlsx or multipart/form-data."),
+            "422": _problem_response("Nothing was issued: the rows' problems, or why the file "
+                                     f"is unusable (including more than {_BATCH_ROWS} rows).",
+                                     "BatchProblem"),
+            "429": {"$ref": "#/components/responses/TooManyRequests"},
+            "503": {"$ref": "#/components/responses/ServiceUnavailable"},
+        },
+    }},
+}
