@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_qr.py
 	$(BIN)/python benchmarks/bench_http.py
 	$(BIN)/python benchmarks/bench_stores.py
+	$(BIN)/python benchmarks/bench_batch.py
 
 # Rebuild the message catalogs after changing a translatable string in templates/ or verifier/.
 translations: $(STAMP)

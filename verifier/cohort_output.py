@@ -10,12 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from verifier import cohort, printing, qr
 from verifier.cohort import CohortEntry
@@ -27,8 +32,15 @@ from verifier.registry import AgencyInfo
 Progress = Callable[[int], None]
 #: Below this many codes a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
+#: Codes per task sent to a worker: small enough for an even spread over the workers and a
+#: smooth progress bar, large enough that sending tasks costs nothing next to rendering them
+#: (several milliseconds a code).
+MAX_CHUNK = 32
 RESULT_COLUMNS = ("line", "number", "name", "job", "level", "status", "url")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: A short URL whose QR a new worker renders once, so it is up before the real work arrives.
+_WARM_UP_URL = "HTTPS://WARM.UP/V/0"
+_T = TypeVar("_T")
 
 
 def issue_to_folder(
@@ -44,33 +56,113 @@ def issue_to_folder(
 ) -> cohort.PreparedCohort:
     """The whole pipeline: check, sign, render (all in memory), commit, then write the folder."""
     check_out_dir(out_dir)
-    prepared = cohort.prepare(cohort_file, agency, signer, pepper=pepper, now=now)
-    files = render_outputs(prepared.entries, agency.name, base_url, on_progress=on_progress)
+    # The workers start now, while the rows are checked and signed: starting them (a fresh
+    # interpreter importing segno, about half a second) overlaps with that work.
+    with QrRenderer(len(cohort_file.rows)) as renderer:
+        prepared = cohort.prepare(cohort_file, agency, signer, pepper=pepper, now=now)
+        files = render_outputs(prepared.entries, agency.name, base_url, on_progress=on_progress,
+                               renderer=renderer)
     cohort.commit(prepared)
     publish(files, out_dir)
     return prepared
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (fewer than the machine's when pinned by a container)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+class QrRenderer:
+    """Renders QR SVGs in order, spread over every usable core when there are enough of them.
+
+    Use as a context manager; the worker processes start on entry, so their start-up overlaps
+    whatever the caller does before calling :meth:`render`.
+    """
+
+    def __init__(self, expected: int) -> None:
+        self.workers = usable_cores()
+        self._pool: ProcessPoolExecutor | None = None
+        if expected >= PARALLEL_THRESHOLD and self.workers > 1:
+            # forkserver: no fork of a process that may hold database connections or threads.
+            # Preloading the QR module there means each worker starts with segno imported.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["verifier.qr"])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                             initializer=_exit_with_parent)
+            for _ in range(self.workers):  # workers spawn one per task, on submission
+                self._pool.submit(qr.qr_version, _WARM_UP_URL)
+
+    def __enter__(self) -> QrRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def render(self, urls: Sequence[str], *, on_progress: Progress | None = None) -> list[str]:
+        """SVG of each URL's QR code, in order."""
+        return self._map(qr.qr_svg, urls, on_progress)
+
+    def render_credentials(
+        self, base_url: str, tokens: Sequence[str], *, on_progress: Progress | None = None
+    ) -> list[tuple[str, str]]:
+        """Verify URL and QR SVG of each token, in order (the workers build the URLs too: packing
+        a token into QR digits costs about a tenth of rendering its code)."""
+        if tokens:
+            qr.credential_url(base_url, tokens[0])  # a bad base URL fails here, not in a worker
+        return self._map(partial(qr.credential_qr, base_url), tokens, on_progress)
+
+    def _map(self, func: Callable[[str], _T], items: Sequence[str],
+             on_progress: Progress | None) -> list[_T]:
+        if self._pool is None or len(items) < PARALLEL_THRESHOLD:
+            return _run_here(func, items, on_progress)
+        chunk = max(1, min(MAX_CHUNK, len(items) // (self.workers * 4)))
+        results: list[_T] = []
+        try:
+            for result in self._pool.map(func, items, chunksize=chunk):
+                results.append(result)
+                if on_progress:
+                    on_progress(1)
+        except BrokenProcessPool:
+            # A worker could not start (say, a __main__ it cannot re-import): finish here.
+            return results + _run_here(func, items[len(results) :], on_progress)
+        return results
+
+
+def _exit_with_parent() -> None:
+    """Worker initializer: end the worker as soon as the process that started it is gone.
+
+    A killed ``skk issue-batch`` cannot shut its pool down, and a worker waits for its next task
+    forever; the parent's sentinel becomes readable when the parent dies, however it dies.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _run_here(func: Callable[[str], _T], items: Sequence[str],
+              on_progress: Progress | None) -> list[_T]:
+    results = []
+    for item in items:
+        results.append(func(item))
+        if on_progress:
+            on_progress(1)
+    return results
+
+
 def render_qr_svgs(urls: Sequence[str], *, on_progress: Progress | None = None) -> list[str]:
     """SVG of each URL's QR code, in order; spread over every core (segno is CPU-bound)."""
-    workers = os.cpu_count() or 1
-    if len(urls) < PARALLEL_THRESHOLD or workers == 1:
-        svgs = []
-        for url in urls:
-            svgs.append(qr.qr_svg(url))
-            if on_progress:
-                on_progress(1)
-        return svgs
-    # forkserver: no fork of a process that may hold database connections or threads.
-    context = multiprocessing.get_context("forkserver")
-    chunk = max(8, len(urls) // (workers * 8))
-    svgs = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for svg in pool.map(qr.qr_svg, urls, chunksize=chunk):
-            svgs.append(svg)
-            if on_progress:
-                on_progress(1)
-    return svgs
+    with QrRenderer(len(urls)) as renderer:
+        return renderer.render(urls, on_progress=on_progress)
 
 
 def render_outputs(
@@ -79,10 +171,18 @@ def render_outputs(
     base_url: str,
     *,
     on_progress: Progress | None = None,
+    renderer: QrRenderer | None = None,
 ) -> dict[str, bytes]:
-    """Every output file, by relative path, rendered in memory."""
-    urls = [qr.credential_url(base_url, entry.token) for entry in entries]
-    svgs = render_qr_svgs(urls, on_progress=on_progress)
+    """Every output file, by relative path, rendered in memory (QR codes with ``renderer`` if
+    given, else with a renderer of its own)."""
+    tokens = [entry.token for entry in entries]
+    if renderer is None:
+        with QrRenderer(len(tokens)) as own:
+            rendered = own.render_credentials(base_url, tokens, on_progress=on_progress)
+    else:
+        rendered = renderer.render_credentials(base_url, tokens, on_progress=on_progress)
+    urls = [url for url, _ in rendered]
+    svgs = [svg for _, svg in rendered]
     files = {"results.csv": results_csv(entries, urls)}
     items = []
     for entry, url, svg in zip(entries, urls, svgs, strict=True):

@@ -4,6 +4,8 @@ The QR holds ``<BASE>/V/<payload>``: scheme and host upper-cased (both are case-
 the prefix fits QR alphanumeric mode at 5.5 bits a character, and the all-digit payload
 (qr_payload) fits numeric mode at 3.33 bits a digit. Error correction is exactly Q, never boosted,
 so a given credential always gives the same symbol size.
+
+The data mask is the one segno itself would choose, found faster (verifier.qr_mask).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import zxingcpp
 from PIL import Image
 from segno import consts
 
+from verifier import qr_mask
 from verifier.errors import InvalidInput, UnreadableInput
 from verifier.qr_payload import decode_payload, encode_payload
 
 __all__ = [
+    "credential_qr",
     "credential_url",
     "decode_payload",
     "encode_payload",
@@ -52,6 +56,12 @@ _QR_FORMAT = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 def credential_url(base_url: str, token: str) -> str:
     """Exactly what the QR encodes: ``<BASE>/V/<payload>`` with scheme and host upper-cased."""
     return f"{_url_prefix(base_url)}{PATH_MARK}{encode_payload(token)}"
+
+
+def credential_qr(base_url: str, token: str) -> tuple[str, str]:
+    """A credential's verify URL and the SVG of its QR code, together: one task for a worker."""
+    url = credential_url(base_url, token)
+    return url, qr_svg(url)
 
 
 def _url_prefix(base_url: str) -> str:
@@ -87,17 +97,26 @@ def make_qr(url: str) -> segno.QRCode:
     segments = [_segment(part) for part in parts]
     utf8 = not url.isascii()
     try:
-        # segno.make takes a list of (content, mode[, encoding]) segments (encoder.prepare_data),
-        # though its type hints name only a single str, bytes or int.
-        return segno.make(
-            segments,  # type: ignore[arg-type]
-            error=ERROR_LEVEL,
-            boost_error=False,
-            micro=False,
-            eci=utf8,
-        )
+        # Mask 0 first, then switched to the mask segno would pick (see verifier.qr_mask).
+        symbol = _make(segments, utf8, mask=0)
     except segno.DataOverflowError as exc:
         raise InvalidInput(f"URL of {len(url)} characters is too long for a QR code") from exc
+    qr_mask.remask(symbol, qr_mask.best_mask(symbol))
+    return symbol
+
+
+def _make(segments: list[tuple[str, int] | tuple[str, int, str]], eci: bool,
+          mask: int) -> segno.QRCode:
+    # segno.make takes a list of (content, mode[, encoding]) segments (encoder.prepare_data),
+    # though its type hints name only a single str, bytes or int.
+    return segno.make(
+        segments,  # type: ignore[arg-type]
+        error=ERROR_LEVEL,
+        boost_error=False,
+        micro=False,
+        eci=eci,
+        mask=mask,
+    )
 
 
 def _segment(text: str) -> tuple[str, int] | tuple[str, int, str]:
@@ -114,9 +133,7 @@ def _segment(text: str) -> tuple[str, int] | tuple[str, int, str]:
 
 def qr_version(url: str) -> int:
     """QR version (1-40) of the symbol for ``url``; for size measurements."""
-    version = make_qr(url).version
-    assert isinstance(version, int)  # never a Micro QR: make_qr passes micro=False
-    return version
+    return qr_mask.version_of(make_qr(url))
 
 
 def qr_png(url: str, scale: int = PNG_SCALE) -> bytes:

@@ -14,7 +14,7 @@ from verifier.cli.base import EXIT_REFUSED, Runtime, emit, json_option, pass_run
 from verifier.cohort import CohortRejected, PreparedCohort
 from verifier.cohort_file import read_cohort
 from verifier.cohort_output import check_out_dir, issue_to_folder
-from verifier.errors import InvalidInput
+from verifier.errors import InvalidInput, UnreadableInput
 from verifier.keystore import PrivateKeyStore
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -50,13 +50,17 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
     except CohortRejected as rejected:
         _report_problems(rejected, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None
-    emit(as_json, batch_summary(prepared, rt.settings.base_url), lambda summary: (
-        f"{summary['issued']} issued, {summary['existing']} existing; files in {out_dir}"
-    ))
+    if as_json:  # the URLs cost ~1 ms each to encode: only when they are printed
+        emit(True, batch_summary(prepared, rt.settings.base_url))
+    else:
+        click.echo(f"{prepared.issued} issued, {prepared.existing} existing; files in {out_dir}")
 
 
 def batch_summary(prepared: PreparedCohort, base_url: str) -> dict[str, Any]:
-    """``{"issued", "existing", "results"}``, the same object the batch API returns."""
+    """``{"issued", "existing", "results"}``, the same object the batch API returns.
+
+    Keep in step with ``verifier.web.batch_api.summary`` (the web layer cannot import the CLI).
+    """
     results = [
         {
             "line": entry.line,
@@ -65,7 +69,7 @@ def batch_summary(prepared: PreparedCohort, base_url: str) -> dict[str, Any]:
             "job": entry.credential.job_title,
             "level": entry.credential.level,
             "status": entry.status,
-            "url": qr.credential_url(base_url, entry.token),
+            "verify_url": qr.credential_url(base_url, entry.token),
         }
         for entry in prepared.entries
     ]
@@ -73,9 +77,13 @@ def batch_summary(prepared: PreparedCohort, base_url: str) -> dict[str, Any]:
 
 
 def _read(file: Path) -> bytes:
-    if file.stat().st_size > MAX_FILE_BYTES:
-        raise InvalidInput(f"{file} is larger than {MAX_FILE_BYTES // 2**20} MiB", field="file")
-    return file.read_bytes()
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidInput(f"{file} is larger than {MAX_FILE_BYTES // 2**20} MiB",
+                               field="file")
+        return file.read_bytes()
+    except OSError as exc:  # vanished or unreadable since click checked it: exit 2, one line
+        raise UnreadableInput(f"cannot read {file}: {exc.strerror}") from None
 
 
 def _report_problems(rejected: CohortRejected, as_json: bool) -> None:
