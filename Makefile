@@ -29,7 +29,7 @@ run: $(STAMP)
 	exec $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 lint: $(STAMP)
-	$(BIN)/ruff check verifier tests benchmarks gunicorn.conf.py wsgi.py
+	$(BIN)/ruff check verifier tests benchmarks fuzz gunicorn.conf.py wsgi.py
 	$(BIN)/mypy
 
 test: lint
@@ -43,6 +43,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_http.py
 	$(BIN)/python benchmarks/bench_stores.py
 	$(BIN)/python benchmarks/bench_batch.py
+
+# Long fuzzing runs (minutes each) of the token parser, the QR payload decoder and the cohort
+# reader; `make test` runs the same properties with few examples.
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/fuzz_token.py
+	$(BIN)/python fuzz/fuzz_qr_payload.py
+	$(BIN)/python fuzz/fuzz_cohort_csv.py
 
 # Rebuild the message catalogs after changing a translatable string in templates/ or verifier/.
 translations: $(STAMP)

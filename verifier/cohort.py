@@ -193,7 +193,8 @@ def _level(text: str) -> int | None:
     value = text.strip()
     if value.endswith(".0"):
         value = value[:-2]  # a level Excel stored as the number 3.0
-    return int(value) if value.isdigit() and 1 <= int(value) <= 9 else None
+    # isdigit() is true for "²" too, which int() refuses: ASCII digits only.
+    return int(value) if value.isascii() and value.isdigit() and 1 <= int(value) <= 9 else None
 
 
 def _date(text: str) -> int | None | bool:

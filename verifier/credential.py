@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -98,11 +99,27 @@ def canonical_number(raw: str) -> str:
 
 def check_number(number: str) -> None:
     """A certificate number as SPEC §2 allows it: pattern, single spaces, no outer space."""
+    if has_control_characters(number):
+        # Said apart from the pattern: a NUL is what PostgreSQL refuses in any parameter.
+        raise ValueError("certificate number must not contain control characters")
     if not NUMBER_RE.fullmatch(number) or number != canonical_number(number):
         raise ValueError(
             "certificate number must be 1-40 letters, digits, single spaces, '.' or '-', "
             "starting with a letter or digit"
         )
+
+
+def has_control_characters(value: str, allowed: str = "") -> bool:
+    """True when ``value`` has a C0/C1 control (NUL included) or a surrogate not in ``allowed``.
+
+    Databases refuse both (PostgreSQL rejects NUL in text, and no encoder takes a lone surrogate
+    such as the ``\\udcff`` a command-line argument in a non-UTF-8 locale decodes to).
+    """
+    if value.isascii() and value.isprintable():
+        return False  # fast path: printable ASCII has neither
+    return any(
+        ch not in allowed and unicodedata.category(ch) in ("Cc", "Cs") for ch in value
+    )
 
 
 def check_text(value: object, what: str, max_length: int = MAX_TEXT_LENGTH) -> str:
@@ -135,6 +152,7 @@ def add_years(instant: int, years: int = VALIDITY_YEARS) -> int:
     return int(end.timestamp())
 
 
+@functools.lru_cache(maxsize=4096)  # the same few instants (iat/nbf/exp/now) recur on every check
 def to_iso(instant: int) -> str:
     """NumericDate to ``YYYY-MM-DDTHH:MM:SSZ``, for any instant up to 2**53 (years past 9999 too).
 

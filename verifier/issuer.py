@@ -99,7 +99,7 @@ def resolve_job(code: str | None, title: str | None, level: int) -> jobs.Job:
     if code is not None:
         job = jobs.find_by_code(code)
         if job is None:
-            raise InvalidInput(f"unknown job code {code.strip()!r}", field="job_code")
+            raise InvalidInput(_unknown("job code", code), field="job_code")
         if job.level != level:
             raise InvalidInput(
                 f"level {level} contradicts job code {job.code} (level {job.level})",
@@ -116,8 +116,17 @@ def resolve_job(code: str | None, title: str | None, level: int) -> jobs.Job:
                 f"{', '.join(map(str, levels))}, not {level}",
                 field="level",
             )
-        raise InvalidInput(f"unknown job title {title.strip()!r}", field="job_title")
+        raise InvalidInput(_unknown("job title", title), field="job_title")
     return job
+
+
+def _unknown(what: str, typed: str) -> str:
+    """Repeat what was typed only if it has no digits beyond a job code's six: a NIK pasted
+    into the wrong column (cohort files get columns swapped) must not come back (SPEC §7)."""
+    shown = typed.strip()
+    if sum(ch.isdigit() for ch in shown) > 6:
+        return f"unknown {what}"
+    return f"unknown {what} {shown!r}"
 
 
 def _number(raw: str) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from verifier.credential import canonical_number, to_iso
+from verifier.credential import to_iso
 from verifier.errors import NotFound
 from verifier.models import CredentialRecord, database_proxy
 from verifier.nik import nik_hmac
 from verifier.registry import get_agency
-from verifier.revocation import lookup
+from verifier.revocation import NO_SUCH_CREDENTIAL, checked_number, lookup
 
 
 def get_record(agency_id: str, number: str) -> dict[str, Any]:
@@ -23,12 +23,12 @@ def get_token(agency_id: str, number: str) -> str:
 
 
 def _row(agency_id: str, number: str) -> CredentialRecord:
-    number = canonical_number(number)
     row = CredentialRecord.get_or_none(
-        (CredentialRecord.agency == agency_id) & (CredentialRecord.number == number)
+        (CredentialRecord.agency == agency_id)
+        & (CredentialRecord.number == checked_number(number))
     )
     if row is None:
-        raise NotFound(f"agency {agency_id} has no credential {number}", field="number")
+        raise NotFound(NO_SUCH_CREDENTIAL, field="number")
     return row
 
 

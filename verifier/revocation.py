@@ -12,7 +12,7 @@ from typing import Any
 
 import peewee
 
-from verifier.credential import canonical_number, check_number, to_iso
+from verifier.credential import canonical_number, check_number, has_control_characters, to_iso
 from verifier.errors import Conflict, InvalidInput, NotFound
 from verifier.models import (
     CredentialRecord,
@@ -34,6 +34,8 @@ REASONS = (
 )
 MAX_NOTE_LENGTH = 1000
 _NIK_LIKE = re.compile(r"\d{16}")
+#: Controls a multi-line note may hold; every other control (NUL first) is refused.
+_NOTE_CONTROLS = "\t\n\r"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,20 @@ class StateChange:
             "reason": self.reason,
             "changed": self.changed,
         }
+
+
+#: Never repeats the number asked for: someone may have typed a NIK into the number box.
+NO_SUCH_CREDENTIAL = "this agency has no such credential"
+
+
+def checked_number(raw: str) -> str:
+    """The canonical number, or InvalidInput naming ``number`` (checked before any query)."""
+    number = canonical_number(raw)
+    try:
+        check_number(number)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="number") from None
+    return number
 
 
 def lookup_sql(database: peewee.Database) -> str:
@@ -114,7 +130,7 @@ def _apply(
     actor: str,
     now: int,
 ) -> StateChange:
-    number = canonical_number(raw_number)
+    number = checked_number(raw_number)
     _check_request(action, agency_id, number, reason, note)
     database = database_proxy.obj
     for attempt in range(2):
@@ -131,20 +147,18 @@ def _apply(
 def _check_request(
     action: str, agency_id: str, number: str, reason: str | None, note: str | None
 ) -> None:
-    try:
-        check_number(number)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="number") from None
     if action != "reinstate" and reason not in REASONS:
         raise InvalidInput(f"reason must be one of {', '.join(REASONS)}", field="reason")
     if note is not None:
         if len(note) > MAX_NOTE_LENGTH:
             raise InvalidInput(f"note must be at most {MAX_NOTE_LENGTH} characters", field="note")
+        if has_control_characters(note, allowed=_NOTE_CONTROLS):
+            raise InvalidInput("note must not contain control characters", field="note")
         if _NIK_LIKE.search(note):
             raise InvalidInput("note must not contain a NIK or other 16-digit number", field="note")
     get_agency(agency_id)
     if not _issued_here(agency_id, number) and not _signs_elsewhere(agency_id):
-        raise NotFound(f"agency {agency_id} has no credential {number}", field="number")
+        raise NotFound(NO_SUCH_CREDENTIAL, field="number")
 
 
 def _issued_here(agency_id: str, number: str) -> bool:
@@ -187,7 +201,7 @@ def _transition(
         kept_reason = current.reason if current else None
         return StateChange(agency_id, number, status, at, kept_reason, changed=False)
     if status == "revoked":
-        raise Conflict(f"credential {number} is revoked; it cannot be {target}", field="number")
+        raise Conflict(f"the credential is revoked; it cannot be {target}", field="number")
     where = (RevocationRecord.agency == agency_id) & (RevocationRecord.number == number)
     if target == "active":
         RevocationRecord.delete().where(where).execute()
@@ -216,7 +230,7 @@ def history(agency_id: str, number: str | None = None) -> list[dict[str, Any]]:
     """The agency's own revocation history, oldest first (notes included: agency-only view)."""
     query = RevocationEvent.select().where(RevocationEvent.agency == agency_id)
     if number is not None:
-        query = query.where(RevocationEvent.number == canonical_number(number))
+        query = query.where(RevocationEvent.number == checked_number(number))
     return [
         {
             "number": event.number,

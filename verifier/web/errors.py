@@ -63,14 +63,16 @@ def _storage_failure(error: peewee.PeeweeException) -> Response | tuple[str, int
     return _skk_error(StorageUnavailable(f"database unavailable: {type(error).__name__}"))
 
 
-def _http_error(error: HTTPException) -> Response | tuple[str, int]:
+def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     if wants_json():
         response = problem(status, error.description if status < 500 else None)
-        if status == 405 and error.get_response().headers.get("Allow"):
-            response.headers["Allow"] = error.get_response().headers["Allow"]
-        return response
-    return _page(status)
+    else:
+        response = Response(*_page(status), mimetype="text/html")
+    allow = error.get_response().headers.get("Allow") if status == 405 else None
+    if allow:  # RFC 9110 §15.5.6: a 405 lists the methods the resource supports, pages too
+        response.headers["Allow"] = allow
+    return response
 
 
 def _unexpected(error: Exception) -> Response | tuple[str, int]:

@@ -12,12 +12,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
 from verifier.errors import ConfigurationError
 from verifier.web import database, errors, i18n, limits, security, state
+from verifier.web.requests import ChunkedBodyLimit
 
 #: Flask defaults we rely on; test_config may override any of them.
 DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024,  # SPEC §6: refused with 413 before any parsing
     "MAX_FORM_MEMORY_SIZE": 16 * 1024,
 }
+#: The largest body any route takes (the batch upload); chunked bodies are buffered up to this.
+LARGEST_BODY = 4 * 1024 * 1024
 
 
 def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -41,6 +44,7 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limits.init_app(app, environ)
     errors.init_app(app)
     _register_blueprints(app)
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, LARGEST_BODY)  # type: ignore[method-assign]
     _trust_proxies(app, environ.get("SKK_PROXY_HOPS", "0"))
     return app
 

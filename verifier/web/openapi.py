@@ -141,7 +141,7 @@ PATHS: dict[str, Any] = {
     "/api/v1/audit": {"get": _op(
         "The agency's own revocation history, oldest first",
         _json(_ref("Audit"), "Every revoke, suspend and reinstate, with notes."),
-        agency=True,
+        "UnprocessableContent", agency=True,
         parameters=[{"name": "number", "in": "query", "required": False,
                      "description": "Only this credential's events.",
                      "schema": {"type": "string"}}],

@@ -11,7 +11,9 @@ import unicodedata
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
+from werkzeug.routing import PathConverter
 
 from verifier import registry
 from verifier.credential import MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
@@ -23,6 +25,20 @@ from verifier.web.page_model import official_domain, verdict_view
 from verifier.web.state import current_state
 
 bp = Blueprint("pages", __name__)
+
+
+class _PayloadConverter(PathConverter):
+    """Werkzeug's ``path``, except that a line break does not end it: text from a damaged or
+    hand-typed QR must still get its (malformed) verdict page, never a 404."""
+
+    regex = "(?s:[^/].*?)"
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    # Recorded before the routes below, which compile against the app's converters.
+    state.app.url_map.converters.setdefault("payload", _PayloadConverter)
+
 
 #: The manual-check form's fields.
 CHECK_FIELDS = ("agency", "number", "name")
@@ -49,8 +65,8 @@ def home() -> str:
     return render_template("home.html")
 
 
-@bp.get("/v/<path:payload>")
-@bp.get("/V/<path:payload>")
+@bp.get("/v/<payload:payload>")
+@bp.get("/V/<payload:payload>")
 @limits.limited(limits.VERIFY)
 @storage_errors()
 def verify(payload: str) -> str:

@@ -8,9 +8,10 @@ set ``iss``, ``kid`` or a time claim: those are always the service's own.
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,3 +98,27 @@ def json_response(data: Any, status: int = 200) -> Response:
     ASCII escapes keep any text we ever stored encodable, so building a response cannot fail.
     """
     return Response(json.dumps(data), status=status, mimetype="application/json")
+
+
+class ChunkedBodyLimit:
+    """WSGI middleware: a body sent without Content-Length (chunked) gets one, or is refused.
+
+    Werkzeug's stream stops quietly at ``max_content_length`` when there is no Content-Length,
+    so a view would parse a truncated body (a cut CSV may even end on a row boundary). Buffering
+    up to ``limit`` bytes (the largest body any route takes) plus one, and stating the length,
+    lets every route's own Content-Length check answer 413 before anything is parsed.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"].read(self.limit + 1)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))  # over every limit when it was cut here
+        # Werkzeug ignores Content-Length while Transfer-Encoding says chunked (RFC 9112 §6.3).
+        del environ["HTTP_TRANSFER_ENCODING"]
+        return self.app(environ, start_response)
