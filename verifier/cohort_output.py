@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from verifier import cohort, printing, qr
 from verifier.cohort import CohortEntry
@@ -244,3 +244,21 @@ def publish(files: dict[str, bytes], out_dir: Path) -> None:
             f"cannot write {out_dir}: {exc.strerror}; the certificates are issued: run the same "
             "file again with another --out to write their files"
         ) from None
+
+
+def batch_summary(prepared: cohort.PreparedCohort, base_url: str) -> dict[str, Any]:
+    """``{"issued", "existing", "results"}``: one result per row in file order, with its verify
+    URL; what ``skk issue-batch --json`` prints and ``POST /api/v1/credentials/batch`` returns."""
+    results = [
+        {
+            "line": entry.line,
+            "number": entry.credential.number,
+            "name": entry.credential.holder_name,
+            "job": entry.credential.job_title,
+            "level": entry.credential.level,
+            "status": entry.status,
+            "verify_url": qr.credential_url(base_url, entry.token),
+        }
+        for entry in prepared.entries
+    ]
+    return {"issued": prepared.issued, "existing": prepared.existing, "results": results}

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from verifier.errors import InvalidInput
+
 HEADER_TYPE = "skk+jwt"
 ALGORITHMS = ("EdDSA", "ES256")
 #: Claims in the order our issuer writes them; ``jkc`` is optional.
@@ -107,6 +109,16 @@ def check_number(number: str) -> None:
             "certificate number must be 1-40 letters, digits, single spaces, '.' or '-', "
             "starting with a letter or digit"
         )
+
+
+def checked_number(raw: str) -> str:
+    """The canonical number, or InvalidInput naming ``number`` (checked before any query)."""
+    number = canonical_number(raw)
+    try:
+        check_number(number)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="number") from None
+    return number
 
 
 def has_control_characters(value: str, allowed: str = "") -> bool:

@@ -18,9 +18,8 @@ from verifier.credential import (
     HEADER_TYPE,
     Credential,
     add_years,
-    canonical_number,
-    check_number,
     check_text,
+    checked_number,
     clean_text,
 )
 from verifier.errors import Conflict, InvalidInput
@@ -78,7 +77,10 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Cre
     valid_from = now if request.valid_from is None else request.valid_from
     if type(valid_from) is not int or not 0 <= valid_from <= MAX_VALID_FROM:
         raise InvalidInput("valid_from must fall between 1970 and 9990", field="valid_from")
-    number = _number(request.number) if request.number is not None else assign_number(job, now)
+    if request.number is None:
+        number = assign_number(job, now)
+    else:
+        number = checked_number(request.number)
     return Credential(
         agency_id=agency.id,
         number=number,
@@ -127,15 +129,6 @@ def _unknown(what: str, typed: str) -> str:
     if sum(ch.isdigit() for ch in shown) > 6:
         return f"unknown {what}"
     return f"unknown {what} {shown!r}"
-
-
-def _number(raw: str) -> str:
-    number = canonical_number(raw)
-    try:
-        check_number(number)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="number") from None
-    return number
 
 
 def assign_number(job: jobs.Job, now: int) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import peewee
 
-from verifier.credential import canonical_number, check_number, has_control_characters, to_iso
+from verifier.credential import checked_number, has_control_characters, to_iso
 from verifier.errors import Conflict, InvalidInput, NotFound
 from verifier.models import (
     CredentialRecord,
@@ -76,16 +76,6 @@ class StateChange:
 
 #: Never repeats the number asked for: someone may have typed a NIK into the number box.
 NO_SUCH_CREDENTIAL = "this agency has no such credential"
-
-
-def checked_number(raw: str) -> str:
-    """The canonical number, or InvalidInput naming ``number`` (checked before any query)."""
-    number = canonical_number(raw)
-    try:
-        check_number(number)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="number") from None
-    return number
 
 
 def lookup_sql(database: peewee.Database) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from verifier import keyring, qr, registry
+from verifier import cohort_output, keyring, registry
 from verifier.cli.base import EXIT_REFUSED, Runtime, emit, json_option, pass_runtime
-from verifier.cohort import CohortRejected, PreparedCohort
+from verifier.cohort import CohortRejected
 from verifier.cohort_file import read_cohort
 from verifier.cohort_output import check_out_dir, issue_to_folder
 from verifier.errors import InvalidInput, UnreadableInput
@@ -51,29 +51,9 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
         _report_problems(rejected, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None
     if as_json:  # the URLs cost ~1 ms each to encode: only when they are printed
-        emit(True, batch_summary(prepared, rt.settings.base_url))
+        emit(True, cohort_output.batch_summary(prepared, rt.settings.base_url))
     else:
         click.echo(f"{prepared.issued} issued, {prepared.existing} existing; files in {out_dir}")
-
-
-def batch_summary(prepared: PreparedCohort, base_url: str) -> dict[str, Any]:
-    """``{"issued", "existing", "results"}``, the same object the batch API returns.
-
-    Keep in step with ``verifier.web.batch_api.summary`` (the web layer cannot import the CLI).
-    """
-    results = [
-        {
-            "line": entry.line,
-            "number": entry.credential.number,
-            "name": entry.credential.holder_name,
-            "job": entry.credential.job_title,
-            "level": entry.credential.level,
-            "status": entry.status,
-            "verify_url": qr.credential_url(base_url, entry.token),
-        }
-        for entry in prepared.entries
-    ]
-    return {"issued": prepared.issued, "existing": prepared.existing, "results": results}
 
 
 def _read(file: Path) -> bytes:

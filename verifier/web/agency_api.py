@@ -207,16 +207,6 @@ def _with_reason(action: Callable[..., revocation.StateChange], number: str) -> 
 @storage_errors()
 def audit() -> Response:
     """The caller's own revocation history, oldest first (``?number=`` narrows it)."""
-    number = request.args.get("number")
-    if number is not None:
-        number = _valid_filter(number)
+    number = request.args.get("number")  # checked and canonicalised by revocation.history
     return json_response({"events": revocation.history(current_caller().agency_id, number)})
 
-
-def _valid_filter(number: str) -> str:
-    number = canonical_number(number)
-    try:
-        check_number(number)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="number") from None
-    return number

@@ -19,12 +19,11 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from typing import Any
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
-from verifier import cohort, keyring, qr, registry
+from verifier import cohort, cohort_output, keyring, registry
 from verifier.cohort_file import XLSX_MAGIC, read_cohort
 from verifier.db import storage_errors
 from verifier.errors import InvalidInput
@@ -83,7 +82,7 @@ def issue_batch() -> Response:
         return problem(422, rejected.message, field="file",
                        errors=[p.to_dict() for p in rejected.problems])
     # URLs are rendered before the commit too: once stored, nothing is left that could fail.
-    body = summary(prepared, settings.base_url)
+    body = cohort_output.batch_summary(prepared, settings.base_url)
     cohort.commit(prepared)
     # 201 only when something was created; a re-sent file (every row existing) is a plain 200.
     return json_response(body, 201 if prepared.issued else 200)
@@ -139,18 +138,3 @@ def _check_unpacked_size(data: bytes) -> None:
             f"{MAX_ROWS} rows per request", field="file")
 
 
-def summary(prepared: cohort.PreparedCohort, base_url: str) -> dict[str, Any]:
-    """``{"issued", "existing", "results"}``, one result per row in file order."""
-    results = [
-        {
-            "line": entry.line,
-            "number": entry.credential.number,
-            "name": entry.credential.holder_name,
-            "job": entry.credential.job_title,
-            "level": entry.credential.level,
-            "status": entry.status,
-            "verify_url": qr.credential_url(base_url, entry.token),
-        }
-        for entry in prepared.entries
-    ]
-    return {"issued": prepared.issued, "existing": prepared.existing, "results": results}
