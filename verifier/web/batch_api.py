@@ -60,7 +60,8 @@ _TOO_LARGE = (f"body over the {MAX_BODY_BYTES // 2**20} MiB limit of this endpoi
 def issue_batch() -> Response:
     """Issue every row of the uploaded list, or none: ``201 {"issued","existing","results"}``.
 
-    ``200`` with the same object when every row had been issued before (nothing new).
+    Always 201 as issue 4 specifies, also for a re-sent file where every row already existed
+    (``issued`` is then 0): a client tells the two apart by the counts, not the status.
     """
     # Only this route reads a large body; the app-wide 16 KiB limit stays for every other one.
     request.max_content_length = MAX_BODY_BYTES
@@ -84,8 +85,7 @@ def issue_batch() -> Response:
     # URLs are rendered before the commit too: once stored, nothing is left that could fail.
     body = cohort_output.batch_summary(prepared, settings.base_url)
     cohort.commit(prepared)
-    # 201 only when something was created; a re-sent file (every row existing) is a plain 200.
-    return json_response(body, 201 if prepared.issued else 200)
+    return json_response(body, 201)
 
 
 def _upload() -> tuple[bytes, str]:

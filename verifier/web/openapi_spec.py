@@ -288,9 +288,8 @@ BATCH_PATHS: dict[str, Any] = {
             },
         }},
         "responses": {
-            "201": {"description": "Every row issued, or found issued before (at least one new).",
-                    "content": {"application/json": {"schema": _ref("BatchIssued")}}},
-            "200": {"description": "Every row had been issued before: nothing new (a re-run).",
+            "201": {"description": "Every row issued, or found issued before (issued is 0 when "
+                                   "the file was sent again).",
                     "content": {"application/json": {"schema": _ref("BatchIssued")}}},
             "400": {"$ref": "#/components/responses/BadRequest"},
             "401": {"$ref": "#/components/responses/Unauthorized"},
