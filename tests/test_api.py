@@ -306,6 +306,19 @@ def test_per_client_nik_limit_counts_only_requests_with_a_nik(client, contoh):
     assert other.status_code == 200
 
 
+def test_per_client_nik_limit_is_shared_by_every_worker(app, database, env, contoh):
+    """Two app instances stand for two gunicorn workers: the count lives in the database."""
+    from verifier import create_app
+
+    other_worker = create_app({**env, "TESTING": True}).test_client()
+    first_worker = app.test_client()
+    for n in range(60):
+        worker = first_worker if n % 2 else other_worker
+        assert _verify(worker, {"token": "x", "nik": NIK}).status_code == 200
+    _problem(_verify(first_worker, {"token": "x", "nik": NIK}), 429)
+    _problem(_verify(other_worker, {"token": "x", "nik": NIK}), 429)
+
+
 def test_verify_rate_limit_is_per_client(client, contoh):
     amount = int(DEFAULT_LIMITS[VERIFY].split()[0])
     for _ in range(amount):

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
 #: The schema a database has when ``skk_meta`` says nothing newer: the first release.
@@ -44,10 +45,27 @@ def _index_credential_kid(migrator: SchemaMigrator) -> None:
     migrate(migrator.add_index("credential", ("agency_id", "kid"), False))
 
 
+def _create_rate_counter(migrator: SchemaMigrator) -> None:
+    # Per-client limits that every worker must share (NIK questions): counted in the database.
+
+    class RateCounter(peewee.Model):  # frozen: the table exactly as version 3 creates it
+        name = peewee.CharField(max_length=200, primary_key=True)
+        hits = peewee.IntegerField()
+        expires_at_ms = peewee.BigIntegerField()
+
+        class Meta:
+            database = migrator.database
+            table_name = "rate_counter"
+
+    RateCounter.create_table(safe=False)
+
+
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "index credential (agency_id, kid) for key-compromise re-issue",
               _index_credential_kid),
+    Migration(3, "rate_counter table for per-client limits shared by all workers",
+              _create_rate_counter),
 )
 
 #: The schema version this program creates and needs.

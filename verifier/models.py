@@ -13,6 +13,7 @@ from peewee import (
     CompositeKey,
     DatabaseProxy,
     ForeignKeyField,
+    IntegerField,
     Model,
     SmallIntegerField,
     TextField,
@@ -153,6 +154,18 @@ class NikMiss(BaseModel):
         indexes = ((("agency", "number", "at"), False),)
 
 
+class RateCounter(BaseModel):
+    """Requests one client made in the current fixed window of one limit, shared by every worker
+    and host (verifier.rate_counts); used where a per-worker count would be too lenient."""
+
+    name = CharField(max_length=200, primary_key=True)  # "<limit>/<window>/<client>"
+    hits = IntegerField()
+    expires_at_ms = BigIntegerField()  # milliseconds: a REAL would round epoch seconds on PG
+
+    class Meta:
+        table_name = "rate_counter"
+
+
 ALL_TABLES = (
     SkkMeta,
     Agency,
@@ -162,4 +175,5 @@ ALL_TABLES = (
     RevocationEvent,
     ApiKeyRecord,
     NikMiss,
+    RateCounter,
 )

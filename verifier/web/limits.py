@@ -1,9 +1,11 @@
 """Per-client rate limits on verification, NIK questions, manual checks and failed logins.
 
 Counting is done by the ``limits`` library (the engine under Flask-Limiter), fixed window, called
-from the views. Storage is each worker's memory by default (``skk-memory://``, below);
-``SKK_RATELIMIT_STORAGE_URI`` (``redis://...``, ``memcached://...``) shares the counters between
-workers and hosts. The per-credential NIK-miss
+from the views. Counters are kept in each worker's memory (``skk-memory://``, below), except the
+per-client NIK limit, which every worker and host must share so that a guesser gains nothing from
+the number of workers: it is counted in the database (``skk-database://``, verifier.rate_counts).
+``SKK_RATELIMIT_STORAGE_URI`` (``redis://...``, ``memcached://...``) moves all of them to a
+shared store instead. The per-credential NIK-miss
 lock does not depend on any of this: it lives in the database (``verifier.nik_match``), so
 rotating addresses does not help a guesser.
 
@@ -20,11 +22,13 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 
+import peewee
 from flask import Flask, Response, current_app, render_template, request
 from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from verifier import rate_counts
 from verifier.errors import ConfigurationError, TooManyAttempts
 from verifier.web.errors import wants_json
 from verifier.web.problems import problem
@@ -33,6 +37,9 @@ VERIFY = "verify"
 NIK_MATCH = "nik-match"
 MANUAL_CHECK = "manual-check"
 FAILED_AUTH = "failed-auth"
+
+#: Limits whose counters every worker shares even without SKK_RATELIMIT_STORAGE_URI.
+SHARED_BY_DEFAULT = frozenset({NIK_MATCH})
 
 #: Per client address. Verify is generous: one mobile carrier's NAT puts many honest site
 #: checkers behind one address. NIK questions are also stopped per credential in the database.
@@ -124,11 +131,56 @@ class WorkerMemoryStorage(Storage):
         self._counts = {key: value for key, value in self._counts.items() if value[1] > now}
 
 
+class DatabaseStorage(Storage):
+    """Fixed-window counters in the service's own database, shared by every worker and host."""
+
+    STORAGE_SCHEME = ["skk-database"]
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        """What a failing database raises (turned into 503 by the view's storage_errors)."""
+        return peewee.PeeweeException
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Count ``amount`` more in ``key``'s window of ``expiry`` seconds."""
+        return rate_counts.increment(key, int(expiry * 1000), amount, _now_ms())
+
+    def get(self, key: str) -> int:
+        """The count in ``key``'s current window."""
+        return rate_counts.count(key, _now_ms())
+
+    def get_expiry(self, key: str) -> float:
+        """When ``key``'s window ends, in seconds."""
+        return rate_counts.expires_at_ms(key, _now_ms()) / 1000
+
+    def check(self) -> bool:
+        """The database answers."""
+        return True
+
+    def reset(self) -> int:
+        """Forget every counter."""
+        return rate_counts.clear()
+
+    def clear(self, key: str) -> None:
+        """Forget one counter."""
+        rate_counts.clear(key)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 class RateLimiter:
     """Named per-client limits over one ``limits`` storage."""
 
-    def __init__(self, limits: Mapping[str, str], storage_uri: str = "skk-memory://") -> None:
-        self._strategy = FixedWindowRateLimiter(storage_from_string(storage_uri))
+    def __init__(self, limits: Mapping[str, str], storage_uri: str | None = None) -> None:
+        """``storage_uri`` holds every counter; None: memory, and the database for the shared."""
+        memory = FixedWindowRateLimiter(storage_from_string(storage_uri or "skk-memory://"))
+        database = FixedWindowRateLimiter(storage_from_string("skk-database://"))
+        self._strategies = {
+            name: database if storage_uri is None and name in SHARED_BY_DEFAULT else memory
+            for name in limits
+        }
         self._limits: dict[str, list[RateLimitItem]] = {}
         for name, text in limits.items():
             try:
@@ -141,17 +193,17 @@ class RateLimiter:
     def hit(self, name: str, client: str) -> None:
         """Count one request of ``client`` against limit ``name``; RateLimited when spent."""
         for item in self._limits[name]:
-            if not self._strategy.hit(item, name, client):
+            if not self._strategies[name].hit(item, name, client):
                 raise self._refusal(item, name, client)
 
     def check(self, name: str, client: str) -> None:
         """RateLimited when ``client`` has already spent limit ``name``; counts nothing."""
         for item in self._limits[name]:
-            if not self._strategy.test(item, name, client):
+            if not self._strategies[name].test(item, name, client):
                 raise self._refusal(item, name, client)
 
     def _refusal(self, item: RateLimitItem, name: str, client: str) -> RateLimited:
-        reset_at = self._strategy.get_window_stats(item, name, client).reset_time
+        reset_at = self._strategies[name].get_window_stats(item, name, client).reset_time
         return RateLimited(item, max(1, math.ceil(reset_at - time.time())))
 
 
@@ -160,7 +212,7 @@ def init_app(app: Flask, environ: Mapping[str, str]) -> None:
     limits = {
         name: environ.get(ENVIRONMENT_NAMES[name], text) for name, text in DEFAULT_LIMITS.items()
     }
-    storage_uri = environ.get("SKK_RATELIMIT_STORAGE_URI", "skk-memory://")
+    storage_uri = environ.get("SKK_RATELIMIT_STORAGE_URI") or None
     app.extensions[_EXTENSION_KEY] = RateLimiter(limits, storage_uri)
     app.register_error_handler(RateLimited, _too_many)
 
