@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import NOW
 from verifier import cohort, keyring, registry
 from verifier.cohort_file import read_cohort
-from verifier.errors import InvalidInput
+from verifier.errors import Conflict, InvalidInput
 from verifier.models import CredentialRecord
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cohort_pasuruan_2025.csv"
@@ -84,6 +84,25 @@ def test_rerun_issues_nothing_twice(contoh, settings, store, sample_bytes) -> No
     assert [e.credential.number for e in again.entries] == [
         e.credential.number for e in first.entries]
     assert CredentialRecord.select().count() == 75
+
+
+def test_two_imports_of_one_file_at_once_issue_it_once(contoh, settings, store,
+                                                        sample_bytes) -> None:
+    """Both imports check and sign before either stores (as two workers would); the later
+    commit finds the rows taken and stores nothing, instead of issuing every worker twice."""
+    agency = registry.get_agency("lsp-contoh")
+    signer = keyring.signer(store, "lsp-contoh")
+    first, second = (
+        cohort.prepare(read_cohort(sample_bytes, filename="cohort.csv"), agency, signer,
+                       pepper=settings.nik_pepper, now=NOW)
+        for _ in range(2)
+    )
+    assert first.issued == second.issued == 75
+    cohort.commit(first)
+    with pytest.raises(Conflict, match="another import issued some of these rows"):
+        cohort.commit(second)
+    assert CredentialRecord.select().count() == 75
+    assert run(sample_bytes, settings, store).existing == 75  # running it again shows them
 
 
 def test_line_numbers_follow_the_file(contoh, settings, store, sample_bytes) -> None:

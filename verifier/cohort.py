@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import peewee
+
 from verifier import issuer
 from verifier.cohort_file import CohortFile, CohortRow
 from verifier.credential import Credential, canonical_number, parse_instant
-from verifier.errors import InvalidInput
+from verifier.errors import Conflict, InvalidInput
 from verifier.keys import SigningKey
-from verifier.models import CredentialRecord
+from verifier.models import CredentialRecord, database_proxy
 from verifier.nik import check_nik, nik_hmac
 from verifier.registry import AgencyInfo
 
@@ -110,8 +112,38 @@ def prepare(
 
 
 def commit(prepared: PreparedCohort) -> None:
-    """Store every new credential in one short transaction (all or nothing)."""
-    issuer.store(prepared.signed)
+    """Store every new credential in one short transaction (all or nothing).
+
+    Two imports of the same file at the same moment would both find its rows new (numbers are
+    random, so the unique number does not catch it). Imports of one agency therefore take turns
+    here (SQLite: the write lock taken at BEGIN; PostgreSQL: an advisory lock per agency), and
+    the later one re-checks: Conflict if another import issued any of its rows meanwhile.
+    """
+    if not prepared.signed:
+        return
+    database = database_proxy.obj
+    agency_id = prepared.signed[0].credential.agency_id
+    with database.atomic():
+        if isinstance(database, peewee.PostgresqlDatabase):
+            database.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                                 ("skk-cohort:" + agency_id,))
+        if _issued_meanwhile(prepared.signed, agency_id):
+            raise Conflict(
+                "another import issued some of these rows a moment ago; nothing was issued by "
+                "this one: run the file again to see them as existing", field="file")
+        issuer.store(prepared.signed)
+
+
+def _issued_meanwhile(signed: list[issuer.SignedCredential], agency_id: str) -> bool:
+    """True when any (NIK, job) of ``signed`` now has an unexpired credential stored."""
+    wanted = {(s.nik_hmac, s.credential.job_code) for s in signed if s.nik_hmac}
+    now = signed[0].credential.issued_at
+    by_nik = _records_by(CredentialRecord.nik_hmac, agency_id, [nik for nik, _ in wanted])
+    return any(
+        (nik, record.job_code) in wanted and record.expires_at > now
+        for nik, records in by_nik.items()
+        for record in records
+    )
 
 
 def plan(
