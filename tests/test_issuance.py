@@ -156,3 +156,27 @@ def test_build_credential_is_pure(contoh) -> None:
     first = issuer.build_credential(request, agency, NOW)
     assert first == issuer.build_credential(request, agency, NOW)
     assert CredentialRecord.select().count() == 0
+
+
+@pytest.mark.parametrize("number", [NIK, "3575 0400 0393 0001", "3575-0400-0393-0001", "X" + NIK])
+def test_a_nik_is_refused_as_certificate_number(contoh, issue, number) -> None:
+    """The number is printed, in the QR and shown to every checker: never a NIK."""
+    with pytest.raises(InvalidInput, match="must not be a NIK") as excinfo:
+        issue(number=number, nik=NIK)
+    assert excinfo.value.field == "number" and NIK not in str(excinfo.value)
+    assert CredentialRecord.select().count() == 0
+
+
+def test_spaced_national_numbers_are_still_accepted(contoh, issue) -> None:
+    assert issue(number="41011 7112 3 00001234 2025").credential.number == (
+        "41011 7112 3 00001234 2025")
+
+
+def test_lookups_do_not_repeat_a_nik_typed_as_an_id(database) -> None:
+    from verifier import apikeys
+    from verifier.errors import NotFound
+
+    for lookup in (registry.get_agency, registry.get_key, lambda key: apikeys.revoke(key, NOW)):
+        with pytest.raises(NotFound) as excinfo:
+            lookup(NIK)
+        assert NIK not in str(excinfo.value)

@@ -16,6 +16,7 @@ from typing import Any
 from verifier.credential import to_iso
 from verifier.errors import InvalidInput, NotFound
 from verifier.models import ApiKeyRecord
+from verifier.nik import quoted
 from verifier.registry import get_agency
 
 _API_KEY_RE = re.compile(r"skk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -66,7 +67,7 @@ def revoke(key_id: str, now: int) -> ApiKeyInfo:
     """Stop a key from authenticating; repeating it changes nothing."""
     row = ApiKeyRecord.get_or_none(ApiKeyRecord.key_id == key_id)
     if row is None:
-        raise NotFound(f"no API key {key_id!r}", field="key_id")
+        raise NotFound(f"no API key {quoted(key_id)}", field="key_id")
     if row.revoked_at is None:
         ApiKeyRecord.update(revoked_at=now).where(ApiKeyRecord.key_id == key_id).execute()
         row.revoked_at = now

@@ -25,7 +25,7 @@ from verifier.credential import (
 from verifier.errors import Conflict, InvalidInput
 from verifier.keys import SigningKey
 from verifier.models import CredentialRecord, database_proxy
-from verifier.nik import nik_hmac
+from verifier.nik import holds_nik_like, nik_hmac, quoted
 from verifier.registry import AgencyInfo
 
 _ASSIGN_ATTEMPTS = 5
@@ -81,6 +81,10 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Cre
         number = assign_number(job, now)
     else:
         number = checked_number(request.number)
+        if holds_nik_like(number):
+            # The number is printed, encoded in the QR and shown to anyone who scans it.
+            raise InvalidInput("certificate number must not be a NIK or another 16-digit "
+                               "number", field="number")
     return Credential(
         agency_id=agency.id,
         number=number,
@@ -192,7 +196,7 @@ def _check_unique(credentials: list[Credential]) -> None:
             )
             if taken is not None:
                 raise Conflict(
-                    f"certificate number {taken} already exists for agency {agency_id}",
+                    f"certificate number {quoted(taken)} already exists for this agency",
                     field="number",
                 )
 

@@ -10,10 +10,33 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from verifier.errors import ConfigurationError, InvalidInput
 
 _KEY_LABEL = b"skk-verifier nik hmac v1\x00"
+_DIGIT_RUN = re.compile(r"\d{16}")
+_SEPARATORS = str.maketrans("", "", " .-")
+
+
+def holds_nik_like(text: str) -> bool:
+    """True when ``text`` could hold a NIK: 16 digits in a row, or nothing but 16 digits once
+    spaces, dots and dashes are taken out (how NIKs get typed).
+
+    Used wherever typed text would go into a stored value or an error message: a NIK put in the
+    wrong field must be refused there, or at least never repeated (SPEC §7). Spaced runs inside
+    longer text are not counted: real certificate numbers such as "41011 7112 3 00001234 2025"
+    are spaced digits too.
+    """
+    if _DIGIT_RUN.search(text):
+        return True
+    bare = text.translate(_SEPARATORS)
+    return len(bare) == 16 and bare.isascii() and bare.isdigit()
+
+
+def quoted(typed: str) -> str:
+    """``typed`` quoted for an error message, unless it could hold a NIK."""
+    return "(not repeated: it looks like a NIK)" if holds_nik_like(typed) else repr(typed)
 
 
 def check_nik(raw: str) -> str:

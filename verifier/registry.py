@@ -20,6 +20,7 @@ from verifier.credential import AGENCY_ID_RE, check_text, clean_text
 from verifier.db import bump_registry_version
 from verifier.errors import Conflict, InvalidInput, NotFound
 from verifier.models import Agency, SigningKeyRecord, database_proxy
+from verifier.nik import quoted
 
 AGENCY_KINDS = ("lsp", "dinas", "balai")
 MAX_AGENCY_NAME = 200
@@ -132,7 +133,7 @@ def get_agency(agency_id: str) -> AgencyInfo:
     """The agency with this id; NotFound otherwise."""
     row = Agency.get_or_none(Agency.id == agency_id)
     if row is None:
-        raise NotFound(f"no agency {agency_id!r}", field="agency")
+        raise NotFound(f"no agency {quoted(agency_id)}", field="agency")
     return _agency_info(row)
 
 
@@ -183,7 +184,7 @@ def get_key(kid: str) -> TrustedKey:
     """The key with this kid; NotFound otherwise."""
     row = SigningKeyRecord.get_or_none(SigningKeyRecord.kid == kid)
     if row is None:
-        raise NotFound(f"no key {kid!r}", field="kid")
+        raise NotFound(f"no key {quoted(kid)}", field="kid")
     return _trusted_key(row)
 
 

@@ -6,7 +6,6 @@ many valid serialisations (member order, a second signature by ES256), and all o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from verifier.models import (
     SigningKeyRecord,
     database_proxy,
 )
+from verifier.nik import holds_nik_like
 from verifier.registry import get_agency
 
 REASONS = (
@@ -33,7 +33,6 @@ REASONS = (
     "other",
 )
 MAX_NOTE_LENGTH = 1000
-_NIK_LIKE = re.compile(r"\d{16}")
 #: Controls a multi-line note may hold; every other control (NUL first) is refused.
 _NOTE_CONTROLS = "\t\n\r"
 
@@ -144,7 +143,7 @@ def _check_request(
             raise InvalidInput(f"note must be at most {MAX_NOTE_LENGTH} characters", field="note")
         if has_control_characters(note, allowed=_NOTE_CONTROLS):
             raise InvalidInput("note must not contain control characters", field="note")
-        if _NIK_LIKE.search(note):
+        if holds_nik_like(note):
             raise InvalidInput("note must not contain a NIK or other 16-digit number", field="note")
     get_agency(agency_id)
     if not _issued_here(agency_id, number) and not _signs_elsewhere(agency_id):

@@ -19,6 +19,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from verifier.jws import MalformedToken, parse_json_object
+from verifier.nik import holds_nik_like
 from verifier.web.problems import problem
 
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
@@ -58,7 +59,7 @@ def read_object(members: Mapping[str, Member], *, allow_empty: bool = False) -> 
     body = _body()
     for name in body:
         if name not in members:
-            if _SAFE_NAME.fullmatch(name):
+            if _SAFE_NAME.fullmatch(name) and not holds_nik_like(name):
                 raise InvalidBody(f"unknown member {name!r}", field=name)
             raise InvalidBody("unknown member")  # never echo a name that could be a NIK
     checked: dict[str, Any] = {}
