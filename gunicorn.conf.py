@@ -8,7 +8,10 @@ Gunicorn reads this file as Python in the master, before any worker starts.
 import os
 
 bind = [os.environ.get("SKK_BIND", "127.0.0.1:8000")]
-workers = int(os.environ.get("SKK_WORKERS", "2"))
+_workers = os.environ.get("SKK_WORKERS", "2").strip()
+if not (_workers.isascii() and _workers.isdigit() and 1 <= int(_workers) <= 64):
+    raise SystemExit(f"SKK_WORKERS must be a whole number from 1 to 64, not {_workers!r}")
+workers = int(_workers)
 # Verification is CPU-bound and short (well under a millisecond): one request per process at a
 # time, no threads, no event loop. Put a buffering reverse proxy in front for slow clients.
 worker_class = "sync"

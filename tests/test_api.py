@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from limits.storage import Storage
 
 from verifier import qr, registry, revocation
 from verifier.errors import ConfigurationError
@@ -367,6 +368,51 @@ def test_an_unreadable_proxy_count_is_a_configuration_error(database, env, hops)
 
     with pytest.raises(ConfigurationError, match="SKK_PROXY_HOPS"):
         create_app({**env, "SKK_PROXY_HOPS": hops})
+
+
+class _BrokenStore(Storage):
+    """A shared rate-limit store that does not answer (as Redis down would)."""
+
+    STORAGE_SCHEME = ["skk-test-broken"]
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return ConnectionError
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        raise ConnectionError("connection refused")
+
+    def get(self, key: str) -> int:
+        raise ConnectionError("connection refused")
+
+    def get_expiry(self, key: str) -> float:
+        raise ConnectionError("connection refused")
+
+    def check(self) -> bool:
+        return False
+
+    def reset(self) -> int:
+        return 0
+
+    def clear(self, key: str) -> None:
+        pass
+
+
+def test_a_rate_limit_store_that_fails_is_a_503_never_a_pass(database, env, contoh, signed):
+    from verifier import create_app
+
+    client = create_app({**env, "SKK_RATELIMIT_STORAGE_URI": "skk-test-broken://",
+                         "TESTING": True}).test_client()
+    body = _problem(_verify(client, {"token": signed.token}), 503)
+    assert "valid" not in body and "status" in body
+    assert client.get("/v/1", headers={}).status_code == 503
+
+
+def test_an_unusable_rate_limit_store_is_a_configuration_error(database, env):
+    from verifier import create_app
+
+    with pytest.raises(ConfigurationError, match="SKK_RATELIMIT_STORAGE_URI"):
+        create_app({**env, "SKK_RATELIMIT_STORAGE_URI": "nosuchstore://x"})
 
 
 def test_an_unreadable_limit_is_a_configuration_error_naming_the_variable(database, env):

@@ -277,3 +277,12 @@ def test_kill_9_while_rendering_leaves_nothing_issued(contoh, env, cohort_path, 
             process.wait()
         for pid in _group_members(process.pid):  # only processes this test started
             os.kill(pid, signal.SIGKILL)
+
+
+def test_an_output_folder_that_cannot_be_made_issues_nothing(skk, contoh, cohort_path, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = issue_batch(skk, cohort_path(generated_cohort(5)), blocker / "out")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "nothing was issued" in result.stderr and "Traceback" not in result.output
+    assert CredentialRecord.select().count() == 0

@@ -397,7 +397,8 @@ def test_wrong_name_and_wrong_number_look_the_same(client, signed):
 
 @pytest.mark.parametrize(
     ("agency", "number"),
-    [("lsp-lain", None), ("", None), ("lsp-contoh", "not a number!"), ("lsp-contoh", "x" * 200)],
+    [("lsp-lain", None), ("", None), ("lsp-contoh", "not a number!"), ("lsp-contoh", "x" * 200),
+     ("lsp-\x00contoh", None), ("lsp-contoh\x00", "\x00"), ("L" * 500, None)],
 )
 def test_manual_check_other_misses_are_neutral_or_incomplete(client, signed, agency, number):
     response = _check(client, agency, number or signed.credential.number, HOLDER)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +31,9 @@ import pytest
 from gunicorn.config import Config
 
 from tests.serving import (
+    BIN,
     POSTGRES_URL,
+    ROOT,
     Answer,
     Client,
     Server,
@@ -366,3 +370,15 @@ def test_app_log_records_and_tracebacks_are_scrubbed(gunicorn_logger: RedactingL
     assert "/api/v1/credentials/…" in err
     for secret in (token, NIK, "0123456789", "X%201"):
         assert secret not in err
+
+
+@pytest.mark.parametrize("workers", ["0", "two", "²", "-1"])
+def test_a_bad_worker_count_stops_gunicorn_with_one_clear_line(workers: str) -> None:
+    done = subprocess.run(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--check-config", "wsgi:app"],
+        cwd=ROOT, env={**os.environ, "SKK_WORKERS": workers}, capture_output=True, text=True,
+        timeout=60, check=False,
+    )
+    assert done.returncode != 0
+    assert "SKK_WORKERS must be a whole number" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr

@@ -62,6 +62,7 @@ def issue_to_folder(
         prepared = cohort.prepare(cohort_file, agency, signer, pepper=pepper, now=now)
         files = render_outputs(prepared.entries, agency.name, base_url, on_progress=on_progress,
                                renderer=renderer)
+    check_writable(out_dir)  # before the commit: a folder we cannot write must issue nothing
     cohort.commit(prepared)
     publish(files, out_dir)
     return prepared
@@ -225,24 +226,37 @@ def check_out_dir(out_dir: Path) -> None:
         raise InvalidInput(f"{out_dir} already exists and is not an empty folder", field="out")
 
 
+def check_writable(out_dir: Path) -> None:
+    """Refuse, before anything is issued, an output folder that cannot be created beside."""
+    check_out_dir(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.probe-", dir=out_dir.parent)).rmdir()
+    except OSError as exc:
+        raise UnreadableInput(f"cannot write {out_dir}: {exc.strerror}; nothing was issued",
+                              field="out") from None
+
+
 def publish(files: dict[str, bytes], out_dir: Path) -> None:
     """Write files into a temporary sibling folder, then rename it to ``out_dir``."""
-    check_out_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    staging: Path | None = None
     try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
         for relative, content in files.items():
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
+        check_out_dir(out_dir)  # it may have been filled since the first check
         if out_dir.exists():
             out_dir.rmdir()  # empty, checked above
         os.replace(staging, out_dir)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+    except (OSError, InvalidInput) as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        reason = exc.strerror if isinstance(exc, OSError) else exc.message
         raise UnreadableInput(
-            f"cannot write {out_dir}: {exc.strerror}; the certificates are issued: run the same "
-            "file again with another --out to write their files"
+            f"cannot write {out_dir}: {reason}; the certificates are issued: run the same "
+            "file again with another --out to write their files", field="out"
         ) from None
 
 

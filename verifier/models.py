@@ -158,7 +158,7 @@ class RateCounter(BaseModel):
     """Requests one client made in the current fixed window of one limit, shared by every worker
     and host (verifier.rate_counts); used where a per-worker count would be too lenient."""
 
-    name = CharField(max_length=200, primary_key=True)  # "<limit>/<window>/<client>"
+    name = CharField(max_length=200, primary_key=True)  # SHA-256 hex of limits' counter key
     hits = IntegerField()
     expires_at_ms = BigIntegerField()  # milliseconds: a REAL would round epoch seconds on PG
 

@@ -55,7 +55,7 @@ def _trust_proxies(app: Flask, hops: str) -> None:
     Rate limits count per client address; without this every request would seem to come from the
     proxy. Only set it when such proxies really are in front: the headers are easy to forge.
     """
-    if not hops.isdigit() or int(hops) > 10:
+    if not (hops.isascii() and hops.isdigit()) or int(hops) > 10:
         raise ConfigurationError(f"SKK_PROXY_HOPS must be a number of proxies (0-10), not {hops!r}")
     if int(hops):
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

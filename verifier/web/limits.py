@@ -15,6 +15,8 @@ the ``limits`` notation: ``"300 per minute"``, ``"10 per minute;50 per day"``).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import threading
 import time
@@ -25,6 +27,8 @@ from typing import Any, TypeVar
 import peewee
 from flask import Flask, Response, current_app, render_template, request
 from limits import RateLimitItem, parse_many
+from limits.errors import ConfigurationError as LimitsConfigurationError
+from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
@@ -53,6 +57,7 @@ ENVIRONMENT_NAMES = {
     name: "SKK_RATELIMIT_" + name.upper().replace("-", "_") for name in DEFAULT_LIMITS
 }
 _EXTENSION_KEY = "skk.limits"
+log = logging.getLogger(__name__)
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -143,15 +148,15 @@ class DatabaseStorage(Storage):
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         """Count ``amount`` more in ``key``'s window of ``expiry`` seconds."""
-        return rate_counts.increment(key, int(expiry * 1000), amount, _now_ms())
+        return rate_counts.increment(_row_name(key), int(expiry * 1000), amount, _now_ms())
 
     def get(self, key: str) -> int:
         """The count in ``key``'s current window."""
-        return rate_counts.count(key, _now_ms())
+        return rate_counts.count(_row_name(key), _now_ms())
 
     def get_expiry(self, key: str) -> float:
         """When ``key``'s window ends, in seconds."""
-        return rate_counts.expires_at_ms(key, _now_ms()) / 1000
+        return rate_counts.expires_at_ms(_row_name(key), _now_ms()) / 1000
 
     def check(self) -> bool:
         """The database answers."""
@@ -163,7 +168,13 @@ class DatabaseStorage(Storage):
 
     def clear(self, key: str) -> None:
         """Forget one counter."""
-        rate_counts.clear(key)
+        rate_counts.clear(_row_name(key))
+
+
+def _row_name(key: str) -> str:
+    # Fixed length whatever the client address looks like (it comes from X-Forwarded-For behind
+    # proxies), and no address stored in the clear.
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _now_ms() -> int:
@@ -175,11 +186,18 @@ class RateLimiter:
 
     def __init__(self, limits: Mapping[str, str], storage_uri: str | None = None) -> None:
         """``storage_uri`` holds every counter; None: memory, and the database for the shared."""
-        memory = FixedWindowRateLimiter(storage_from_string(storage_uri or "skk-memory://"))
-        database = FixedWindowRateLimiter(storage_from_string("skk-database://"))
+        # wrap_exceptions: a shared store that fails raises limits' StorageError, answered 503.
+        try:
+            store = storage_from_string(storage_uri or "skk-memory://", wrap_exceptions=True)
+        except LimitsConfigurationError as exc:  # unknown scheme, client package not installed
+            raise ConfigurationError(f"SKK_RATELIMIT_STORAGE_URI: {exc}") from None
+        chosen = FixedWindowRateLimiter(store)
+        database = (
+            FixedWindowRateLimiter(storage_from_string("skk-database://"))
+            if storage_uri is None else chosen
+        )
         self._strategies = {
-            name: database if storage_uri is None and name in SHARED_BY_DEFAULT else memory
-            for name in limits
+            name: database if name in SHARED_BY_DEFAULT else chosen for name in limits
         }
         self._limits: dict[str, list[RateLimitItem]] = {}
         for name, text in limits.items():
@@ -215,6 +233,7 @@ def init_app(app: Flask, environ: Mapping[str, str]) -> None:
     storage_uri = environ.get("SKK_RATELIMIT_STORAGE_URI") or None
     app.extensions[_EXTENSION_KEY] = RateLimiter(limits, storage_uri)
     app.register_error_handler(RateLimited, _too_many)
+    app.register_error_handler(StorageError, _store_unavailable)
 
 
 def current_limiter() -> RateLimiter:
@@ -245,6 +264,18 @@ def limited(name: str) -> Callable[[View], View]:
         return counted  # type: ignore[return-value]
 
     return decorate
+
+
+def _store_unavailable(error: StorageError) -> Response:
+    # The shared rate-limit store (SKK_RATELIMIT_STORAGE_URI) does not answer: like a database
+    # that does not answer, a 503 and never an unlimited pass.
+    log.warning("rate-limit store unavailable: %s", type(error.storage_error).__name__)
+    if wants_json():
+        response = problem(503, "the service cannot check now; try again shortly")
+    else:
+        response = Response(render_template("error.html", status=503), status=503)
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _too_many(error: RateLimited) -> Response:

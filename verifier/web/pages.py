@@ -16,7 +16,7 @@ from flask_babel import get_locale
 from werkzeug.routing import PathConverter
 
 from verifier import registry
-from verifier.credential import MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
+from verifier.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
 from verifier.db import storage_errors
 from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
 from verifier.models import CredentialRecord
@@ -113,8 +113,9 @@ def _matching_token(agency_id: str, raw_number: str, name: str) -> str | None:
     number printed on the certificate (phones often start a field in lower case).
     """
     number = canonical_number(raw_number)
-    if not NUMBER_RE.fullmatch(number) or len(name) > 4 * MAX_TEXT_LENGTH:
-        return None
+    if (not NUMBER_RE.fullmatch(number) or len(name) > 4 * MAX_TEXT_LENGTH
+            or not AGENCY_ID_RE.fullmatch(agency_id)):
+        return None  # (PostgreSQL would refuse a NUL in any of them outright: a 5xx)
     rows = CredentialRecord.select(CredentialRecord.holder_name, CredentialRecord.token).where(
         (CredentialRecord.agency == agency_id)
         & CredentialRecord.number.in_(sorted({number, number.upper()}))
