@@ -274,6 +274,7 @@ def test_no_database_value_contains_the_nik(session: Session) -> None:
         ("/api/v1/credentials/X 1/anything", "/api/v1/credentials/…"),
         ("/api/v1/credentials/X 1", "/api/v1/credentials/…"),
         ("/api/v1/credentials/search", "/api/v1/credentials/search"),
+        ("/api/v1/credentials/batch", "/api/v1/credentials/batch"),
         ("/api/v1/credentials", "/api/v1/credentials"),
         ("/api/v1/verify", "/api/v1/verify"),
         ("/.well-known/jwks.json", "/.well-known/jwks.json"),

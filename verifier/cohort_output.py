@@ -160,12 +160,6 @@ def _run_here(func: Callable[[str], _T], items: Sequence[str],
     return results
 
 
-def render_qr_svgs(urls: Sequence[str], *, on_progress: Progress | None = None) -> list[str]:
-    """SVG of each URL's QR code, in order; spread over every core (segno is CPU-bound)."""
-    with QrRenderer(len(urls)) as renderer:
-        return renderer.render(urls, on_progress=on_progress)
-
-
 def render_outputs(
     entries: Sequence[CohortEntry],
     agency_name: str,

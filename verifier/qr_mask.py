@@ -5,7 +5,7 @@ the first of equals. segno scores each candidate module by module in Python, whi
 12-20 ms a symbol costs and dominated cohort printing. Here the symbol is made once with mask 0,
 its rows and columns are packed into one integer, and each mask is scored a whole line at a time
 with bit operations; the symbol is then switched to the winner in place. The result is segno's own
-symbol byte for byte: tests/test_qr.py compares matrices, SVGs and penalties with segno's on
+symbol byte for byte: tests/test_qr_mask.py compares matrices, SVGs and penalties with segno's on
 generated symbols of every version and error level, so a segno release that changes its choice
 fails the tests rather than the prints.
 """

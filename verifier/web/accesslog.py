@@ -49,7 +49,7 @@ _DATA_PREFIXES = (
 #: Actions after ``/api/v1/credentials/<number>`` worth keeping in the shape.
 _CREDENTIAL_ACTIONS = frozenset({"revoke", "suspend", "reinstate", "qr.svg", "qr.png"})
 #: Fixed routes under ``/api/v1/credentials/`` (a number so named would reveal nothing).
-_CREDENTIAL_ROUTES = frozenset({"search"})
+_CREDENTIAL_ROUTES = frozenset({"search", "batch"})
 #: A path segment shown as it is: a short lower-case word with at most two digits (``api``,
 #: ``v1``, ``.well-known``, ``jwks.json``), as our routes are. Anything else may be data
 #: (base64url has upper case, numbers and NIKs have digits) and ends the shape.
@@ -63,7 +63,7 @@ _MAX_AGENT = 200
 _SECRET_PATTERNS = (
     # (not again where a route shape already put "…", nor on the fixed route .../search)
     (re.compile(r"(/[vV]/)[^\s\"'?#…]+"), r"\1" + ELLIPSIS),
-    (re.compile(r"(/api/v1/credentials/)(?!search[\s\"])[^\s\"'?#…]+"), r"\1" + ELLIPSIS),
+    (re.compile(r"(/api/v1/credentials/)(?!(?:search|batch)[\s\"])[^\s\"'?#…]+"), r"\1" + ELLIPSIS),
     (re.compile(r"[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"), ELLIPSIS),
     (re.compile(r"skk_[0-9A-Za-z]+_[A-Za-z0-9_-]+"), "skk_" + ELLIPSIS),
     (re.compile(r"(?i)(bearer|basic)\s+\S+"), r"\1 " + ELLIPSIS),

@@ -14,10 +14,11 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 
 from verifier import issuer, keyring, qr, records, registry, revocation
-from verifier.credential import canonical_number, check_number, parse_instant
+from verifier.credential import checked_number, parse_instant
 from verifier.db import storage_errors
 from verifier.errors import InvalidInput, NotFound
 from verifier.nik import check_nik
+from verifier.revocation import NO_SUCH_CREDENTIAL
 from verifier.web import auth, requests
 from verifier.web.auth import current_caller
 from verifier.web.requests import InvalidBody, Member, json_response, read_object
@@ -39,7 +40,6 @@ ISSUE_MEMBERS = {
 NIK_MEMBERS = {"nik": Member(str, required=True)}
 REASON_MEMBERS = {"reason": Member(str, required=True), "note": Member(str)}
 NOTE_MEMBERS = {"note": Member(str)}
-_NO_SUCH_CREDENTIAL = "this agency has no such credential"
 
 
 @bp.post("/credentials")
@@ -99,12 +99,10 @@ def _existing(number: str) -> str:
 
     Checked before any query: PostgreSQL refuses a NUL in a parameter outright (a 5xx otherwise).
     """
-    number = canonical_number(number)
     try:
-        check_number(number)
-    except ValueError:
-        raise NotFound(_NO_SUCH_CREDENTIAL, field="number") from None
-    return number
+        return checked_number(number)
+    except InvalidInput:
+        raise NotFound(NO_SUCH_CREDENTIAL, field="number") from None
 
 
 @contextlib.contextmanager
@@ -113,14 +111,7 @@ def _no_echo() -> Iterator[None]:
     try:
         yield
     except NotFound:
-        raise NotFound(_NO_SUCH_CREDENTIAL, field="number") from None
-
-
-def _checked_note(note: str | None) -> str | None:
-    """Notes are stored as text; a NUL no database column accepts is refused as a rule (422)."""
-    if note is not None and "\x00" in note:
-        raise InvalidInput("note must not contain NUL characters", field="note")
-    return note
+        raise NotFound(NO_SUCH_CREDENTIAL, field="number") from None
 
 
 @bp.get("/credentials")
@@ -187,7 +178,7 @@ def reinstate_credential(number: str) -> Response:
     caller = current_caller()
     with _no_echo():
         change = revocation.reinstate(
-            caller.agency_id, number, note=_checked_note(body.get("note")), actor=caller.actor,
+            caller.agency_id, number, note=body.get("note"), actor=caller.actor,
             now=int(time.time()),
         )
     return json_response(change.to_dict())
@@ -198,7 +189,7 @@ def _with_reason(action: Callable[..., revocation.StateChange], number: str) -> 
     caller = current_caller()
     with _no_echo():
         change = action(caller.agency_id, number, body["reason"],
-                        note=_checked_note(body.get("note")), actor=caller.actor,
+                        note=body.get("note"), actor=caller.actor,
                         now=int(time.time()))
     return json_response(change.to_dict())
 

@@ -21,7 +21,7 @@ import time
 import zipfile
 
 from flask import Blueprint, Response, request
-from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 
 from verifier import cohort, cohort_output, keyring, registry
 from verifier.cohort_file import XLSX_MAGIC, read_cohort
@@ -67,10 +67,9 @@ def issue_batch() -> Response:
     request.max_content_length = MAX_BODY_BYTES
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return problem(413, _TOO_LARGE)
-    try:
-        data, filename = _upload()
-    except RequestEntityTooLarge:  # a chunked body without Content-Length ran over the limit
-        return problem(413, _TOO_LARGE)
+    # A chunked body has a Content-Length by now too (requests.ChunkedBodyLimit), so the check
+    # above refused any body over the limit before a byte of it was parsed.
+    data, filename = _upload()
     _check_unpacked_size(data)
     cohort_file = read_cohort(data, filename=filename, max_rows=MAX_ROWS)
     agency = registry.get_agency(current_caller().agency_id)
@@ -93,11 +92,9 @@ def _upload() -> tuple[bytes, str]:
     mimetype = request.mimetype
     if mimetype in CSV_TYPES | {XLSX_TYPE}:
         data = request.get_data(cache=False)
-        _refuse_the_rest()
         return data, "upload.xlsx" if mimetype == XLSX_TYPE else "upload.csv"
     if mimetype == MULTIPART_TYPE:
         upload = request.files.get("file")
-        _refuse_the_rest()
         if upload is None:
             raise InvalidBody("the multipart body needs the participant list in a part named "
                               "'file'", field="file")
@@ -106,17 +103,6 @@ def _upload() -> tuple[bytes, str]:
         return upload.read(), name
     raise UnsupportedMediaType(f"send the participant list as text/csv, {XLSX_TYPE}, or "
                                f"{MULTIPART_TYPE} with a part named 'file'")
-
-
-def _refuse_the_rest() -> None:
-    """413 if the body went on past the limit.
-
-    A body without Content-Length (chunked) is read through Werkzeug's max-length stream, which
-    returns the first MAX_BODY_BYTES and stops there without complaint: the file would be
-    silently cut. Only a further read raises RequestEntityTooLarge; a complete body gives b"".
-    """
-    if request.stream.read(1):
-        raise RequestEntityTooLarge()
 
 
 def _check_unpacked_size(data: bytes) -> None:

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
 from verifier.errors import ConfigurationError
-from verifier.web import database, errors, i18n, limits, security, state
+from verifier.web import batch_api, database, errors, i18n, limits, security, state
 from verifier.web.requests import ChunkedBodyLimit
 
 #: Flask defaults we rely on; test_config may override any of them.
@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FORM_MEMORY_SIZE": 16 * 1024,
 }
 #: The largest body any route takes (the batch upload); chunked bodies are buffered up to this.
-LARGEST_BODY = 4 * 1024 * 1024
+LARGEST_BODY = batch_api.MAX_BODY_BYTES
 
 
 def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:

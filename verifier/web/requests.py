@@ -115,11 +115,16 @@ class ChunkedBodyLimit:
         self.limit = limit
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        """Buffer a body of unstated length (up to the limit, plus one byte), then pass it on."""
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        # Servers that de-chunk themselves may instead leave Content-Length out and mark the
+        # stream as ending by itself (wsgi.input_terminated), which Werkzeug honours the same way.
+        unstated = not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated")
+        if not (chunked or unstated):
             return self.app(environ, start_response)
         body = environ["wsgi.input"].read(self.limit + 1)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))  # over every limit when it was cut here
         # Werkzeug ignores Content-Length while Transfer-Encoding says chunked (RFC 9112 §6.3).
-        del environ["HTTP_TRANSFER_ENCODING"]
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
         return self.app(environ, start_response)

@@ -35,11 +35,6 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
 
 
-def headers_for(path: str, *, https: bool) -> list[Header]:
-    """The security headers a response to ``path`` carries."""
-    return _headers(path.startswith(_NO_STORE_PREFIXES), path.startswith(_NOINDEX_PREFIXES), https)
-
-
 def _headers(no_store: bool, noindex: bool, https: bool) -> list[Header]:
     headers = [
         ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
@@ -69,6 +64,7 @@ class SecurityHeaders:
         }
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Run the app, adding this path's headers to whatever it starts its response with."""
         path = environ.get("PATH_INFO", "")
         extra = self._by_case[(path.startswith(_NO_STORE_PREFIXES),
                                path.startswith(_NOINDEX_PREFIXES))]
