@@ -102,6 +102,18 @@ def test_keys_generate_retires_previous(skk, ready) -> None:
     assert {k["kid"] for k in jwks["keys"]} == {k["kid"] for k in listed}
 
 
+@pytest.mark.parametrize("target", ["qr.txt", "no-such-folder/qr.png", "."])
+def test_an_unwritable_qr_file_is_refused_before_anything_is_issued(skk, ready, tmp_path: Path,
+                                                                    target: str) -> None:
+    result = skk("issue", "--agency", "lsp-contoh", "--name", REFERENCE["name"], "--job-code",
+                 "ME063100", "--level", "3", "--number", REFERENCE["number"],
+                 "--qr", str(tmp_path / target))
+    assert result.exit_code == 2 and result.stdout == "" and "--qr" in result.stderr
+    # Nothing was stored: the same number can still be issued (it would be a 409 otherwise).
+    assert skk("issue", "--agency", "lsp-contoh", "--name", REFERENCE["name"], "--job-code",
+               "ME063100", "--level", "3", "--number", REFERENCE["number"]).exit_code == 0
+
+
 def test_issue_verify_revoke_flow(skk, ready, tmp_path: Path) -> None:
     issued = issue_reference(skk, "--nik", NIK, "--qr", str(tmp_path / "qr.png"))
     assert set(issued) == {"number", "token", "url"}
@@ -297,3 +309,21 @@ def test_bad_configuration_exits_2(skk, env) -> None:
     result = runner.invoke(main, ["agency", "list"],
                            env={**env, "SKK_BASE_URL": "http://sertifikat.example.id"})
     assert result.exit_code == 2 and "https" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["verify"], "TOKEN"),
+        (["issue", "--agency", "lsp-contoh"], "--name"),
+        (["verify", "--at", "yesterday", "x"], "--at"),
+        (["no-such-command"], "no-such-command"),
+        (["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
+          "--level", "three"], "--level"),
+    ],
+)
+def test_usage_errors_are_one_line_naming_what_is_wrong(skk, args, names) -> None:
+    result = skk(*args)
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skk: ") and names in lines[0]

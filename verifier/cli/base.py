@@ -25,13 +25,18 @@ class SkkGroup(click.Group):
     """A click group that turns our errors into one stderr line and the right exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; SkkError becomes ``skk: <message>`` on stderr and exit 1 or 2."""
+        """Run the command; an error becomes ``skk: <message>`` on stderr and exit 1 or 2."""
         try:
             with storage_errors():
                 return super().invoke(ctx)
         except SkkError as exc:
             click.echo(f"skk: {exc.message}", err=True)
             ctx.exit(EXIT_REFUSED if isinstance(exc, _REFUSALS) else EXIT_USAGE)
+        except click.ClickException as exc:
+            # A usage error (missing option, bad value, unknown command) is one line too, as
+            # SPEC §5 asks, instead of click's usage block; `skk COMMAND --help` shows the usage.
+            click.echo(f"skk: {exc.format_message()}", err=True)
+            ctx.exit(exc.exit_code)
 
 
 class Runtime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ def issue(
 ) -> None:
     """Issue one signed credential."""
     start = instant_option(valid_from, "--valid-from")
+    if qr_file is not None:
+        _check_qr_target(qr_file)  # before issuing: a credential must not be lost to a typo
     rt.database()
     agency = registry.get_agency(agency_id)
     request = issuer.IssueRequest(
@@ -79,6 +82,16 @@ def issue(
     if qr_file is not None:
         qr.write_qr(url, qr_file)
     emit(as_json, {"number": signed.credential.number, "token": signed.token, "url": url})
+
+
+def _check_qr_target(path: Path) -> None:
+    """Usage error (exit 2) for a --qr file that could not be written as asked."""
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise click.BadParameter("the QR file must end in .png or .svg", param_hint="--qr")
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or path.is_dir():
+        raise click.BadParameter(f"cannot write {path}: no such writable folder",
+                                 param_hint="--qr")
 
 
 @click.command()
