@@ -65,9 +65,10 @@ def test_every_api_route_is_documented_and_vice_versa(app, doc):
 
 def test_qr_landing_page_is_documented(app, doc):
     routes = _routes(app, PAGE_PREFIXES)
-    if not routes:
-        pytest.skip("the /v/ page is not registered in this build")
-    assert routes == _documented(doc, ("/v/",))
+    assert routes and routes == _documented(doc, ("/v/",))
+    responses = doc["paths"]["/v/{payload}"]["get"]["responses"]
+    assert set(responses) == {"200", "429", "503"}  # rate limit and database down, as pages
+    assert all("text/html" in response["content"] for response in responses.values())
 
 
 def test_document_passes_the_openapi_validator(doc):

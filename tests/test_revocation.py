@@ -66,6 +66,14 @@ def test_reinstate_lifts_suspension_and_removes_record(number, database) -> None
         "suspend", "reinstate"]
 
 
+def test_repeated_reinstate_keeps_the_time_of_the_first(number) -> None:
+    assert act("reinstate", number).at is None  # never changed: no time to keep
+    act("suspend", number, "investigation", at=NOW)
+    first = act("reinstate", number, at=NOW + 100)
+    again = act("reinstate", number, at=NOW + 500)
+    assert (first.at, again.at, again.changed) == (NOW + 100, NOW + 100, False)
+
+
 def test_number_is_canonicalised(number, database) -> None:
     act("revoke", "  41011   7112 3 00001234  2025 ")
     assert revocation.lookup(database, "lsp-contoh", number).status == "revoked"

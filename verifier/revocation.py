@@ -186,7 +186,9 @@ def _transition(
     status = current.status if current else "active"
     target = _TARGET[action]
     if status == target:
-        at = current.at if current else None
+        # A repeat keeps the first change's time (SPEC §5). Reinstating deletes the record, so
+        # for an active credential that time is the last reinstatement in the history, if any.
+        at = current.at if current else _last_reinstated_at(agency_id, number)
         kept_reason = current.reason if current else None
         return StateChange(agency_id, number, status, at, kept_reason, changed=False)
     if status == "revoked":
@@ -213,6 +215,16 @@ def _transition(
     return StateChange(
         agency_id, number, target, now, reason if target != "active" else None, changed=True
     )
+
+
+def _last_reinstated_at(agency_id: str, number: str) -> int | None:
+    last = (
+        RevocationEvent.select(RevocationEvent.at, RevocationEvent.status)
+        .where((RevocationEvent.agency == agency_id) & (RevocationEvent.number == number))
+        .order_by(RevocationEvent.at.desc(), RevocationEvent.id.desc())
+        .first()
+    )
+    return int(last.at) if last is not None and last.status == "active" else None
 
 
 def history(agency_id: str, number: str | None = None) -> list[dict[str, Any]]:

@@ -55,6 +55,10 @@ def _op(summary: str, ok: dict[str, Any], *errors: str, agency: bool = False,
     return operation
 
 
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
 def _state_change(action: str, request: str, reason: bool) -> dict[str, Any]:
     return {"post": _op(
         f"{action.capitalize()} an own credential",
@@ -100,14 +104,21 @@ PATHS: dict[str, Any] = {
     "/openapi.json": {"get": _op(
         "This document", _json({"type": "object"}, "OpenAPI 3.1."),
     )},
-    "/v/{payload}": {"get": _op(
-        "The page a QR code opens (HTML for people; /V/ works too)",
-        {"description": "Verification page.", "content": {"text/html": {"schema":
-                                                                        {"type": "string"}}}},
-        parameters=[{"name": "payload", "in": "path", "required": True,
-                     "schema": {"type": "string"}}],
-        tags=["pages"],
-    )},
+    "/v/{payload}": {"get": {
+        **_op(
+            "The page a QR code opens (HTML for people; /V/ works too)",
+            _html("Verification page: the verdict, whatever it is."),
+            parameters=[{"name": "payload", "in": "path", "required": True,
+                         "schema": {"type": "string"}}],
+            tags=["pages"],
+        ),
+        "responses": {
+            "200": _html("Verification page: the verdict, whatever it is."),
+            "429": _html("Too many checks from this client; Retry-After says when to retry."),
+            "503": _html("The service cannot check now (the database does not answer): a page "
+                         "saying so, never a verdict."),
+        },
+    }},
     "/api/v1/credentials": {
         "post": _op(
             "Issue a credential", _json(_ref("Issued"), "Issued; Location names the record."),
