@@ -26,7 +26,8 @@ from flask import render_template
 from verifier import create_app, issuer, jws, qr, revocation
 from verifier.config import PROJECT_ROOT
 from verifier.credential import add_years
-from verifier.web.page_model import level_group, moment, official_domain
+from verifier.printing import verify_domain
+from verifier.web.page_model import level_group, moment
 from verifier.web.state import EXTENSION_KEY
 
 from .conftest import DAY
@@ -501,7 +502,7 @@ def test_demo_banner_on_a_loopback_instance(env, signed, base_url):
         body = _body(client.get(path))
         assert 'class="demo"' in body and "DEMO" in body, path
     valid = _body(client.get(_path(signed.token)))
-    assert official_domain(base_url) in valid
+    assert verify_domain(base_url) in valid
 
 
 def test_no_demo_banner_on_the_official_domain(client, signed):
@@ -608,16 +609,6 @@ def test_moment_beyond_year_9999_falls_back_to_iso(app):
                                               (7, "expert"), (9, "expert")])
 def test_level_groups(level, group):
     assert level_group(level) == group
-
-
-@pytest.mark.parametrize(
-    ("base_url", "domain"),
-    [("https://sertifikat.example.id", "sertifikat.example.id"),
-     ("https://SERTIFIKAT.Example.ID/path", "sertifikat.example.id"),
-     ("http://127.0.0.1:8000", "127.0.0.1:8000")],
-)
-def test_official_domain(base_url, domain):
-    assert official_domain(base_url) == domain
 
 
 # -- translation catalogs -------------------------------------------------------------------------

@@ -74,3 +74,8 @@ def levels_for_title(title: str, version: str = MASTER_VERSION) -> list[int]:
     """Levels at which a title exists, to explain a title + level that matches nothing."""
     folded = _fold(title)
     return sorted(job.level for job in master(version) if _fold(job.title) == folded)
+
+
+def level_group(level: int) -> str:
+    """The KKNI group of a jenjang: ``operator`` (1-3), ``technician`` (4-6), ``expert`` (7-9)."""
+    return "operator" if level <= 3 else "technician" if level <= 6 else "expert"

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
+from verifier import jobs
 from verifier.config import PROJECT_ROOT
 from verifier.credential import Credential, to_iso
 
@@ -41,7 +42,7 @@ _MONTHS = tuple(
     "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember".split()
 )
 #: KKNI jenjang groups (DOMAIN.md): operator 1-3, teknisi/analis 4-6, ahli 7-9.
-_LEVEL_GROUPS = {1: "Operator", 2: "Teknisi/Analis", 3: "Ahli"}
+_LEVEL_GROUPS = {"operator": "Operator", "technician": "Teknisi/Analis", "expert": "Ahli"}
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>\s*")
 _SVG_ROOT = re.compile(r"\A<svg\b[^>]*>")
@@ -98,14 +99,14 @@ def verify_domain(base_url: str) -> str:
     return host if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{host}:{port}"
 
 
-def render_certificates(items: Sequence[PrintItem], verify_domain: str) -> list[str]:
+def render_certificates(items: Sequence[PrintItem], domain: str) -> list[str]:
     """HTML documents of A4 certificates, one per page, at most PAGES_PER_FILE pages each."""
     template = _environment().get_template("certificate.html")
     chunks = list(_chunks(items, PAGES_PER_FILE))
     return [
         template.render(
             views=[_view(item) for item in chunk],
-            domain=verify_domain,
+            domain=domain,
             part=index,
             parts=len(chunks),
         )
@@ -113,14 +114,14 @@ def render_certificates(items: Sequence[PrintItem], verify_domain: str) -> list[
     ]
 
 
-def render_cards(items: Sequence[PrintItem], verify_domain: str) -> list[str]:
+def render_cards(items: Sequence[PrintItem], domain: str) -> list[str]:
     """HTML documents of ID-card sheets, CARDS_PER_PAGE per A4 page, PAGES_PER_FILE pages each."""
     template = _environment().get_template("cards.html")
     chunks = list(_chunks(items, PAGES_PER_FILE * CARDS_PER_PAGE))
     return [
         template.render(
             sheets=[[_view(item) for item in sheet] for sheet in _chunks(chunk, CARDS_PER_PAGE)],
-            domain=verify_domain,
+            domain=domain,
             part=index,
             parts=len(chunks),
         )
@@ -156,7 +157,7 @@ def _view(item: PrintItem) -> _View:
         job_title=cred.job_title,
         job_code=cred.job_code,
         level=f"Jenjang {cred.level} (KKNI)",
-        level_group=_LEVEL_GROUPS[(cred.level + 2) // 3],
+        level_group=_LEVEL_GROUPS[jobs.level_group(cred.level)],
         agency_name=item.agency_name,
         issued_on=indonesian_date(cred.issued_at),
         valid_from=indonesian_date(cred.valid_from),

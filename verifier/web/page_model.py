@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask_babel import format_date, format_time
 
+from verifier import jobs
 from verifier.credential import to_iso
 from verifier.verify import SHOWS_CREDENTIAL, Status, VerificationResult
 
@@ -29,7 +29,6 @@ KINDS = {
     Status.NOT_YET_VALID: "not_yet_valid",
 }
 #: KKNI jenjang groups: operator 1-3, teknisi/analis 4-6, ahli 7-9.
-LEVEL_GROUPS = ((3, "operator"), (6, "technician"), (9, "expert"))
 
 
 @dataclass(frozen=True)
@@ -119,10 +118,7 @@ def _days_left(result: VerificationResult) -> int | None:
 
 def level_group(level: int) -> str:
     """``operator``, ``technician`` or ``expert`` for a KKNI jenjang 1-9."""
-    for highest, group in LEVEL_GROUPS:
-        if level <= highest:
-            return group
-    return "expert"
+    return jobs.level_group(level)
 
 
 def moment(instant: int) -> Moment:
@@ -134,10 +130,3 @@ def moment(instant: int) -> Moment:
     except (OverflowError, ValueError, OSError):
         # SPEC §2 allows NumericDates to 2**53; datetime stops at 9999-12-31.
         return Moment("", "", iso)
-
-
-def official_domain(base_url: str) -> str:
-    """The host (and port, if any) a genuine QR opens, as an address bar shows it."""
-    parts = urlsplit(base_url)
-    host = (parts.hostname or "").lower()
-    return f"{host}:{parts.port}" if parts.port else host
