@@ -200,11 +200,13 @@ def _check_row(
     valid_from = _date(cells.get("valid_from", ""))
     if valid_from is False:
         fail("valid_from", "valid_from must be a date like 2025-05-15 or 15/05/2025")
-    if problems or level is None or valid_from is False:
+    if level is None or valid_from is False:
         return problems, None
+    # The rest is checked even when the row already failed above, so that one pass over the
+    # file reports a bad NIK and an unknown job of the same row together.
     request = issuer.IssueRequest(
         agency_id=agency.id,
-        holder_name=cells["name"],
+        holder_name=cells.get("name") or "-",  # an empty name is reported above
         level=level,
         job_code=cells.get("job_code") or None,
         job_title=None if cells.get("job_code") else cells.get("job_title") or None,
@@ -217,7 +219,11 @@ def _check_row(
         column = _FIELD_COLUMN.get(exc.field or "", "name")
         if column == "job_code" and request.job_code is None:
             column = "job_title"
-        return [_problem(row, cohort, column, exc.message)], None
+        if not (column == "name" and not cells.get("name")):
+            fail(column, exc.message)
+        return problems, None
+    if problems:
+        return problems, None
     return [], _Candidate(row, credential, digest, request.number is not None)
 
 
