@@ -14,6 +14,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from verifier import apikeys, create_app, qr
+from verifier.models import CredentialRecord
 from verifier.web.limits import DEFAULT_LIMITS, FAILED_AUTH
 
 from .conftest import DAY, NOW
@@ -528,3 +529,11 @@ def test_time_is_the_servers(client, auth):
     assert record["issued_at"] >= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(before - 1))
     assert record["issued_at"] < time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                time.gmtime(before + DAY))
+
+
+def test_a_lone_surrogate_in_issued_text_is_refused(client, auth):
+    response = client.post("/api/v1/credentials", headers=auth, content_type="application/json",
+                           data='{"holder_name": "Rina \\ud800", "job_code": "ME063100", '
+                                '"level": 3}')
+    _problem(response, 400)
+    assert CredentialRecord.select().count() == 0

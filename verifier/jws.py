@@ -88,8 +88,14 @@ def parse(token: str) -> CompactJws:
     return CompactJws(header, payload, f"{header_b64}.{payload_b64}".encode("ascii"), signature)
 
 
-def parse_json_object(data: bytes, what: str) -> dict[str, Any]:
-    """Strict UTF-8 JSON object: no BOM, duplicate members, NaN, lone surrogates or huge numbers."""
+def parse_json_object(
+    data: bytes, what: str, *, lone_surrogates: bool = False
+) -> dict[str, Any]:
+    """Strict UTF-8 JSON object: no BOM, duplicate members, NaN, lone surrogates or huge numbers.
+
+    ``lone_surrogates=True`` lets ``\\ud800``-style escapes through (valid JSON grammar), for a
+    caller that treats every string as untrusted text anyway.
+    """
     try:
         text = data.decode("utf-8")  # strict: rejects UTF-16, CESU-8 surrogates, overlong forms
         if text.startswith("\ufeff"):
@@ -108,7 +114,7 @@ def parse_json_object(data: bytes, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedToken(f"{what} is not a JSON object")
     # Strict UTF-8 decoding already refused encoded surrogates; only a \u escape can make one.
-    if "\\u" in text:
+    if "\\u" in text and not lone_surrogates:
         _reject_lone_surrogates(value, what)
     return value
 

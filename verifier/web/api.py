@@ -28,7 +28,8 @@ JWKS_MAX_AGE = 300  # seconds: relying parties may cache the key set this long
 @storage_errors()
 def verify() -> Response:
     """Verify a token, QR payload or verify URL; optionally ask whether a NIK matches."""
-    body = read_object(VERIFY_MEMBERS)
+    # SPEC §6: any string token gets a result, malformed at worst, even one no UTF-8 can hold.
+    body = read_object(VERIFY_MEMBERS, lone_surrogates=True)
     nik: str | None = body.get("nik")
     if nik is not None:
         # Per client as well as per credential (in the database): see verifier.web.limits.

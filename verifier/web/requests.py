@@ -52,11 +52,17 @@ def _invalid_body(error: InvalidBody) -> Response:
     return problem(400, error.description, **extra)
 
 
-def read_object(members: Mapping[str, Member], *, allow_empty: bool = False) -> dict[str, Any]:
-    """The body's members, type-checked; optional members that are absent or null are left out."""
+def read_object(
+    members: Mapping[str, Member], *, allow_empty: bool = False, lone_surrogates: bool = False
+) -> dict[str, Any]:
+    """The body's members, type-checked; optional members that are absent or null are left out.
+
+    ``lone_surrogates``: accept JSON strings holding them (see jws.parse_json_object); only for
+    members that are checked as untrusted text afterwards, like the token to verify.
+    """
     if allow_empty and not request.content_length and not request.get_data(cache=True):
         return {}
-    body = _body()
+    body = _body(lone_surrogates)
     for name in body:
         if name not in members:
             if _SAFE_NAME.fullmatch(name) and not holds_nik_like(name):
@@ -75,14 +81,14 @@ def read_object(members: Mapping[str, Member], *, allow_empty: bool = False) -> 
     return checked
 
 
-def _body() -> dict[str, Any]:
+def _body(lone_surrogates: bool = False) -> dict[str, Any]:
     """The parsed body of this request."""
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
     # get_data enforces MAX_CONTENT_LENGTH (413) before a single byte is parsed.
     data = request.get_data(cache=True)
     try:
-        body = parse_json_object(data, "request body")
+        body = parse_json_object(data, "request body", lone_surrogates=lone_surrogates)
     except MalformedToken as exc:
         raise InvalidBody(str(exc)) from None
     return body
