@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -345,6 +345,4 @@ def _reassign_colliding_numbers(candidates: list[_Candidate], now: int) -> None:
 
 
 def _with_number(credential: Credential, number: str) -> Credential:
-    from dataclasses import replace
-
     return replace(credential, number=canonical_number(number))

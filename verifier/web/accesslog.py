@@ -206,7 +206,6 @@ class RedactingLogger(Logger):
         return atoms
 
 
-
 def _header_items(message: Any) -> Iterable[tuple[str, Any]]:
     headers = getattr(message, "headers", message)
     if hasattr(headers, "items"):

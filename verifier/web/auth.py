@@ -19,6 +19,7 @@ from verifier.web.problems import problem
 
 _CALLER_KEY = "_skk_caller"
 
+
 @dataclass(frozen=True)
 class Caller:
     """The authenticated agency and the key it used."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import peewee
 from flask import Flask, current_app
@@ -27,8 +28,6 @@ class WebState:
     @property
     def is_demo(self) -> bool:
         """A loopback base URL means a local demo; pages then carry a DEMO banner."""
-        from urllib.parse import urlsplit
-
         return is_loopback_host(urlsplit(self.settings.base_url).hostname)
 
 
