@@ -11,7 +11,7 @@ import peewee
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from verifier.errors import SkkError, StorageUnavailable
+from verifier.errors import SkkError, StorageUnavailable, TooManyAttempts
 from verifier.web.database import drop_connection
 from verifier.web.problems import problem, problem_from, status_for
 
@@ -37,12 +37,16 @@ def wants_json() -> bool:
     return request.path.startswith(_JSON_PREFIXES)
 
 
-def _skk_error(error: SkkError) -> Response | tuple[str, int]:
+def _skk_error(error: SkkError) -> Response:
     if isinstance(error, StorageUnavailable):
         return _unavailable(error)
     if wants_json():
-        return problem_from(error)
-    return _page(status_for(error))
+        response = problem_from(error)
+    else:
+        response = Response(*_page(status_for(error)), mimetype="text/html")
+    if isinstance(error, TooManyAttempts) and error.retry_after:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _unavailable(error: StorageUnavailable) -> Response:
@@ -59,7 +63,7 @@ def _unavailable(error: StorageUnavailable) -> Response:
     return response
 
 
-def _storage_failure(error: peewee.PeeweeException) -> Response | tuple[str, int]:
+def _storage_failure(error: peewee.PeeweeException) -> Response:
     return _skk_error(StorageUnavailable(f"database unavailable: {type(error).__name__}"))
 
 

@@ -15,17 +15,17 @@ the ``limits`` notation: ``"300 per minute"``, ``"10 per minute;50 per day"``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 
 import peewee
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError as LimitsConfigurationError
 from limits.errors import StorageError
@@ -33,9 +33,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from verifier import rate_counts
-from verifier.errors import ConfigurationError, TooManyAttempts
-from verifier.web.errors import wants_json
-from verifier.web.problems import problem
+from verifier.errors import ConfigurationError, StorageUnavailable, TooManyAttempts
 
 VERIFY = "verify"
 NIK_MATCH = "nik-match"
@@ -57,17 +55,8 @@ ENVIRONMENT_NAMES = {
     name: "SKK_RATELIMIT_" + name.upper().replace("-", "_") for name in DEFAULT_LIMITS
 }
 _EXTENSION_KEY = "skk.limits"
-log = logging.getLogger(__name__)
 
 View = TypeVar("View", bound=Callable[..., Any])
-
-
-class RateLimited(TooManyAttempts):
-    """A per-client limit is spent; ``retry_after`` seconds until its window resets."""
-
-    def __init__(self, limit: RateLimitItem, retry_after: int) -> None:
-        super().__init__(f"rate limit exceeded: {limit}")
-        self.retry_after = retry_after
 
 
 class WorkerMemoryStorage(Storage):
@@ -210,30 +199,43 @@ class RateLimiter:
 
     def hit(self, name: str, client: str) -> None:
         """Count one request of ``client`` against limit ``name``; RateLimited when spent."""
-        for item in self._limits[name]:
-            if not self._strategies[name].hit(item, name, client):
-                raise self._refusal(item, name, client)
+        with _store_errors():
+            for item in self._limits[name]:
+                if not self._strategies[name].hit(item, name, client):
+                    raise self._refusal(item, name, client)
 
     def check(self, name: str, client: str) -> None:
         """RateLimited when ``client`` has already spent limit ``name``; counts nothing."""
-        for item in self._limits[name]:
-            if not self._strategies[name].test(item, name, client):
-                raise self._refusal(item, name, client)
+        with _store_errors():
+            for item in self._limits[name]:
+                if not self._strategies[name].test(item, name, client):
+                    raise self._refusal(item, name, client)
 
-    def _refusal(self, item: RateLimitItem, name: str, client: str) -> RateLimited:
+    def _refusal(self, item: RateLimitItem, name: str, client: str) -> TooManyAttempts:
         reset_at = self._strategies[name].get_window_stats(item, name, client).reset_time
-        return RateLimited(item, max(1, math.ceil(reset_at - time.time())))
+        return TooManyAttempts(f"rate limit exceeded: {item}",
+                               retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """A shared store that fails (Redis down, say) is storage unavailable: a 503 like a database
+    that does not answer, never an unlimited pass. The database store maps its own errors."""
+    try:
+        yield
+    except StorageError as exc:
+        raise StorageUnavailable(
+            f"rate-limit store unavailable: {type(exc.storage_error).__name__}"
+        ) from None
 
 
 def init_app(app: Flask, environ: Mapping[str, str]) -> None:
-    """Build this app's limiter from ``SKK_RATELIMIT_*`` and answer its refusals with 429."""
+    """Build this app's limiter from ``SKK_RATELIMIT_*``; refusals are TooManyAttempts (429)."""
     limits = {
         name: environ.get(ENVIRONMENT_NAMES[name], text) for name, text in DEFAULT_LIMITS.items()
     }
     storage_uri = environ.get("SKK_RATELIMIT_STORAGE_URI") or None
     app.extensions[_EXTENSION_KEY] = RateLimiter(limits, storage_uri)
-    app.register_error_handler(RateLimited, _too_many)
-    app.register_error_handler(StorageError, _store_unavailable)
 
 
 def current_limiter() -> RateLimiter:
@@ -264,24 +266,3 @@ def limited(name: str) -> Callable[[View], View]:
         return counted  # type: ignore[return-value]
 
     return decorate
-
-
-def _store_unavailable(error: StorageError) -> Response:
-    # The shared rate-limit store (SKK_RATELIMIT_STORAGE_URI) does not answer: like a database
-    # that does not answer, a 503 and never an unlimited pass.
-    log.warning("rate-limit store unavailable: %s", type(error.storage_error).__name__)
-    if wants_json():
-        response = problem(503, "the service cannot check now; try again shortly")
-    else:
-        response = Response(render_template("error.html", status=503), status=503)
-    response.headers["Retry-After"] = "5"
-    return response
-
-
-def _too_many(error: RateLimited) -> Response:
-    if wants_json():
-        response = problem(429, error.message)
-    else:
-        response = Response(render_template("error.html", status=429), status=429)
-    response.headers["Retry-After"] = str(error.retry_after)
-    return response
