@@ -367,13 +367,18 @@ def check_revocation(server: Server, env: dict[str, str], number: str, token: st
                                 range(REVOCATION_PROBES)))
     statuses = {str(answer.get("status")) for answer in answers}
     time.sleep(0.3)  # the access log lines of the last answers
-    pids = {m.group(1) for line in server.log.read_text().splitlines()[before:]
-            if (m := _PID_RE.search(line))}
-    seen = statuses == {"revoked"} and len(pids) == int(WORKERS)
+    workers = answering_workers(server, before)
+    seen = statuses == {"revoked"} and workers == int(WORKERS)
     print(f"revocation_probe_statuses={','.join(sorted(statuses))}")
-    print(f"revocation_workers_answering={len(pids)}")
+    print(f"revocation_workers_answering={workers}")
     print(f"revocation_seen_at_once={seen}")
     return seen
+
+
+def answering_workers(server: Server, log_lines_before: int) -> int:
+    """How many distinct workers wrote access-log lines since then (the log names the pid)."""
+    lines = server.log.read_text().splitlines()[log_lines_before:]
+    return len({m.group(1) for line in lines if (m := _PID_RE.search(line))})
 
 
 if __name__ == "__main__":

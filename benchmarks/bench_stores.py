@@ -29,11 +29,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg2
 from bench_http import (
-    _PID_RE,
     AGENCY_ID,
     WORKERS,
     Server,
     WrkResult,
+    answering_workers,
     free_port,
     lua_script,
     post_verify,
@@ -156,6 +156,7 @@ def revocation_latencies(server: Server, env: dict[str, str]) -> list[float]:
             with ThreadPoolExecutor(max_workers=BURST) as pool:
                 answers = list(pool.map(post_verify, [server.url] * BURST, [token] * BURST))
             elapsed = (time.perf_counter() - returned) * 1000
+            time.sleep(0.05)  # gunicorn writes a line after the response has gone out
             if {answer.get("status") for answer in answers} == {"revoked"} and (
                 answering_workers(server, before) >= workers
             ):
@@ -164,13 +165,6 @@ def revocation_latencies(server: Server, env: dict[str, str]) -> list[float]:
     if workers != int(WORKERS):
         print(f"note: {workers} workers were running, not {WORKERS}")
     return latencies
-
-
-def answering_workers(server: Server, log_lines_before: int) -> int:
-    """How many distinct workers wrote access-log lines since then (the log names the pid)."""
-    time.sleep(0.05)  # gunicorn writes a line after the response has gone out
-    lines = server.log.read_text().splitlines()[log_lines_before:]
-    return len({m.group(1) for line in lines if (m := _PID_RE.search(line))})
 
 
 def revoke(base: str, api_key: str, number: str) -> None:
