@@ -218,7 +218,7 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
     try:
         with timed_stages() as stages:
             started = time.perf_counter()
-            prepared = cohort_output.issue_to_folder(
+            prepared, _ = cohort_output.issue_to_folder(
                 read_cohort(setup.data, filename="cohort.csv"), setup.agency, setup.signer,
                 out_dir, pepper=PEPPER, base_url=BASE_URL, now=NOW,
             )

@@ -53,19 +53,21 @@ def issue_to_folder(
     base_url: str,
     now: int,
     on_progress: Progress | None = None,
-) -> cohort.PreparedCohort:
-    """The whole pipeline: check, sign, render (all in memory), commit, then write the folder."""
+) -> tuple[cohort.PreparedCohort, list[str]]:
+    """The whole pipeline: check, sign, render (all in memory), commit, then write the folder.
+
+    Returns the cohort and each entry's verify URL (rendered once, for the QR codes)."""
     check_out_dir(out_dir)
     # The workers start now, while the rows are checked and signed: starting them (a fresh
     # interpreter importing segno, about half a second) overlaps with that work.
     with QrRenderer(len(cohort_file.rows)) as renderer:
         prepared = cohort.prepare(cohort_file, agency, signer, pepper=pepper, now=now)
-        files = render_outputs(prepared.entries, agency.name, base_url, on_progress=on_progress,
-                               renderer=renderer)
+        files, urls = render_outputs(prepared.entries, agency.name, base_url,
+                                     on_progress=on_progress, renderer=renderer)
     check_writable(out_dir)  # before the commit: a folder we cannot write must issue nothing
     cohort.commit(prepared)
     publish(files, out_dir)
-    return prepared
+    return prepared, urls
 
 
 def usable_cores() -> int:
@@ -167,9 +169,9 @@ def render_outputs(
     *,
     on_progress: Progress | None = None,
     renderer: QrRenderer | None = None,
-) -> dict[str, bytes]:
-    """Every output file, by relative path, rendered in memory (QR codes with ``renderer`` if
-    given, else with a renderer of its own)."""
+) -> tuple[dict[str, bytes], list[str]]:
+    """Every output file by relative path, rendered in memory (QR codes with ``renderer`` if
+    given, else with a renderer of its own), and each entry's verify URL."""
     tokens = [entry.token for entry in entries]
     if renderer is None:
         with QrRenderer(len(tokens)) as own:
@@ -188,7 +190,7 @@ def render_outputs(
         files[f"certificates-{index:03d}.html"] = html.encode()
     for index, html in enumerate(printing.render_cards(items, domain), start=1):
         files[f"cards-{index:03d}.html"] = html.encode()
-    return files
+    return files, urls
 
 
 def qr_file_name(number: str) -> str:
@@ -254,7 +256,7 @@ def publish(files: dict[str, bytes], out_dir: Path) -> None:
         ) from None
 
 
-def batch_summary(prepared: cohort.PreparedCohort, base_url: str) -> dict[str, Any]:
+def batch_summary(prepared: cohort.PreparedCohort, urls: Sequence[str]) -> dict[str, Any]:
     """``{"issued", "existing", "results"}``: one result per row in file order, with its verify
     URL; what ``skk issue-batch --json`` prints and ``POST /api/v1/credentials/batch`` returns."""
     results = [
@@ -265,8 +267,8 @@ def batch_summary(prepared: cohort.PreparedCohort, base_url: str) -> dict[str, A
             "job": entry.credential.job_title,
             "level": entry.credential.level,
             "status": entry.status,
-            "verify_url": qr.credential_url(base_url, entry.token),
+            "verify_url": url,
         }
-        for entry in prepared.entries
+        for entry, url in zip(prepared.entries, urls, strict=True)
     ]
     return {"issued": prepared.issued, "existing": prepared.existing, "results": results}

@@ -43,15 +43,15 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
                             agency_id)
     try:
         with _progress(len(cohort_file.rows)) as advance:
-            prepared = issue_to_folder(
+            prepared, urls = issue_to_folder(
                 cohort_file, agency, signer, out_dir, pepper=rt.settings.nik_pepper,
                 base_url=rt.settings.base_url, now=rt.now(), on_progress=advance,
             )
     except CohortRejected as rejected:
         _report_problems(rejected, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None
-    if as_json:  # the URLs cost ~1 ms each to encode: only when they are printed
-        emit(True, cohort_output.batch_summary(prepared, rt.settings.base_url))
+    if as_json:
+        emit(True, cohort_output.batch_summary(prepared, urls))
     else:
         click.echo(f"{prepared.issued} issued, {prepared.existing} existing; files in {out_dir}")
 

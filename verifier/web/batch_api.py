@@ -23,7 +23,7 @@ import zipfile
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from verifier import cohort, cohort_output, keyring, registry
+from verifier import cohort, cohort_output, keyring, qr, registry
 from verifier.cohort_file import XLSX_MAGIC, read_cohort
 from verifier.db import storage_errors
 from verifier.errors import InvalidInput
@@ -82,7 +82,8 @@ def issue_batch() -> Response:
         return problem(422, rejected.message, field="file",
                        errors=[p.to_dict() for p in rejected.problems])
     # URLs are rendered before the commit too: once stored, nothing is left that could fail.
-    body = cohort_output.batch_summary(prepared, settings.base_url)
+    urls = [qr.credential_url(settings.base_url, entry.token) for entry in prepared.entries]
+    body = cohort_output.batch_summary(prepared, urls)
     cohort.commit(prepared)
     return json_response(body, 201)
 
