@@ -20,7 +20,6 @@ from verifier.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canoni
 from verifier.db import storage_errors
 from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
 from verifier.models import CredentialRecord
-from verifier.printing import verify_domain
 from verifier.web import limits
 from verifier.web.page_model import verdict_view
 from verifier.web.state import current_state
@@ -56,7 +55,7 @@ def _page_context() -> dict[str, Any]:
         # browser's Accept-Language keeps deciding.
         "lang_query": f"?lang={asked}" if asked in LANGUAGES else "",
         "is_demo": state.is_demo,
-        "official_domain": verify_domain(state.settings.base_url),
+        "official_domain": state.official_domain,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import peewee
@@ -11,6 +12,7 @@ from flask import Flask, current_app
 from verifier.config import Settings, is_loopback_host
 from verifier.db import open_database
 from verifier.keystore import PrivateKeyStore
+from verifier.printing import verify_domain
 from verifier.service import VerificationService
 
 EXTENSION_KEY = "skk"
@@ -25,10 +27,15 @@ class WebState:
     verifier: VerificationService
     key_store: PrivateKeyStore
 
-    @property
+    @cached_property
     def is_demo(self) -> bool:
         """A loopback base URL means a local demo; pages then carry a DEMO banner."""
         return is_loopback_host(urlsplit(self.settings.base_url).hostname)
+
+    @cached_property
+    def official_domain(self) -> str:
+        """The host a genuine QR opens, as pages and printed certificates show it."""
+        return verify_domain(self.settings.base_url)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
