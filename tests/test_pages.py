@@ -26,8 +26,9 @@ from flask import render_template
 from verifier import create_app, issuer, jws, qr, revocation
 from verifier.config import PROJECT_ROOT
 from verifier.credential import add_years
+from verifier.jobs import level_group
 from verifier.printing import verify_domain
-from verifier.web.page_model import level_group, moment
+from verifier.web.page_model import moment
 from verifier.web.state import EXTENSION_KEY
 
 from .conftest import DAY

@@ -28,7 +28,6 @@ KINDS = {
     Status.EXPIRED: "expired",
     Status.NOT_YET_VALID: "not_yet_valid",
 }
-#: KKNI jenjang groups: operator 1-3, teknisi/analis 4-6, ahli 7-9.
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ def _credential_view(result: VerificationResult) -> CredentialView | None:
         job_title=cred.job_title,
         job_code=cred.job_code,
         level=cred.level,
-        level_group=level_group(cred.level),
+        level_group=jobs.level_group(cred.level),
         agency_name=agency.name,
         valid_from=moment(cred.valid_from),
         expires_at=moment(cred.expires_at),
@@ -116,9 +115,6 @@ def _days_left(result: VerificationResult) -> int | None:
     return max(1, math.ceil(remaining / DAY))
 
 
-def level_group(level: int) -> str:
-    """``operator``, ``technician`` or ``expert`` for a KKNI jenjang 1-9."""
-    return jobs.level_group(level)
 
 
 def moment(instant: int) -> Moment:
