@@ -15,12 +15,11 @@ the ``limits`` notation: ``"300 per minute"``, ``"10 per minute;50 per day"``).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -199,17 +198,21 @@ class RateLimiter:
 
     def hit(self, name: str, client: str) -> None:
         """Count one request of ``client`` against limit ``name``; RateLimited when spent."""
-        with _store_errors():
+        try:
             for item in self._limits[name]:
                 if not self._strategies[name].hit(item, name, client):
                     raise self._refusal(item, name, client)
+        except StorageError as exc:  # on every verify: a plain try, not a context manager
+            raise _store_unavailable(exc) from None
 
     def check(self, name: str, client: str) -> None:
         """RateLimited when ``client`` has already spent limit ``name``; counts nothing."""
-        with _store_errors():
+        try:
             for item in self._limits[name]:
                 if not self._strategies[name].test(item, name, client):
                     raise self._refusal(item, name, client)
+        except StorageError as exc:
+            raise _store_unavailable(exc) from None
 
     def _refusal(self, item: RateLimitItem, name: str, client: str) -> TooManyAttempts:
         reset_at = self._strategies[name].get_window_stats(item, name, client).reset_time
@@ -217,16 +220,12 @@ class RateLimiter:
                                retry_after=max(1, math.ceil(reset_at - time.time())))
 
 
-@contextlib.contextmanager
-def _store_errors() -> Iterator[None]:
+def _store_unavailable(error: StorageError) -> StorageUnavailable:
     """A shared store that fails (Redis down, say) is storage unavailable: a 503 like a database
     that does not answer, never an unlimited pass. The database store maps its own errors."""
-    try:
-        yield
-    except StorageError as exc:
-        raise StorageUnavailable(
-            f"rate-limit store unavailable: {type(exc.storage_error).__name__}"
-        ) from None
+    return StorageUnavailable(
+        f"rate-limit store unavailable: {type(error.storage_error).__name__}"
+    )
 
 
 def init_app(app: Flask, environ: Mapping[str, str]) -> None:
