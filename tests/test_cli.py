@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from verifier.cli import main
+from verifier.keys import import_public_key
 from verifier.migrations import SCHEMA_VERSION
 
 REFERENCE = {
@@ -259,6 +260,31 @@ def test_key_revoke_fails_its_credentials(skk, ready) -> None:
     assert json.loads(result.stdout)["status"] == "key_revoked"
     assert skk("keys", "retire", kid).exit_code == 1
     assert kid not in skk("keys", "jwks").stdout
+
+
+def _public_pem_whose_kid_starts_with_dash() -> bytes:
+    """An Ed25519 public key whose kid begins with '-' (one key in 64 has one)."""
+    while True:
+        key = ed25519.Ed25519PrivateKey.generate().public_key()
+        if import_public_key(_pem(key)).kid.startswith("-"):
+            return _pem(key)
+
+
+def _pem(key: ed25519.Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_a_kid_starting_with_a_dash_is_an_argument_not_an_option(skk, ready, tmp_path) -> None:
+    pem = tmp_path / "dash.pem"
+    pem.write_bytes(_public_pem_whose_kid_starts_with_dash())
+    kid = as_json(skk("keys", "import", "--agency", "lsp-contoh", str(pem), "--json"))["kid"]
+    assert kid.startswith("-")
+    assert as_json(skk("keys", "retire", "--json", kid))["state"] == "retired"
+    assert as_json(skk("keys", "revoke", kid, "--json"))["state"] == "revoked"
+    assert as_json(skk("keys", "revoke", "--json", "--", kid))["kid"] == kid
+    unknown = skk("keys", "revoke", "-AAAAAAAAAAAAAAA")
+    assert unknown.exit_code == 1 and "no such option" not in unknown.stderr.lower()
 
 
 def test_retired_key_keeps_old_credentials_valid_but_cannot_sign(skk, ready) -> None:

@@ -39,6 +39,40 @@ class SkkGroup(click.Group):
             ctx.exit(exc.exit_code)
 
 
+class DashArgumentCommand(click.Command):
+    """A command whose positional argument may begin with ``-``.
+
+    A kid is base64url, so one key in 64 has a kid starting with ``-``, and click would read
+    ``skk keys revoke -3Xb…`` as an unknown option. Here only the command's declared options
+    are options; everything else is an argument, as if it came after ``--``.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Move declared options (and their values) first, then ``--``, then the rest."""
+        declared = {
+            name: param
+            for param in self.get_params(ctx)
+            if isinstance(param, click.Option)
+            for name in (*param.opts, *param.secondary_opts)
+        }
+        options: list[str] = []
+        values: list[str] = []
+        rest = list(args)
+        while rest:
+            arg = rest.pop(0)
+            if arg == "--":
+                values.extend(rest)
+                break
+            option = declared.get(arg.split("=", 1)[0])
+            if option is None:
+                values.append(arg)
+                continue
+            options.append(arg)
+            if "=" not in arg and not option.is_flag and not option.count and rest:
+                options.append(rest.pop(0))
+        return super().parse_args(ctx, [*options, "--", *values])
+
+
 class Runtime:
     """Settings and database, loaded on first use so `skk --help` needs neither."""
 

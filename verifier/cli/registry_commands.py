@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from verifier import apikeys, keyring, registry
-from verifier.cli.base import Runtime, emit, instant_option, json_option, pass_runtime
+from verifier.cli.base import DashArgumentCommand, Runtime, emit, instant_option, json_option, pass_runtime
 from verifier.db import SchemaChange, open_database, upgrade_schema
 from verifier.errors import InvalidInput
 from verifier.keystore import PrivateKeyStore
@@ -97,7 +97,7 @@ def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
     emit(as_json, [key.to_dict() for key in registry.list_keys(agency_id)])
 
 
-@keys.command("retire")
+@keys.command("retire", cls=DashArgumentCommand)
 @click.argument("kid")
 @json_option
 @pass_runtime
@@ -107,7 +107,7 @@ def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
     emit(as_json, registry.retire_key(kid, rt.now()).to_dict())
 
 
-@keys.command("revoke")
+@keys.command("revoke", cls=DashArgumentCommand)
 @click.argument("kid")
 @json_option
 @pass_runtime
