@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from verifier import apikeys, keyring, registry
-from verifier.cli.base import DashArgumentCommand, Runtime, emit, instant_option, json_option, pass_runtime
+from verifier.cli.base import (
+    DashArgumentCommand,
+    Runtime,
+    emit,
+    instant_option,
+    json_option,
+    pass_runtime,
+)
 from verifier.db import SchemaChange, open_database, upgrade_schema
 from verifier.errors import InvalidInput
 from verifier.keystore import PrivateKeyStore
