@@ -20,6 +20,14 @@ MAX_TOKEN_LENGTH = 4096
 #: Longest JSON integer literal we parse (2**53 has 16 digits); stops Python's 4,300-digit error.
 _MAX_INT_DIGITS = 16
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+#: Characters allowed last, by length mod 4: with 2 (3) characters in the last group, the last
+#: one carries 4 (2) unused bits, which canonical base64url sets to zero (RFC 4648 §3.5).
+_CANONICAL_LAST_CHARS = {
+    0: _B64URL_ALPHABET,
+    2: _B64URL_ALPHABET[::16],
+    3: _B64URL_ALPHABET[::4],
+}
 
 
 class MalformedToken(ValueError):
@@ -50,7 +58,7 @@ def b64url_decode(segment: str, what: str = "segment") -> bytes:
     except binascii.Error:
         raise MalformedToken(f"{what} is not base64url") from None
     # Non-zero unused bits in the last character give a second spelling of the same bytes.
-    if b64url_encode(data) != segment:
+    if segment and segment[-1] not in _CANONICAL_LAST_CHARS[len(segment) % 4]:
         raise MalformedToken(f"{what} is not canonical base64url")
     return data
 
@@ -100,13 +108,7 @@ def parse_json_object(
         text = data.decode("utf-8")  # strict: rejects UTF-16, CESU-8 surrogates, overlong forms
         if text.startswith("\ufeff"):
             raise MalformedToken(f"{what} starts with a byte-order mark")
-        value = json.loads(
-            text,
-            object_pairs_hook=_object_without_duplicates,
-            parse_constant=_reject_constant,
-            parse_int=_bounded_int,
-            parse_float=_finite_float,
-        )
+        value = _STRICT_DECODER.decode(text)
     except MalformedToken:
         raise
     except (ValueError, RecursionError):
@@ -141,6 +143,16 @@ def _finite_float(literal: str) -> float:
     if not math.isfinite(value):  # 1e400 would otherwise become inf: NaN's cousin
         raise MalformedToken("JSON number is out of range")
     return value
+
+
+# Built once (json.loads with hooks builds a decoder per call); shared the way json's own
+# default decoder is, since it keeps no state between calls.
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object_without_duplicates,
+    parse_constant=_reject_constant,
+    parse_int=_bounded_int,
+    parse_float=_finite_float,
+)
 
 
 def _reject_lone_surrogates(value: Any, what: str) -> None:

@@ -281,9 +281,10 @@ class TrustCache:
         self._snapshot: TrustSnapshot | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> TrustSnapshot:
-        """The current snapshot, reloaded when any agency or key changed anywhere."""
-        version = current_version(database_proxy.obj)
+    def get(self, version: int | None = None) -> TrustSnapshot:
+        """The snapshot of registry ``version`` (default: read it now), reloaded on a change."""
+        if version is None:
+            version = current_version(database_proxy.obj)
         snapshot = self._snapshot
         if snapshot is not None and snapshot.version == version:
             return snapshot
@@ -291,3 +292,11 @@ class TrustCache:
             snapshot = load_snapshot()
             self._snapshot = snapshot
             return snapshot
+
+    def latest(self) -> TrustSnapshot:
+        """The snapshot loaded last, without asking whether it is still current.
+
+        The caller must then check the registry version it reads later (the revocation read
+        returns it) and use :meth:`get` when it differs.
+        """
+        return self._snapshot or self.get()

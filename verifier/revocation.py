@@ -89,6 +89,27 @@ def lookup(database: peewee.Database, agency_id: str, number: str) -> Revocation
     return None if row is None else RevocationStatus(row[0], int(row[1]), row[2])
 
 
+def lookup_with_registry_version(
+    database: peewee.Database, agency_id: str, number: str
+) -> tuple[RevocationStatus | None, int]:
+    """The record for (agency, number) and the trust registry's version, in one statement.
+
+    One statement sees one state of the database (one read transaction in SQLite, one snapshot
+    in PostgreSQL), so the version tells whether the trust snapshot used for this verification
+    was current when the revocation state was read. Verification's hot path thus takes one
+    round trip instead of two.
+    """
+    p = database.param
+    row = database.execute_sql(
+        "SELECT (SELECT value FROM skk_meta WHERE name = 'registry_version'),"
+        " r.status, r.at, r.reason FROM (SELECT 1 AS one) AS anchor"
+        f" LEFT JOIN revocation AS r ON r.agency_id = {p} AND r.number = {p}",
+        (agency_id, number),
+    ).fetchone()
+    version = int(row[0] or 0)
+    return (None if row[1] is None else RevocationStatus(row[1], int(row[2]), row[3])), version
+
+
 def revoke(
     agency_id: str, number: str, reason: str, *, note: str | None, actor: str, now: int
 ) -> StateChange:

@@ -1,7 +1,9 @@
 """The verification service: what the CLI and the web call to check a token, QR text or URL.
 
 It supplies the I/O that :func:`verifier.verify.verify_token` keeps out of the pure pipeline: a
-trust snapshot refreshed on registry change, and one parametrised read for revocation state.
+trust snapshot refreshed on registry change, and the read of revocation state. On the common
+path that is one query: the revocation read also returns the registry version, which says
+whether the snapshot used was current (if not, the token is verified again on a fresh one).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import time
 
 import peewee
 
-from verifier import qr, revocation
+from verifier import qr, registry, revocation
 from verifier.jws import MalformedToken
 from verifier.registry import TrustCache
+from verifier.revocation import RevocationStatus
 from verifier.verify import Status, VerificationResult, verify_token
 
 
@@ -21,6 +24,7 @@ class VerificationService:
     """Verifies against one database; holds the trust cache for the life of the process."""
 
     def __init__(self, database: peewee.Database, leeway: int) -> None:
+        self._database = database
         self._leeway = leeway
         self._trust = TrustCache()
         self._lookup = functools.partial(revocation.lookup, database)
@@ -32,4 +36,31 @@ class VerificationService:
             token = qr.extract_token(text)
         except MalformedToken as exc:
             return VerificationResult(Status.MALFORMED, instant, detail=str(exc))
-        return verify_token(token, self._trust.get(), self._lookup, at=instant, leeway=self._leeway)
+        snapshot = self._trust.latest()
+        read = _RevocationRead(self._database)
+        result = verify_token(token, snapshot, read, at=instant, leeway=self._leeway)
+        if result.status is Status.MALFORMED:
+            return result  # rule 1 reads nothing from the registry
+        # The pipeline stops before the revocation read for an unknown issuer or key or a bad
+        # signature; those answers depend on the registry too, so read its version then.
+        version = read.registry_version
+        if version is None:
+            version = registry.current_version(self._database)
+        if version == snapshot.version:
+            return result
+        fresh = self._trust.get(version)
+        return verify_token(token, fresh, self._lookup, at=instant, leeway=self._leeway)
+
+
+class _RevocationRead:
+    """The pipeline's revocation lookup, noting the registry version read with it."""
+
+    def __init__(self, database: peewee.Database) -> None:
+        self._database = database
+        self.registry_version: int | None = None
+
+    def __call__(self, agency_id: str, number: str) -> RevocationStatus | None:
+        status, self.registry_version = revocation.lookup_with_registry_version(
+            self._database, agency_id, number
+        )
+        return status
