@@ -393,3 +393,18 @@ def test_damaged_meta_table_is_refused(v1_database) -> None:
     v1_database.execute_sql("DELETE FROM skk_meta WHERE name = 'schema_version'")
     with pytest.raises(ConfigurationError, match="no schema version"):
         db.init_schema(v1_database)
+
+
+def test_healthz_is_503_on_a_schema_older_than_this_release(v1_database, env, caplog) -> None:
+    from verifier import create_app
+
+    client = create_app({**env, "TESTING": True}).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "skk init" not in response.get_data(as_text=True)  # the operator reads it in the log
+    assert f"this program needs {db.SCHEMA_VERSION}" in caplog.text
+    newer = db.SCHEMA_VERSION + 1
+    v1_database.execute_sql(f"UPDATE skk_meta SET value = {newer} WHERE name = 'schema_version'")
+    # The previous release keeps serving on an upgraded (additive) schema until it restarts.
+    assert client.get("/healthz").status_code == 200

@@ -164,6 +164,25 @@ def _refuse_newer(version: int) -> None:
         )
 
 
+def outdated_schema(database: peewee.Database) -> str | None:
+    """Why this program cannot use the database yet (no schema, or an older one), else None.
+
+    A newer schema is not outdated: migrations are additive, so the previous release keeps
+    serving on an upgraded database until its hosts restart (docs/deploy.md §7).
+    """
+    with storage_errors():  # no skk_meta table at all is an error here too: 503
+        row = database.execute_sql(
+            f"SELECT value FROM skk_meta WHERE name = {database.param}", ("schema_version",)
+        ).fetchone()
+    if row is None:
+        return "the database has no schema version; run `skk init`"
+    version = int(row[0])
+    if version < SCHEMA_VERSION:
+        return (f"database schema is version {version}, this program needs {SCHEMA_VERSION}; "
+                "run `skk init` to upgrade")
+    return None
+
+
 def require_schema(database: peewee.Database) -> None:
     """Refuse to work on a database that `skk init` has not created or upgraded."""
     with storage_errors():

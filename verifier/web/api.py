@@ -8,7 +8,8 @@ from typing import Any
 from flask import Blueprint, Response
 
 from verifier import nik_match, registry
-from verifier.db import storage_errors
+from verifier.db import outdated_schema, storage_errors
+from verifier.errors import StorageUnavailable
 from verifier.nik import check_nik
 from verifier.verify import VerificationResult
 from verifier.web import limits, openapi, requests
@@ -80,8 +81,14 @@ def agencies() -> Response:
 @bp.get("/healthz")
 @storage_errors()
 def healthz() -> Response:
-    """200 when the database answers; a StorageUnavailable becomes the 503 problem."""
-    current_state().database.execute_sql("SELECT 1").fetchone()
+    """200 when the database answers with a schema this release can use; otherwise 503.
+
+    A host upgraded before `skk init` ran would fail on its first query of a new table or
+    column; answering 503 here lets a load balancer keep it out until the schema is upgraded.
+    """
+    problem = outdated_schema(current_state().database)
+    if problem is not None:
+        raise StorageUnavailable(problem)  # logged for the operator; the body stays generic
     response = json_response({"status": "ok"})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -99,7 +99,8 @@ PATHS: dict[str, Any] = {
         "ServiceUnavailable",
     )},
     "/healthz": {"get": _op(
-        "Health: the database answers", _json(_ref("Health"), "Healthy."), "ServiceUnavailable",
+        "Health: the database answers, with a schema this release can use",
+        _json(_ref("Health"), "Healthy."), "ServiceUnavailable",
     )},
     "/openapi.json": {"get": _op(
         "This document", _json({"type": "object"}, "OpenAPI 3.1."),
