@@ -288,6 +288,17 @@ def assert_verdict_or_unavailable(answer: Answer, expected: str) -> None:
         assert_verdict(answer, expected)
 
 
+def assert_settles_to(send: Callable[[], Answer], expected: str) -> None:
+    """503s, then ``expected``; never another verdict.
+
+    After an outage each worker's first request may still meet its dropped connection (and
+    answer 503 while reconnecting); which worker takes a request is up to the kernel, so a
+    recovery loop cannot be sure to have reached every worker beforehand.
+    """
+    for answer in until_answered(send, in_a_row=1):
+        assert_verdict_or_unavailable(answer, expected)
+
+
 def until_answered(send: Callable[[], Answer], in_a_row: int) -> list[Answer]:
     """Send until ``in_a_row`` answers in a row are not 503, within RECOVERY_BOUND.
 
@@ -328,11 +339,12 @@ def test_unreachable_postgres_answers_503_then_recovers(deploy) -> None:
     d.proxy.start()
     for answer in until_answered(lambda: d.verify(1), in_a_row=2 * WORKERS):
         assert_verdict_or_unavailable(answer, "revoked")
-    assert_verdict(d.verify(0), "valid")
-    retried = d.change(2)
-    assert retried.status == 200 and retried.json()["changed"] is True
-    assert d.revocations(2) == (1, 1)
-    assert_verdict(d.verify(2), "revoked")
+    assert_settles_to(lambda: d.verify(0), "valid")
+    attempts = until_answered(lambda: d.change(2), in_a_row=1)
+    assert all(a.status in (200, 503) for a in attempts), [a.status for a in attempts]
+    assert attempts[-1].json()["changed"] is True
+    assert d.revocations(2) == (1, 1)  # a refused attempt wrote nothing
+    assert_settles_to(lambda: d.verify(2), "revoked")
 
 
 # --- read-only ---------------------------------------------------------------------------------
@@ -364,12 +376,12 @@ def test_read_only_postgres_refuses_revoke_and_keeps_verdicts_right(deploy) -> N
     # Sessions were cut: a worker's first request may be a 503; then reads work, verdicts right.
     for answer in until_answered(lambda: d.verify(1), in_a_row=2 * WORKERS):
         assert_verdict_or_unavailable(answer, "revoked")
-    assert_verdict(d.verify(0), "valid")
+    assert_settles_to(lambda: d.verify(0), "valid")
 
     for _ in range(4):
         assert_unavailable(d.change(2))
     assert d.revocations(2) == (0, 0)
-    assert_verdict(d.verify(2), "valid")
+    assert_settles_to(lambda: d.verify(2), "valid")
 
     _set_read_only(d, False)
     # The server's sessions still carry the old default; a failed write drops the session, so a
@@ -378,7 +390,7 @@ def test_read_only_postgres_refuses_revoke_and_keeps_verdicts_right(deploy) -> N
     assert all(a.status in (200, 503) for a in attempts), [a.status for a in attempts]
     assert attempts[-1].json()["status"] == "revoked"
     assert d.revocations(2) == (1, 1)
-    assert_verdict(d.verify(2), "revoked")
+    assert_settles_to(lambda: d.verify(2), "revoked")
 
 
 # --- SQLite that cannot be written -------------------------------------------------------------
@@ -412,7 +424,7 @@ def test_sqlite_that_cannot_be_written_refuses_revoke_then_recovers(deploy) -> N
     assert all(a.status in (200, 503) for a in attempts)
     assert attempts[-1].json()["changed"] is True
     assert d.revocations(2) == (1, 1)
-    assert_verdict(d.verify(2), "revoked")
+    assert_settles_to(lambda: d.verify(2), "revoked")
 
 
 @contextlib.contextmanager
