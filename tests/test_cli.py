@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from verifier.cli import main
+from verifier.cli.base import DashArgumentCommand
 from verifier.keys import import_public_key
 from verifier.migrations import SCHEMA_VERSION
 
@@ -353,3 +355,13 @@ def test_usage_errors_are_one_line_naming_what_is_wrong(skk, args, names) -> Non
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("skk: ") and names in lines[0]
+
+
+def test_dash_argument_commands_refuse_options_they_cannot_parse() -> None:
+    # DashArgumentCommand only recognises whole long options; a short one would become an argument.
+    with pytest.raises(TypeError, match="option x"):
+        DashArgumentCommand("c", params=[click.Option(["-x"]), click.Argument(["kid"])])
+    with pytest.raises(TypeError, match="option pair"):
+        DashArgumentCommand("c", params=[click.Option(["--pair"], nargs=2)])
+    fine = [click.Option(["--at"]), click.Option(["--json"], is_flag=True)]
+    assert DashArgumentCommand("c", params=fine).params == fine

@@ -165,7 +165,9 @@ def _refuse_newer(version: int) -> None:
 
 
 def outdated_schema(database: peewee.Database) -> str | None:
-    """Why this program cannot use the database yet (no schema, or an older one), else None.
+    """Why this program cannot use the database yet (an older schema), else None.
+
+    A database without SKK tables raises StorageUnavailable, like one that does not answer.
 
     A newer schema is not outdated: migrations are additive, so the previous release keeps
     serving on an upgraded database until its hosts restart (docs/deploy.md §7).

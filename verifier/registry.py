@@ -289,6 +289,10 @@ class TrustCache:
         if snapshot is not None and snapshot.version == version:
             return snapshot
         with self._lock:
+            snapshot = self._snapshot
+            # Threads that waited here for one change find it loaded by the first of them.
+            if snapshot is not None and snapshot.version >= version:
+                return snapshot
             snapshot = load_snapshot()
             self._snapshot = snapshot
             return snapshot

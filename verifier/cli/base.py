@@ -44,8 +44,17 @@ class DashArgumentCommand(click.Command):
 
     A kid is base64url, so one key in 64 has a kid starting with ``-``, and click would read
     ``skk keys revoke -3Xb…`` as an unknown option. Here only the command's declared options
-    are options; everything else is an argument, as if it came after ``--``.
+    are options; everything else is an argument, as if it came after ``--``. Only long options
+    taking no value or one value are understood that way, so no other kind may be declared.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, click.Option) and (
+                param.nargs != 1 or not all(name.startswith("--") for name in param.opts)
+            ):
+                raise TypeError(f"{self.name}: option {param.name} is not a long one-value option")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Move declared options (and their values) first, then ``--``, then the rest."""
