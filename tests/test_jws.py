@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import pytest
 
 from verifier import jws
@@ -53,6 +56,24 @@ def test_b64url_canonical_twin_is_accepted() -> None:
     # "QR" is the non-canonical twin of "QQ" (both decode to b"A"); only "QQ" is accepted.
     assert jws.b64url_decode("QQ") == b"A"
     assert jws.b64url_decode("QUI") == b"AB"
+
+
+@pytest.mark.parametrize("length", range(1, 9))
+def test_b64url_accepts_exactly_the_strings_its_decoding_encodes_back_to(length: int) -> None:
+    # Every possible last character after every shape of prefix: accepted iff canonical.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for last in alphabet:
+        segment = "Qm9v"[: length - 1] + "Zm9vYmFy"[: max(0, length - 5)] + last
+        padded = segment + "=" * (-len(segment) % 4)
+        try:
+            canonical = jws.b64url_encode(base64.urlsafe_b64decode(padded)) == segment
+        except binascii.Error:
+            canonical = False  # length 1 mod 4: no bytes have that length
+        try:
+            accepted = jws.b64url_decode(segment) is not None
+        except MalformedToken:
+            accepted = False
+        assert accepted is canonical, segment
 
 
 def test_b64url_decode_names_the_segment() -> None:
