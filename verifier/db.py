@@ -165,7 +165,7 @@ def _refuse_newer(version: int) -> None:
 
 
 def outdated_schema(database: peewee.Database) -> str | None:
-    """Why this program cannot use the database yet (an older schema), else None.
+    """Why this program cannot use the database yet (older or unrecorded schema), else None.
 
     A database without SKK tables raises StorageUnavailable, like one that does not answer.
 
