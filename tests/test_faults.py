@@ -360,11 +360,41 @@ def _set_read_only(d: Deployment, on: bool) -> None:
             setting = "SET default_transaction_read_only = on" if on else (
                 "RESET default_transaction_read_only")
             cursor.execute(f'ALTER DATABASE "{name}" {setting}')
-            if on:  # a fail-over to a standby drops every session; the new ones are read-only
-                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
     finally:
         admin.close()
+    if on:  # a fail-over to a standby drops every session; the new ones are read-only
+        _drop_sessions(d)
+
+
+def _drop_sessions(d: Deployment) -> None:
+    """The server ends every session of the test database, as a restart or fail-over does."""
+    name = urlsplit(d.database_url).path.lstrip("/")
+    assert POSTGRES_URL is not None
+    admin = psycopg2.connect(POSTGRES_URL)
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+    finally:
+        admin.close()
+
+
+@needs_postgres
+def test_sessions_ended_by_postgres_cost_no_answer(deploy) -> None:
+    """A restart, fail-over or firewall idle kill: each worker's kept connection is dead, and
+    its next verification reconnects and answers instead of giving a 503."""
+    d = deploy("postgres")
+    assert d.change(1).status == 200
+    for _ in range(4 * WORKERS):  # workers now hold connections (at least the one answering)
+        assert_verdict(d.verify(0), "valid")
+    _drop_sessions(d)
+    page_path = urlsplit(d.urls[1]).path
+    for _ in range(4 * WORKERS):
+        assert_verdict(d.verify(0), "valid")
+        assert_verdict(d.verify(1), "revoked")
+        page = d.client.request("GET", page_path, record=False)
+        assert page.status == 200, page.status
 
 
 @needs_postgres

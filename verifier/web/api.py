@@ -13,6 +13,7 @@ from verifier.errors import StorageUnavailable
 from verifier.nik import check_nik
 from verifier.verify import VerificationResult
 from verifier.web import limits, openapi, requests
+from verifier.web.database import reconnecting
 from verifier.web.i18n import request_language
 from verifier.web.requests import Member, json_response, read_object
 from verifier.web.state import current_state
@@ -26,6 +27,7 @@ JWKS_MAX_AGE = 300  # seconds: relying parties may cache the key set this long
 
 @bp.post("/api/v1/verify")
 @limits.limited(limits.VERIFY)
+@reconnecting
 @storage_errors()
 def verify() -> Response:
     """Verify a token, QR payload or verify URL; optionally ask whether a NIK matches."""

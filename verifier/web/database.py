@@ -8,6 +8,10 @@ the service recovers by itself when the database comes back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
 import peewee
 from flask import Flask
 
@@ -36,3 +40,38 @@ def drop_connection() -> None:
             database.close()
     except peewee.PeeweeException:
         pass  # the connection is already broken; forgetting it is all that is left to do
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def reconnecting(view: View) -> View:
+    """Run a reading view once more on a new connection when the server had closed ours.
+
+    A PostgreSQL restart or fail-over, or a firewall dropping idle sessions, closes every
+    worker's kept connection; the first statement on it fails. Without this, each worker's next
+    request would answer 503 before reconnecting. Only for views whose statements may run twice:
+    verification and lookups (a NIK question's per-client counter may then count one extra).
+    A database that still does not answer gives the 503 as before.
+    """
+
+    @wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except StorageUnavailable:
+            if not _closed_by_server():
+                raise
+            drop_connection()
+            _connect()
+            return view(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+def _closed_by_server() -> bool:
+    database = current_state().database
+    if database.is_closed():
+        return False
+    # psycopg2 marks a connection the server closed (closed == 2); SQLite's never is.
+    return bool(getattr(database.connection(), "closed", 0))

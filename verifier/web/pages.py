@@ -21,6 +21,7 @@ from verifier.db import storage_errors
 from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
 from verifier.models import CredentialRecord
 from verifier.web import limits
+from verifier.web.database import reconnecting
 from verifier.web.page_model import verdict_view
 from verifier.web.state import current_state
 
@@ -68,6 +69,7 @@ def home() -> str:
 @bp.get("/v/<payload:payload>")
 @bp.get("/V/<payload:payload>")
 @limits.limited(limits.VERIFY)
+@reconnecting
 @storage_errors()
 def verify(payload: str) -> str:
     """The page a certificate's QR opens: the verdict, and what to do about it."""
@@ -84,6 +86,7 @@ def manual_check_form() -> str:
 
 @bp.post("/cek")
 @limits.limited(limits.MANUAL_CHECK)
+@reconnecting
 @storage_errors()
 def manual_check() -> tuple[str, int] | str:
     """Show a status only when agency, number and holder name all match a credential issued here.
