@@ -222,6 +222,7 @@ def test_issue_wrong_types_are_400_naming_the_member(client, auth, member, value
         ({"holder_name": "   "}, "holder_name"),
         ({"holder_name": "R" * 101}, "holder_name"),
         ({"holder_name": "Rina\u202eMarlina"}, "holder_name"),
+        ({"holder_name": "Ani 3575040003930001"}, "holder_name"),  # a NIK in the name
         ({"number": "no/slash"}, "number"),
         ({"number": "x" * 41}, "number"),
         ({"valid_from": "next tuesday"}, "valid_from"),

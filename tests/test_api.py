@@ -10,6 +10,7 @@ import itertools
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import peewee
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from limits.storage import Storage
 
 from verifier import qr, registry, revocation
+from verifier.db import init_schema, open_database
 from verifier.errors import ConfigurationError
 from verifier.web.limits import DEFAULT_LIMITS, VERIFY
 from verifier.web.state import EXTENSION_KEY
@@ -594,3 +596,20 @@ def test_a_token_with_a_lone_surrogate_still_gets_a_result(client, contoh, token
     assert response.status_code == 200
     assert response.get_json()["status"] == "malformed"
 
+
+
+def test_a_damaged_sqlite_file_is_503_not_500(tmp_path: Path) -> None:
+    from verifier import create_app
+
+    path = tmp_path / "skk.sqlite3"
+    init_schema(open_database(f"sqlite:///{path}", create=True))
+    app = create_app({"SKK_DATABASE_URL": f"sqlite:///{path}", "SKK_KEYS_DIR": str(tmp_path),
+                      "SKK_BASE_URL": "https://sertifikat.example.id", "TESTING": True})
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"this is not a database" * 200)  # SQLite: "file is not a database"
+    client = app.test_client()
+    _problem(client.get("/healthz"), 503)
+    _problem(_verify(client, {"token": "x"}), 503)
+    page = client.get("/v/x")
+    assert page.status_code == 503 and page.headers["Retry-After"]

@@ -126,6 +126,7 @@ def bad_file() -> bytes:
         "Hadi;;ME063100;3;NO 1",                               # duplicate number in the file
         "Indah;3575040003930011;ME063100;tiga;",               # level not a number
         "Joko;12;XX000000;3;",                                 # bad NIK *and* unknown job
+        "3575040003930015;3575040003930015;ME063100;3;",       # a NIK in the name column
     ]
     return "\n".join(rows).encode()
 
@@ -135,9 +136,10 @@ def test_every_problem_reported_at_once_and_nothing_issued(contoh, settings, sto
     by_line = {(p["line"], p["column"]) for p in problems}
     assert by_line == {(3, "nik"), (4, "kode_jabatan"), (5, "jenjang"), (6, "jenjang"),
                        (7, "nama"), (8, "nik"), (9, "nik"), (10, "nik"), (12, "nomor"),
-                       (13, "jenjang"), (14, "nik"), (14, "kode_jabatan")}
+                       (13, "jenjang"), (14, "nik"), (14, "kode_jabatan"), (15, "nama")}
     text = repr(problems)
-    for nik in ("3575040003930001", "3575040003930003", "3,57504E+15", "123;"):
+    for nik in ("3575040003930001", "3575040003930003", "3,57504E+15", "123;",
+                "3575040003930015"):
         assert nik not in text
     assert any("scientific notation" in p["message"] for p in problems)
 

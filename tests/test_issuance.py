@@ -167,6 +167,15 @@ def test_a_nik_is_refused_as_certificate_number(contoh, issue, number) -> None:
     assert CredentialRecord.select().count() == 0
 
 
+@pytest.mark.parametrize("name", [NIK, f"Rina {NIK}", "3575 0400 0393 0001"])
+def test_a_nik_is_refused_in_the_holder_name(contoh, issue, name) -> None:
+    """The name is signed into the token and shown to every checker: never a NIK."""
+    with pytest.raises(InvalidInput, match="must not contain a NIK") as excinfo:
+        issue(holder_name=name, nik=NIK)
+    assert excinfo.value.field == "holder_name" and NIK not in str(excinfo.value)
+    assert CredentialRecord.select().count() == 0
+
+
 def test_spaced_national_numbers_are_still_accepted(contoh, issue) -> None:
     assert issue(number="41011 7112 3 00001234 2025").credential.number == (
         "41011 7112 3 00001234 2025")

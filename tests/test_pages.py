@@ -372,6 +372,16 @@ def test_manual_check_shows_other_states(client, credential_in, state):
     assert verdict_word(response) == WORDS[state]["en"]
 
 
+def test_manual_check_does_not_fill_a_typed_nik_back_in(client, signed):
+    nik = "3575040003930001"
+    for number, name in ((nik, HOLDER), (signed.credential.number, nik)):
+        response = _check(client, "lsp-contoh", number, name)
+        assert NO_MATCH["id"] in _body(response)
+        assert nik not in _body(response)
+    typed = signed.credential.number  # anything else typed is still filled back in
+    assert f'value="{typed}"' in _body(_check(client, "lsp-contoh", typed, "Budi Santoso"))
+
+
 def _neutral(response, number: str, name: str) -> str:
     """The body with what the checker typed taken out: what is left must not depend on it."""
     assert response.status_code == 200

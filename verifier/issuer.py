@@ -74,6 +74,10 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Cre
         check_text(name, "holder name")
     except ValueError as exc:
         raise InvalidInput(str(exc), field="holder_name") from None
+    if holds_nik_like(name):
+        # The name is signed into the token and shown to everyone who scans it (SPEC §2).
+        raise InvalidInput("holder name must not contain a NIK or another 16-digit number",
+                           field="holder_name")
     valid_from = now if request.valid_from is None else request.valid_from
     if type(valid_from) is not int or not 0 <= valid_from <= MAX_VALID_FROM:
         raise InvalidInput("valid_from must fall between 1970 and 9990", field="valid_from")

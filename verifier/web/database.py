@@ -28,7 +28,8 @@ def _connect() -> None:
     database = current_state().database
     try:
         database.connect(reuse_if_open=True)
-    except (peewee.OperationalError, peewee.InterfaceError) as exc:
+    # DatabaseError too: SQLite reports a damaged file ("file is not a database") that way.
+    except (peewee.DatabaseError, peewee.InterfaceError) as exc:
         raise StorageUnavailable("database unavailable") from exc
 
 

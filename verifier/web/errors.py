@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(SkkError, _skk_error)
     # Views wrap their queries in storage_errors(); these catch a query that escaped it, so a
     # database failure is still a 503 that drops the broken connection, never a 500.
-    app.register_error_handler(peewee.OperationalError, _storage_failure)
+    app.register_error_handler(peewee.DatabaseError, _storage_failure)  # OperationalError too
     app.register_error_handler(peewee.InterfaceError, _storage_failure)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -20,6 +20,7 @@ from verifier.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canoni
 from verifier.db import storage_errors
 from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
 from verifier.models import CredentialRecord
+from verifier.nik import holds_nik_like
 from verifier.web import limits
 from verifier.web.database import reconnecting
 from verifier.web.page_model import verdict_view
@@ -106,7 +107,9 @@ def manual_check() -> tuple[str, int] | str:
 
 def _check_page(form: dict[str, str], outcome: str | None = None, **extra: Any) -> str:
     agencies = sorted(registry.list_agencies(), key=lambda agency: agency.name.casefold())
-    return render_template("check.html", agencies=agencies, form=form, outcome=outcome, **extra)
+    # A NIK typed into a box is not filled back in: a NIK is never echoed (SPEC §7).
+    shown = {key: "" if holds_nik_like(value) else value for key, value in form.items()}
+    return render_template("check.html", agencies=agencies, form=shown, outcome=outcome, **extra)
 
 
 def _matching_token(agency_id: str, raw_number: str, name: str) -> str | None:
