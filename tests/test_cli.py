@@ -15,6 +15,7 @@ from verifier.cli import main
 from verifier.cli.base import DashArgumentCommand
 from verifier.keys import import_public_key
 from verifier.migrations import SCHEMA_VERSION
+from verifier.qr import read_qr_image
 
 REFERENCE = {
     "number": "41011 7112 3 00001234 2025",
@@ -105,13 +106,14 @@ def test_keys_generate_retires_previous(skk, ready) -> None:
     assert {k["kid"] for k in jwks["keys"]} == {k["kid"] for k in listed}
 
 
-@pytest.mark.parametrize("target", ["qr.txt", "no-such-folder/qr.png", "."])
+@pytest.mark.parametrize("target", ["qr.txt", "no-such-folder/qr.png", ".", "/proc/qr.png"])
 def test_an_unwritable_qr_file_is_refused_before_anything_is_issued(skk, ready, tmp_path: Path,
                                                                     target: str) -> None:
     result = skk("issue", "--agency", "lsp-contoh", "--name", REFERENCE["name"], "--job-code",
                  "ME063100", "--level", "3", "--number", REFERENCE["number"],
                  "--qr", str(tmp_path / target))
     assert result.exit_code == 2 and result.stdout == "" and "--qr" in result.stderr
+    assert list(tmp_path.glob(".*")) == []  # no temporary file left behind
     # Nothing was stored: the same number can still be issued (it would be a 409 otherwise).
     assert skk("issue", "--agency", "lsp-contoh", "--name", REFERENCE["name"], "--job-code",
                "ME063100", "--level", "3", "--number", REFERENCE["number"]).exit_code == 0
@@ -176,7 +178,6 @@ def test_verify_bad_at_is_usage_error(skk, ready) -> None:
     (["--job-code", "ME063100", "--level", "3", "--nik", "1234"], "NIK"),
     (["--job-code", "ME063100", "--level", "3", "--nik", "0175040003930001"], "province"),
     (["--job-code", "ME063100", "--level", "3", "--number", "#12/34"], "number"),
-    (["--level", "3"], "job_code"),
 ])
 def test_issue_refusals_name_the_field(skk, ready, args, message) -> None:
     result = skk("issue", "--agency", "lsp-contoh", "--name", "Rina", *args, "--json")
@@ -348,6 +349,10 @@ def test_bad_configuration_exits_2(skk, env) -> None:
         (["no-such-command"], "no-such-command"),
         (["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
           "--level", "three"], "--level"),
+        (["issue", "--agency", "lsp-contoh", "--name", "A", "--level", "3"], "--job"),
+        (["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
+          "--job", "Operator Wheel Excavator", "--level", "3"], "--job-code"),
+        (["agency"], "agency --help"),  # click's whole help text otherwise
     ],
 )
 def test_usage_errors_are_one_line_naming_what_is_wrong(skk, args, names) -> None:
@@ -355,6 +360,35 @@ def test_usage_errors_are_one_line_naming_what_is_wrong(skk, args, names) -> Non
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("skk: ") and names in lines[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "--at", "3575040003930001", "x"],
+        ["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
+         "--level", "3", "--valid-from", "3575040003930001"],
+        ["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
+         "--level", "x3575040003930001"],
+        ["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
+         "--level", "3", "--nik", "12", "3575040003930001"],
+        ["verify", "3575040003930001.png"],
+    ],
+)
+def test_a_nik_typed_in_the_wrong_place_is_never_repeated(skk, ready, args) -> None:
+    result = skk(*args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "3575040003930001" not in result.stderr and result.stderr.startswith("skk: ")
+
+
+def test_qr_is_written_in_place_with_no_temporary_file_left(skk, ready, tmp_path) -> None:
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    target = folder / "card.png"
+    issued = as_json(skk("issue", "--agency", "lsp-contoh", "--name", "A", "--job-code",
+                         "ME063100", "--level", "3", "--qr", str(target), "--json"))
+    assert read_qr_image(target) == issued["url"]
+    assert [p.name for p in folder.iterdir()] == ["card.png"]
 
 
 def test_dash_argument_commands_refuse_options_they_cannot_parse() -> None:

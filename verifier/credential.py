@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from verifier.errors import InvalidInput
+from verifier.nik import quoted
 
 HEADER_TYPE = "skk+jwt"
 ALGORITHMS = ("EdDSA", "ES256")
@@ -191,12 +192,12 @@ def parse_instant(text: str) -> int:
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
-        raise ValueError(f"not an ISO-8601 date or date-time: {text!r}") from None
+        raise ValueError(f"not an ISO-8601 date or date-time: {quoted(text)}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     seconds = int(parsed.timestamp())
     if not 0 <= seconds <= MAX_NUMERIC_DATE:
-        raise ValueError(f"date out of range: {text!r}")
+        raise ValueError(f"date out of range: {quoted(text)}")
     return seconds
 
 

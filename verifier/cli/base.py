@@ -14,6 +14,7 @@ from verifier.config import Settings, load_settings
 from verifier.credential import parse_instant
 from verifier.db import open_database, require_schema, storage_errors
 from verifier.errors import Conflict, InvalidInput, NotFound, SkkError
+from verifier.nik import without_niks
 
 #: SPEC §5: 1 = not valid or refused; 2 = bad usage, unreadable file, no database or configuration.
 EXIT_REFUSED = 1
@@ -30,12 +31,18 @@ class SkkGroup(click.Group):
             with storage_errors():
                 return super().invoke(ctx)
         except SkkError as exc:
-            click.echo(f"skk: {exc.message}", err=True)
+            click.echo(f"skk: {without_niks(exc.message)}", err=True)
             ctx.exit(EXIT_REFUSED if isinstance(exc, _REFUSALS) else EXIT_USAGE)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # `skk agency` alone: click's message would be the whole help text.
+            path = exc.ctx.command_path if exc.ctx else "skk"
+            click.echo(f"skk: {path} needs a command; `{path} --help` lists them", err=True)
+            ctx.exit(exc.exit_code)
         except click.ClickException as exc:
             # A usage error (missing option, bad value, unknown command) is one line too, as
             # SPEC §5 asks, instead of click's usage block; `skk COMMAND --help` shows the usage.
-            click.echo(f"skk: {exc.format_message()}", err=True)
+            # Click repeats what was typed, which may be a NIK put in the wrong place.
+            click.echo(f"skk: {without_niks(exc.format_message())}", err=True)
             ctx.exit(exc.exit_code)
 
 

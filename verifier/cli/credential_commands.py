@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,33 +68,61 @@ def issue(
 ) -> None:
     """Issue one signed credential."""
     start = instant_option(valid_from, "--valid-from")
-    if qr_file is not None:
-        _check_qr_target(qr_file)  # before issuing: a credential must not be lost to a typo
-    rt.database()
-    agency = registry.get_agency(agency_id)
-    request = issuer.IssueRequest(
-        agency_id, holder_name, level, job_code, job_title, nik, number, start
-    )
-    # Check the request before unlocking the private key: a typo should not cost a KDF run.
-    issuer.build_credential(request, agency, rt.now())
-    signer = keyring.signer(
-        PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase), agency_id
-    )
-    signed = issuer.issue_one(request, agency, signer, pepper=rt.settings.nik_pepper, now=rt.now())
-    url = qr.credential_url(rt.settings.base_url, signed.token)
-    if qr_file is not None:
-        qr.write_qr(url, qr_file)
-    emit(as_json, {"number": signed.credential.number, "token": signed.token, "url": url})
+    if (job_code is None) == (job_title is None):
+        raise click.UsageError("give exactly one of --job-code and --job")
+    # The QR file is reserved before issuing: a credential must not be issued, then lost to a
+    # path that cannot be written.
+    reserved = contextlib.nullcontext() if qr_file is None else _reserved_qr_file(qr_file)
+    with reserved as write_qr:
+        rt.database()
+        agency = registry.get_agency(agency_id)
+        request = issuer.IssueRequest(
+            agency_id, holder_name, level, job_code, job_title, nik, number, start
+        )
+        # Check the request before unlocking the private key: a typo should not cost a KDF run.
+        issuer.build_credential(request, agency, rt.now())
+        signer = keyring.signer(
+            PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase), agency_id
+        )
+        signed = issuer.issue_one(
+            request, agency, signer, pepper=rt.settings.nik_pepper, now=rt.now()
+        )
+        url = qr.credential_url(rt.settings.base_url, signed.token)
+        if write_qr is not None:
+            write_qr(url, signed.credential.number)
+        emit(as_json, {"number": signed.credential.number, "token": signed.token, "url": url})
 
 
-def _check_qr_target(path: Path) -> None:
-    """Usage error (exit 2) for a --qr file that could not be written as asked."""
+@contextlib.contextmanager
+def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
+    """Create a temporary file beside ``path`` (a usage error, exit 2, when that fails) and
+    yield a function that writes the QR into it and moves it into place; the temporary file is
+    removed whatever happens."""
     if path.suffix.lower() not in (".png", ".svg"):
         raise click.BadParameter("the QR file must end in .png or .svg", param_hint="--qr")
-    folder = path.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK) or path.is_dir():
-        raise click.BadParameter(f"cannot write {path}: no such writable folder",
-                                 param_hint="--qr")
+    if path.is_dir():
+        raise click.BadParameter(f"cannot write {path}: it is a folder", param_hint="--qr")
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}",
+                                 param_hint="--qr") from None
+    os.close(fd)
+    temporary = Path(name)
+
+    def write(url: str, number: str) -> None:
+        try:
+            qr.write_qr(url, temporary)
+            os.replace(temporary, path)
+        except (UnreadableInput, OSError) as exc:
+            reason = exc.message if isinstance(exc, UnreadableInput) else exc.strerror
+            raise UnreadableInput(f"certificate {number} is issued, but its QR could not be "
+                                  f"written to {path}: {reason}", field="qr") from None
+
+    try:
+        yield write
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @click.command()
