@@ -38,9 +38,21 @@ def test_no_nik_on_record_or_unknown_number_is_none(contoh, issue, settings) -> 
 def test_misses_lock_the_credential_for_a_day_even_for_the_right_nik(number, settings) -> None:
     for _ in range(MAX_MISSES):
         assert ask(number, OTHER_NIK, settings) is False
-    with pytest.raises(TooManyAttempts):
+    with pytest.raises(TooManyAttempts) as locked:
         ask(number, NIK, settings, at=NOW + 60)
+    assert locked.value.retry_after == DAY - 60  # when the first miss leaves the window
     assert ask(number, NIK, settings, at=NOW + DAY + 1) is True
+
+
+def test_the_lock_lifts_when_the_oldest_of_the_last_misses_leaves_the_window(number,
+                                                                              settings) -> None:
+    for minute in range(MAX_MISSES + 2):  # more misses than the limit, a minute apart
+        NikMiss.create(agency="lsp-contoh", number=number, at=NOW + 60 * minute)
+    later = NOW + 60 * (MAX_MISSES + 2)
+    with pytest.raises(TooManyAttempts) as locked:
+        ask(number, NIK, settings, at=later)
+    oldest_counted = NOW + 60 * 2  # the last MAX_MISSES misses start here
+    assert locked.value.retry_after == oldest_counted + DAY - later
 
 
 def test_lock_is_per_credential(number, issue, settings) -> None:

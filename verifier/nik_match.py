@@ -26,13 +26,22 @@ def match_nik(agency_id: str, number: str, nik: str, pepper: str | None, now: in
     )
     if row is None or row.nik_hmac is None:
         return None
-    misses = NikMiss.select().where(
-        (NikMiss.agency == agency_id)
-        & (NikMiss.number == number)
-        & (NikMiss.at > now - WINDOW_SECONDS)
-    ).count()
-    if misses >= MAX_MISSES:
-        raise TooManyAttempts("too many wrong NIKs for this credential; try again tomorrow")
+    # The latest misses in the window: locked while MAX_MISSES of them are, until the oldest
+    # of those leaves the window (that is the Retry-After).
+    latest = [
+        miss.at
+        for miss in NikMiss.select(NikMiss.at)
+        .where(
+            (NikMiss.agency == agency_id)
+            & (NikMiss.number == number)
+            & (NikMiss.at > now - WINDOW_SECONDS)
+        )
+        .order_by(NikMiss.at.desc())
+        .limit(MAX_MISSES)
+    ]
+    if len(latest) >= MAX_MISSES:
+        raise TooManyAttempts("too many wrong NIKs for this credential; try again tomorrow",
+                              retry_after=max(1, latest[-1] + WINDOW_SECONDS - now))
     matched = hmac.compare_digest(row.nik_hmac, nik_hmac(nik, agency_id, pepper))
     if not matched:
         NikMiss.create(agency=agency_id, number=number, at=now)
