@@ -351,31 +351,31 @@ def test_unreachable_postgres_answers_503_then_recovers(deploy) -> None:
 
 
 def _set_read_only(d: Deployment, on: bool) -> None:
-    name = urlsplit(d.database_url).path.lstrip("/")
-    assert POSTGRES_URL is not None
-    admin = psycopg2.connect(POSTGRES_URL)
-    try:
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            setting = "SET default_transaction_read_only = on" if on else (
-                "RESET default_transaction_read_only")
-            cursor.execute(f'ALTER DATABASE "{name}" {setting}')
-    finally:
-        admin.close()
+    setting = "SET default_transaction_read_only = on" if on else (
+        "RESET default_transaction_read_only")
+    _as_superuser(f'ALTER DATABASE "{_database_name(d)}" {setting}')
     if on:  # a fail-over to a standby drops every session; the new ones are read-only
         _drop_sessions(d)
 
 
 def _drop_sessions(d: Deployment) -> None:
     """The server ends every session of the test database, as a restart or fail-over does."""
-    name = urlsplit(d.database_url).path.lstrip("/")
+    _as_superuser("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE datname = %s AND pid <> pg_backend_pid()", _database_name(d))
+
+
+def _database_name(d: Deployment) -> str:
+    return urlsplit(d.database_url).path.lstrip("/")
+
+
+def _as_superuser(sql: str, *params: Any) -> None:
+    """One statement on the CI server's superuser connection, outside any transaction."""
     assert POSTGRES_URL is not None
     admin = psycopg2.connect(POSTGRES_URL)
     try:
         admin.autocommit = True
         with admin.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            cursor.execute(sql, params)
     finally:
         admin.close()
 
