@@ -32,6 +32,11 @@ BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get("SKK_TEST_POSTGRES_URL")
 BOOT_TIMEOUT = 30.0  # seconds for gunicorn to answer /healthz
 HTTP_TIMEOUT = 10.0  # seconds per request
+#: The server kinds a test runs on: PostgreSQL too when the CI server is configured.
+SERVER_KINDS = (["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL
+                else ["sqlite"])
+#: For a rate limit that tests driving one client must never reach.
+NO_RATE_LIMIT = "1000000 per minute"
 
 
 @dataclass
@@ -80,18 +85,19 @@ def scratch_postgres(suffix: str, template: str | None = None) -> str:
     parts = urlsplit(POSTGRES_URL)
     name = f"{parts.path.lstrip('/')}_{suffix}"
     copy = f' TEMPLATE "{urlsplit(template).path.lstrip("/")}"' if template else ""
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{copy}')
+    run_as_superuser(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                     f'CREATE DATABASE "{name}"{copy}')
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def drop_scratch_postgres(url: str) -> None:
     """Drop a database made by :func:`scratch_postgres`, closing whatever still uses it."""
     name = urlsplit(url).path.lstrip("/")
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_as_superuser(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _admin(*statements: str) -> None:
-    """Run statements that cannot run in a transaction, on the URL's own database."""
+def run_as_superuser(*statements: str) -> None:
+    """Run statements outside any transaction, as the CI server's superuser."""
     assert POSTGRES_URL is not None
     connection = psycopg2.connect(POSTGRES_URL)
     try:
@@ -169,6 +175,20 @@ class Client:
         return answer
 
 
+def issue_credentials(client: Client, api_key: str, count: int,
+                      name: str) -> tuple[list[str], list[str]]:
+    """Issue ``count`` credentials through the agency API; their numbers and verify URLs."""
+    numbers, urls = [], []
+    for i in range(count):
+        answer = client.request("POST", "/api/v1/credentials", {
+            "holder_name": f"{name} {i}", "job_code": "ME063100", "level": 3,
+        }, {"Authorization": f"Bearer {api_key}"}, record=False)
+        assert answer.status == 201, answer.body
+        numbers.append(answer.json()["number"])
+        urls.append(answer.json()["url"])
+    return numbers, urls
+
+
 class Server:
     """Context manager: gunicorn up (bounded wait for /healthz), always stopped on exit."""
 
@@ -207,12 +227,15 @@ class Server:
         except FileNotFoundError:
             return set()
 
-    def wait_for_workers(self, count: int, timeout: float = BOOT_TIMEOUT) -> set[int]:
-        """Wait (bounded) until the master runs ``count`` workers; their ids."""
+    def wait_for_workers(self, count: int, timeout: float = BOOT_TIMEOUT,
+                         excluding: frozenset[int] = frozenset()) -> set[int]:
+        """Wait (bounded) until the master runs ``count`` workers, none of them in
+        ``excluding`` (workers killed and not yet replaced); their ids."""
         deadline = time.monotonic() + timeout
-        while len(pids := self.worker_pids()) != count:
+        while len(pids := self.worker_pids()) != count or pids & excluding:
             if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn runs {len(pids)} workers, not {count}, after {timeout}s")
+                pytest.fail(f"gunicorn runs {len(pids)} workers, not {count} new ones, "
+                            f"after {timeout}s")
             time.sleep(0.05)
         return pids
 

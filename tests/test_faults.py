@@ -44,13 +44,17 @@ import psycopg2
 import pytest
 
 from tests.serving import (
+    NO_RATE_LIMIT,
     POSTGRES_URL,
+    SERVER_KINDS,
     Answer,
     Client,
     Server,
     drop_scratch_postgres,
     free_port,
+    issue_credentials,
     prepare_agency,
+    run_as_superuser,
     scratch_postgres,
     server_environment,
 )
@@ -60,8 +64,6 @@ AGENCY = "lsp-gangguan"
 CREDENTIALS = 4
 WORKERS = 2
 RECOVERY_BOUND = 10.0  # seconds the server may take to answer again once the database is back
-POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
-KINDS = ["sqlite", POSTGRES] if POSTGRES_URL else ["sqlite"]
 needs_postgres = pytest.mark.skipif(POSTGRES_URL is None, reason="SKK_TEST_POSTGRES_URL not set")
 
 
@@ -142,8 +144,8 @@ class Deployment:
     server: Server
     client: Client
     api_key: str
-    numbers: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
+    numbers: list[str]
+    urls: list[str]
     proxy: TcpProxy | None = None
 
     def verify(self, index: int) -> Answer:
@@ -233,12 +235,12 @@ def deploy(tmp_path: Path, templates: Callable[[str], Template]
                 stack.callback(proxy.cut)
                 server_url = _through(url, proxy.port)
             env = server_environment(server_url, tmp_path, free_port(), WORKERS,
-                                     SKK_RATELIMIT_VERIFY="1000000 per minute")
+                                     SKK_RATELIMIT_VERIFY=NO_RATE_LIMIT)
             server = Server(env, tmp_path / "access.log", tmp_path / "error.log")
             client = stack.enter_context(server)
-            deployment = Deployment(kind, url, server, client, template.api_key, proxy=proxy)
-            _issue(deployment)
-            return deployment
+            numbers, urls = issue_credentials(client, template.api_key, CREDENTIALS,
+                                              "Pekerja Gangguan")
+            return Deployment(kind, url, server, client, template.api_key, numbers, urls, proxy)
 
         yield make
 
@@ -250,16 +252,6 @@ def _through(url: str, port: int) -> str:
     netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
     # connect_timeout: a connection attempt never hangs a worker for long.
     return urlunsplit(parts._replace(netloc=netloc, query="connect_timeout=3"))
-
-
-def _issue(d: Deployment) -> None:
-    for i in range(CREDENTIALS):
-        issued = d.client.request("POST", "/api/v1/credentials", {
-            "holder_name": f"Pekerja Gangguan {i}", "job_code": "ME063100", "level": 3,
-        }, {"Authorization": f"Bearer {d.api_key}"}, record=False)
-        assert issued.status == 201, issued.body
-        d.numbers.append(issued.json()["number"])
-        d.urls.append(issued.json()["url"])
 
 
 def assert_unavailable(answer: Answer) -> None:
@@ -353,31 +345,19 @@ def test_unreachable_postgres_answers_503_then_recovers(deploy) -> None:
 def _set_read_only(d: Deployment, on: bool) -> None:
     setting = "SET default_transaction_read_only = on" if on else (
         "RESET default_transaction_read_only")
-    _as_superuser(f'ALTER DATABASE "{_database_name(d)}" {setting}')
+    run_as_superuser(f'ALTER DATABASE "{_database_name(d)}" {setting}')
     if on:  # a fail-over to a standby drops every session; the new ones are read-only
         _drop_sessions(d)
 
 
 def _drop_sessions(d: Deployment) -> None:
     """The server ends every session of the test database, as a restart or fail-over does."""
-    _as_superuser("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                  "WHERE datname = %s AND pid <> pg_backend_pid()", _database_name(d))
+    run_as_superuser("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     f"WHERE datname = '{_database_name(d)}' AND pid <> pg_backend_pid()")
 
 
 def _database_name(d: Deployment) -> str:
     return urlsplit(d.database_url).path.lstrip("/")
-
-
-def _as_superuser(sql: str, *params: Any) -> None:
-    """One statement on the CI server's superuser connection, outside any transaction."""
-    assert POSTGRES_URL is not None
-    admin = psycopg2.connect(POSTGRES_URL)
-    try:
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(sql, params)
-    finally:
-        admin.close()
 
 
 @needs_postgres
@@ -581,23 +561,12 @@ def _holding_up_revocation(d: Deployment, index: int) -> Iterator[Callable[[], N
         time.sleep(0.05)
 
 
-def _kill_workers(d: Deployment, pids: set[int]) -> None:
+def _kill_workers(pids: set[int]) -> None:
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
 
 
-def _replaced(d: Deployment, killed: set[int], workers: int) -> set[int]:
-    """Wait until the master runs ``workers`` workers again, none of them a killed one."""
-    deadline = time.monotonic() + 20
-    while True:
-        pids = d.server.wait_for_workers(workers)
-        if not pids & killed:
-            return pids
-        assert time.monotonic() < deadline, "gunicorn did not replace its killed workers"
-        time.sleep(0.05)
-
-
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", SERVER_KINDS)
 def test_kill_9_of_workers_midway_loses_nothing(deploy, kind: str) -> None:
     d = deploy(kind)
     load = Load(d)
@@ -606,9 +575,9 @@ def test_kill_9_of_workers_midway_loses_nothing(deploy, kind: str) -> None:
     with load.running():
         assert d.change(0).status == 200
         one = set(sorted(d.server.worker_pids())[:1])
-        _kill_workers(d, one)
+        _kill_workers(one)
         killed |= one
-        _replaced(d, killed, WORKERS)
+        d.server.wait_for_workers(WORKERS, excluding=frozenset(killed))
         assert d.change(1).status == 200
 
         # Kill every worker while a revoke is held up inside the server, then let it go.
@@ -623,10 +592,10 @@ def test_kill_9_of_workers_midway_loses_nothing(deploy, kind: str) -> None:
             revoking.start()
             held_up()
             everyone = d.server.worker_pids()
-            _kill_workers(d, everyone)
+            _kill_workers(everyone)
             killed |= everyone
             revoking.join(timeout=30)
-        _replaced(d, killed, WORKERS)
+        d.server.wait_for_workers(WORKERS, excluding=frozenset(killed))
         replaced = time.monotonic()
         time.sleep(1.0)  # the new workers serve the load for a moment
 

@@ -28,11 +28,13 @@ from urllib.parse import quote
 import pytest
 
 from tests.serving import (
-    POSTGRES_URL,
+    NO_RATE_LIMIT,
+    SERVER_KINDS,
     Client,
     Server,
     drop_scratch_postgres,
     free_port,
+    issue_credentials,
     prepare_agency,
     scratch_postgres,
     server_environment,
@@ -47,11 +49,7 @@ WARM_UP = 1.0  # seconds of load before the first agency call
 GAP = 0.25  # seconds between agency calls
 COOL_DOWN = 1.5  # seconds of load after the last agency call returned
 MIN_AFTER = 10  # verifies per changed credential sent after its change returned, at least
-KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL else [
-    "sqlite"
-]
 # 32 clients on one address would hit the default 300/min at once; this limit is never reached.
-NO_LIMIT = "1000000 per minute"
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ class LoadRun:
 # --- the run -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=KINDS)
+@pytest.fixture(scope="module", params=SERVER_KINDS)
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
     """One load run on the database kind; the record is judged by the tests below."""
     kind = request.param
@@ -104,12 +102,12 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with _database(kind, tmp) as url:
         workers = 4 if kind == "postgres" else 2
         port = free_port()
-        env = server_environment(url, tmp, port, workers, SKK_RATELIMIT_VERIFY=NO_LIMIT)
+        env = server_environment(url, tmp, port, workers, SKK_RATELIMIT_VERIFY=NO_RATE_LIMIT)
         api_key = prepare_agency(env, AGENCY, "LSP Uji Beban")
         result = LoadRun(kind, workers)
         errors = tmp / "error.log"
         with Server(env, tmp / "access.log", errors) as client:
-            numbers, tokens = _issue(client, api_key)
+            numbers, tokens = issue_credentials(client, api_key, CREDENTIALS, "Pekerja Uji")
             _load(client, api_key, numbers, tokens, result)
         result.error_log = errors.read_text(encoding="utf-8", errors="replace")
         _report(result)
@@ -126,19 +124,6 @@ def _database(kind: str, tmp: Path) -> Iterator[str]:
         yield url
     finally:
         drop_scratch_postgres(url)
-
-
-def _issue(client: Client, api_key: str) -> tuple[list[str], list[str]]:
-    """Issue the credentials through the agency API; their numbers and verify URLs."""
-    numbers, urls = [], []
-    for i in range(CREDENTIALS):
-        answer = client.request("POST", "/api/v1/credentials", {
-            "holder_name": f"Pekerja Uji {i}", "job_code": "ME063100", "level": 3,
-        }, {"Authorization": f"Bearer {api_key}"}, record=False)
-        assert answer.status == 201, answer.body
-        numbers.append(answer.json()["number"])
-        urls.append(answer.json()["url"])
-    return numbers, urls
 
 
 def _load(client: Client, api_key: str, numbers: list[str], tokens: list[str],

@@ -32,8 +32,8 @@ from gunicorn.config import Config
 
 from tests.serving import (
     BIN,
-    POSTGRES_URL,
     ROOT,
+    SERVER_KINDS,
     Answer,
     Client,
     Server,
@@ -45,9 +45,6 @@ from tests.serving import (
 from verifier.db import open_database
 from verifier.web.accesslog import APP_LOGGER, RedactingLogger, route_shape, scrub
 
-KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL else [
-    "sqlite"
-]
 AGENCY = "lsp-uji"
 # Fixture NIKs have day 00 in the birth-date block: never a real person's (SPEC §7).
 NIK = "3273010001900042"
@@ -76,7 +73,7 @@ class Session:
 # --- the session -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=KINDS)
+@pytest.fixture(scope="module", params=SERVER_KINDS)
 def session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Session:
     """Prepare, serve, exercise and stop one server; what happened is in the returned Session."""
     tmp = tmp_path_factory.mktemp(f"server-{request.param}")
