@@ -355,7 +355,7 @@ def test_failed_step_leaves_database_at_its_version(
     def broken(migrator: Any) -> None:
         raise peewee.OperationalError("disk I/O error")
 
-    broken_step = Migration(db.SCHEMA_VERSION + 1, "fails", broken)
+    broken_step = Migration(db.SCHEMA_VERSION + 1, broken)
     monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, broken_step))
     monkeypatch.setattr(db, "SCHEMA_VERSION", broken_step.version)
     with pytest.raises(StorageUnavailable, match="disk I/O error"):

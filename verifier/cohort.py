@@ -206,7 +206,7 @@ def _check_row(
     # file reports a bad NIK and an unknown job of the same row together.
     request = issuer.IssueRequest(
         agency_id=agency.id,
-        holder_name=cells.get("name") or "-",  # an empty name is reported above
+        holder_name=cells.get("name") or "-",  # an empty name is reported above, not here
         level=level,
         job_code=cells.get("job_code") or None,
         job_title=None if cells.get("job_code") else cells.get("job_title") or None,
@@ -219,8 +219,7 @@ def _check_row(
         column = _FIELD_COLUMN.get(exc.field or "", "name")
         if column == "job_code" and request.job_code is None:
             column = "job_title"
-        if not (column == "name" and not cells.get("name")):
-            fail(column, exc.message)
+        fail(column, exc.message)
         return problems, None
     if problems:
         return problems, None

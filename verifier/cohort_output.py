@@ -167,17 +167,13 @@ def render_outputs(
     agency_name: str,
     base_url: str,
     *,
+    renderer: QrRenderer,
     on_progress: Progress | None = None,
-    renderer: QrRenderer | None = None,
 ) -> tuple[dict[str, bytes], list[str]]:
-    """Every output file by relative path, rendered in memory (QR codes with ``renderer`` if
-    given, else with a renderer of its own), and each entry's verify URL."""
+    """Every output file by relative path, rendered in memory (QR codes with ``renderer``),
+    and each entry's verify URL."""
     tokens = [entry.token for entry in entries]
-    if renderer is None:
-        with QrRenderer(len(tokens)) as own:
-            rendered = own.render_credentials(base_url, tokens, on_progress=on_progress)
-    else:
-        rendered = renderer.render_credentials(base_url, tokens, on_progress=on_progress)
+    rendered = renderer.render_credentials(base_url, tokens, on_progress=on_progress)
     urls = [url for url, _ in rendered]
     svgs = [svg for _, svg in rendered]
     files = {"results.csv": results_csv(entries, urls)}

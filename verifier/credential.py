@@ -102,10 +102,10 @@ def canonical_number(raw: str) -> str:
 
 def check_number(number: str) -> None:
     """A certificate number as SPEC §2 allows it: pattern, single spaces, no outer space."""
-    if has_control_characters(number):
-        # Said apart from the pattern: a NUL is what PostgreSQL refuses in any parameter.
-        raise ValueError("certificate number must not contain control characters")
     if not NUMBER_RE.fullmatch(number) or number != canonical_number(number):
+        if has_control_characters(number):
+            # Said apart from the pattern: a NUL is what PostgreSQL refuses in any parameter.
+            raise ValueError("certificate number must not contain control characters")
         raise ValueError(
             "certificate number must be 1-40 letters, digits, single spaces, '.' or '-', "
             "starting with a letter or digit"

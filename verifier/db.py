@@ -158,10 +158,24 @@ def _set_schema_version(database: peewee.Database, version: int) -> None:
 
 def _refuse_newer(version: int) -> None:
     if version > SCHEMA_VERSION:
-        raise ConfigurationError(
-            f"database schema is version {version}, newer than this program "
-            f"(version {SCHEMA_VERSION}); install the newer program, do not downgrade the database"
-        )
+        raise ConfigurationError(_newer_than_program(version))
+
+
+def _newer_than_program(version: int) -> str:
+    return (f"database schema is version {version}, newer than this program "
+            f"(version {SCHEMA_VERSION}); install the newer program, do not downgrade the database")
+
+
+def _schema_problem(version: int | None, *, newer_ok: bool) -> str | None:
+    """Why this program cannot use a database at schema ``version`` (None: not recorded)."""
+    if version is None:
+        return "the database has no schema version; run `skk init`"
+    if version > SCHEMA_VERSION and not newer_ok:
+        return _newer_than_program(version)
+    if version < SCHEMA_VERSION:
+        return (f"database schema is version {version}, this program needs {SCHEMA_VERSION}; "
+                "run `skk init` to upgrade")
+    return None
 
 
 def outdated_schema(database: peewee.Database) -> str | None:
@@ -176,13 +190,7 @@ def outdated_schema(database: peewee.Database) -> str | None:
         row = database.execute_sql(
             f"SELECT value FROM skk_meta WHERE name = {database.param}", ("schema_version",)
         ).fetchone()
-    if row is None:
-        return "the database has no schema version; run `skk init`"
-    version = int(row[0])
-    if version < SCHEMA_VERSION:
-        return (f"database schema is version {version}, this program needs {SCHEMA_VERSION}; "
-                "run `skk init` to upgrade")
-    return None
+    return _schema_problem(None if row is None else int(row[0]), newer_ok=True)
 
 
 def require_schema(database: peewee.Database) -> None:
@@ -191,14 +199,9 @@ def require_schema(database: peewee.Database) -> None:
         if not database.table_exists(SkkMeta._meta.table_name):
             raise ConfigurationError("the database has no SKK schema; run `skk init` first")
         version = _meta_value("schema_version")
-    if version is None:
-        raise ConfigurationError("the database has no schema version; run `skk init`")
-    _refuse_newer(version)
-    if version < SCHEMA_VERSION:
-        raise ConfigurationError(
-            f"database schema is version {version}, this program needs {SCHEMA_VERSION}; "
-            "run `skk init` to upgrade"
-        )
+    problem = _schema_problem(version, newer_ok=False)
+    if problem is not None:
+        raise ConfigurationError(problem)
 
 
 def _meta_value(name: str) -> int | None:

@@ -34,7 +34,6 @@ class Migration:
     """One upgrade step: it takes a database from ``version - 1`` to ``version``."""
 
     version: int
-    summary: str
     apply: Callable[[SchemaMigrator], None]
 
 
@@ -62,10 +61,8 @@ def _create_rate_counter(migrator: SchemaMigrator) -> None:
 
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(2, "index credential (agency_id, kid) for key-compromise re-issue",
-              _index_credential_kid),
-    Migration(3, "rate_counter table for per-client limits shared by all workers",
-              _create_rate_counter),
+    Migration(2, _index_credential_kid),
+    Migration(3, _create_rate_counter),
 )
 
 #: The schema version this program creates and needs.

@@ -150,6 +150,10 @@ def qr_svg(url: str) -> str:
     return buffer.getvalue().decode("utf-8")
 
 
+#: The image formats :func:`write_qr` writes, chosen by the file's suffix.
+QR_FILE_SUFFIXES = (".png", ".svg")
+
+
 def write_qr(url: str, path: Path) -> None:
     """Write the QR for ``url`` to ``path`` as PNG or SVG, chosen by the file suffix."""
     suffix = path.suffix.lower()

@@ -98,7 +98,7 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
     """Create a temporary file beside ``path`` (a usage error, exit 2, when that fails) and
     yield a function that writes the QR into it and moves it into place; the temporary file is
     removed whatever happens."""
-    if path.suffix.lower() not in (".png", ".svg"):
+    if path.suffix.lower() not in qr.QR_FILE_SUFFIXES:
         raise click.BadParameter("the QR file must end in .png or .svg", param_hint="--qr")
     if path.is_dir():
         raise click.BadParameter(f"cannot write {path}: it is a folder", param_hint="--qr")
