@@ -197,3 +197,12 @@ def test_row_limit() -> None:
 def test_windows_1252_file_is_read(contoh, settings, store) -> None:
     data = "nama;nomor;kode_jabatan;jenjang\r\nAndré Siregar;W 1;ME063100;3\r\n".encode("cp1252")
     assert run(data, settings, store).entries[0].credential.holder_name == "André Siregar"
+
+
+def test_xlsx_unpacking_over_the_limit_is_refused_for_every_caller(sample_bytes) -> None:
+    # The guard sits in the reader, so `skk issue-batch` has it as well as the web route.
+    xlsx = as_xlsx(sample_bytes)
+    assert read_cohort(xlsx).rows  # the default limit leaves room for any real cohort
+    with pytest.raises(InvalidInput, match="unpacks to more than") as refused:
+        read_cohort(xlsx, max_unpacked_bytes=16 * 1024)
+    assert refused.value.field == "file"

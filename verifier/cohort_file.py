@@ -35,6 +35,9 @@ _HEADER_TO_COLUMN = {alias: column for column, aliases in COLUMNS.items() for al
 _APOSTROPHE_COLUMNS = frozenset({"nik", "number", "job_code", "level", "valid_from"})
 _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")
 XLSX_MAGIC = b"PK\x03\x04"
+#: Unpacked size of an .xlsx read by default (`skk issue-batch`): about 40 times the twelve-
+#: column 5,000-row file, far beyond any cohort, far below what would exhaust memory.
+MAX_XLSX_UNPACKED_BYTES = 160 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,16 @@ class CohortFile:
     headers: dict[str, str]  # canonical column -> header text in the file
 
 
-def read_cohort(data: bytes, *, filename: str = "", max_rows: int | None = None) -> CohortFile:
+def read_cohort(
+    data: bytes,
+    *,
+    filename: str = "",
+    max_rows: int | None = None,
+    max_unpacked_bytes: int = MAX_XLSX_UNPACKED_BYTES,
+) -> CohortFile:
     """Parse CSV or .xlsx bytes (told apart by content, not by name) into rows."""
     if data.startswith(XLSX_MAGIC) or filename.lower().endswith(".xlsx"):
+        _check_unpacked_size(data, max_unpacked_bytes)
         cohort = _read_xlsx(data, max_rows)
     else:
         cohort = _read_csv(data, max_rows)
@@ -86,6 +96,22 @@ def _read_csv(data: bytes, max_rows: int | None) -> CohortFile:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records = ((reader.line_num, record) for record in reader)
     return _rows_from(records, place=lambda column_index, line: "", max_rows=max_rows)
+
+
+def _check_unpacked_size(data: bytes, limit: int) -> None:
+    """Refuse an .xlsx whose parts unpack to more than ``limit``, before openpyxl inflates it.
+
+    Deflate packs ~1000:1, so a small file could unpack into gigabytes of XML (a zip bomb).
+    zipfile never inflates a member past its declared size, so the central directory's sizes
+    are a bound the reader cannot be tricked out of.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return  # _read_xlsx reports an unreadable .xlsx itself, naming it
+    if unpacked > limit:
+        raise InvalidInput(f"the .xlsx unpacks to more than {limit / 2**20:g} MiB", field="file")
 
 
 def _read_xlsx(data: bytes, max_rows: int | None) -> CohortFile:
