@@ -43,15 +43,18 @@ _BODY_ERRORS = ("BadRequest", "ContentTooLarge", "UnsupportedMediaType")
 
 
 def _op(summary: str, ok: dict[str, Any], *errors: str, agency: bool = False,
-        code: str = "200", **extra: Any) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": summary, **extra,
-                                 "responses": {code: ok, **_problems(*errors)}}
+        code: str = "200", extra_responses: dict[str, Any] | None = None,
+        **extra: Any) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary, **extra,
+        "responses": {code: ok, **_problems(*errors), **(extra_responses or {})},
+    }
     if agency:
         operation["security"] = AGENCY
         operation["responses"].update(_problems(*_AGENCY_ERRORS))
         operation["tags"] = ["agency"]
     else:
-        operation["tags"] = ["public"]
+        operation.setdefault("tags", ["public"])  # the /v/ page says "pages"
     return operation
 
 
@@ -105,21 +108,19 @@ PATHS: dict[str, Any] = {
     "/openapi.json": {"get": _op(
         "This document", _json({"type": "object"}, "OpenAPI 3.1."),
     )},
-    "/v/{payload}": {"get": {
-        **_op(
-            "The page a QR code opens (HTML for people; /V/ works too)",
-            _html("Verification page: the verdict, whatever it is."),
-            parameters=[{"name": "payload", "in": "path", "required": True,
-                         "schema": {"type": "string"}}],
-            tags=["pages"],
-        ),
-        "responses": {
-            "200": _html("Verification page: the verdict, whatever it is."),
+    "/v/{payload}": {"get": _op(
+        "The page a QR code opens (HTML for people; /V/ works too)",
+        _html("Verification page: the verdict, whatever it is."),
+        parameters=[{"name": "payload", "in": "path", "required": True,
+                     "schema": {"type": "string"}}],
+        tags=["pages"],
+        # Pages answer their errors as pages too, not as problem documents.
+        extra_responses={
             "429": _html("Too many checks from this client; Retry-After says when to retry."),
             "503": _html("The service cannot check now (the database does not answer): a page "
                          "saying so, never a verdict."),
         },
-    }},
+    )},
     "/api/v1/credentials": {
         "post": _op(
             "Issue a credential", _json(_ref("Issued"), "Issued; Location names the record."),

@@ -251,14 +251,13 @@ SCHEMAS["BatchProblem"] = {
 }
 
 
-def _batch_limits() -> tuple[str, str]:
-    from verifier.web.batch_api import MAX_BODY_BYTES, MAX_ROWS
+def _batch_limits() -> tuple[str, str, str]:
+    from verifier.web.batch_api import MAX_BODY_BYTES, MAX_ROWS, XLSX_TYPE
 
-    return f"{MAX_ROWS:,}", f"{MAX_BODY_BYTES // 2**20} MiB"
+    return f"{MAX_ROWS:,}", f"{MAX_BODY_BYTES // 2**20} MiB", XLSX_TYPE
 
 
-_BATCH_ROWS, _BATCH_BYTES = _batch_limits()
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_BATCH_ROWS, _BATCH_BYTES, _XLSX = _batch_limits()
 
 
 def _problem_response(description: str, schema: str = "Problem") -> dict[str, Any]:
@@ -275,7 +274,8 @@ BATCH_PATHS: dict[str, Any] = {
         f"saves it (`;` or `,`, UTF-8 BOM, CRLF, blank lines, 'apostrophe NIKs). At most "
         f"{_BATCH_ROWS} rows and {_BATCH_BYTES} per request. Every row is checked first; if any "
         "is wrong nothing is issued and the 422 lists every problem. Re-sending a file issues "
-        "nothing twice: rows issued before come back as existing (200 when none is new).",
+        "nothing twice: rows issued before come back as existing (still 201, with issued 0 "
+        "when none is new).",
         "tags": ["agency"],
         "security": [{"apiKey": []}],
         "requestBody": {"required": True, "content": {
