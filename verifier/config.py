@@ -24,6 +24,7 @@ DEFAULT_DATABASE_URL = "sqlite:///skk.sqlite3"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_LEEWAY_SECONDS = 60
 MAX_LEEWAY_SECONDS = 60
+MAX_PROXY_HOPS = 10
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Settings:
     leeway_seconds: int = DEFAULT_LEEWAY_SECONDS
     #: Whom people contact about their data (UU 27/2022), shown on the privacy notice.
     privacy_contact: str | None = None
+    #: Reverse proxies in front whose X-Forwarded-* headers are trusted (0-10).
+    proxy_hops: int = 0
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,8 +58,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         key_passphrase=env.get("SKK_KEY_PASSPHRASE") or None,
         nik_pepper=env.get("SKK_NIK_PEPPER") or None,
         base_url=_base_url(env.get("SKK_BASE_URL", DEFAULT_BASE_URL)),
-        leeway_seconds=_leeway(env.get("SKK_LEEWAY_SECONDS", str(DEFAULT_LEEWAY_SECONDS))),
+        leeway_seconds=_bounded(env, "SKK_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS,
+                                MAX_LEEWAY_SECONDS),
         privacy_contact=env.get("SKK_PRIVACY_CONTACT", "").strip() or None,
+        proxy_hops=_bounded(env, "SKK_PROXY_HOPS", 0, MAX_PROXY_HOPS),
     )
 
 
@@ -103,13 +108,13 @@ def _base_url(url: str) -> str:
     return url
 
 
-def _leeway(raw: str) -> int:
+def _bounded(env: Mapping[str, str], name: str, default: int, highest: int) -> int:
+    """A whole number from 0 to ``highest``; ConfigurationError naming the variable if not."""
+    raw = env.get(name, str(default))
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ConfigurationError(
-            f"SKK_LEEWAY_SECONDS must be a whole number, not {raw!r}"
-        ) from None
-    if not 0 <= value <= MAX_LEEWAY_SECONDS:
-        raise ConfigurationError(f"SKK_LEEWAY_SECONDS must be between 0 and {MAX_LEEWAY_SECONDS}")
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+    if not 0 <= value <= highest:
+        raise ConfigurationError(f"{name} must be between 0 and {highest}")
     return value

@@ -61,9 +61,11 @@ _MAX_AGENT = 200
 #: What a line must never show, whatever printed it: a /v/ path's rest, a JWS or a long run of
 #: base64url, an API key, a bearer credential, a NIK or compact payload (long digit runs).
 _SECRET_PATTERNS = (
-    # (not again where a route shape already put "…", nor on the fixed route .../search)
+    # (not again where a route shape already put "…", nor on the fixed credential routes)
     (re.compile(r"(/[vV]/)[^\s\"'?#…]+"), r"\1" + ELLIPSIS),
-    (re.compile(r"(/api/v1/credentials/)(?!(?:search|batch)[\s\"])[^\s\"'?#…]+"), r"\1" + ELLIPSIS),
+    (re.compile(r"(/api/v1/credentials/)(?!(?:"
+                + "|".join(map(re.escape, sorted(_CREDENTIAL_ROUTES))) + r")[\s\"])[^\s\"'?#…]+"),
+     r"\1" + ELLIPSIS),
     (re.compile(r"[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"), ELLIPSIS),
     (re.compile(r"skk_[0-9A-Za-z]+_[A-Za-z0-9_-]+"), "skk_" + ELLIPSIS),
     (re.compile(r"(?i)(bearer|basic)\s+\S+"), r"\1 " + ELLIPSIS),

@@ -43,7 +43,7 @@ def _skk_error(error: SkkError) -> Response:
     if wants_json():
         response = problem_from(error)
     else:
-        response = Response(*_page(status_for(error)), mimetype="text/html")
+        response = _page(status_for(error))
     if isinstance(error, TooManyAttempts) and error.retry_after:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -57,14 +57,13 @@ def _unavailable(error: StorageUnavailable) -> Response:
     if wants_json():
         response = problem(503, UNAVAILABLE_DETAIL)
     else:
-        body, status = _page(503)
-        response = Response(body, status, mimetype="text/html")
+        response = _page(503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
 def _storage_failure(error: peewee.PeeweeException) -> Response:
-    return _skk_error(StorageUnavailable(f"database unavailable: {type(error).__name__}"))
+    return _unavailable(StorageUnavailable(f"database unavailable: {type(error).__name__}"))
 
 
 def _http_error(error: HTTPException) -> Response:
@@ -72,14 +71,14 @@ def _http_error(error: HTTPException) -> Response:
     if wants_json():
         response = problem(status, error.description if status < 500 else None)
     else:
-        response = Response(*_page(status), mimetype="text/html")
+        response = _page(status)
     allow = error.get_response().headers.get("Allow") if status == 405 else None
     if allow:  # RFC 9110 §15.5.6: a 405 lists the methods the resource supports, pages too
         response.headers["Allow"] = allow
     return response
 
 
-def _unexpected(error: Exception) -> Response | tuple[str, int]:
+def _unexpected(error: Exception) -> Response:
     # Last resort at the boundary: log the bug (never request data), answer without details.
     log.exception("unhandled error on %s %s", request.method, request.url_rule)
     if wants_json():
@@ -87,5 +86,5 @@ def _unexpected(error: Exception) -> Response | tuple[str, int]:
     return _page(500)
 
 
-def _page(status: int) -> tuple[str, int]:
-    return render_template("error.html", status=status), status
+def _page(status: int) -> Response:
+    return Response(render_template("error.html", status=status), status, mimetype="text/html")

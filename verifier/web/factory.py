@@ -10,7 +10,6 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
-from verifier.errors import ConfigurationError
 from verifier.web import batch_api, database, errors, i18n, limits, security, state
 from verifier.web.requests import ChunkedBodyLimit
 
@@ -45,26 +44,19 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     _register_blueprints(app)
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, LARGEST_BODY)  # type: ignore[method-assign]
-    _trust_proxies(app, environ.get("SKK_PROXY_HOPS", "0"))
+    if settings.proxy_hops:
+        # Behind N reverse proxies, take the client address and scheme from their X-Forwarded-*:
+        # rate limits count per client address, and otherwise every request would seem to come
+        # from the proxy. Only set when such proxies really are in front (headers are forgeable).
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     return app
 
 
-def _trust_proxies(app: Flask, hops: str) -> None:
-    """Behind N reverse proxies, take the client address and scheme from their X-Forwarded-*.
-
-    Rate limits count per client address; without this every request would seem to come from the
-    proxy. Only set it when such proxies really are in front: the headers are easy to forge.
-    """
-    if not (hops.isascii() and hops.isdigit()) or int(hops) > 10:
-        raise ConfigurationError(f"SKK_PROXY_HOPS must be a number of proxies (0-10), not {hops!r}")
-    if int(hops):
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=int(hops), x_proto=int(hops), x_host=int(hops)
-        )
-
-
 def _register_blueprints(app: Flask) -> None:
-    from verifier.web import agency_api, api, batch_api, pages
+    from verifier.web import agency_api, api, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)

@@ -28,12 +28,16 @@ def init_app(app: Flask) -> None:
 
 def request_language() -> str:
     """``id`` or ``en`` for this request."""
-    environ = request.environ
-    if environ.get("QUERY_STRING"):
-        asked = request.args.get("lang", "").strip().lower()
-        if asked in LANGUAGES:
-            return asked
-    return language_for_header(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+    return asked_language() or language_for_header(
+        request.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+
+
+def asked_language() -> str | None:
+    """The language ``?lang=`` asks for, when it names one of ours."""
+    if not request.environ.get("QUERY_STRING"):  # the verify path has none: skip parsing
+        return None
+    asked = request.args.get("lang", "").strip().lower()
+    return asked if asked in LANGUAGES else None
 
 
 @functools.lru_cache(maxsize=256)

@@ -198,20 +198,18 @@ class RateLimiter:
 
     def hit(self, name: str, client: str) -> None:
         """Count one request of ``client`` against limit ``name``; RateLimited when spent."""
-        try:
-            for item in self._limits[name]:
-                if not self._strategies[name].hit(item, name, client):
-                    raise self._refusal(item, name, client)
-        except StorageError as exc:  # on every verify: a plain try, not a context manager
-            raise _store_unavailable(exc) from None
+        self._apply(self._strategies[name].hit, name, client)
 
     def check(self, name: str, client: str) -> None:
         """RateLimited when ``client`` has already spent limit ``name``; counts nothing."""
+        self._apply(self._strategies[name].test, name, client)
+
+    def _apply(self, allows: Callable[..., bool], name: str, client: str) -> None:
         try:
             for item in self._limits[name]:
-                if not self._strategies[name].test(item, name, client):
+                if not allows(item, name, client):
                     raise self._refusal(item, name, client)
-        except StorageError as exc:
+        except StorageError as exc:  # on every verify: a plain try, not a context manager
             raise _store_unavailable(exc) from None
 
     def _refusal(self, item: RateLimitItem, name: str, client: str) -> TooManyAttempts:

@@ -18,11 +18,12 @@ from werkzeug.routing import PathConverter
 from verifier import registry
 from verifier.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
 from verifier.db import storage_errors
-from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
+from verifier.messages import DEFAULT_LANGUAGE
 from verifier.models import CredentialRecord
 from verifier.nik import holds_nik_like
 from verifier.web import limits
 from verifier.web.database import reconnecting
+from verifier.web.i18n import asked_language
 from verifier.web.page_model import verdict_view
 from verifier.web.state import current_state
 
@@ -49,13 +50,13 @@ CHECK_FIELDS = ("agency", "number", "name")
 @bp.app_context_processor
 def _page_context() -> dict[str, Any]:
     """What base.html needs on every page, error pages included."""
-    asked = request.args.get("lang", "").strip().lower()
+    asked = asked_language()
     state = current_state()
     return {
         "page_lang": str(get_locale() or DEFAULT_LANGUAGE),
         # Internal links keep a language the checker chose explicitly; otherwise the
         # browser's Accept-Language keeps deciding.
-        "lang_query": f"?lang={asked}" if asked in LANGUAGES else "",
+        "lang_query": f"?lang={asked}" if asked else "",
         "is_demo": state.is_demo,
         "official_domain": state.official_domain,
     }
