@@ -355,10 +355,10 @@ def format_stages(rounds: list[Round]) -> str:
     """Median seconds per stage, and what the pipeline spends outside them (reading the CSV,
     QR URLs, results.csv, pool start and stop)."""
     names = [name for name, _, _ in _STAGES]
-    for r in rounds:
-        r.pipeline.stages["other"] = r.pipeline.seconds - sum(r.pipeline.stages[n] for n in names)
+    others = [r.pipeline.seconds - sum(r.pipeline.stages[n] for n in names) for r in rounds]
     fields = [f"{name}={statistics.median(r.pipeline.stages[name] for r in rounds):.2f}"
-              for name in (*names, "other")]
+              for name in names]
+    fields.append(f"other={statistics.median(others):.2f}")
     total = statistics.median(r.pipeline.seconds for r in rounds)
     return f"pipeline_stage_seconds (median): {' '.join(fields)} total={total:.2f}"
 

@@ -40,7 +40,6 @@ class World:
     """A fresh SQLite instance with the reference agency, its key and one valid credential."""
 
     service: VerificationService
-    store: PrivateKeyStore
     token: str
 
 
@@ -60,7 +59,7 @@ def world() -> Iterator[World]:
         signed = issuer.issue_one(request, agency, keyring.signer(store, agency.id),
                                   pepper=PEPPER, now=NOW)
         try:
-            yield World(VerificationService(database, 60), store, signed.token)
+            yield World(VerificationService(database, 60), signed.token)
         finally:
             database.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -144,11 +143,6 @@ def contoh(make_agency, make_key) -> registry.TrustedKey:
 def service(database: peewee.Database, settings: Settings) -> VerificationService:
     """A verification service on the test database."""
     return VerificationService(database, settings.leeway_seconds)
-
-
-def with_settings(settings: Settings, **changes: Any) -> Settings:
-    """A copy of settings with some fields changed."""
-    return replace(settings, **changes)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +24,6 @@ from verifier.models import CredentialRecord, database_proxy
 from verifier.nik import check_nik, nik_hmac
 from verifier.registry import AgencyInfo
 
-_QUERY_CHUNK = 500
 #: IssueRequest field -> cohort column, to name the column a domain error belongs to.
 _FIELD_COLUMN = {"holder_name": "name", "level": "level", "job_code": "job_code",
                  "job_title": "job_title", "number": "number", "valid_from": "valid_from",
@@ -305,18 +303,13 @@ def _against_database(
 
 def _records_by(column: Any, agency_id: str, values: list[str]) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = {}
-    for chunk in _chunks(sorted(set(values)), _QUERY_CHUNK):
+    for chunk in issuer.chunks(sorted(set(values)), issuer.STORE_CHUNK):
         query = CredentialRecord.select().where(
             (CredentialRecord.agency == agency_id) & column.in_(chunk)
         )
         for record in query:
             found.setdefault(getattr(record, column.name), []).append(record)
     return found
-
-
-def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _existing_entry(line: int, record: CredentialRecord) -> CohortEntry:

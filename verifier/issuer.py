@@ -7,9 +7,10 @@ sign outside the database transaction and insert everything in one short transac
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee
 
@@ -167,7 +168,16 @@ def sign_credential(
 #: Rows per statement: one query per credential kept a 5,000-row cohort's transaction open
 #: for 2-9 s (and SQLite's write lock with it); 500 keeps each statement far below SQLite's
 #: bound-parameter limit (32,766 on common builds; 12 per row).
-_STORE_CHUNK = 500
+STORE_CHUNK = 500
+
+Item = TypeVar("Item")
+
+
+def chunks(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
+    """``items`` in consecutive slices of at most ``size``: one statement each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
 
 
 def store(signed: list[SignedCredential]) -> None:
@@ -176,8 +186,7 @@ def store(signed: list[SignedCredential]) -> None:
     try:
         with database.atomic():
             _check_unique([item.credential for item in signed])
-            for start in range(0, len(signed), _STORE_CHUNK):
-                chunk = signed[start : start + _STORE_CHUNK]
+            for chunk in chunks(signed, STORE_CHUNK):
                 CredentialRecord.insert_many([_row(item) for item in chunk]).execute()
     except peewee.IntegrityError:
         raise Conflict("a certificate number was issued concurrently", field="number") from None
@@ -188,12 +197,12 @@ def _check_unique(credentials: list[Credential]) -> None:
     for credential in credentials:
         numbers.setdefault(credential.agency_id, []).append(credential.number)
     for agency_id, wanted in numbers.items():
-        for start in range(0, len(wanted), _STORE_CHUNK):
+        for chunk in chunks(wanted, STORE_CHUNK):
             taken = (
                 CredentialRecord.select(CredentialRecord.number)
                 .where(
                     (CredentialRecord.agency == agency_id)
-                    & CredentialRecord.number.in_(wanted[start : start + _STORE_CHUNK])
+                    & CredentialRecord.number.in_(chunk)
                 )
                 .limit(1)
                 .scalar()
