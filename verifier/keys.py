@@ -9,6 +9,8 @@ files holding them are :mod:`verifier.keystore`'s business.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -17,7 +19,7 @@ from typing import Any, TypeAlias
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
@@ -44,6 +46,20 @@ _THUMBPRINT_MEMBERS = {"OKP": ("crv", "kty", "x"), "EC": ("crv", "kty", "x", "y"
 # Private members of EC/OKP (d) and RSA (RFC 7518 §6.3.2) JWKs.
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth"})
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----")
+_PEM_BODY = re.compile(rb"-----BEGIN [A-Z0-9 ]{1,40}-----(.*?)-----END ", re.DOTALL)
+# SubjectPublicKeyInfo algorithm OIDs (DER contents, RFC 5480, RFC 8410, RFC 3279): only the two
+# we support are handed to cryptography; every other kind is named and refused unparsed, so that
+# deprecated algorithms (DSA warns since cryptography 47) are never loaded at all.
+_SPKI_ED25519 = bytes.fromhex("2b6570")  # 1.3.101.112
+_SPKI_EC = bytes.fromhex("2a8648ce3d0201")  # 1.2.840.10045.2.1 (the curve is checked after)
+_SPKI_REFUSED = {
+    bytes.fromhex("2b6571"): "Ed448",
+    bytes.fromhex("2b656e"): "X25519 (key agreement, not signing)",
+    bytes.fromhex("2b656f"): "X448 (key agreement, not signing)",
+    bytes.fromhex("2a864886f70d010101"): "RSA",
+    bytes.fromhex("2a864886f70d01010a"): "RSA-PSS",
+    bytes.fromhex("2a8648ce380401"): "DSA",
+}
 _JOSE_CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
@@ -227,6 +243,15 @@ def _import_pem(text: bytes) -> VerifyingKey:
         )
     if not labels[0].endswith("PUBLIC KEY"):
         raise InvalidInput(f"PEM {labels[0]} is not a public key (expected BEGIN PUBLIC KEY)")
+    if labels[0] == "RSA PUBLIC KEY":  # PKCS#1, not SubjectPublicKeyInfo
+        raise InvalidInput(f"RSA keys are not supported; {_SUPPORTED}")
+    kind = _spki_algorithm(text)
+    if kind is None:
+        raise InvalidInput("the PEM public key cannot be decoded")
+    if kind not in (_SPKI_ED25519, _SPKI_EC):
+        if kind in _SPKI_REFUSED:
+            raise InvalidInput(f"{_SPKI_REFUSED[kind]} keys are not supported; {_SUPPORTED}")
+        raise InvalidInput(f"the PEM public key uses an unsupported algorithm; {_SUPPORTED}")
     try:
         key = serialization.load_pem_public_key(text)
     except UnsupportedAlgorithm:
@@ -257,14 +282,42 @@ def _describe(key: object) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey):
         name = key.curve.name
         return f"EC curve {_JOSE_CURVE_NAMES.get(name, name)}"
-    kinds: list[tuple[type, str]] = [
-        (ed448.Ed448PublicKey, "Ed448"),
-        (x25519.X25519PublicKey, "X25519 (key agreement, not signing)"),
-        (x448.X448PublicKey, "X448 (key agreement, not signing)"),
-        (rsa.RSAPublicKey, "RSA"),
-        (dsa.DSAPublicKey, "DSA"),
-    ]
-    return next((name for kind, name in kinds if isinstance(key, kind)), type(key).__name__)
+    return type(key).__name__
+
+
+def _spki_algorithm(pem: bytes) -> bytes | None:
+    """The algorithm OID (DER contents) of a PEM SubjectPublicKeyInfo; None when not decodable.
+
+    Reads only the outer structure, ``SEQUENCE { SEQUENCE { OID, ... }, BIT STRING }`` (RFC 5280
+    §4.1.2.7); the key itself is parsed by cryptography once its kind is known to be ours.
+    """
+    match = _PEM_BODY.search(pem)
+    if match is None:
+        return None
+    try:
+        der = base64.b64decode(b"".join(match.group(1).split()), validate=True)
+        spki, _ = _der_item(der, 0, 0x30)
+        algorithm, _ = _der_item(spki, 0, 0x30)
+        oid, _ = _der_item(algorithm, 0, 0x06)
+    except (binascii.Error, ValueError):
+        return None
+    return oid
+
+
+def _der_item(data: bytes, start: int, tag: int) -> tuple[bytes, int]:
+    """The contents of the DER item of ``tag`` at ``start``, and the offset after it."""
+    if start + 2 > len(data) or data[start] != tag:
+        raise ValueError("unexpected DER tag")
+    length, offset = data[start + 1], start + 2
+    if length & 0x80:  # long form: the low bits count the length bytes that follow
+        count = length & 0x7F
+        if not 1 <= count <= 4 or offset + count > len(data):
+            raise ValueError("bad DER length")
+        length = int.from_bytes(data[offset : offset + count], "big")
+        offset += count
+    if offset + length > len(data):
+        raise ValueError("DER item runs past the end")
+    return data[offset : offset + length], offset + length
 
 
 def _refuse_unusable_jwk(jwk: dict[str, Any]) -> None:
