@@ -60,7 +60,7 @@ PEPPER = "bench pepper"
 NOW = 1_747_267_200  # 2025-05-15T00:00:00Z, fixed so every round signs the same tokens
 SEED = 2025
 
-# Name parts and associations as in ../shared/fixtures/cohort_pasuruan_2025.csv.
+# Name parts and associations as in tests/data/cohort_pasuruan_2025.csv.
 FIRST_NAMES = (
     "Muhammad Ahmad Budi Joko Sugeng Teguh Rina Siti Agus Andi Imam Heri Fajar Dedi Bambang "
     "Arif Rizky Yusuf Wahyu Sri Slamet Eko Hendra Indra Rudi Nur Dewi Putri Rahmat Hadi"

@@ -21,7 +21,7 @@ from verifier.web.openapi_spec import SCHEMAS
 
 from .conftest import NOW
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cohort_pasuruan_2025.csv"
+SAMPLE = Path(__file__).resolve().parent / "data" / "cohort_pasuruan_2025.csv"
 BATCH = "/api/v1/credentials/batch"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PROBLEM = "application/problem+json"

@@ -13,7 +13,7 @@ from verifier.cohort_file import read_cohort
 from verifier.errors import Conflict, InvalidInput
 from verifier.models import CredentialRecord
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cohort_pasuruan_2025.csv"
+SAMPLE = Path(__file__).resolve().parent / "data" / "cohort_pasuruan_2025.csv"
 
 
 @pytest.fixture

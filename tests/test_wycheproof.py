@@ -18,9 +18,9 @@ import pytest
 from verifier import keys
 from verifier.errors import InvalidInput
 
-VECTORS_DIR = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "wycheproof"
-#: File, algorithm, number of tests and the sha256 that /work/shared/vectors/wycheproof/README.md
-#: records for the unmodified copy of C2SP/wycheproof testvectors_v1.
+VECTORS_DIR = Path(__file__).resolve().parent / "data" / "wycheproof"
+#: File, algorithm, number of tests and the sha256 published for the unmodified copy of
+#: C2SP/wycheproof testvectors_v1 (tests/data/wycheproof/README.md says which commit).
 VECTOR_FILES = {
     "ed25519_test.json": (
         "EdDSA",
@@ -39,7 +39,7 @@ def _load(name: str) -> dict[str, Any]:
     """The vector file, failing (never skipping) when it is missing or not the pinned copy."""
     path = VECTORS_DIR / name
     if not path.is_file():
-        pytest.fail(f"Wycheproof vectors missing: {path} (expected ../shared/vectors/wycheproof/)")
+        pytest.fail(f"Wycheproof vectors missing: {path}")
     data = path.read_bytes()
     expected_sha256 = VECTOR_FILES[name][2]
     assert hashlib.sha256(data).hexdigest() == expected_sha256, f"{path} is not the pinned copy"
