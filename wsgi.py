@@ -1,5 +1,5 @@
-"""WSGI entry point for gunicorn: ``gunicorn -c gunicorn.conf.py wsgi:app``."""
+"""WSGI entry point from a checkout: ``gunicorn -c gunicorn.conf.py wsgi:app``."""
 
-from verifier import create_app
+from verifier.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

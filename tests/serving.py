@@ -192,16 +192,21 @@ def issue_credentials(client: Client, api_key: str, count: int,
 class Server:
     """Context manager: gunicorn up (bounded wait for /healthz), always stopped on exit."""
 
-    def __init__(self, env: dict[str, str], access: Path, errors: Path) -> None:
+    #: How a checkout serves (README); the wheel test passes the installed command instead.
+    CHECKOUT_COMMAND = (str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app")
+
+    def __init__(self, env: dict[str, str], access: Path, errors: Path,
+                 command: tuple[str, ...] = CHECKOUT_COMMAND, cwd: Path = ROOT) -> None:
         self.env, self.access, self.errors = env, access, errors
+        self.command, self.cwd = command, cwd
         self.port = int(env["SKK_BIND"].rsplit(":", 1)[1])
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Client:
-        command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
         with self.access.open("wb") as out, self.errors.open("wb") as err:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=out, stderr=err, start_new_session=True
+                self.command, cwd=self.cwd, env=self.env, stdout=out, stderr=err,
+                start_new_session=True,
             )
         try:
             self._wait_until_healthy()

@@ -166,7 +166,8 @@ def test_verdict_is_big_clear_and_clean(
     try:
         assert response.status == 200
         assert response.headers["cache-control"] == "no-store"
-        _assert_readable_verdict(page, expected)
+        assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+        _assert_readable_verdict(page, expected)  # the styles applied, under the hash-only CSP
         holder = page.get_by_text(signed.credential.holder_name, exact=True)
         assert holder.count() == (1 if holder_shown else 0)
         assert page.get_by_text("sertifikat.example.id").first.is_visible()

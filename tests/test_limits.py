@@ -23,7 +23,7 @@ from werkzeug.routing import Rule
 
 from tests import serving
 from tests.conftest import NOW
-from verifier import apikeys, jws, qr_payload
+from verifier import apikeys, gunicorn_conf, jws, qr_payload
 from verifier.jws import MAX_TOKEN_LENGTH
 from verifier.qr_payload import MAX_PAYLOAD_DIGITS
 from verifier.verify import Status
@@ -35,11 +35,10 @@ LARGEST_BODY = 4 * 1024 * 1024
 
 
 def _gunicorn_setting(name: str) -> int:
-    """A number set in gunicorn.conf.py, so the boundary tests follow the configuration."""
-    config = (serving.ROOT / "gunicorn.conf.py").read_text()
-    match = re.search(rf"^{name} = (\d+)", config, re.MULTILINE)
-    assert match, f"gunicorn.conf.py sets no {name}"
-    return int(match.group(1))
+    """A number set in the gunicorn settings, so the boundary tests follow the configuration."""
+    value = getattr(gunicorn_conf, name)
+    assert type(value) is int, f"verifier/gunicorn_conf.py sets no whole number {name}"
+    return value
 
 
 LIMIT_REQUEST_LINE = _gunicorn_setting("limit_request_line")

@@ -7,6 +7,8 @@ The verify page checks at the wall clock, so credentials here are issued relativ
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import re
 import time
@@ -240,6 +242,20 @@ def test_page_is_small_self_contained_and_scriptless(client, credential_in, stat
     assert "noindex" in headers["X-Robots-Tag"]
     assert "script-src" not in headers["Content-Security-Policy"]
     assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+@pytest.mark.parametrize("path", ["/", "/cek", "/privasi", "/no-such-page", "/v/garbage"])
+def test_inline_style_is_allowed_by_its_hash_not_unsafe_inline(client, database, path):
+    response = client.get(path)
+    policy = dict(
+        directive.strip().split(" ", 1) for directive in
+        response.headers["Content-Security-Policy"].split(";")
+    )
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    styles = re.findall(r"<style>(.*?)</style>", response.get_data(as_text=True), re.S)
+    assert len(styles) == 1 and "verdict" in styles[0]  # the whole stylesheet, inlined
+    digest = base64.b64encode(hashlib.sha256(styles[0].encode("utf-8")).digest()).decode()
+    assert policy["style-src"] == f"'sha256-{digest}'"
 
 
 @pytest.mark.parametrize("mark", ["v", "V"])

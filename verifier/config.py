@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +16,24 @@ from urllib.parse import urlsplit
 
 from verifier.errors import ConfigurationError
 
-#: The checkout (or install) root: ``keys/`` and ``instance/`` hang off it.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The ``verifier`` package folder: templates, static files, translations and data ship in it.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _project_root() -> Path:
+    """The checkout when run from one; installed from a wheel, ``<prefix>/var/skk-verifier``.
+
+    The second is where Flask puts an installed package's instance folder, so a wheel never
+    writes its database or keys into site-packages.
+    """
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout
+    return Path(sys.prefix) / "var" / "skk-verifier"
+
+
+#: Where ``keys/`` and ``instance/`` hang off by default (the checkout, or the install's var/).
+PROJECT_ROOT = _project_root()
 #: Flask's instance folder convention; the default SQLite file lives here.
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 

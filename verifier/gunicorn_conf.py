@@ -1,4 +1,7 @@
-"""Gunicorn settings for SKK Verifier: ``gunicorn -c gunicorn.conf.py wsgi:app``.
+"""Gunicorn settings for SKK Verifier.
+
+Installed: ``gunicorn -c python:verifier.gunicorn_conf verifier.wsgi:app``; from a checkout,
+``gunicorn -c gunicorn.conf.py wsgi:app`` reads the same settings.
 
 Environment: ``SKK_BIND`` (default ``127.0.0.1:8000``; loopback, so a reverse proxy terminates
 TLS in front), ``SKK_WORKERS`` (default 2). The app itself reads its ``SKK_*`` settings (SPEC §7).

@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from verifier import jobs
-from verifier.config import PROJECT_ROOT
+from verifier.config import PACKAGE_DIR
 from verifier.credential import Credential, to_iso
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
 PAGES_PER_FILE = 500
 #: Cards of 85.6 x 54 mm (ISO/IEC 7810 ID-1) per A4 sheet: 2 columns x 4 rows.
 CARDS_PER_PAGE = 8
-TEMPLATE_DIR = PROJECT_ROOT / "templates" / "print"
+TEMPLATE_DIR = PACKAGE_DIR / "templates" / "print"
 
 _MONTHS = tuple(
     "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember".split()

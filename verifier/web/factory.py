@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
-from verifier.web import batch_api, database, errors, i18n, limits, security, state
+from verifier.config import INSTANCE_DIR, load_settings
+from verifier.web import batch_api, database, errors, i18n, limits, security, state, style
 from verifier.web.requests import ChunkedBodyLimit
 
 #: Flask defaults we rely on; test_config may override any of them.
@@ -29,9 +29,9 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(environ)
     app = Flask(
         "verifier",
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder="templates",  # verifier/templates, shipped in the wheel
         instance_path=str(INSTANCE_DIR),
-        static_folder=None,
+        static_folder=None,  # the one stylesheet is inlined (web/style.py); nothing else
     )
     app.config.from_mapping(DEFAULTS)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # members in SPEC order
@@ -39,7 +39,9 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     state.init_app(app, settings)
     database.init_app(app)
     i18n.init_app(app)
-    security.init_app(app, settings)
+    inline_style = style.load()
+    style.init_app(app, inline_style)
+    security.init_app(app, settings, inline_style.csp_source)
     limits.init_app(app, environ)
     errors.init_app(app)
     _register_blueprints(app)

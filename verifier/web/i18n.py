@@ -9,10 +9,10 @@ from flask_babel import Babel
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from verifier.config import PROJECT_ROOT
+from verifier.config import PACKAGE_DIR
 from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
 
-TRANSLATIONS_DIR = PROJECT_ROOT / "verifier" / "translations"
+TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
 
 
 def init_app(app: Flask) -> None:

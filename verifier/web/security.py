@@ -14,9 +14,9 @@ from flask import Flask
 
 from verifier.config import Settings
 
-# No script at all, nothing from elsewhere; inline <style> only (the page ships no CSS files).
+# No script at all, nothing from elsewhere; the one inline stylesheet, allowed by its hash.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; style-src {style}; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 _NO_STORE_PREFIXES = ("/api/", "/v/", "/V/", "/cek")
@@ -28,16 +28,17 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    """Wrap the app so that every response carries the headers."""
+def init_app(app: Flask, settings: Settings, style_source: str) -> None:
+    """Wrap the app so that every response carries the headers; ``style_source`` is the CSP
+    source of the pages' inline stylesheet."""
     app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
-        app.wsgi_app, https=settings.base_url.startswith("https://")
+        app.wsgi_app, https=settings.base_url.startswith("https://"), style_source=style_source
     )
 
 
-def _headers(no_store: bool, noindex: bool, https: bool) -> list[Header]:
+def _headers(no_store: bool, noindex: bool, https: bool, style_source: str) -> list[Header]:
     headers = [
-        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(style=style_source)),
         ("X-Content-Type-Options", "nosniff"),
         ("X-Frame-Options", "DENY"),
         ("Referrer-Policy", "no-referrer"),
@@ -54,11 +55,11 @@ def _headers(no_store: bool, noindex: bool, https: bool) -> list[Header]:
 class SecurityHeaders:
     """WSGI middleware appending the security headers; a header the view set itself wins."""
 
-    def __init__(self, app: WsgiApp, *, https: bool) -> None:
+    def __init__(self, app: WsgiApp, *, https: bool, style_source: str) -> None:
         self._app = app
         # Every path falls in one of four cases: build each list once.
         self._by_case = {
-            (no_store, noindex): _headers(no_store, noindex, https)
+            (no_store, noindex): _headers(no_store, noindex, https, style_source)
             for no_store in (False, True)
             for noindex in (False, True)
         }
