@@ -290,7 +290,8 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     assert ("credential_agency_id_kid", ("agency_id", "kid"), False) in (
         upgraded_schema["credential"]["indexes"])
     added_tables = {model._meta.table_name for model in ALL_TABLES} - set(before)
-    assert added_tables == {"rate_counter"}  # by step 3; each new table starts empty
+    # by steps 3 and 4; each new table starts empty
+    assert added_tables == {"rate_counter", "bundle_key", "offline_change"}
     assert all_rows(v1_database) == {
         **before, **{table: [] for table in added_tables},
         "skk_meta": sorted([("registry_version", 2),

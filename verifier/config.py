@@ -42,6 +42,10 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_LEEWAY_SECONDS = 60
 MAX_LEEWAY_SECONDS = 60
 MAX_PROXY_HOPS = 10
+#: How long a signed offline trust bundle stays fresh (docs/offline.md): 7 days.
+DEFAULT_OFFLINE_MAX_AGE = 7 * 86_400
+#: Bounds of SKK_OFFLINE_MAX_AGE: 10 seconds (tests) to 90 days.
+MIN_OFFLINE_MAX_AGE, MAX_OFFLINE_MAX_AGE = 10, 90 * 86_400
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class Settings:
     privacy_contact: str | None = None
     #: Reverse proxies in front whose X-Forwarded-* headers are trusted (0-10).
     proxy_hops: int = 0
+    #: Seconds a signed offline trust bundle stays fresh; past it, offline checks say stale_data.
+    offline_max_age: int = DEFAULT_OFFLINE_MAX_AGE
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +85,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                 MAX_LEEWAY_SECONDS),
         privacy_contact=env.get("SKK_PRIVACY_CONTACT", "").strip() or None,
         proxy_hops=_bounded(env, "SKK_PROXY_HOPS", 0, MAX_PROXY_HOPS),
+        offline_max_age=_bounded(env, "SKK_OFFLINE_MAX_AGE", DEFAULT_OFFLINE_MAX_AGE,
+                                 MAX_OFFLINE_MAX_AGE, lowest=MIN_OFFLINE_MAX_AGE),
     )
 
 
@@ -125,13 +133,14 @@ def _base_url(url: str) -> str:
     return url
 
 
-def _bounded(env: Mapping[str, str], name: str, default: int, highest: int) -> int:
-    """A whole number from 0 to ``highest``; ConfigurationError naming the variable if not."""
+def _bounded(env: Mapping[str, str], name: str, default: int, highest: int,
+             lowest: int = 0) -> int:
+    """A whole number from ``lowest`` to ``highest``; ConfigurationError naming the variable."""
     raw = env.get(name, str(default))
     try:
         value = int(raw.strip())
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
-    if not 0 <= value <= highest:
-        raise ConfigurationError(f"{name} must be between 0 and {highest}")
+    if not lowest <= value <= highest:
+        raise ConfigurationError(f"{name} must be between {lowest} and {highest}")
     return value

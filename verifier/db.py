@@ -18,6 +18,7 @@ from playhouse import db_url
 from playhouse.migrate import SchemaMigrator
 
 from verifier import migrations
+from verifier.offline import changes as offline_changes
 from verifier.errors import ConfigurationError, StorageUnavailable
 from verifier.migrations import SCHEMA_VERSION
 from verifier.models import ALL_TABLES, SkkMeta, database_proxy
@@ -210,11 +211,13 @@ def _meta_value(name: str) -> int | None:
 
 
 def bump_registry_version(database: peewee.Database) -> None:
-    """Tell every process's trust cache to reload; call inside the transaction that changed it."""
+    """Tell every process's trust cache to reload, and offline bundles that the registry changed;
+    call inside the transaction that changed it."""
     database.execute_sql(
         f"UPDATE skk_meta SET value = value + 1 WHERE name = {database.param}",
         ("registry_version",),
     )
+    offline_changes.record_change(database, None, None)
 
 
 @contextlib.contextmanager

@@ -53,6 +53,12 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "id": "Sertifikat telah kedaluwarsa.",
         "en": "The certificate has expired.",
     },
+    "stale_data": {
+        "id": "Sertifikat asli, tetapi data offline sudah terlalu lama untuk memastikan "
+        "bahwa sertifikat masih berlaku.",
+        "en": "The certificate is genuine, but the offline data is too old to confirm that it "
+        "is still valid.",
+    },
 }
 
 

@@ -59,10 +59,39 @@ def _create_rate_counter(migrator: SchemaMigrator) -> None:
     RateCounter.create_table(safe=False)
 
 
+def _create_offline_tables(migrator: SchemaMigrator) -> None:
+    # Offline trust bundles (docs/offline.md): the service keys that sign them, and the change
+    # log their deltas are cut from. Both start empty: a bundle built after this step carries
+    # the whole state, and only later changes go through the log.
+
+    class BundleKey(peewee.Model):  # frozen: the tables exactly as version 4 creates them
+        kid = peewee.CharField(primary_key=True, max_length=16)
+        public_jwk = peewee.TextField()
+        created_at = peewee.BigIntegerField()
+        retired_at = peewee.BigIntegerField(null=True)
+
+        class Meta:
+            database = migrator.database
+            table_name = "bundle_key"
+
+    class OfflineChange(peewee.Model):
+        seq = peewee.BigIntegerField(primary_key=True)
+        agency = peewee.CharField(max_length=40, null=True)
+        number = peewee.CharField(max_length=40, null=True)
+
+        class Meta:
+            database = migrator.database
+            table_name = "offline_change"
+
+    BundleKey.create_table(safe=False)
+    OfflineChange.create_table(safe=False)
+
+
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, _index_credential_kid),
     Migration(3, _create_rate_counter),
+    Migration(4, _create_offline_tables),
 )
 
 #: The schema version this program creates and needs.

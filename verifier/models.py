@@ -166,6 +166,32 @@ class RateCounter(BaseModel):
         table_name = "rate_counter"
 
 
+class BundleKeyRecord(BaseModel):
+    """A service key that signs offline trust bundles (docs/offline.md), never an agency's key;
+    its private half is a file in SKK_KEYS_DIR on the hosts that sign bundles."""
+
+    kid = CharField(primary_key=True, max_length=16)
+    public_jwk = TextField()
+    created_at = BigIntegerField()
+    retired_at = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "bundle_key"
+
+
+class OfflineChange(BaseModel):
+    """One change an offline bundle delta must carry: a credential's revocation state, or, with
+    agency and number NULL, the trust registry. ``seq`` orders changes as they committed
+    (verifier.offline.changes)."""
+
+    seq = BigIntegerField(primary_key=True)
+    agency = CharField(max_length=40, null=True)
+    number = CharField(max_length=40, null=True)
+
+    class Meta:
+        table_name = "offline_change"
+
+
 ALL_TABLES = (
     SkkMeta,
     Agency,
@@ -176,4 +202,6 @@ ALL_TABLES = (
     ApiKeyRecord,
     NikMiss,
     RateCounter,
+    BundleKeyRecord,
+    OfflineChange,
 )

@@ -21,6 +21,7 @@ from verifier.models import (
     database_proxy,
 )
 from verifier.nik import holds_nik_like
+from verifier.offline.changes import record_change
 from verifier.registry import get_agency
 
 REASONS = (
@@ -233,6 +234,8 @@ def _transition(
         actor=actor,
         at=now,
     )
+    # In this transaction, so offline bundle deltas carry the change (docs/offline.md).
+    record_change(database_proxy.obj, agency_id, number)
     return StateChange(
         agency_id, number, target, now, reason if target != "active" else None, changed=True
     )

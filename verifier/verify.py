@@ -35,11 +35,14 @@ class Status(StrEnum):
     SUSPENDED = "suspended"
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
+    #: Offline only (docs/offline.md): every rule passed, but on a trust bundle past its expiry.
+    STALE_DATA = "stale_data"
 
 
 #: Statuses whose result may show the credential: the signature verified and the issuer is trusted.
 SHOWS_CREDENTIAL = frozenset(
-    {Status.VALID, Status.REVOKED, Status.SUSPENDED, Status.NOT_YET_VALID, Status.EXPIRED}
+    {Status.VALID, Status.REVOKED, Status.SUSPENDED, Status.NOT_YET_VALID, Status.EXPIRED,
+     Status.STALE_DATA}
 )
 
 
