@@ -18,10 +18,10 @@ from playhouse import db_url
 from playhouse.migrate import SchemaMigrator
 
 from verifier import migrations
-from verifier.offline import changes as offline_changes
 from verifier.errors import ConfigurationError, StorageUnavailable
 from verifier.migrations import SCHEMA_VERSION
 from verifier.models import ALL_TABLES, SkkMeta, database_proxy
+from verifier.offline import changes as offline_changes
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never wait for the writer

@@ -10,6 +10,7 @@ from verifier.credential import add_years
 from verifier.errors import NotFound
 from verifier.keystore import PrivateKeyStore
 from verifier.models import CredentialRecord
+from verifier.offline import signing
 from verifier.service import VerificationService
 
 DEMO_AGENCY_ID = "lsp-demo"
@@ -42,6 +43,8 @@ def ensure_demo(settings: Settings, service: VerificationService, now: int) -> l
     store = PrivateKeyStore(settings.keys_dir, settings.key_passphrase)
     if not any(key.can_sign for key in registry.list_keys(agency.id)):
         keyring.generate(store, agency.id, "EdDSA", now)
+    if not any(key.retired is None and store.has(key.kid) for key in signing.list_keys()):
+        signing.new_key(store, now)  # so /periksa and offline checks work in the demo too
     listing = []
     for demo in DEMO_CREDENTIALS:
         token = _ensure_credential(demo, agency, store, now)

@@ -19,6 +19,11 @@ from typing import Any
 MAX_TOKEN_LENGTH = 4096
 #: Longest JSON integer literal we parse (2**53 has 16 digits); stops Python's 4,300-digit error.
 _MAX_INT_DIGITS = 16
+#: Deepest nesting of JSON arrays and objects accepted (the outermost object is depth 1). Python's
+#: decoder fails at a depth that depends on how deep the caller's stack already is, so a token
+#: nested ~950 deep was malformed on one path and valid on another; the offline verifier in
+#: JavaScript (docs/offline.md) must draw exactly the same line, so it is drawn here, well short.
+MAX_JSON_DEPTH = 100
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #: Characters allowed last, by length mod 4: with 2 (3) characters in the last group, the last
@@ -108,6 +113,8 @@ def parse_json_object(
         text = data.decode("utf-8")  # strict: rejects UTF-16, CESU-8 surrogates, overlong forms
         if text.startswith("\ufeff"):
             raise MalformedToken(f"{what} starts with a byte-order mark")
+        if _nested_too_deep(text):
+            raise MalformedToken(f"{what} nests arrays or objects more than {MAX_JSON_DEPTH} deep")
         value = _STRICT_DECODER.decode(text)
     except MalformedToken:
         raise
@@ -119,6 +126,31 @@ def parse_json_object(
     if "\\u" in text and not lone_surrogates:
         _reject_lone_surrogates(value, what)
     return value
+
+
+def _nested_too_deep(text: str) -> bool:
+    """True when brackets outside strings nest deeper than MAX_JSON_DEPTH (for valid JSON, the
+    nesting depth; for invalid JSON the decoder refuses it anyway)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False  # fast path: every token and bundle has a handful of brackets
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

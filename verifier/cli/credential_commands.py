@@ -13,6 +13,7 @@ import click
 
 from verifier import demo as demo_instance
 from verifier import issuer, keyring, qr, records, registry, revocation
+from verifier.cli import bundle_commands
 from verifier.cli.base import (
     EXIT_REFUSED,
     Runtime,
@@ -128,15 +129,27 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
 @click.command()
 @click.argument("token")
 @click.option("--at", help="Evaluate the validity window at this ISO-8601 instant.")
+@click.option("--bundle", "bundle_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Verify offline against this signed trust bundle: no database, no network.")
+@click.option("--bundle-keys", "bundle_keys", type=click.Path(dir_okay=False, path_type=Path),
+              help="The pinned bundle key set (default: SKK_KEYS_DIR/bundle-keys.json).")
 @json_option
 @pass_runtime
-def verify(rt: Runtime, token: str, at: str | None, as_json: bool) -> None:
+def verify(rt: Runtime, token: str, at: str | None, bundle_file: Path | None,
+           bundle_keys: Path | None, as_json: bool) -> None:
     """Verify a token, QR payload, verify URL or QR image (PNG)."""
     instant = instant_option(at, "--at")
     text = _token_text(token)
-    service = VerificationService(rt.database(), rt.settings.leeway_seconds)
-    result = service.verify(text, at=instant)
-    emit(as_json, result.to_dict(), lambda data: _describe_result(result, data))
+    if bundle_file is not None:
+        verified = bundle_commands.load_bundle(bundle_file, bundle_keys, rt.settings.keys_dir)
+        result, age = bundle_commands.verify_offline(text, verified, instant, rt.now())
+        data = {**result.to_dict(), "offline": age}
+        emit(as_json, data, lambda data: _describe_result(result, data) + "\n"
+             + bundle_commands.describe_data(age))
+    else:
+        service = VerificationService(rt.database(), rt.settings.leeway_seconds)
+        result = service.verify(text, at=instant)
+        emit(as_json, result.to_dict(), lambda data: _describe_result(result, data))
     if not result.valid:
         raise click.exceptions.Exit(EXIT_REFUSED)
 
@@ -248,6 +261,7 @@ def demo(rt: Runtime, as_json: bool) -> None:
     """Create (once) a demo agency with valid, revoked, suspended and expired credentials."""
     service = VerificationService(rt.database(), rt.settings.leeway_seconds)
     listing = demo_instance.ensure_demo(rt.settings, service, rt.now())
+    bundle_commands.write_pinned_keys(rt)  # `skk verify --bundle` works here without options
     emit(
         as_json,
         listing,

@@ -27,6 +27,7 @@ KINDS = {
     Status.SUSPENDED: "suspended",
     Status.EXPIRED: "expired",
     Status.NOT_YET_VALID: "not_yet_valid",
+    Status.STALE_DATA: "stale_data",  # only ever rendered offline (docs/offline.md)
 }
 
 

@@ -19,6 +19,14 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src {style}; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+#: The offline check page, its modules and its service worker (docs/offline.md §8): scripts,
+#: workers and fetches from this origin only, never inline code or eval; nothing else changes.
+OFFLINE_APP_POLICY = (
+    "default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
+    "style-src {style}; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+_OFFLINE_APP_PREFIXES = ("/periksa", "/sw.js", "/offline/")
 _NO_STORE_PREFIXES = ("/api/", "/v/", "/V/", "/cek")
 _NOINDEX_PREFIXES = ("/v/", "/V/", "/cek")
 HSTS = "max-age=31536000; includeSubDomains"
@@ -36,9 +44,11 @@ def init_app(app: Flask, settings: Settings, style_source: str) -> None:
     )
 
 
-def _headers(no_store: bool, noindex: bool, https: bool, style_source: str) -> list[Header]:
+def _headers(no_store: bool, noindex: bool, https: bool, style_source: str,
+             offline_app: bool = False) -> list[Header]:
+    policy = OFFLINE_APP_POLICY if offline_app else CONTENT_SECURITY_POLICY
     headers = [
-        ("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(style=style_source)),
+        ("Content-Security-Policy", policy.format(style=style_source)),
         ("X-Content-Type-Options", "nosniff"),
         ("X-Frame-Options", "DENY"),
         ("Referrer-Policy", "no-referrer"),
@@ -57,18 +67,22 @@ class SecurityHeaders:
 
     def __init__(self, app: WsgiApp, *, https: bool, style_source: str) -> None:
         self._app = app
-        # Every path falls in one of four cases: build each list once.
+        # Every path falls in one of four cases, or is the offline app: build each list once.
         self._by_case = {
             (no_store, noindex): _headers(no_store, noindex, https, style_source)
             for no_store in (False, True)
             for noindex in (False, True)
         }
+        self._offline_app = _headers(False, False, https, style_source, offline_app=True)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Run the app, adding this path's headers to whatever it starts its response with."""
         path = environ.get("PATH_INFO", "")
-        extra = self._by_case[(path.startswith(_NO_STORE_PREFIXES),
-                               path.startswith(_NOINDEX_PREFIXES))]
+        if path.startswith(_OFFLINE_APP_PREFIXES):
+            extra = self._offline_app
+        else:
+            extra = self._by_case[(path.startswith(_NO_STORE_PREFIXES),
+                                   path.startswith(_NOINDEX_PREFIXES))]
 
         def start_with_headers(status: str, headers: list[Header], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
