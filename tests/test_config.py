@@ -17,6 +17,7 @@ def test_defaults() -> None:
     assert settings.base_url == "http://127.0.0.1:8000"
     assert settings.leeway_seconds == 60
     assert settings.key_passphrase is None and settings.nik_pepper is None
+    assert settings.offline_max_age == 604_800
 
 
 def test_relative_paths_resolve_against_fixed_folders(monkeypatch, tmp_path: Path) -> None:
@@ -47,6 +48,9 @@ def test_secrets_are_raw_strings_and_hidden_from_repr() -> None:
     ({"SKK_BASE_URL": "ftp://x.id"}, "http(s)"),
     ({"SKK_BASE_URL": "https://x.id/?a=1"}, "query"),
     ({"SKK_DATABASE_URL": "skk.sqlite3"}, "database URL"),
+    ({"SKK_OFFLINE_MAX_AGE": "9"}, "between 10 and 7776000"),
+    ({"SKK_OFFLINE_MAX_AGE": "7776001"}, "between 10 and 7776000"),
+    ({"SKK_OFFLINE_MAX_AGE": "7d"}, "whole number"),
 ])
 def test_bad_values_refused(env, message) -> None:
     with pytest.raises(ConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):

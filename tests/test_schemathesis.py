@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import allow_header_conformance, positive
 
 from tests.conftest import NOW
 from verifier import apikeys
+from verifier.offline import signing
 from verifier.web import openapi
 
 EXAMPLES = int(os.environ.get("SKK_SCHEMATHESIS_EXAMPLES", "25"))
@@ -48,12 +49,14 @@ _NO_LIMITS = {
 
 
 @pytest.fixture
-def seeded(contoh, issue, env: dict[str, str]) -> dict[str, Any]:
+def seeded(contoh, issue, store, env: dict[str, str]) -> dict[str, Any]:
     """An agency with a key, an API key and one issued credential; the app on that database."""
     from verifier import create_app
 
     issued = issue(nik="3273010001900042")
     api_key = apikeys.create("lsp-contoh", NOW)["api_key"]
+    signing.new_key(store, NOW)  # so that /api/v1/offline/bundle answers
+
     app = create_app({**env, **_NO_LIMITS, "TESTING": True})
     return {"app": app, "api_key": api_key, "number": issued.credential.number}
 

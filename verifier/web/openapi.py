@@ -5,7 +5,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from verifier.web.openapi_spec import BATCH_PATHS, RESPONSES, SCHEMAS, SECURITY_SCHEMES
+from verifier.web.openapi_spec import (
+    BATCH_PATHS,
+    OFFLINE_PATHS,
+    RESPONSES,
+    SCHEMAS,
+    SECURITY_SCHEMES,
+)
 
 AGENCY: list[dict[str, list[str]]] = [{"apiKey": []}]
 _NUMBER_PARAM = {
@@ -160,6 +166,7 @@ PATHS: dict[str, Any] = {
                      "schema": {"type": "string"}}],
     )},
     **BATCH_PATHS,
+    **OFFLINE_PATHS,
 }
 
 

@@ -66,7 +66,8 @@ VERIFICATION_RESULT = _object(
         "message": {"type": "string", "description": "For people, in the request language."},
         "checked_at": INSTANT,
         "credential": {**_nullable("Credential"), "description":
-                       "Only for valid, revoked, suspended, not_yet_valid and expired."},
+                       "Only for valid, revoked, suspended, not_yet_valid, expired and "
+                       "stale_data (offline only)."},
         "revocation": _nullable("Revocation"),
         "nik_match": {"type": ["boolean", "null"], "description":
                       "Only when the request carried a nik: null unless the credential is valid, "
@@ -300,6 +301,44 @@ BATCH_PATHS: dict[str, Any] = {
                                      f"is unusable (including more than {_BATCH_ROWS} rows).",
                                      "BatchProblem"),
             "429": {"$ref": "#/components/responses/TooManyRequests"},
+            "503": {"$ref": "#/components/responses/ServiceUnavailable"},
+        },
+    }},
+}
+
+
+#: Offline checks (docs/offline.md): the signed trust bundle and the keys that sign it.
+OFFLINE_PATHS: dict[str, Any] = {
+    "/api/v1/offline/bundle": {"get": {
+        "summary": "The signed trust bundle for offline checks, or the delta after a sequence",
+        "description": "One compact JWS (typ skk-bundle+jwt, EdDSA) signed by a bundle key: "
+        "agencies, keys and every revoked or suspended credential, fresh for "
+        "SKK_OFFLINE_MAX_AGE seconds. With since, the changes after that sequence number as a "
+        "signed delta. Gzipped when the client accepts gzip.",
+        "tags": ["public"],
+        "parameters": [{"name": "since", "in": "query", "required": False,
+                        "description": "The seq of the bundle the client holds.",
+                        "schema": {"type": "integer", "minimum": 0,
+                                   "maximum": 9_999_999_999_999_999}}],
+        "responses": {
+            # No schema: the body is a compact JWS, often sent with Content-Encoding gzip.
+            "200": {"description": "The bundle or delta (RFC 7519 §10.3.1 media type).",
+                    "content": {"application/jwt": {}}},
+            "400": _problem_response("since is not a whole number from 0."),
+            "410": _problem_response("No delta from that sequence (unknown, from before a "
+                                     "reset, or too many changes): fetch the full bundle."),
+            "429": {"$ref": "#/components/responses/TooManyRequests"},
+            "503": {"$ref": "#/components/responses/ServiceUnavailable"},
+        },
+    }},
+    "/.well-known/skk-bundle-keys.json": {"get": {
+        "summary": "The bundle keys to pin (CORS open)",
+        "description": "Ed25519 JWKs with created (and retired, for the previous key while "
+        "a bundle it signed can still be fresh), as NumericDates.",
+        "tags": ["public"],
+        "responses": {
+            "200": {"description": "The key set.",
+                    "content": {"application/json": {"schema": _ref("Jwks")}}},
             "503": {"$ref": "#/components/responses/ServiceUnavailable"},
         },
     }},
