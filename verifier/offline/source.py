@@ -9,7 +9,7 @@ reading: on SQLite that would take the write lock for the whole build.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +37,10 @@ def full_payload(database: peewee.Database, settings: BundleSettings, now: int) 
     """The payload of a full bundle of the current state."""
     seq = changes.read_counter(database)
     registry_part = (registry.list_agencies(), registry.list_keys())
+    # Both drivers give BIGINT columns as int, so rows go to the encoder as they come.
     rows = database.execute_sql("SELECT agency_id, number, status, reason, at FROM revocation")
     return bundle.payload(iss=settings.iss, seq=seq, iat=now, max_age=settings.max_age,
-                          leeway=settings.leeway, registry=registry_part,
-                          revocations=_rows(rows))
+                          leeway=settings.leeway, registry=registry_part, revocations=rows)
 
 
 def delta_payload(
@@ -68,11 +68,6 @@ def delta_payload(
                           revocations=_current_states(database, touched), since=since)
 
 
-def _rows(cursor: Any) -> Iterator[bundle.RevocationRow]:
-    for agency_id, number, status, reason, at in cursor:
-        yield agency_id, number, status, reason, int(at)
-
-
 def _current_states(
     database: peewee.Database, touched: Sequence[tuple[str, str]]
 ) -> list[bundle.RevocationRow]:
@@ -85,6 +80,6 @@ def _current_states(
             f"WHERE (agency_id, number) IN ({pairs})",
             [value for pair in part for value in pair],
         )
-        for row in _rows(cursor):
+        for row in cursor:
             found[(row[0], row[1])] = row
     return [found.get(key, (key[0], key[1], "active", "", 0)) for key in touched]
