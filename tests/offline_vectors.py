@@ -579,6 +579,14 @@ def all_vectors(app: Flask, world: World, database: Any) -> dict[str, Any]:
     return vectors
 
 
+def make_vectors(app: Flask, database: Any, store: PrivateKeyStore,
+                 service: VerificationService, base_url: str) -> dict[str, Any]:
+    """The world of every status, a bundle key, and all vectors made from them."""
+    world = build_world(store, service, base_url)
+    signing.new_key(store, NOW - 2 * DAY)
+    return all_vectors(app, world, database)
+
+
 def token_digest(vectors: dict[str, Any]) -> str:
     """A short fingerprint of the cases, printed by the test so a run can be told apart."""
     text = json.dumps([case["input"] for case in vectors["cases"]])

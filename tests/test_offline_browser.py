@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
+from tests.offline_vectors import make_vectors
 from tests.serving import NO_RATE_LIMIT, SERVER_KINDS, Server, free_port, fresh_database, skk
 from tests.serving import server_environment as serving_environment
 from tests.test_browser import CSP_PROBE, PHONE, Watch
@@ -271,3 +272,56 @@ def test_phones_that_never_opened_periksa_get_the_server_page(browser: Browser,
         assert "script-src" not in policy and "default-src 'none'" in policy
     finally:
         context.close()
+
+
+#: Runs in the page: the parity vectors through Chromium's own engine and WebCrypto (BoringSSL,
+#: where node has OpenSSL). Returns every disagreement with Python.
+CHROMIUM_PARITY = """async (vectors) => {
+  const load = (name) => import(`/offline/${name}.js`);
+  const [{ hydrate, readBundle, readKeySet }, { parseJsonText, parseJsonObject }, verify, keys,
+    qr] = await Promise.all(['bundle', 'strict-json', 'verify', 'keys', 'qr-payload'].map(load));
+  const hex = (t) => Uint8Array.from(t.match(/../g) ?? [], (b) => parseInt(b, 16));
+  const wrong = [];
+  const pinned = await readKeySet(parseJsonText(JSON.stringify(vectors.key_set)));
+  const trust = await hydrate(await readBundle(vectors.bundles.full, pinned));
+  for (const c of vectors.cases) {
+    const result = await verify.verifyOffline(c.input, trust, { at: c.at, now: c.now });
+    const got = verify.resultToDict(result, vectors.pack.languages.en.status_messages);
+    if (JSON.stringify(got) !== JSON.stringify(c.expected.en)) wrong.push(c.name);
+  }
+  for (const v of vectors.signatures) {
+    const key = await keys.importVerifyingKey(v.alg, v.jwk);
+    if (await keys.verifySignature(key, hex(v.msg), hex(v.sig)) !== v.valid) wrong.push(v.id);
+  }
+  for (const v of vectors.json) {
+    let ok = true;
+    try { parseJsonObject(hex(v.hex), 'x'); } catch { ok = false; }
+    if (ok !== v.ok) wrong.push(`json ${v.hex.slice(0, 40)}`);
+  }
+  for (const v of vectors.payloads) {
+    let token = null;
+    try { token = await qr.decodePayload(v.payload); } catch { token = null; }
+    if ((v.ok ? v.token : null) !== token) wrong.push(`payload ${v.payload.slice(0, 20)}`);
+  }
+  return { wrong, cases: vectors.cases.length, signatures: vectors.signatures.length };
+}"""
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The vectors' own SQLite database (overriding conftest's): a PostgreSQL one would be the
+    database the served site is using."""
+    return f"sqlite:///{tmp_path / 'vectors.sqlite3'}"
+
+
+def test_chromium_reaches_the_verdicts_python_reaches(phone: BrowserContext, site: Site, app,
+                                                      database, store, service,
+                                                      settings) -> None:
+    """The node parity run again inside Debian's Chromium: its JavaScript engine, its
+    WebCrypto (BoringSSL: Ed25519 and P-256 edge cases of Wycheproof), its Unicode tables."""
+    vectors = make_vectors(app, database, store, service, settings.base_url)
+    page = phone.new_page()
+    page.goto(f"{site.origin}/periksa")
+    outcome = page.evaluate(CHROMIUM_PARITY, vectors)
+    assert outcome["wrong"] == [], outcome["wrong"][:20]
+    assert outcome["cases"] > 300 and outcome["signatures"] > 350

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from tests import offline_vectors
-from tests.conftest import DAY, NOW
-from verifier.offline import signing
+from tests.conftest import NOW
 from verifier.verify import Status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +41,7 @@ def node_executable() -> str:
 @pytest.fixture
 def vectors(app, database, store, service, settings) -> dict[str, Any]:
     """The world of every status, a bundle key, and all vectors made from them."""
-    world = offline_vectors.build_world(store, service, settings.base_url)
-    signing.new_key(store, NOW - 2 * DAY)
-    return offline_vectors.all_vectors(app, world, database)
+    return offline_vectors.make_vectors(app, database, store, service, settings.base_url)
 
 
 def test_python_offline_verifier_agrees_with_the_server(vectors: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { formatPattern } from '../../verifier/static/offline/dates.js';
+import { supportsEd25519 } from '../../verifier/static/offline/keys.js';
 import { countsByStatus, entryFor, isToday, localTime, toCsv } from '../../verifier/static/offline/gatelog.js';
 import { pageLanguage, payloadOf, percentDecoded } from '../../verifier/static/offline/navigation.js';
 import { scanLoop } from '../../verifier/static/offline/scan.js';
@@ -100,4 +101,8 @@ test('dates: ISO 8601 to 2**53, five calendar years, CLDR patterns', () => {
   assert.equal(formatPattern("d MMMM y 'jam' HH.mm", parts, dates), '5 Februari 2026 jam 00.07');
   assert.equal(formatPattern('h:mm\u202fa, dd/MM/yy', parts, dates), '12:07\u202fAM, 05/02/26');
   assert.throws(() => formatPattern('EEEE', parts, dates), /not supported/);
+});
+
+test('WebCrypto here verifies Ed25519 (RFC 8032 test 1), as the app requires', async () => {
+  assert.equal(await supportsEd25519(), true);
 });

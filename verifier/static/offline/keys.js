@@ -42,6 +42,22 @@ export async function verifySignature(verifyingKey, data, signature) {
   }
 }
 
+// RFC 8032 §7.1, test 1: a public key and its signature of the empty message.
+const RFC8032_KEY = 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a';
+const RFC8032_SIGNATURE = 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b';
+const fromHex = (hex) => Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
+
+/** True when this browser's WebCrypto verifies Ed25519 (Chrome 137+, Safari 17+, Firefox 129+).
+ * Without it every Ed25519 signature would look forged, so the app refuses to check offline. */
+export async function supportsEd25519() {
+  try {
+    const key = await crypto.subtle.importKey('raw', fromHex(RFC8032_KEY), { name: 'Ed25519' }, false, ['verify']);
+    return await crypto.subtle.verify({ name: 'Ed25519' }, key, fromHex(RFC8032_SIGNATURE), new Uint8Array(0));
+  } catch {
+    return false;
+  }
+}
+
 function bigEndian(bytes) {
   let n = 0n;
   for (const byte of bytes) n = (n << 8n) | BigInt(byte);

@@ -1,6 +1,7 @@
 // The /periksa page: installs the service worker, fetches and checks the offline data, says how
 // old it is, keeps the optional gate log, and scans continuously where BarcodeDetector exists.
 import { hydrate } from './bundle.js';
+import { supportsEd25519 } from './keys.js';
 import { moment } from './dates.js';
 import { countsByStatus, entryFor, isToday, toCsv } from './gatelog.js';
 import { refresh, refreshPack, RefreshError } from './refresh.js';
@@ -171,7 +172,7 @@ function setUpScanner() {
 }
 
 async function start() {
-  if (!('serviceWorker' in navigator) || !window.indexedDB || !window.crypto?.subtle) {
+  if (!('serviceWorker' in navigator) || !window.indexedDB || !window.crypto?.subtle || !await supportsEd25519()) {
     say('unsupported', text('unsupported'));
     return;
   }
