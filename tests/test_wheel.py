@@ -73,6 +73,10 @@ def test_wheel_carries_pages_styles_print_templates_and_translations(wheel: Path
     for document in ("_base", "certificate", "cards"):
         assert f"verifier/templates/print/{document}.html" in names
     assert "verifier/static/site.css" in names
+    for module in ("sw", "periksa", "verify", "bundle", "render"):  # the offline app
+        assert f"verifier/static/offline/{module}.js" in names
+    for page in ("periksa", "offline_shell", "offline_missing", "_offline"):
+        assert f"verifier/templates/{page}.html" in names
     assert "verifier/translations/en/LC_MESSAGES/messages.mo" in names
     assert "verifier/data/jabatan_kerja_2025.csv" in names
     assert not any(name.startswith(("tests/", "benchmarks/", "keys/")) for name in names)
@@ -111,6 +115,11 @@ def test_installed_wheel_serves_every_page_and_prints_from_anywhere(
         assert check.status == 200 and b"Manual check" in check.body
         privacy = client.request("GET", "/privasi")
         assert privacy.status == 200 and b"UU 27/2022" in privacy.body
+        offline = client.request("GET", "/periksa")
+        assert offline.status == 200 and b"/offline/periksa.js" in offline.body
+        assert client.request("GET", "/sw.js").status == 200
+        assert client.request("GET", "/offline/pack.json").status == 200
+        assert client.request("GET", "/api/v1/offline/bundle").status == 200  # demo's bundle key
         missing = client.request("GET", "/no-such-page")
         assert missing.status == 404 and b"<style>" in missing.body
 
