@@ -8,7 +8,7 @@ import { MalformedToken } from './errors.js';
 import { asciiBytes, canonicalJson } from './jws.js';
 import { importVerifyingKey, verifySignature } from './keys.js';
 import { parseJsonObject } from './strict-json.js';
-import { checkText } from './text.js';
+import { checkText, pyStrip } from './text.js';
 
 export const BUNDLE_TYPE = 'skk-bundle+jwt';
 const FORMAT_VERSION = 1;
@@ -81,7 +81,7 @@ async function checkedKid(jwk, what) {
 /** Verify a bundle or delta against the pinned keys and decode it to plain data (`state`). The
  * signature is checked before the payload is parsed. BundleError when it cannot be trusted. */
 export async function readBundle(text, pinned) {
-  const parts = text.trim().split('.');
+  const parts = pyStrip(text).split('.');
   if (parts.length !== 3) fail('a bundle is a compact JWS: three base64url parts separated by dots');
   let header;
   let signature;
