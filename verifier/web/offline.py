@@ -19,7 +19,7 @@ from verifier.web import limits, offline_pack, security, style
 from verifier.web.database import reconnecting
 from verifier.web.problems import problem
 from verifier.web.requests import json_response
-from verifier.web.state import current_state
+from verifier.web.state import EXTENSION_KEY, current_state
 
 bp = Blueprint("offline", __name__)
 
@@ -33,7 +33,7 @@ _PACK = "skk.offline.pack"
 
 @bp.record_once
 def _set_up(state: BlueprintSetupState) -> None:
-    web = state.app.extensions["skk"]
+    web = state.app.extensions[EXTENSION_KEY]  # set up before any blueprint is registered
     settings = BundleSettings(web.settings.base_url, web.settings.offline_max_age,
                               web.settings.leeway_seconds)
     state.app.extensions[_PUBLISHER] = BundlePublisher(web.database, web.key_store, settings)
