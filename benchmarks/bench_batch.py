@@ -42,12 +42,16 @@ from typing import Any
 import segno
 from segno import consts
 
-from verifier import cohort, cohort_output, jobs, keyring, printing, qr, registry
-from verifier.cohort_file import read_cohort
-from verifier.db import init_schema, open_database
-from verifier.keys import SigningKey
-from verifier.keystore import PrivateKeyStore
-from verifier.nik import check_nik
+from verifier.core import jobs, links
+from verifier.core.keys import SigningKey
+from verifier.core.nik import check_nik
+from verifier.issuance import cohort, keyring
+from verifier.issuance.cohort_file import read_cohort
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.printing import certificates, cohort_folder
+from verifier.qr import parallel, render
+from verifier.store import registry
+from verifier.store.db import init_schema, open_database
 
 TARGET_RATIO = 1.3
 ROWS = 3000
@@ -132,7 +136,7 @@ def main() -> int:
 
 def report_cores() -> None:
     """Say how many cores the pipeline can use; plainly so when it is one."""
-    cores = cohort_output.usable_cores()
+    cores = parallel.usable_cores()
     print(f"cpu_count={os.cpu_count()} usable_cores={cores}")
     if cores < 2:
         print("NOTE: only one usable core: the pipeline cannot render QR codes in parallel "
@@ -184,17 +188,17 @@ def nik(rng: random.Random, index: int) -> str:
 
 def plain_svg(url: str) -> bytes:
     """The hand-rolled baseline: one segno call with our settings, then its SVG writer."""
-    prefix, payload = url.split(qr.PATH_MARK)
+    prefix, payload = url.split(links.PATH_MARK)
     code = segno.make(
         # A list of (content, mode) segments, which segno's type hints do not name.
-        [(prefix + qr.PATH_MARK, consts.MODE_ALPHANUMERIC),  # type: ignore[arg-type]
+        [(prefix + links.PATH_MARK, consts.MODE_ALPHANUMERIC),  # type: ignore[arg-type]
          (payload, consts.MODE_NUMERIC)],
-        error=qr.ERROR_LEVEL,
+        error=render.ERROR_LEVEL,
         boost_error=False,
         micro=False,
     )
     buffer = io.BytesIO()
-    code.save(buffer, kind="svg", scale=qr.SVG_SCALE, border=qr.BORDER, xmldecl=True)
+    code.save(buffer, kind="svg", scale=render.SVG_SCALE, border=render.BORDER, xmldecl=True)
     return buffer.getvalue()
 
 
@@ -218,7 +222,7 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
     try:
         with timed_stages() as stages:
             started = time.perf_counter()
-            prepared, _ = cohort_output.issue_to_folder(
+            prepared, _ = cohort_folder.issue_to_folder(
                 read_cohort(setup.data, filename="cohort.csv"), setup.agency, setup.signer,
                 out_dir, pepper=PEPPER, base_url=BASE_URL, now=NOW,
             )
@@ -232,7 +236,7 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
     with (out_dir / "results.csv").open(encoding="utf-8-sig", newline="") as results:
         urls = [row["url"] for row in csv.DictReader(results, delimiter=";")]
     svgs = {
-        url: (out_dir / "qr" / cohort_output.qr_file_name(entry.credential.number)).read_bytes()
+        url: (out_dir / "qr" / cohort_folder.qr_file_name(entry.credential.number)).read_bytes()
         for url, entry in zip(urls, prepared.entries, strict=True)
     }
     shutil.rmtree(out_dir)
@@ -257,11 +261,11 @@ def stop_forkserver() -> None:
 #: Pipeline stages timed inside the run: (name, owner, attribute).
 _STAGES: tuple[tuple[str, Any, str], ...] = (
     ("check_sign", cohort, "prepare"),
-    ("qr", cohort_output.QrRenderer, "render_credentials"),  # URLs and SVGs, in the workers
-    ("html_certificates", printing, "render_certificates"),
-    ("html_cards", printing, "render_cards"),
+    ("qr", parallel.QrRenderer, "render_credentials"),  # URLs and SVGs, in the workers
+    ("html_certificates", certificates, "render_certificates"),
+    ("html_cards", certificates, "render_cards"),
     ("store", cohort, "commit"),
-    ("write_files", cohort_output, "publish"),
+    ("write_files", cohort_folder, "publish"),
 )
 
 

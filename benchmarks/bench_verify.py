@@ -27,12 +27,14 @@ import jwt
 import peewee
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from verifier import issuer, jws, keyring, registry, revocation
-from verifier.credential import Credential, check_header
-from verifier.db import init_schema, open_database
-from verifier.keystore import PrivateKeyStore
-from verifier.service import VerificationService
-from verifier.verify import Status
+from verifier.core import jws
+from verifier.core.credential import Credential, check_header
+from verifier.core.verify import Status
+from verifier.issuance import issuer, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import registry, revocation
+from verifier.store.db import init_schema, open_database
+from verifier.verification import VerificationService
 
 TARGET_RATIO = 0.75
 REVOKED_ROWS = 1_000_000

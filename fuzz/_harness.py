@@ -26,10 +26,11 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tests.conftest import DAY, NOW  # noqa: E402
-from verifier import issuer, keyring, registry  # noqa: E402
-from verifier.db import init_schema, open_database  # noqa: E402
-from verifier.keystore import PrivateKeyStore  # noqa: E402
-from verifier.service import VerificationService  # noqa: E402
+from verifier.issuance import issuer, keyring  # noqa: E402
+from verifier.issuance.keystore import PrivateKeyStore  # noqa: E402
+from verifier.store import registry  # noqa: E402
+from verifier.store.db import init_schema, open_database  # noqa: E402
+from verifier.verification import VerificationService  # noqa: E402
 
 DEFAULT_EXAMPLES = 50_000
 PEPPER = "fuzz pepper"

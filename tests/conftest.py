@@ -11,12 +11,13 @@ from typing import Any
 import peewee
 import pytest
 
-from verifier import issuer, keyring, registry
 from verifier.config import Settings
-from verifier.db import init_schema, open_database
-from verifier.keystore import PrivateKeyStore
-from verifier.models import ALL_TABLES
-from verifier.service import VerificationService
+from verifier.issuance import issuer, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import registry
+from verifier.store.db import init_schema, open_database
+from verifier.store.models import ALL_TABLES
+from verifier.verification import VerificationService
 
 #: 2026-01-15T00:00:00Z: the instant every test lives at unless it says otherwise.
 NOW = 1_768_435_200

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
-from verifier.db import open_database
-from verifier.models import ALL_TABLES
+from verifier.store.db import open_database
+from verifier.store.models import ALL_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -13,8 +13,11 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from verifier import apikeys, create_app, qr
-from verifier.models import CredentialRecord
+from verifier import create_app
+from verifier.core import links
+from verifier.qr import scan
+from verifier.store import apikeys
+from verifier.store.models import CredentialRecord
 from verifier.web.limits import DEFAULT_LIMITS, FAILED_AUTH
 
 from .conftest import DAY, NOW
@@ -155,7 +158,7 @@ def test_successful_requests_do_not_use_up_the_auth_limit(client, auth):
 
 def test_issue_returns_number_token_and_qr_url(client, issued, settings):
     assert set(issued) == {"number", "token", "url"}
-    assert issued["url"] == qr.credential_url(settings.base_url, issued["token"])
+    assert issued["url"] == links.credential_url(settings.base_url, issued["token"])
     assert issued["url"].startswith("HTTPS://SERTIFIKAT.EXAMPLE.ID/V/")
     result = client.post("/api/v1/verify", json={"token": issued["url"], "nik": NIK}).get_json()
     assert result["status"] == "valid" and result["nik_match"] is True
@@ -386,7 +389,7 @@ def test_qr_svg_and_png(client, auth, issued, tmp_path: Path):
     assert png.status_code == 200 and png.mimetype == "image/png"
     image = tmp_path / "qr.png"
     image.write_bytes(png.data)
-    assert qr.read_qr_image(image) == issued["url"]
+    assert scan.read_qr_image(image) == issued["url"]
 
 
 # -- revoke, suspend, reinstate, audit ----------------------------------------------------------

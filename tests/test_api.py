@@ -20,9 +20,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from limits.storage import Storage
 
-from verifier import qr, registry, revocation
-from verifier.db import init_schema, open_database
-from verifier.errors import ConfigurationError
+from verifier.core import links, qr_payload
+from verifier.core.errors import ConfigurationError
+from verifier.store import registry, revocation
+from verifier.store.db import init_schema, open_database
 from verifier.web.limits import DEFAULT_LIMITS, VERIFY
 from verifier.web.state import EXTENSION_KEY
 
@@ -60,12 +61,12 @@ def _problem(response, status: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize("form", ["jws", "payload", "url", "lowercase-url"])
 def test_verify_accepts_token_payload_and_url(client, signed, settings, form):
-    url = qr.credential_url(settings.base_url, signed.token)
+    url = links.credential_url(settings.base_url, signed.token)
     text = {
         "jws": signed.token,
-        "payload": qr.encode_payload(signed.token),
+        "payload": qr_payload.encode_payload(signed.token),
         "url": url,
-        "lowercase-url": f"https://sertifikat.example.id/v/{qr.encode_payload(signed.token)}?x=1",
+        "lowercase-url": f"https://sertifikat.example.id/v/{qr_payload.encode_payload(signed.token)}?x=1",
     }[form]
     response = _verify(client, {"token": text})
     assert response.status_code == 200

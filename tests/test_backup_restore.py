@@ -26,9 +26,9 @@ from click.testing import CliRunner, Result
 from playhouse import db_url
 
 from tests.conftest import DAY, NOW, POSTGRES_URL
-from verifier import registry, revocation
 from verifier.cli import main
-from verifier.service import VerificationService
+from verifier.store import registry, revocation
+from verifier.verification import VerificationService
 
 AT = datetime.fromtimestamp(NOW, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -14,8 +14,8 @@ from jsonschema import Draft202012Validator
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from verifier import apikeys
-from verifier.models import CredentialRecord
+from verifier.store import apikeys
+from verifier.store.models import CredentialRecord
 from verifier.web.batch_api import MAX_BODY_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED_BYTES
 from verifier.web.openapi_spec import SCHEMAS
 

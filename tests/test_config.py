@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
-from verifier.errors import ConfigurationError
+from verifier.core.errors import ConfigurationError
 
 
 def test_defaults() -> None:

@@ -23,10 +23,12 @@ from werkzeug.routing import Rule
 
 from tests import serving
 from tests.conftest import NOW
-from verifier import apikeys, gunicorn_conf, jws, qr_payload
-from verifier.jws import MAX_TOKEN_LENGTH
-from verifier.qr_payload import MAX_PAYLOAD_DIGITS
-from verifier.verify import Status
+from verifier import gunicorn_conf
+from verifier.core import jws, qr_payload
+from verifier.core.jws import MAX_TOKEN_LENGTH
+from verifier.core.qr_payload import MAX_PAYLOAD_DIGITS
+from verifier.core.verify import Status
+from verifier.store import apikeys
 
 #: Far over every route's limit (the batch upload allows a few MiB, the rest 16 KiB).
 HUGE = 2**31

@@ -31,13 +31,15 @@ from peewee import (
 )
 
 from tests.conftest import DAY, NOW
-from verifier import db, issuer, keys, migrations
 from verifier.cli import main
-from verifier.errors import ConfigurationError, StorageUnavailable
-from verifier.keystore import PrivateKeyStore
-from verifier.migrations import Migration
-from verifier.models import ALL_TABLES
-from verifier.registry import AgencyInfo
+from verifier.core import keys
+from verifier.core.errors import ConfigurationError, StorageUnavailable
+from verifier.core.trust import AgencyInfo
+from verifier.issuance import issuer
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import db, migrations
+from verifier.store.migrations import Migration
+from verifier.store.models import ALL_TABLES
 
 # --- Schema version 1, frozen: verifier/models.py as of commit f2d1f1f -------------------------
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from verifier import apikeys
+from verifier.store import apikeys
 from verifier.web.openapi import document
 
 from .conftest import NOW

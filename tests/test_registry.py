@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import DAY, NOW
-from verifier import keys, registry
-from verifier.errors import Conflict, InvalidInput, NotFound
+from verifier.core import keys
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.store import registry
 
 
 def test_parse_levels() -> None:

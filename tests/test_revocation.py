@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import NOW
-from verifier import revocation
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.models import RevocationEvent
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.store import revocation
+from verifier.store.models import RevocationEvent
 
 
 @pytest.fixture

@@ -30,11 +30,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.conftest import NOW
-from verifier import apikeys, cohort, keyring, records, registry, revocation
-from verifier.cohort_file import read_cohort
 from verifier.config import Settings
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.keystore import PrivateKeyStore
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.issuance import cohort, keyring
+from verifier.issuance.cohort_file import read_cohort
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import apikeys, records, registry, revocation
 
 # Fixture NIKs have day 00 in the birth-date block: never a real person's (SPEC §7).
 NIK = "3273010001900042"

@@ -42,7 +42,7 @@ from tests.serving import (
     prepare_agency,
     server_environment,
 )
-from verifier.db import open_database
+from verifier.store.db import open_database
 from verifier.web.accesslog import APP_LOGGER, RedactingLogger, route_shape, scrub
 
 AGENCY = "lsp-uji"

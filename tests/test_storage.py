@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from verifier import db
-from verifier.errors import ConfigurationError, StorageUnavailable
-from verifier.models import SkkMeta
+from verifier.core.errors import ConfigurationError, StorageUnavailable
+from verifier.store import db
+from verifier.store.models import SkkMeta
 
 
 def test_init_is_idempotent_and_versioned(database) -> None:

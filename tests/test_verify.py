@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import DAY, NOW
-from verifier import issuer, jws, keyring, keys, qr, registry, revocation
-from verifier.credential import Credential, add_years, to_iso
-from verifier.keystore import PrivateKeyStore
-from verifier.service import VerificationService
-from verifier.verify import SHOWS_CREDENTIAL, Status, VerificationResult, verify_token
+from verifier.core import jws, keys, links
+from verifier.core.credential import Credential, add_years, to_iso
+from verifier.core.verify import SHOWS_CREDENTIAL, Status, VerificationResult, verify_token
+from verifier.issuance import issuer, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import registry, revocation
+from verifier.verification import VerificationService
 
 LEEWAY = 60
 ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -549,7 +551,7 @@ def test_new_agency_seen_at_once(world: World, service: VerificationService) -> 
 
 def test_verify_accepts_url_and_payload(world: World, settings, service) -> None:
     token = world.issue().token
-    url = qr.credential_url(settings.base_url, token)
+    url = links.credential_url(settings.base_url, token)
     for text in (token, url, url.rpartition("/")[2], f"  {url}?utm=x#frag  "):
         assert service.verify(text, at=NOW).status == "valid"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from verifier.errors import ConfigurationError
+from verifier.core.errors import ConfigurationError
 
 #: The ``verifier`` package folder: templates, static files, translations and data ship in it.
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier import issuer, keyring, qr, registry, revocation
 from verifier.config import Settings
-from verifier.credential import add_years
-from verifier.errors import NotFound
-from verifier.keystore import PrivateKeyStore
-from verifier.models import CredentialRecord
-from verifier.service import VerificationService
+from verifier.core import links
+from verifier.core.credential import add_years
+from verifier.core.errors import NotFound
+from verifier.issuance import issuer, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import registry, revocation
+from verifier.store.models import CredentialRecord
+from verifier.verification import VerificationService
 
 DEMO_AGENCY_ID = "lsp-demo"
 DEMO_AGENCY_NAME = "LSP Demo Konstruksi Nusantara"
@@ -46,7 +48,7 @@ def ensure_demo(settings: Settings, service: VerificationService, now: int) -> l
     for demo in DEMO_CREDENTIALS:
         token = _ensure_credential(demo, agency, store, now)
         _apply_state(demo, now)
-        url = qr.credential_url(settings.base_url, token)
+        url = links.credential_url(settings.base_url, token)
         result = service.verify(token, at=now)
         listing.append({"number": demo.number, "status": result.status.value, "url": url})
     return listing

@@ -11,10 +11,10 @@ import click
 import peewee
 
 from verifier.config import Settings, load_settings
-from verifier.credential import parse_instant
-from verifier.db import open_database, require_schema, storage_errors
-from verifier.errors import Conflict, InvalidInput, NotFound, SkkError
-from verifier.nik import without_niks
+from verifier.core.credential import parse_instant
+from verifier.core.errors import Conflict, InvalidInput, NotFound, SkkError
+from verifier.core.nik import without_niks
+from verifier.store.db import open_database, require_schema, storage_errors
 
 #: SPEC §5: 1 = not valid or refused; 2 = bad usage, unreadable file, no database or configuration.
 EXIT_REFUSED = 1

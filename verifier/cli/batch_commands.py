@@ -9,13 +9,15 @@ from typing import Any
 
 import click
 
-from verifier import cohort_output, keyring, registry
 from verifier.cli.base import EXIT_REFUSED, Runtime, emit, json_option, pass_runtime
-from verifier.cohort import CohortRejected
-from verifier.cohort_file import read_cohort
-from verifier.cohort_output import check_out_dir, issue_to_folder
-from verifier.errors import InvalidInput, UnreadableInput
-from verifier.keystore import PrivateKeyStore
+from verifier.core.errors import InvalidInput, UnreadableInput
+from verifier.issuance import keyring
+from verifier.issuance.cohort import CohortRejected
+from verifier.issuance.cohort_file import read_cohort
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.printing import cohort_folder
+from verifier.printing.cohort_folder import check_out_dir, issue_to_folder
+from verifier.store import registry
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -51,7 +53,7 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
         _report_problems(rejected, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None
     if as_json:
-        emit(True, cohort_output.batch_summary(prepared, urls))
+        emit(True, cohort_folder.batch_summary(prepared, urls))
     else:
         click.echo(f"{prepared.issued} issued, {prepared.existing} existing; files in {out_dir}")
 

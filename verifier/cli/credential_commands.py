@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from verifier import demo as demo_instance
-from verifier import issuer, keyring, qr, records, registry, revocation
 from verifier.cli.base import (
     EXIT_REFUSED,
     Runtime,
@@ -21,10 +20,14 @@ from verifier.cli.base import (
     json_option,
     pass_runtime,
 )
-from verifier.errors import UnreadableInput
-from verifier.keystore import PrivateKeyStore
-from verifier.service import VerificationService
-from verifier.verify import VerificationResult
+from verifier.core import links
+from verifier.core.errors import UnreadableInput
+from verifier.core.verify import VerificationResult
+from verifier.issuance import issuer, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.qr import render, scan
+from verifier.store import records, registry, revocation
+from verifier.verification import VerificationService
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 _CLI_ACTOR = "cli"
@@ -87,7 +90,7 @@ def issue(
         signed = issuer.issue_one(
             request, agency, signer, pepper=rt.settings.nik_pepper, now=rt.now()
         )
-        url = qr.credential_url(rt.settings.base_url, signed.token)
+        url = links.credential_url(rt.settings.base_url, signed.token)
         if write_qr is not None:
             write_qr(url, signed.credential.number)
         emit(as_json, {"number": signed.credential.number, "token": signed.token, "url": url})
@@ -98,7 +101,7 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
     """Create a temporary file beside ``path`` (a usage error, exit 2, when that fails) and
     yield a function that writes the QR into it and moves it into place; the temporary file is
     removed whatever happens."""
-    if path.suffix.lower() not in qr.QR_FILE_SUFFIXES:
+    if path.suffix.lower() not in render.QR_FILE_SUFFIXES:
         raise click.BadParameter("the QR file must end in .png or .svg", param_hint="--qr")
     if path.is_dir():
         raise click.BadParameter(f"cannot write {path}: it is a folder", param_hint="--qr")
@@ -112,7 +115,7 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
 
     def write(url: str, number: str) -> None:
         try:
-            qr.write_qr(url, temporary)
+            render.write_qr(url, temporary)
             os.replace(temporary, path)
         except (UnreadableInput, OSError) as exc:
             reason = exc.message if isinstance(exc, UnreadableInput) else exc.strerror
@@ -147,7 +150,7 @@ def _token_text(argument: str) -> str:
     if path.suffix.lower() in _IMAGE_SUFFIXES or _is_file(path):
         if not _is_file(path):
             raise UnreadableInput(f"no such file: {argument}")
-        return qr.read_qr_image(path)
+        return scan.read_qr_image(path)
     return argument
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from verifier import apikeys, keyring, registry
 from verifier.cli.base import (
     DashArgumentCommand,
     Runtime,
@@ -15,9 +14,11 @@ from verifier.cli.base import (
     json_option,
     pass_runtime,
 )
-from verifier.db import SchemaChange, open_database, upgrade_schema
-from verifier.errors import InvalidInput
-from verifier.keystore import PrivateKeyStore
+from verifier.core.errors import InvalidInput
+from verifier.issuance import keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import apikeys, registry
+from verifier.store.db import SchemaChange, open_database, upgrade_schema
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 

@@ -12,12 +12,15 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from verifier import issuer, keyring, qr, records, registry, revocation
-from verifier.credential import checked_number, parse_instant
-from verifier.db import storage_errors
-from verifier.errors import InvalidInput, NotFound
-from verifier.nik import check_nik
-from verifier.revocation import NO_SUCH_CREDENTIAL
+from verifier.core import links
+from verifier.core.credential import checked_number, parse_instant
+from verifier.core.errors import InvalidInput, NotFound
+from verifier.core.nik import check_nik
+from verifier.issuance import issuer, keyring
+from verifier.qr import render
+from verifier.store import records, registry, revocation
+from verifier.store.db import storage_errors
+from verifier.store.revocation import NO_SUCH_CREDENTIAL
 from verifier.web import auth, requests
 from verifier.web.auth import current_caller
 from verifier.web.requests import InvalidBody, Member, json_response, read_object
@@ -55,7 +58,7 @@ def issue_credential() -> Response:
     signer = keyring.signer(current_state().key_store, agency.id)
     signed = issuer.issue_one(issue_request, agency, signer, pepper=settings.nik_pepper, now=now)
     number = signed.credential.number
-    url = qr.credential_url(settings.base_url, signed.token)
+    url = links.credential_url(settings.base_url, signed.token)
     response = json_response({"number": number, "token": signed.token, "url": url}, 201)
     response.headers["Location"] = url_for(".get_credential", number=number)
     return response
@@ -129,19 +132,19 @@ def _find(nik: str) -> Response:
 @storage_errors()
 def credential_qr_svg(number: str) -> Response:
     """The QR code of an own credential as SVG."""
-    return Response(qr.qr_svg(_credential_url(number)), mimetype="image/svg+xml")
+    return Response(render.qr_svg(_credential_url(number)), mimetype="image/svg+xml")
 
 
 @bp.get("/credentials/<number>/qr.png")
 @storage_errors()
 def credential_qr_png(number: str) -> Response:
     """The QR code of an own credential as PNG."""
-    return Response(qr.qr_png(_credential_url(number)), mimetype="image/png")
+    return Response(render.qr_png(_credential_url(number)), mimetype="image/png")
 
 
 def _credential_url(number: str) -> str:
     token = records.get_token(current_caller().agency_id, _existing(number))
-    return qr.credential_url(current_state().settings.base_url, token)
+    return links.credential_url(current_state().settings.base_url, token)
 
 
 @bp.post("/credentials/<number>/revoke")

@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from verifier import nik_match, registry
-from verifier.db import outdated_schema, storage_errors
-from verifier.errors import StorageUnavailable
-from verifier.nik import check_nik
-from verifier.verify import VerificationResult
+from verifier.core.errors import StorageUnavailable
+from verifier.core.nik import check_nik
+from verifier.core.verify import VerificationResult
+from verifier.store import nik_match, registry
+from verifier.store.db import outdated_schema, storage_errors
 from verifier.web import limits, openapi, requests
 from verifier.web.database import reconnecting
 from verifier.web.i18n import request_language

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, g, request
 
-from verifier import apikeys
-from verifier.db import storage_errors
-from verifier.errors import InvalidInput
+from verifier.core.errors import InvalidInput
+from verifier.store import apikeys
+from verifier.store.db import storage_errors
 from verifier.web import limits
 from verifier.web.problems import problem
 

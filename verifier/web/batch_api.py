@@ -21,9 +21,12 @@ import time
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from verifier import cohort, cohort_output, keyring, qr, registry
-from verifier.cohort_file import read_cohort
-from verifier.db import storage_errors
+from verifier.core import links
+from verifier.issuance import cohort, keyring
+from verifier.issuance.cohort_file import read_cohort
+from verifier.printing import cohort_folder
+from verifier.store import registry
+from verifier.store.db import storage_errors
 from verifier.web import auth, requests
 from verifier.web.auth import current_caller
 from verifier.web.problems import problem
@@ -77,8 +80,8 @@ def issue_batch() -> Response:
         return problem(422, rejected.message, field="file",
                        errors=[p.to_dict() for p in rejected.problems])
     # URLs are rendered before the commit too: once stored, nothing is left that could fail.
-    urls = [qr.credential_url(settings.base_url, entry.token) for entry in prepared.entries]
-    body = cohort_output.batch_summary(prepared, urls)
+    urls = [links.credential_url(settings.base_url, entry.token) for entry in prepared.entries]
+    body = cohort_folder.batch_summary(prepared, urls)
     cohort.commit(prepared)
     return json_response(body, 201)
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import peewee
 from flask import Flask
 
-from verifier.errors import StorageUnavailable
+from verifier.core.errors import StorageUnavailable
 from verifier.web.state import current_state
 
 

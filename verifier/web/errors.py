@@ -11,7 +11,7 @@ import peewee
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from verifier.errors import SkkError, StorageUnavailable, TooManyAttempts
+from verifier.core.errors import SkkError, StorageUnavailable, TooManyAttempts
 from verifier.web.database import drop_connection
 from verifier.web.problems import problem, problem_from, status_for
 

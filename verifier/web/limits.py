@@ -3,11 +3,11 @@
 Counting is done by the ``limits`` library (the engine under Flask-Limiter), fixed window, called
 from the views. Counters are kept in each worker's memory (``skk-memory://``, below), except the
 per-client NIK limit, which every worker and host must share so that a guesser gains nothing from
-the number of workers: it is counted in the database (``skk-database://``, verifier.rate_counts).
-``SKK_RATELIMIT_STORAGE_URI`` (``redis://...``, ``memcached://...``) moves all of them to a
-shared store instead. The per-credential NIK-miss
-lock does not depend on any of this: it lives in the database (``verifier.nik_match``), so
-rotating addresses does not help a guesser.
+the number of workers: it is counted in the database (``skk-database://``,
+verifier.store.rate_counts). ``SKK_RATELIMIT_STORAGE_URI`` (``redis://...``, ``memcached://...``)
+moves all of them to a shared store instead. The per-credential NIK-miss lock does not depend on
+any of this: it lives in the database (``verifier.store.nik_match``), so rotating addresses does
+not help a guesser.
 
 Each limit can be changed with an environment variable (``SKK_RATELIMIT_VERIFY`` and so on, in
 the ``limits`` notation: ``"300 per minute"``, ``"10 per minute;50 per day"``).
@@ -31,8 +31,8 @@ from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from verifier import rate_counts
-from verifier.errors import ConfigurationError, StorageUnavailable, TooManyAttempts
+from verifier.core.errors import ConfigurationError, StorageUnavailable, TooManyAttempts
+from verifier.store import rate_counts
 
 VERIFY = "verify"
 NIK_MATCH = "nik-match"

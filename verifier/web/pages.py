@@ -15,12 +15,12 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from werkzeug.routing import PathConverter
 
-from verifier import registry
-from verifier.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
-from verifier.db import storage_errors
-from verifier.messages import DEFAULT_LANGUAGE
-from verifier.models import CredentialRecord
-from verifier.nik import holds_nik_like
+from verifier.core.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
+from verifier.core.messages import DEFAULT_LANGUAGE
+from verifier.core.nik import holds_nik_like
+from verifier.store import registry
+from verifier.store.db import storage_errors
+from verifier.store.models import CredentialRecord
 from verifier.web import limits
 from verifier.web.database import reconnecting
 from verifier.web.i18n import asked_language

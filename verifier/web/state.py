@@ -10,10 +10,10 @@ import peewee
 from flask import Flask, current_app
 
 from verifier.config import Settings, is_loopback_host
-from verifier.db import open_database
-from verifier.keystore import PrivateKeyStore
-from verifier.printing import verify_domain
-from verifier.service import VerificationService
+from verifier.core.links import verify_domain
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store.db import open_database
+from verifier.verification import VerificationService
 
 EXTENSION_KEY = "skk"
 

@@ -13,11 +13,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from verifier.credential import to_iso
-from verifier.errors import InvalidInput, NotFound
-from verifier.models import ApiKeyRecord
-from verifier.nik import quoted
-from verifier.registry import get_agency
+from verifier.core.credential import to_iso
+from verifier.core.errors import InvalidInput, NotFound
+from verifier.core.nik import quoted
+from verifier.store.models import ApiKeyRecord
+from verifier.store.registry import get_agency
 
 _API_KEY_RE = re.compile(r"skk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from verifier import jws
-from verifier.credential import Credential, check_header, to_iso
-from verifier.messages import DEFAULT_LANGUAGE, status_message
-from verifier.registry import AgencyInfo, TrustedKey, TrustSnapshot
-from verifier.revocation import RevocationStatus
+from verifier.core import jws
+from verifier.core.credential import Credential, check_header, to_iso
+from verifier.core.messages import DEFAULT_LANGUAGE, status_message
+from verifier.core.trust import AgencyInfo, RevocationStatus, TrustedKey, TrustSnapshot
 
 RevocationLookup = Callable[[str, str], "RevocationStatus | None"]
 

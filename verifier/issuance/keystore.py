@@ -1,6 +1,6 @@
 """The private key file store (SPEC §7 ``SKK_KEYS_DIR``): ``<kid>.pem``, encrypted, mode 0600.
 
-No cryptography here: :mod:`verifier.keys` turns keys into encrypted PKCS#8 PEM and back. This
+No cryptography here: :mod:`verifier.core.keys` turns keys into encrypted PKCS#8 PEM and back. This
 module makes sure those bytes never sit in a file others can read, never in a half-written file,
 and never outside the keys folder (a kid is checked before it becomes part of a path).
 """
@@ -12,9 +12,9 @@ import secrets
 import stat
 from pathlib import Path
 
-from verifier.credential import KID_RE
-from verifier.errors import ConfigurationError, Conflict, InvalidInput
-from verifier.keys import SigningKey
+from verifier.core.credential import KID_RE
+from verifier.core.errors import ConfigurationError, Conflict, InvalidInput
+from verifier.core.keys import SigningKey
 
 #: Largest key file read; an encrypted PKCS#8 PEM of an Ed25519 or P-256 key is under 1 KiB.
 MAX_KEY_FILE_BYTES = 64 * 1024

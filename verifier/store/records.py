@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from verifier.credential import checked_number, to_iso
-from verifier.errors import NotFound
-from verifier.models import CredentialRecord, database_proxy
-from verifier.nik import nik_hmac
-from verifier.registry import get_agency
-from verifier.revocation import NO_SUCH_CREDENTIAL, lookup
+from verifier.core.credential import checked_number, to_iso
+from verifier.core.errors import NotFound
+from verifier.core.nik import nik_hmac
+from verifier.store.models import CredentialRecord, database_proxy
+from verifier.store.registry import get_agency
+from verifier.store.revocation import NO_SUCH_CREDENTIAL, lookup
 
 
 def get_record(agency_id: str, number: str) -> dict[str, Any]:

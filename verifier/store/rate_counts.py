@@ -8,7 +8,7 @@ the verify limit stays in each worker's memory, off the hot path of the database
 
 from __future__ import annotations
 
-from verifier.models import RateCounter, database_proxy
+from verifier.store.models import RateCounter, database_proxy
 
 #: Increments between deletions of ended windows, so the table stays small.
 SWEEP_EVERY = 1000

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hmac
 
-from verifier.credential import canonical_number
-from verifier.errors import TooManyAttempts
-from verifier.models import CredentialRecord, NikMiss
-from verifier.nik import nik_hmac
+from verifier.core.credential import canonical_number
+from verifier.core.errors import TooManyAttempts
+from verifier.core.nik import nik_hmac
+from verifier.store.models import CredentialRecord, NikMiss
 
 MAX_MISSES = 5
 WINDOW_SECONDS = 24 * 3600

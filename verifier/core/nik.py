@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 
-from verifier.errors import ConfigurationError, InvalidInput
+from verifier.core.errors import ConfigurationError, InvalidInput
 
 _KEY_LABEL = b"skk-verifier nik hmac v1\x00"
 _DIGIT_RUN = re.compile(r"\d{16}")

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import peewee
 
-from verifier import jobs, jws
-from verifier.credential import (
+from verifier.core import jobs, jws
+from verifier.core.credential import (
     HEADER_TYPE,
     Credential,
     add_years,
@@ -23,11 +23,11 @@ from verifier.credential import (
     checked_number,
     clean_text,
 )
-from verifier.errors import Conflict, InvalidInput
-from verifier.keys import SigningKey
-from verifier.models import CredentialRecord, database_proxy
-from verifier.nik import holds_nik_like, nik_hmac, quoted
-from verifier.registry import AgencyInfo
+from verifier.core.errors import Conflict, InvalidInput
+from verifier.core.keys import SigningKey
+from verifier.core.nik import holds_nik_like, nik_hmac, quoted
+from verifier.core.trust import AgencyInfo
+from verifier.store.models import CredentialRecord, database_proxy
 
 _ASSIGN_ATTEMPTS = 5
 #: 9990-01-01T00:00:00Z: five years later must still be a date Python's calendar can hold.

@@ -4,7 +4,7 @@ The version lives in the database itself, in the ``skk_meta`` row ``schema_versi
 table, so both databases record it the same way; SQLite's ``PRAGMA user_version`` has no
 PostgreSQL twin). A new database is created straight from the current models and stamped with
 :data:`SCHEMA_VERSION`; an older one is brought forward by running, in order, every step whose
-version is above the recorded one (``verifier.db.upgrade_schema`` holds the lock and the
+version is above the recorded one (``verifier.store.db.upgrade_schema`` holds the lock and the
 transaction). A test builds a database from frozen version-1 definitions, upgrades it, and checks
 that the result equals a freshly created schema, so a model change without a step here fails.
 

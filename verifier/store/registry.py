@@ -9,79 +9,20 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import peewee
 
-from verifier import keys
-from verifier.credential import AGENCY_ID_RE, check_text, clean_text
-from verifier.db import bump_registry_version
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.models import Agency, SigningKeyRecord, database_proxy
-from verifier.nik import quoted
+from verifier.core import keys
+from verifier.core.credential import AGENCY_ID_RE, check_text, clean_text
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.core.nik import quoted
+from verifier.core.trust import AgencyInfo, TrustedKey, TrustSnapshot
+from verifier.store.db import bump_registry_version
+from verifier.store.models import Agency, SigningKeyRecord, database_proxy
 
 AGENCY_KINDS = ("lsp", "dinas", "balai")
 MAX_AGENCY_NAME = 200
-
-
-@dataclass(frozen=True)
-class AgencyInfo:
-    """An agency as verification and the CLI see it."""
-
-    id: str
-    name: str
-    kind: str
-    level_min: int
-    level_max: int
-
-    def authorises(self, level: int) -> bool:
-        """True when the agency may certify this KKNI level."""
-        return self.level_min <= level <= self.level_max
-
-    def to_dict(self) -> dict[str, Any]:
-        """The SPEC §5 agency object."""
-        levels = {"min": self.level_min, "max": self.level_max}
-        return {"id": self.id, "name": self.name, "kind": self.kind, "levels": levels}
-
-
-@dataclass(frozen=True)
-class TrustedKey:
-    """A registered public key with its state and service window."""
-
-    kid: str
-    agency_id: str
-    alg: str
-    state: str  # active | retired | revoked
-    origin: str  # generated | imported
-    not_before: int | None
-    retired_at: int | None
-    verifying_key: keys.VerifyingKey
-
-    @property
-    def can_sign(self) -> bool:
-        """Only an active key generated here (its private half in SKK_KEYS_DIR) signs."""
-        return self.origin == "generated" and self.state == "active"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The SPEC §5 key object."""
-        return {
-            "kid": self.kid,
-            "agency": self.agency_id,
-            "alg": self.alg,
-            "state": self.state,
-            "can_sign": self.can_sign,
-        }
-
-
-@dataclass(frozen=True)
-class TrustSnapshot:
-    """Everything verification needs from the registry, as of one ``registry_version``."""
-
-    version: int
-    agencies: Mapping[str, AgencyInfo]
-    keys: Mapping[str, TrustedKey]
 
 
 def parse_levels(text: str) -> tuple[int, int]:

@@ -90,7 +90,7 @@ class CredentialRecord(BaseModel):
         indexes = (
             (("agency", "number"), True),
             (("agency", "nik_hmac"), False),
-            # schema version 2: what a compromised key signed, for re-issue (verifier.migrations)
+            # schema version 2: what a compromised key signed, for re-issue (store.migrations)
             (("agency", "kid"), False),
         )
 
@@ -156,7 +156,7 @@ class NikMiss(BaseModel):
 
 class RateCounter(BaseModel):
     """Requests one client made in the current fixed window of one limit, shared by every worker
-    and host (verifier.rate_counts); used where a per-worker count would be too lenient."""
+    and host (verifier.store.rate_counts); used where a per-worker count would be too lenient."""
 
     name = CharField(max_length=200, primary_key=True)  # SHA-256 hex of limits' counter key
     hits = IntegerField()

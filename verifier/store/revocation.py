@@ -11,17 +11,18 @@ from typing import Any
 
 import peewee
 
-from verifier.credential import checked_number, has_control_characters, to_iso
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.models import (
+from verifier.core.credential import checked_number, has_control_characters, to_iso
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.core.nik import holds_nik_like
+from verifier.core.trust import RevocationStatus
+from verifier.store.models import (
     CredentialRecord,
     RevocationEvent,
     RevocationRecord,
     SigningKeyRecord,
     database_proxy,
 )
-from verifier.nik import holds_nik_like
-from verifier.registry import get_agency
+from verifier.store.registry import get_agency
 
 REASONS = (
     "fraud",
@@ -35,19 +36,6 @@ REASONS = (
 MAX_NOTE_LENGTH = 1000
 #: Controls a multi-line note may hold; every other control (NUL first) is refused.
 _NOTE_CONTROLS = "\t\n\r"
-
-
-@dataclass(frozen=True)
-class RevocationStatus:
-    """A credential's current record: revoked or suspended, since when, and the public reason."""
-
-    status: str
-    at: int
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The SPEC §3 ``revocation`` object."""
-        return {"status": self.status, "at": to_iso(self.at), "reason": self.reason}
 
 
 @dataclass(frozen=True)

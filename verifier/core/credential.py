@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from verifier.errors import InvalidInput
-from verifier.nik import quoted
+from verifier.core.errors import InvalidInput
+from verifier.core.nik import quoted
 
 HEADER_TYPE = "skk+jwt"
 ALGORITHMS = ("EdDSA", "ES256")

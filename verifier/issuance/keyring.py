@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from verifier import keys, registry
-from verifier.keys import SigningKey
-from verifier.keystore import PrivateKeyStore
+from verifier.core import keys
+from verifier.core.keys import SigningKey
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import registry
 
 
 def generate(store: PrivateKeyStore, agency_id: str, alg: str, now: int) -> registry.TrustedKey:

@@ -1,6 +1,6 @@
 """The verification service: what the CLI and the web call to check a token, QR text or URL.
 
-It supplies the I/O that :func:`verifier.verify.verify_token` keeps out of the pure pipeline: a
+It supplies the I/O that :func:`verifier.core.verify.verify_token` keeps out of the pure pipeline: a
 trust snapshot refreshed on registry change, and the read of revocation state. On the common
 path that is one query: the revocation read also returns the registry version, which says
 whether the snapshot used was current (if not, the token is verified again on a fresh one).
@@ -13,11 +13,12 @@ import time
 
 import peewee
 
-from verifier import qr, registry, revocation
-from verifier.jws import MalformedToken
-from verifier.registry import TrustCache
-from verifier.revocation import RevocationStatus
-from verifier.verify import Status, VerificationResult, verify_token
+from verifier.core import links
+from verifier.core.jws import MalformedToken
+from verifier.core.trust import RevocationStatus
+from verifier.core.verify import Status, VerificationResult, verify_token
+from verifier.store import registry, revocation
+from verifier.store.registry import TrustCache
 
 
 class VerificationService:
@@ -33,7 +34,7 @@ class VerificationService:
         """Verify a JWS, QR payload or verify URL at ``at`` (default: now)."""
         instant = int(time.time()) if at is None else at
         try:
-            token = qr.extract_token(text)
+            token = links.extract_token(text)
         except MalformedToken as exc:
             return VerificationResult(Status.MALFORMED, instant, detail=str(exc))
         snapshot = self._trust.latest()

@@ -1,8 +1,8 @@
 """Opening the database by URL, creating and upgrading its schema, and mapping its failures.
 
 ``skk init`` is the only thing that creates a database or upgrades its schema (the steps are in
-:mod:`verifier.migrations`); every other entry point refuses to run on a missing, outdated or newer
-schema instead of silently making an empty one or misreading a changed one.
+:mod:`verifier.store.migrations`); every other entry point refuses to run on a missing, outdated
+or newer schema instead of silently making an empty one or misreading a changed one.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import peewee
 from playhouse import db_url
 from playhouse.migrate import SchemaMigrator
 
-from verifier import migrations
-from verifier.errors import ConfigurationError, StorageUnavailable
-from verifier.migrations import SCHEMA_VERSION
-from verifier.models import ALL_TABLES, SkkMeta, database_proxy
+from verifier.core.errors import ConfigurationError, StorageUnavailable
+from verifier.store import migrations
+from verifier.store.migrations import SCHEMA_VERSION
+from verifier.store.models import ALL_TABLES, SkkMeta, database_proxy
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",  # readers never wait for the writer
@@ -88,7 +88,7 @@ def init_schema(database: peewee.Database) -> int:
 
 
 def upgrade_schema(database: peewee.Database) -> SchemaChange:
-    """Create the schema or run the pending :mod:`verifier.migrations` steps, in order.
+    """Create the schema or run the pending :mod:`verifier.store.migrations` steps, in order.
 
     One lock and one transaction: concurrent runs (several hosts) take turns, and a step that
     fails leaves the database at the version it had. A database newer than this program is

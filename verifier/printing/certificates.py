@@ -12,14 +12,13 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
 
-from verifier import jobs
 from verifier.config import PACKAGE_DIR
-from verifier.credential import Credential, to_iso
+from verifier.core import jobs
+from verifier.core.credential import Credential, to_iso
 
 __all__ = [
     "CARDS_PER_PAGE",
@@ -29,7 +28,6 @@ __all__ = [
     "inline_svg",
     "render_cards",
     "render_certificates",
-    "verify_domain",
 ]
 
 #: Pages per HTML file; read at call time, so tests may lower it.
@@ -43,7 +41,6 @@ _MONTHS = tuple(
 )
 #: KKNI jenjang groups (DOMAIN.md): operator 1-3, teknisi/analis 4-6, ahli 7-9.
 _LEVEL_GROUPS = {"operator": "Operator", "technician": "Teknisi/Analis", "expert": "Ahli"}
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>\s*")
 _SVG_ROOT = re.compile(r"\A<svg\b[^>]*>")
 _SIZE_ATTRIBUTE = re.compile(r'\s(width|height)="([0-9.]+)"')
@@ -84,19 +81,6 @@ def indonesian_date(instant: int) -> str:
     # UTC, like the API and the verify page, so paper and screen always show the same date.
     year, month, day = to_iso(instant)[:-10].rsplit("-", 2)
     return f"{int(day)} {_MONTHS[int(month) - 1]} {int(year)}"
-
-
-def verify_domain(base_url: str) -> str:
-    """The host to print beside the QR: the lower-case host of SKK_BASE_URL (port if unusual)."""
-    parts = urlsplit(base_url.strip())
-    host = parts.hostname
-    if not host:
-        raise ValueError(f"base URL has no host: {base_url!r}")
-    if ":" in host:  # an IPv6 literal keeps its brackets, as one would type it
-        host = f"[{host}]"
-    port = parts.port
-    # A phone adds the scheme's default port itself; printing it would only confuse readers.
-    return host if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{host}:{port}"
 
 
 def render_certificates(items: Sequence[PrintItem], domain: str) -> list[str]:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.errors import InvalidInput
+from verifier.core.errors import InvalidInput
 
 #: Canonical column -> accepted headers (Indonesian first, English aliases).
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -4,7 +4,7 @@ SPEC §2: credentials are signed with Ed25519 (``EdDSA``, RFC 8037) or P-256 (``
 §3.4), and a key's ``kid`` is computed from its public key (RFC 7638 thumbprint), never typed by
 hand or taken from input. Verification receives key and algorithm from the registry, never from
 the token (RFC 8725 §3.1). Private keys leave this module only as encrypted PKCS#8 PEM; the
-files holding them are :mod:`verifier.keystore`'s business.
+files holding them are :mod:`verifier.issuance.keystore`'s business.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from verifier.errors import ConfigurationError, InvalidInput
-from verifier.jws import MalformedToken, b64url_decode, b64url_encode, parse_json_object
+from verifier.core.errors import ConfigurationError, InvalidInput
+from verifier.core.jws import MalformedToken, b64url_decode, b64url_encode, parse_json_object
 
 ALGORITHMS = ("EdDSA", "ES256")
 #: A kid is this many leading characters of the RFC 7638 thumbprint (96 bits, SPEC §2).

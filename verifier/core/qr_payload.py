@@ -14,8 +14,8 @@ import math
 import re
 from typing import Any
 
-from verifier import credential, jws
-from verifier.jws import MalformedToken
+from verifier.core import credential, jws
+from verifier.core.jws import MalformedToken
 
 FORMAT_VERSION = "1"
 #: Longest payload accepted: the largest version-1 payload has about 2,000 digits, and int()

@@ -15,14 +15,14 @@ from typing import Any
 
 import peewee
 
-from verifier import issuer
-from verifier.cohort_file import CohortFile, CohortRow
-from verifier.credential import Credential, canonical_number, parse_instant
-from verifier.errors import Conflict, InvalidInput
-from verifier.keys import SigningKey
-from verifier.models import CredentialRecord, database_proxy
-from verifier.nik import check_nik, nik_hmac
-from verifier.registry import AgencyInfo
+from verifier.core.credential import Credential, canonical_number, parse_instant
+from verifier.core.errors import Conflict, InvalidInput
+from verifier.core.keys import SigningKey
+from verifier.core.nik import check_nik, nik_hmac
+from verifier.core.trust import AgencyInfo
+from verifier.issuance import issuer
+from verifier.issuance.cohort_file import CohortFile, CohortRow
+from verifier.store.models import CredentialRecord, database_proxy
 
 #: IssueRequest field -> cohort column, to name the column a domain error belongs to.
 _FIELD_COLUMN = {"holder_name": "name", "level": "level", "job_code": "job_code",

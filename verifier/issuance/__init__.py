@@ -1,0 +1,1 @@
+"""Issuing credentials: requests checked and signed, private keys on disk, cohort files."""
