@@ -43,11 +43,11 @@ import segno
 from segno import consts
 
 from verifier.core import jobs, links
-from verifier.core.keys import SigningKey
 from verifier.core.nik import check_nik
 from verifier.issuance import cohort, keyring
 from verifier.issuance.cohort_file import read_cohort
 from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
 from verifier.printing import certificates, cohort_folder
 from verifier.qr import parallel, render
 from verifier.store import registry
@@ -81,13 +81,13 @@ REGIONS = ("3514", "3578", "1671", "3273", "3374")
 
 @dataclass
 class Setup:
-    """What every round shares: the CSV, a template database, the agency and its signer."""
+    """What every round shares: the CSV, a template database, and the issuing service (whose
+    key store holds the agency's key decrypted already, as a long-running issuer's would)."""
 
     tmp: Path
     data: bytes
     template: Path
-    agency: registry.AgencyInfo
-    signer: SigningKey
+    issuing: IssuingService
 
 
 @dataclass
@@ -151,13 +151,13 @@ def set_up(tmp: Path) -> Setup:
     template = tmp / "template.sqlite3"
     database = open_database(f"sqlite:///{template}", create=True)
     init_schema(database)
-    agency = registry.add_agency(AGENCY_ID, AGENCY_NAME, (1, 6), "lsp", NOW - 86_400)
+    registry.add_agency(AGENCY_ID, AGENCY_NAME, (1, 6), "lsp", NOW - 86_400)
     store = PrivateKeyStore(tmp / "keys", PASSPHRASE)
     keyring.generate(store, AGENCY_ID, "EdDSA", NOW - 3600)
-    signer = keyring.signer(store, AGENCY_ID)
+    issuing = IssuingService(store, pepper=PEPPER, base_url=BASE_URL)
     database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
     database.close()
-    return Setup(tmp, cohort_csv(ROWS), template, agency, signer)
+    return Setup(tmp, cohort_csv(ROWS), template, issuing)
 
 
 def cohort_csv(rows: int) -> bytes:
@@ -223,8 +223,8 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
         with timed_stages() as stages:
             started = time.perf_counter()
             prepared, _ = cohort_folder.issue_to_folder(
-                read_cohort(setup.data, filename="cohort.csv"), setup.agency, setup.signer,
-                out_dir, pepper=PEPPER, base_url=BASE_URL, now=NOW,
+                setup.issuing, read_cohort(setup.data, filename="cohort.csv"), AGENCY_ID,
+                out_dir, now=NOW,
             )
             seconds = time.perf_counter() - started
     finally:

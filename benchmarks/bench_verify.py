@@ -32,6 +32,7 @@ from verifier.core.credential import Credential, check_header
 from verifier.core.verify import Status
 from verifier.issuance import issuer, keyring
 from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
 from verifier.store import registry, revocation
 from verifier.store.db import init_schema, open_database
 from verifier.verification import VerificationService
@@ -93,10 +94,10 @@ def set_up(tmp: Path) -> Fixture:
     now = int(time.time())
     database = open_database(f"sqlite:///{tmp / 'bench.sqlite3'}", create=True)
     init_schema(database)
-    agency = registry.add_agency(AGENCY_ID, "LSP Benchmark Nusantara", (1, 6), "lsp", now - 7200)
+    registry.add_agency(AGENCY_ID, "LSP Benchmark Nusantara", (1, 6), "lsp", now - 7200)
     store = PrivateKeyStore(tmp / "keys", PASSPHRASE)
     key = keyring.generate(store, AGENCY_ID, "EdDSA", now - 3600)
-    tokens = issue_tokens(store, agency, now - 60)
+    tokens = issue_tokens(store, now - 60)
     started = time.perf_counter()
     insert_revocations(database, now - 86_400)
     print(f"setup_revocation_rows={REVOKED_ROWS} in {time.perf_counter() - started:.1f}s")
@@ -105,9 +106,9 @@ def set_up(tmp: Path) -> Fixture:
     return Fixture(database, key, tokens, public_key, now)
 
 
-def issue_tokens(store: PrivateKeyStore, agency: registry.AgencyInfo, now: int) -> list[str]:
+def issue_tokens(store: PrivateKeyStore, now: int) -> list[str]:
     """A handful of valid credentials, issued and stored the way the service issues them."""
-    signer = keyring.signer(store, AGENCY_ID)
+    issuing = IssuingService(store, pepper=None, base_url="https://sertifikat.example.id")
     tokens = []
     for index in range(TOKENS):
         request = issuer.IssueRequest(
@@ -116,7 +117,7 @@ def issue_tokens(store: PrivateKeyStore, agency: registry.AgencyInfo, now: int) 
             level=3,
             job_code="ME063100",
         )
-        signed = issuer.issue_one(request, agency, signer, pepper=None, now=now)
+        signed = issuing.issue(request, now=now).signed
         tokens.append(signed.token)
     return tokens
 

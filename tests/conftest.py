@@ -14,7 +14,9 @@ import pytest
 from verifier.config import Settings
 from verifier.issuance import issuer, keyring
 from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
 from verifier.store import registry
+from verifier.store.credentials import SignedCredential
 from verifier.store.db import init_schema, open_database
 from verifier.store.models import ALL_TABLES
 from verifier.verification import VerificationService
@@ -115,10 +117,10 @@ def make_key(store: PrivateKeyStore) -> Callable[..., registry.TrustedKey]:
 @pytest.fixture
 def issue(
     settings: Settings, store: PrivateKeyStore
-) -> Callable[..., issuer.SignedCredential]:
+) -> Callable[..., SignedCredential]:
     """Factory: issue a credential (reference data by default) at ``now``."""
 
-    def make(now: int = NOW, **fields: Any) -> issuer.SignedCredential:
+    def make(now: int = NOW, **fields: Any) -> SignedCredential:
         defaults: dict[str, Any] = {
             "agency_id": "lsp-contoh",
             "holder_name": "Muhammad Rizky Pratama Saputra",
@@ -126,9 +128,8 @@ def issue(
             "job_code": "ME063100",
         }
         request = issuer.IssueRequest(**{**defaults, **fields})
-        agency = registry.get_agency(request.agency_id)
-        signer = keyring.signer(store, request.agency_id)
-        return issuer.issue_one(request, agency, signer, pepper=settings.nik_pepper, now=now)
+        issuing = IssuingService(store, pepper=settings.nik_pepper, base_url=settings.base_url)
+        return issuing.issue(request, now=now).signed
 
     return make
 

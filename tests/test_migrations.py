@@ -198,7 +198,7 @@ def fill_v1(store: PrivateKeyStore) -> dict[str, str]:
         request = issuer.IssueRequest(AGENCY.id, "Rina Marlina", 3, job_code="ME063100",
                                       number=number)
         signed = issuer.sign_credential(
-            issuer.build_credential(request, AGENCY, NOW - DAY), key, None, None)
+            issuer.build_credential(request, AGENCY, NOW - DAY), key, None)
         cred = signed.credential
         V1Credential.create(agency=AGENCY.id, number=cred.number, holder_name=cred.holder_name,
                             job_title=cred.job_title, job_code=cred.job_code, level=cred.level,

@@ -31,8 +31,8 @@ from verifier.core import jws, links, qr_payload
 from verifier.core.credential import add_years
 from verifier.core.jobs import level_group
 from verifier.core.links import verify_domain
-from verifier.issuance import issuer
 from verifier.store import revocation
+from verifier.store.credentials import SignedCredential
 from verifier.web.page_model import moment
 from verifier.web.state import EXTENSION_KEY
 
@@ -97,10 +97,10 @@ def _language_kwargs(language: str, how: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def credential_in(contoh, issue) -> Callable[[str], issuer.SignedCredential]:
+def credential_in(contoh, issue) -> Callable[[str], SignedCredential]:
     """Factory: a credential of lsp-contoh in the given state at the wall clock."""
 
-    def make(state: str) -> issuer.SignedCredential:
+    def make(state: str) -> SignedCredential:
         now = _now()
         if state == "expired":
             return issue(now=now - 3600, valid_from=add_years(now - 30 * DAY, -5))
@@ -119,7 +119,7 @@ def credential_in(contoh, issue) -> Callable[[str], issuer.SignedCredential]:
 
 
 @pytest.fixture
-def signed(credential_in) -> issuer.SignedCredential:
+def signed(credential_in) -> SignedCredential:
     """A valid credential with a NIK on record."""
     return credential_in("valid")
 
@@ -296,7 +296,7 @@ def test_garbage_is_not_echoed(client, database):
 # -- expiry warning -------------------------------------------------------------------------------
 
 
-def _expiring_in(issue, days: int) -> issuer.SignedCredential:
+def _expiring_in(issue, days: int) -> SignedCredential:
     now = _now()
     return issue(now=now - 3600, valid_from=add_years(now + days * DAY, -5))
 

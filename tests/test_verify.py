@@ -19,6 +19,7 @@ from verifier.core.verify import SHOWS_CREDENTIAL, Status, VerificationResult, v
 from verifier.issuance import issuer, keyring
 from verifier.issuance.keystore import PrivateKeyStore
 from verifier.store import registry, revocation
+from verifier.store.credentials import SignedCredential
 from verifier.verification import VerificationService
 
 LEEWAY = 60
@@ -66,7 +67,7 @@ def credential(
 class World:
     """The fixtures a case builder needs, with lsp-contoh (levels 1-6) and its key set up."""
 
-    issue: Callable[..., issuer.SignedCredential]
+    issue: Callable[..., SignedCredential]
     make_agency: Callable[..., registry.AgencyInfo]
     make_key: Callable[..., registry.TrustedKey]
     store: PrivateKeyStore
@@ -378,7 +379,7 @@ def test_result_of_signed_token_with_far_future_times_serialises(
 
 
 @pytest.fixture
-def old_credential(make_agency, make_key, issue) -> issuer.SignedCredential:
+def old_credential(make_agency, make_key, issue) -> SignedCredential:
     """Issued six years before NOW with a key that existed then; expired at NOW."""
     make_agency()
     make_key(at=NOW - 7 * 365 * DAY)
@@ -396,7 +397,7 @@ def old_credential(make_agency, make_key, issue) -> issuer.SignedCredential:
     ],
 )
 def test_at_moves_time_window(
-    old_credential: issuer.SignedCredential, service: VerificationService, offset: int, status
+    old_credential: SignedCredential, service: VerificationService, offset: int, status
 ) -> None:
     result = service.verify(old_credential.token, at=NOW + offset)
     assert result.status == status
@@ -406,7 +407,7 @@ def test_at_moves_time_window(
 
 @pytest.mark.parametrize("offset", [-6 * 365 * DAY - 2 * LEEWAY, -3 * 365 * DAY, 0, 10 * 365 * DAY])
 def test_at_does_not_undo_revocation(
-    old_credential: issuer.SignedCredential, service: VerificationService, offset: int
+    old_credential: SignedCredential, service: VerificationService, offset: int
 ) -> None:
     revocation.revoke(
         "lsp-contoh", old_credential.credential.number, "misuse", note=None, actor="t", now=NOW
@@ -418,7 +419,7 @@ def test_at_does_not_undo_revocation(
 
 @pytest.mark.parametrize("offset", [-6 * 365 * DAY, -3 * 365 * DAY, 0])
 def test_at_does_not_undo_key_revocation(
-    old_credential: issuer.SignedCredential, service: VerificationService, offset: int
+    old_credential: SignedCredential, service: VerificationService, offset: int
 ) -> None:
     registry.revoke_key(old_credential.kid, NOW)
     assert service.verify(old_credential.token, at=NOW + offset).status == "key_revoked"

@@ -20,13 +20,12 @@ from verifier.cli.base import (
     json_option,
     pass_runtime,
 )
-from verifier.core import links
 from verifier.core.errors import UnreadableInput
 from verifier.core.verify import VerificationResult
-from verifier.issuance import issuer, keyring
-from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.issuer import IssueRequest
+from verifier.issuance.service import IssuingService
 from verifier.qr import render, scan
-from verifier.store import records, registry, revocation
+from verifier.store import records, revocation
 from verifier.verification import VerificationService
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
@@ -78,22 +77,12 @@ def issue(
     reserved = contextlib.nullcontext() if qr_file is None else _reserved_qr_file(qr_file)
     with reserved as write_qr:
         rt.database()
-        agency = registry.get_agency(agency_id)
-        request = issuer.IssueRequest(
-            agency_id, holder_name, level, job_code, job_title, nik, number, start
-        )
-        # Check the request before unlocking the private key: a typo should not cost a KDF run.
-        issuer.build_credential(request, agency, rt.now())
-        signer = keyring.signer(
-            PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase), agency_id
-        )
-        signed = issuer.issue_one(
-            request, agency, signer, pepper=rt.settings.nik_pepper, now=rt.now()
-        )
-        url = links.credential_url(rt.settings.base_url, signed.token)
+        request = IssueRequest(agency_id, holder_name, level, job_code, job_title, nik, number,
+                               start)
+        issued = IssuingService.from_settings(rt.settings).issue(request, now=rt.now())
         if write_qr is not None:
-            write_qr(url, signed.credential.number)
-        emit(as_json, {"number": signed.credential.number, "token": signed.token, "url": url})
+            write_qr(issued.url, issued.number)
+        emit(as_json, issued.to_dict())
 
 
 @contextlib.contextmanager

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import peewee
-
-from verifier.core.credential import Credential, canonical_number, parse_instant
-from verifier.core.errors import Conflict, InvalidInput
+from verifier.core.credential import Credential, parse_instant
+from verifier.core.errors import InvalidInput
 from verifier.core.keys import SigningKey
 from verifier.core.nik import check_nik, nik_hmac
 from verifier.core.trust import AgencyInfo
 from verifier.issuance import issuer
 from verifier.issuance.cohort_file import CohortFile, CohortRow
-from verifier.store.models import CredentialRecord, database_proxy
+from verifier.store import credentials
+from verifier.store.credentials import SignedCredential
 
 #: IssueRequest field -> cohort column, to name the column a domain error belongs to.
 _FIELD_COLUMN = {"holder_name": "name", "level": "level", "job_code": "job_code",
@@ -75,8 +75,9 @@ class _Candidate:
 class PreparedCohort:
     """Checked and signed, not yet stored: every entry by line, and the new credentials."""
 
+    agency: AgencyInfo
     entries: list[CohortEntry]
-    signed: list[issuer.SignedCredential]
+    signed: list[SignedCredential]
 
     @property
     def issued(self) -> int:
@@ -87,6 +88,24 @@ class PreparedCohort:
     def existing(self) -> int:
         """How many rows were issued before."""
         return len(self.entries) - len(self.signed)
+
+    def summary(self, urls: Sequence[str]) -> dict[str, Any]:
+        """``{"issued", "existing", "results"}``: one result per row in file order, with its
+        verify URL; what ``skk issue-batch --json`` prints and ``POST
+        /api/v1/credentials/batch`` returns."""
+        results = [
+            {
+                "line": entry.line,
+                "number": entry.credential.number,
+                "name": entry.credential.holder_name,
+                "job": entry.credential.job_title,
+                "level": entry.credential.level,
+                "status": entry.status,
+                "verify_url": url,
+            }
+            for entry, url in zip(self.entries, urls, strict=True)
+        ]
+        return {"issued": self.issued, "existing": self.existing, "results": results}
 
 
 def prepare(
@@ -99,49 +118,16 @@ def prepare(
 ) -> PreparedCohort:
     """Check all rows and sign the new ones, touching nothing; CohortRejected on any problem."""
     candidates, existing = plan(cohort, agency, pepper=pepper, now=now)
-    signed = [
-        issuer.SignedCredential(c.credential, issuer.sign(c.credential, signer), signer.kid,
-                                c.nik_digest)
-        for c in candidates
-    ]
+    signed = [issuer.sign_credential(c.credential, signer, c.nik_digest) for c in candidates]
     issued = [CohortEntry(c.row.line, s.credential, s.token, "issued")
               for c, s in zip(candidates, signed, strict=True)]
-    return PreparedCohort(sorted(issued + existing, key=lambda entry: entry.line), signed)
+    return PreparedCohort(agency, sorted(issued + existing, key=lambda entry: entry.line), signed)
 
 
 def commit(prepared: PreparedCohort) -> None:
-    """Store every new credential in one short transaction (all or nothing).
-
-    Two imports of the same file at the same moment would both find its rows new (numbers are
-    random, so the unique number does not catch it). Imports of one agency therefore take turns
-    here (SQLite: the write lock taken at BEGIN; PostgreSQL: an advisory lock per agency), and
-    the later one re-checks: Conflict if another import issued any of its rows meanwhile.
-    """
-    if not prepared.signed:
-        return
-    database = database_proxy.obj
-    agency_id = prepared.signed[0].credential.agency_id
-    with database.atomic():
-        if isinstance(database, peewee.PostgresqlDatabase):
-            database.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                                 ("skk-cohort:" + agency_id,))
-        if _issued_meanwhile(prepared.signed, agency_id):
-            raise Conflict(
-                "another import issued some of these rows a moment ago; nothing was issued by "
-                "this one: run the file again to see them as existing", field="file")
-        issuer.store(prepared.signed)
-
-
-def _issued_meanwhile(signed: list[issuer.SignedCredential], agency_id: str) -> bool:
-    """True when any (NIK, job) of ``signed`` now has an unexpired credential stored."""
-    wanted = {(s.nik_hmac, s.credential.job_code) for s in signed if s.nik_hmac}
-    now = signed[0].credential.issued_at
-    by_nik = _records_by(CredentialRecord.nik_hmac, agency_id, [nik for nik, _ in wanted])
-    return any(
-        (nik, record.job_code) in wanted and record.expires_at > now
-        for nik, records in by_nik.items()
-        for record in records
-    )
+    """Store every new credential in one short transaction (all or nothing); Conflict when
+    another import of the agency issued any of them meanwhile (store.credentials.insert_cohort)."""
+    credentials.insert_cohort(prepared.signed)
 
 
 def plan(
@@ -269,29 +255,33 @@ def _fold(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
-def _same_person(record: CredentialRecord, credential: Credential) -> bool:
-    return _fold(record.holder_name) == _fold(credential.holder_name) and (
-        record.job_code == credential.job_code and record.level == credential.level
+def _same_person(stored: Credential, credential: Credential) -> bool:
+    return _fold(stored.holder_name) == _fold(credential.holder_name) and (
+        stored.job_code == credential.job_code and stored.level == credential.level
     )
 
 
 def _against_database(
     candidates: list[_Candidate], cohort: CohortFile, agency: AgencyInfo, now: int
 ) -> tuple[list[_Candidate], list[CohortEntry], list[RowProblem]]:
-    by_nik = _records_by(CredentialRecord.nik_hmac, agency.id,
-                         [c.nik_digest for c in candidates if c.nik_digest])
-    by_number = _records_by(CredentialRecord.number, agency.id,
-                            [c.credential.number for c in candidates if c.number_given])
-    fresh, existing, problems = [], [], []
+    by_nik = credentials.by_nik_hmac(agency.id, [c.nik_digest for c in candidates if c.nik_digest])
+    by_number = credentials.by_number(agency.id,
+                                      [c.credential.number for c in candidates if c.number_given])
+    fresh: list[_Candidate] = []
+    existing: list[CohortEntry] = []
+    problems: list[RowProblem] = []
     for c in candidates:
-        earlier = [r for r in by_nik.get(c.nik_digest or "", [])
-                   if r.job_code == c.credential.job_code and r.expires_at > now]
+        earlier = [s for s in by_nik.get(c.nik_digest or "", [])
+                   if s.credential.job_code == c.credential.job_code
+                   and s.credential.expires_at > now]
         same_number = by_number.get(c.credential.number, []) if c.number_given else []
-        record = (earlier or same_number or [None])[0]
-        if record is None:
+        found = earlier or same_number
+        if not found:
             fresh.append(c)
-        elif _same_person(record, c.credential):
-            existing.append(_existing_entry(c.row.line, record))
+            continue
+        stored = found[0]
+        if _same_person(stored.credential, c.credential):
+            existing.append(CohortEntry(c.row.line, stored.credential, stored.token, "existing"))
         elif earlier:
             problems.append(_problem(c.row, cohort, "name", "this NIK already holds a valid "
                                      "certificate for this job under another name"))
@@ -301,40 +291,15 @@ def _against_database(
     return fresh, existing, problems
 
 
-def _records_by(column: Any, agency_id: str, values: list[str]) -> dict[str, list[Any]]:
-    found: dict[str, list[Any]] = {}
-    for chunk in issuer.chunks(sorted(set(values)), issuer.STORE_CHUNK):
-        query = CredentialRecord.select().where(
-            (CredentialRecord.agency == agency_id) & column.in_(chunk)
-        )
-        for record in query:
-            found.setdefault(getattr(record, column.name), []).append(record)
-    return found
-
-
-def _existing_entry(line: int, record: CredentialRecord) -> CohortEntry:
-    credential = Credential(
-        record.agency_id, record.number, record.holder_name, record.job_title, record.job_code,
-        record.level, record.issued_at, record.valid_from, record.expires_at,
-    )
-    return CohortEntry(line, credential, str(record.token), "existing")
-
-
 def _reassign_colliding_numbers(candidates: list[_Candidate], now: int) -> None:
     """Random serials can, rarely, hit a number already used; draw again before signing."""
     assigned = [c for c in candidates if not c.number_given]
     if not assigned:
         return
     agency_id = assigned[0].credential.agency_id
-    taken = set(_records_by(CredentialRecord.number, agency_id,
-                            [c.credential.number for c in assigned]))
+    taken = set(credentials.by_number(agency_id, [c.credential.number for c in assigned]))
     taken |= {c.credential.number for c in candidates if c.number_given}
     for c in assigned:
         while c.credential.number in taken:
-            job = issuer.resolve_job(c.credential.job_code, None, c.credential.level)
-            c.credential = _with_number(c.credential, issuer.assign_number(job, now))
+            c.credential = issuer.renumbered(c.credential, now)
         taken.add(c.credential.number)
-
-
-def _with_number(credential: Credential, number: str) -> Credential:
-    return replace(credential, number=canonical_number(number))

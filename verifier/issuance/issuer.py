@@ -1,18 +1,15 @@
-"""Issuance: request -> checked Credential -> signed token -> stored record. Time is injected.
+"""One issue request -> a checked Credential -> its signed token. Time is injected.
 
-Building, signing and storing are separate steps so that batch issuance can check every row,
-sign outside the database transaction and insert everything in one short transaction.
+Checking and signing are separate steps (storing is :mod:`verifier.store.credentials`), so that
+every request is checked before a private key is unlocked, and a cohort's rows are all checked
+before any is signed; :mod:`verifier.issuance.service` puts the steps together.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-import peewee
 
 from verifier.core import jobs, jws
 from verifier.core.credential import (
@@ -23,13 +20,12 @@ from verifier.core.credential import (
     checked_number,
     clean_text,
 )
-from verifier.core.errors import Conflict, InvalidInput
+from verifier.core.errors import InvalidInput
 from verifier.core.keys import SigningKey
-from verifier.core.nik import holds_nik_like, nik_hmac, quoted
+from verifier.core.nik import holds_nik_like
 from verifier.core.trust import AgencyInfo
-from verifier.store.models import CredentialRecord, database_proxy
+from verifier.store.credentials import SignedCredential
 
-_ASSIGN_ATTEMPTS = 5
 #: 9990-01-01T00:00:00Z: five years later must still be a date Python's calendar can hold.
 MAX_VALID_FROM = 253_086_768_000
 
@@ -46,16 +42,6 @@ class IssueRequest:
     nik: str | None = None
     number: str | None = None
     valid_from: int | None = None
-
-
-@dataclass(frozen=True)
-class SignedCredential:
-    """A credential with its token and, when a NIK was given, the NIK's HMAC."""
-
-    credential: Credential
-    token: str
-    kid: str
-    nik_hmac: str | None
 
 
 def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Credential:
@@ -158,96 +144,13 @@ def sign(credential: Credential, key: SigningKey) -> str:
 
 
 def sign_credential(
-    credential: Credential, key: SigningKey, nik: str | None, pepper: str | None
+    credential: Credential, key: SigningKey, nik_hmac: str | None
 ) -> SignedCredential:
-    """Sign, and HMAC the NIK under the agency's key (the NIK itself goes no further)."""
-    digest = None if nik is None else nik_hmac(nik, credential.agency_id, pepper)
-    return SignedCredential(credential, sign(credential, key), key.kid, digest)
+    """The credential with its token, ready to store (the NIK only ever as its HMAC)."""
+    return SignedCredential(credential, sign(credential, key), key.kid, nik_hmac)
 
 
-#: Rows per statement: one query per credential kept a 5,000-row cohort's transaction open
-#: for 2-9 s (and SQLite's write lock with it); 500 keeps each statement far below SQLite's
-#: bound-parameter limit (32,766 on common builds; 12 per row).
-STORE_CHUNK = 500
-
-Item = TypeVar("Item")
-
-
-def chunks(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
-    """``items`` in consecutive slices of at most ``size``: one statement each."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-
-def store(signed: list[SignedCredential]) -> None:
-    """Insert in one transaction; Conflict naming the number if any already exists."""
-    database = database_proxy.obj
-    try:
-        with database.atomic():
-            _check_unique([item.credential for item in signed])
-            for chunk in chunks(signed, STORE_CHUNK):
-                CredentialRecord.insert_many([_row(item) for item in chunk]).execute()
-    except peewee.IntegrityError:
-        raise Conflict("a certificate number was issued concurrently", field="number") from None
-
-
-def _check_unique(credentials: list[Credential]) -> None:
-    numbers: dict[str, list[str]] = {}
-    for credential in credentials:
-        numbers.setdefault(credential.agency_id, []).append(credential.number)
-    for agency_id, wanted in numbers.items():
-        for chunk in chunks(wanted, STORE_CHUNK):
-            taken = (
-                CredentialRecord.select(CredentialRecord.number)
-                .where(
-                    (CredentialRecord.agency == agency_id)
-                    & CredentialRecord.number.in_(chunk)
-                )
-                .limit(1)
-                .scalar()
-            )
-            if taken is not None:
-                raise Conflict(
-                    f"certificate number {quoted(taken)} already exists for this agency",
-                    field="number",
-                )
-
-
-def _row(item: SignedCredential) -> dict[str, Any]:
-    cred = item.credential
-    return {
-        "agency": cred.agency_id,
-        "number": cred.number,
-        "holder_name": cred.holder_name,
-        "job_title": cred.job_title,
-        "job_code": cred.job_code,
-        "level": cred.level,
-        "nik_hmac": item.nik_hmac,
-        "kid": item.kid,
-        "issued_at": cred.issued_at,
-        "valid_from": cred.valid_from,
-        "expires_at": cred.expires_at,
-        "token": item.token,
-    }
-
-
-def issue_one(
-    request: IssueRequest,
-    agency: AgencyInfo,
-    key: SigningKey,
-    *,
-    pepper: str | None,
-    now: int,
-) -> SignedCredential:
-    """Build, sign and store one credential, retrying an assigned number that collides."""
-    for attempt in range(_ASSIGN_ATTEMPTS):
-        credential = build_credential(request, agency, now)
-        signed = sign_credential(credential, key, request.nik, pepper)
-        try:
-            store([signed])
-            return signed
-        except Conflict:
-            if request.number is not None or attempt == _ASSIGN_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+def renumbered(credential: Credential, now: int) -> Credential:
+    """The same credential under a newly drawn number, for an assigned one that was taken."""
+    job = resolve_job(credential.job_code, None, credential.level)
+    return replace(credential, number=assign_number(job, now))

@@ -14,15 +14,12 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from verifier.core.errors import InvalidInput, UnreadableInput
-from verifier.core.keys import SigningKey
 from verifier.core.links import verify_domain
-from verifier.core.trust import AgencyInfo
-from verifier.issuance import cohort
-from verifier.issuance.cohort import CohortEntry
+from verifier.issuance.cohort import CohortEntry, PreparedCohort
 from verifier.issuance.cohort_file import CohortFile
+from verifier.issuance.service import IssuingService
 from verifier.printing import certificates
 from verifier.qr.parallel import Progress, QrRenderer
 
@@ -31,28 +28,29 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def issue_to_folder(
+    issuing: IssuingService,
     cohort_file: CohortFile,
-    agency: AgencyInfo,
-    signer: SigningKey,
+    agency_id: str,
     out_dir: Path,
     *,
-    pepper: str | None,
-    base_url: str,
     now: int,
     on_progress: Progress | None = None,
-) -> tuple[cohort.PreparedCohort, list[str]]:
-    """The whole pipeline: check, sign, render (all in memory), commit, then write the folder.
-
-    Returns the cohort and each entry's verify URL (rendered once, for the QR codes)."""
+) -> tuple[PreparedCohort, list[str]]:
+    """``skk issue-batch``: check and sign, render every file in memory, commit, then write the
+    folder. Returns the cohort and each entry's verify URL (rendered once, for the QR codes)."""
     check_out_dir(out_dir)
     # The workers start now, while the rows are checked and signed: starting them (a fresh
     # interpreter importing segno, about half a second) overlaps with that work.
     with QrRenderer(len(cohort_file.rows)) as renderer:
-        prepared = cohort.prepare(cohort_file, agency, signer, pepper=pepper, now=now)
-        files, urls = render_outputs(prepared.entries, agency.name, base_url,
-                                     on_progress=on_progress, renderer=renderer)
-    check_writable(out_dir)  # before the commit: a folder we cannot write must issue nothing
-    cohort.commit(prepared)
+
+        def render(prepared: PreparedCohort) -> tuple[dict[str, bytes], list[str]]:
+            rendered = render_outputs(prepared.entries, prepared.agency.name, issuing.base_url,
+                                      on_progress=on_progress, renderer=renderer)
+            check_writable(out_dir)  # before the commit: a folder we cannot write issues nothing
+            return rendered
+
+        prepared, (files, urls) = issuing.issue_cohort(cohort_file, agency_id, now=now,
+                                                       render=render)
     publish(files, out_dir)
     return prepared, urls
 
@@ -145,21 +143,3 @@ def publish(files: dict[str, bytes], out_dir: Path) -> None:
             f"cannot write {out_dir}: {reason}; the certificates are issued: run the same "
             "file again with another --out to write their files", field="out"
         ) from None
-
-
-def batch_summary(prepared: cohort.PreparedCohort, urls: Sequence[str]) -> dict[str, Any]:
-    """``{"issued", "existing", "results"}``: one result per row in file order, with its verify
-    URL; what ``skk issue-batch --json`` prints and ``POST /api/v1/credentials/batch`` returns."""
-    results = [
-        {
-            "line": entry.line,
-            "number": entry.credential.number,
-            "name": entry.credential.holder_name,
-            "job": entry.credential.job_title,
-            "level": entry.credential.level,
-            "status": entry.status,
-            "verify_url": url,
-        }
-        for entry, url in zip(prepared.entries, urls, strict=True)
-    ]
-    return {"issued": prepared.issued, "existing": prepared.existing, "results": results}

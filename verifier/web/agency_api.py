@@ -12,13 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from verifier.core import links
 from verifier.core.credential import checked_number, parse_instant
 from verifier.core.errors import InvalidInput, NotFound
 from verifier.core.nik import check_nik
-from verifier.issuance import issuer, keyring
+from verifier.issuance.issuer import IssueRequest
 from verifier.qr import render
-from verifier.store import records, registry, revocation
+from verifier.store import records, revocation
 from verifier.store.db import storage_errors
 from verifier.store.revocation import NO_SUCH_CREDENTIAL
 from verifier.web import auth, requests
@@ -49,22 +48,14 @@ NOTE_MEMBERS = {"note": Member(str)}
 def issue_credential() -> Response:
     """Issue and sign a credential for the caller's agency; ``201 {"number","token","url"}``."""
     body = read_object(ISSUE_MEMBERS)
-    settings = current_state().settings
     issue_request = _issue_request(current_caller().agency_id, body)
-    agency = registry.get_agency(issue_request.agency_id)
-    now = int(time.time())
-    # Check everything before unlocking the private key: a typo should not cost a KDF run.
-    issuer.build_credential(issue_request, agency, now)
-    signer = keyring.signer(current_state().key_store, agency.id)
-    signed = issuer.issue_one(issue_request, agency, signer, pepper=settings.nik_pepper, now=now)
-    number = signed.credential.number
-    url = links.credential_url(settings.base_url, signed.token)
-    response = json_response({"number": number, "token": signed.token, "url": url}, 201)
-    response.headers["Location"] = url_for(".get_credential", number=number)
+    issued = current_state().issuing.issue(issue_request, now=int(time.time()))
+    response = json_response(issued.to_dict(), 201)
+    response.headers["Location"] = url_for(".get_credential", number=issued.number)
     return response
 
 
-def _issue_request(agency_id: str, body: dict[str, Any]) -> issuer.IssueRequest:
+def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:
     """The core request; iss and every time except valid_from are ours, never the client's."""
     if body.get("nik") is not None:
         check_nik(body["nik"])
@@ -75,7 +66,7 @@ def _issue_request(agency_id: str, body: dict[str, Any]) -> issuer.IssueRequest:
         except ValueError:
             raise InvalidInput("valid_from must be an ISO-8601 date or date-time",
                                field="valid_from") from None
-    return issuer.IssueRequest(
+    return IssueRequest(
         agency_id=agency_id,
         holder_name=body["holder_name"],
         level=body["level"],
@@ -144,7 +135,7 @@ def credential_qr_png(number: str) -> Response:
 
 def _credential_url(number: str) -> str:
     token = records.get_token(current_caller().agency_id, _existing(number))
-    return links.credential_url(current_state().settings.base_url, token)
+    return current_state().issuing.verify_url(token)
 
 
 @bp.post("/credentials/<number>/revoke")

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 
 from verifier.config import Settings, is_loopback_host
 from verifier.core.links import verify_domain
-from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
 from verifier.store.db import open_database
 from verifier.verification import VerificationService
 
@@ -20,12 +20,12 @@ EXTENSION_KEY = "skk"
 
 @dataclass(frozen=True)
 class WebState:
-    """What request handlers need: settings, database, verifier and key store."""
+    """What request handlers need: settings, database, and the verifying and issuing services."""
 
     settings: Settings
     database: peewee.Database
     verifier: VerificationService
-    key_store: PrivateKeyStore
+    issuing: IssuingService
 
     @cached_property
     def is_demo(self) -> bool:
@@ -45,7 +45,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         settings=settings,
         database=database,
         verifier=VerificationService(database, settings.leeway_seconds),
-        key_store=PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
+        issuing=IssuingService.from_settings(settings),
     )
 
 
