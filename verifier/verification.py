@@ -1,22 +1,28 @@
 """The verification service: what the CLI and the web call to check a token, QR text or URL.
 
-It supplies the I/O that :func:`verifier.core.verify.verify_token` keeps out of the pure pipeline: a
-trust snapshot refreshed on registry change, and the read of revocation state. On the common
-path that is one query: the revocation read also returns the registry version, which says
-whether the snapshot used was current (if not, the token is verified again on a fresh one).
+It supplies the I/O that the pure rules (:mod:`verifier.core.verify`) keep out, between their
+two halves:
+
+1. authenticate the token (rules 1-4) against the trust snapshot loaded last;
+2. read the credential's revocation state and the registry version in one statement;
+3. if the registry changed since that snapshot, authenticate again on a fresh one (a key or
+   agency may have been revoked or added meanwhile);
+4. evaluate rules 5-9 with that revocation state.
+
+On the common path that is one query. A token that fails rules 2-4 reads no revocation state,
+so only the registry version is read for it, and it is judged again if that version is newer.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 
 import peewee
 
-from verifier.core import links
 from verifier.core.jws import MalformedToken
-from verifier.core.trust import RevocationStatus
-from verifier.core.verify import Status, VerificationResult, verify_token
+from verifier.core.links import extract_token
+from verifier.core.trust import TrustSnapshot
+from verifier.core.verify import Status, VerificationResult, authenticate, evaluate
 from verifier.store import registry, revocation
 from verifier.store.registry import TrustCache
 
@@ -28,40 +34,42 @@ class VerificationService:
         self._database = database
         self._leeway = leeway
         self._trust = TrustCache()
-        self._lookup = functools.partial(revocation.lookup, database)
 
     def verify(self, text: str, *, at: int | None = None) -> VerificationResult:
         """Verify a JWS, QR payload or verify URL at ``at`` (default: now)."""
         instant = int(time.time()) if at is None else at
         try:
-            token = links.extract_token(text)
+            token = extract_token(text)
         except MalformedToken as exc:
             return VerificationResult(Status.MALFORMED, instant, detail=str(exc))
         snapshot = self._trust.latest()
-        read = _RevocationRead(self._database)
-        result = verify_token(token, snapshot, read, at=instant, leeway=self._leeway)
-        if result.status is Status.MALFORMED:
-            return result  # rule 1 reads nothing from the registry
-        # The pipeline stops before the revocation read for an unknown issuer or key or a bad
-        # signature; those answers depend on the registry too, so read its version then.
-        version = read.registry_version
-        if version is None:
-            version = registry.current_version(self._database)
-        if version == snapshot.version:
-            return result
-        fresh = self._trust.get(version)
-        return verify_token(token, fresh, self._lookup, at=instant, leeway=self._leeway)
-
-
-class _RevocationRead:
-    """The pipeline's revocation lookup, noting the registry version read with it."""
-
-    def __init__(self, database: peewee.Database) -> None:
-        self._database = database
-        self.registry_version: int | None = None
-
-    def __call__(self, agency_id: str, number: str) -> RevocationStatus | None:
-        status, self.registry_version = revocation.lookup_with_registry_version(
-            self._database, agency_id, number
+        authentic = authenticate(token, snapshot, at=instant)
+        if isinstance(authentic, VerificationResult):
+            return self._refused(token, authentic, snapshot, instant)
+        credential = authentic.credential
+        state, version = revocation.lookup_with_registry_version(
+            self._database, credential.agency_id, credential.number
         )
-        return status
+        if version != snapshot.version:
+            # The state read belongs to this version: judge the token by the same registry.
+            authentic = authenticate(token, self._trust.get(version), at=instant)
+            if isinstance(authentic, VerificationResult):
+                return authentic
+        return evaluate(authentic, state, at=instant, leeway=self._leeway)
+
+    def _refused(
+        self, token: str, refusal: VerificationResult, snapshot: TrustSnapshot, instant: int
+    ) -> VerificationResult:
+        """A refusal by rules 1-4, unless the registry changed since ``snapshot`` and a fresh
+        one authenticates the token after all."""
+        if refusal.status is Status.MALFORMED:
+            return refusal  # rule 1 reads nothing from the registry
+        version = registry.current_version(self._database)
+        if version == snapshot.version:
+            return refusal
+        authentic = authenticate(token, self._trust.get(version), at=instant)
+        if isinstance(authentic, VerificationResult):
+            return authentic
+        credential = authentic.credential
+        state = revocation.lookup(self._database, credential.agency_id, credential.number)
+        return evaluate(authentic, state, at=instant, leeway=self._leeway)

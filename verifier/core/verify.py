@@ -1,8 +1,11 @@
 """Token -> VerificationResult: the numbered rules of SPEC §2, in order, with no I/O of its own.
 
 Verification is a pure function of the token, a trust snapshot, a revocation lookup and the
-instant, so the same code can later run on a phone at a site without connectivity. Each check
-raises :class:`CheckFailed` with the status of its rule; the pipeline catches only that type.
+instant, so the same code can later run on a phone at a site without connectivity. It comes in
+two halves: :func:`authenticate` (rules 1-4: is this a credential its issuer really signed?) and
+:func:`evaluate` (rules 5-9: is it in force?); between them a caller reads the revocation state,
+which is looked up only for an authentic credential. Each check raises :class:`CheckFailed` with
+the status of its rule; each half catches only that type.
 """
 
 from __future__ import annotations
@@ -94,6 +97,52 @@ class VerificationResult:
         }
 
 
+@dataclass(frozen=True)
+class Authentic:
+    """What rules 1-4 establish: a well-formed credential, signed by a registered key of the
+    agency that issued it. Only such a credential's revocation state is ever looked up."""
+
+    credential: Credential
+    agency: AgencyInfo
+    key: TrustedKey
+
+
+def authenticate(token: str, trust: TrustSnapshot, *, at: int) -> Authentic | VerificationResult:
+    """Rules 1-4 against one trust snapshot: the authentic credential, or the verdict of the
+    first rule that fails (checked at ``at``). Never raises for any token."""
+    try:
+        parsed, credential = _rule1_well_formed(token)
+    except CheckFailed as failure:
+        return VerificationResult(failure.status, at, detail=str(failure))
+    agency: AgencyInfo | None = None
+    try:
+        agency = _rule2_known_issuer(credential, trust)
+        key = _rule3_known_key(parsed, credential, trust)
+        _rule4_signature(parsed, key)
+    except CheckFailed as failure:
+        return VerificationResult(failure.status, at, credential, agency, detail=str(failure))
+    return Authentic(credential, agency, key)
+
+
+def evaluate(
+    authentic: Authentic, revocation: RevocationStatus | None, *, at: int, leeway: int
+) -> VerificationResult:
+    """Rules 5-9 on an authentic credential, given its revocation record (None: there is none).
+
+    ``at`` is the instant evaluated (rule 9, ``--at``) and reported as ``checked_at``; key and
+    revocation state are always the current ones passed in. Never raises.
+    """
+    credential, agency = authentic.credential, authentic.agency
+    try:
+        _rule5_key_in_service(credential, authentic.key, leeway)
+        _rule6_level_authorised(credential, agency)
+        _rule7_8_not_revoked_or_suspended(revocation)
+        _rule9_time_window(credential, at, leeway)
+    except CheckFailed as failure:
+        return VerificationResult(failure.status, at, credential, agency, revocation, str(failure))
+    return VerificationResult(Status.VALID, at, credential, agency, revocation)
+
+
 def verify_token(
     token: str,
     trust: TrustSnapshot,
@@ -102,33 +151,18 @@ def verify_token(
     at: int,
     leeway: int,
 ) -> VerificationResult:
-    """Run every rule in order; never raises for any token.
+    """Every rule in order, reading revocation state between the two halves; never raises.
 
-    ``at`` is the instant evaluated (rule 9, ``--at``) and reported as ``checked_at``; key and
-    revocation state are always the current ones passed in.
+    The whole pipeline for a caller that holds its trust snapshot and revocation state (an
+    offline verifier); the service (:mod:`verifier.verification`) runs the halves itself, so
+    that it can read the registry version with the revocation state.
     """
-    checked_at = at
-    try:
-        parsed, credential = _rule1_well_formed(token)
-    except CheckFailed as failure:
-        return VerificationResult(failure.status, checked_at, detail=str(failure))
-    agency: AgencyInfo | None = None
-    revocation: RevocationStatus | None = None
-    try:
-        agency = _rule2_known_issuer(credential, trust)
-        key = _rule3_known_key(parsed, credential, trust)
-        _rule4_signature(parsed, key)
-        # From here the token is authentic, so its revocation record may be shown.
-        revocation = lookup_revocation(credential.agency_id, credential.number)
-        _rule5_key_in_service(credential, key, leeway)
-        _rule6_level_authorised(credential, agency)
-        _rule7_8_not_revoked_or_suspended(revocation)
-        _rule9_time_window(credential, at, leeway)
-    except CheckFailed as failure:
-        return VerificationResult(
-            failure.status, checked_at, credential, agency, revocation, str(failure)
-        )
-    return VerificationResult(Status.VALID, checked_at, credential, agency, revocation)
+    authentic = authenticate(token, trust, at=at)
+    if isinstance(authentic, VerificationResult):
+        return authentic
+    # From here the token is authentic, so its revocation record may be shown.
+    revocation = lookup_revocation(authentic.credential.agency_id, authentic.credential.number)
+    return evaluate(authentic, revocation, at=at, leeway=leeway)
 
 
 def _rule1_well_formed(token: str) -> tuple[jws.CompactJws, Credential]:
