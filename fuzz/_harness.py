@@ -61,7 +61,7 @@ def world() -> Iterator[World]:
         issuing = IssuingService(store, pepper=PEPPER, base_url="https://sertifikat.example.id")
         issued = issuing.issue(request, now=NOW)
         try:
-            yield World(VerificationService(database, 60), issued.signed.token)
+            yield World(VerificationService(leeway=60), issued.signed.token)
         finally:
             database.close()
 

@@ -144,7 +144,7 @@ def contoh(make_agency, make_key) -> registry.TrustedKey:
 @pytest.fixture
 def service(database: peewee.Database, settings: Settings) -> VerificationService:
     """A verification service on the test database."""
-    return VerificationService(database, settings.leeway_seconds)
+    return VerificationService(settings.leeway_seconds)
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from verifier import create_app
+from verifier.config import DEFAULT_RATE_LIMITS, RateLimit
 from verifier.core import links
 from verifier.qr import scan
 from verifier.store import apikeys
 from verifier.store.models import CredentialRecord
-from verifier.web.limits import DEFAULT_LIMITS, FAILED_AUTH
 
 from .conftest import DAY, NOW
 from .test_api import FreshAddressClient
@@ -135,7 +135,7 @@ def test_bearer_scheme_is_case_insensitive(client, api_key):
 
 
 def test_failed_authentication_is_rate_limited_per_client(client, auth):
-    amount = int(DEFAULT_LIMITS[FAILED_AUTH].split()[0])
+    amount = int(DEFAULT_RATE_LIMITS[RateLimit.FAILED_AUTH].split()[0])
     bad = {"Authorization": "Bearer skk_0123456789ab_" + "a" * 43}
     for _ in range(amount):
         assert client.get("/api/v1/audit", headers=bad).status_code == 401
@@ -148,7 +148,7 @@ def test_failed_authentication_is_rate_limited_per_client(client, auth):
 
 
 def test_successful_requests_do_not_use_up_the_auth_limit(client, auth):
-    amount = int(DEFAULT_LIMITS[FAILED_AUTH].split()[0])
+    amount = int(DEFAULT_RATE_LIMITS[RateLimit.FAILED_AUTH].split()[0])
     for _ in range(amount + 5):
         assert client.get("/api/v1/audit", headers=auth).status_code == 200
 

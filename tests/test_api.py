@@ -20,11 +20,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from limits.storage import Storage
 
+from verifier.config import DEFAULT_RATE_LIMITS, RateLimit
 from verifier.core import links, qr_payload
 from verifier.core.errors import ConfigurationError
 from verifier.store import registry, revocation
 from verifier.store.db import init_schema, open_database
-from verifier.web.limits import DEFAULT_LIMITS, VERIFY
 from verifier.web.state import EXTENSION_KEY
 
 from .conftest import DAY, NOW
@@ -323,7 +323,7 @@ def test_per_client_nik_limit_is_shared_by_every_worker(app, database, env, cont
 
 
 def test_verify_rate_limit_is_per_client(client, contoh):
-    amount = int(DEFAULT_LIMITS[VERIFY].split()[0])
+    amount = int(DEFAULT_RATE_LIMITS[RateLimit.VERIFY].split()[0])
     for _ in range(amount):
         assert _verify(client, {"token": "x"}).status_code == 200
     response = _verify(client, {"token": "x"})
@@ -357,7 +357,7 @@ def test_behind_a_trusted_proxy_limits_count_the_forwarded_client(database, env)
 
 
 def test_without_trusted_proxies_forwarded_headers_are_ignored(client, contoh):
-    amount = int(DEFAULT_LIMITS[VERIFY].split()[0])
+    amount = int(DEFAULT_RATE_LIMITS[RateLimit.VERIFY].split()[0])
     for n in range(amount):
         forged = {"X-Forwarded-For": f"10.5.{n >> 8}.{n & 255}"}
         assert _verify(client, {"token": "x"}, headers=forged).status_code == 200

@@ -72,7 +72,7 @@ def live(database, contoh, make_agency, make_key, issue) -> dict[str, str]:
     credential("BAK 0007 2026", "key_revoked", agency_id="dinas-contoh")
     registry.revoke_key(compromised.kid, NOW - 1800)
 
-    service = VerificationService(database, leeway=60)
+    service = VerificationService(leeway=60)
     assert {t: service.verify(t, at=NOW).status.value for t in expected} == expected
     return expected
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,7 +76,7 @@ def test_the_service_gives_what_the_pure_pipeline_gives(database, contoh, issue,
     valid, revoked = issue(), issue()
     revocation.revoke("lsp-contoh", revoked.credential.number, "fraud", note=None, actor="test",
                       now=NOW)
-    lookup = functools.partial(revocation.lookup, database)
+    lookup = revocation.lookup
     for token in (valid.token, revoked.token, foreign_token(), "x.y.z", valid.token[:-2]):
         pure = verify_token(token, registry.load_snapshot(), lookup, at=NOW, leeway=60)
         served = service.verify(token, at=NOW)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import re
@@ -453,7 +452,7 @@ def test_leeway_boundaries(world: World, service: VerificationService, at: int, 
 )
 def test_zero_leeway_boundaries(world: World, database, at: int, status: str) -> None:
     token = world.issue(valid_from=NOW + DAY).token
-    assert VerificationService(database, 0).verify(token, at=at).status == status
+    assert VerificationService(leeway=0).verify(token, at=at).status == status
 
 
 @pytest.mark.parametrize(
@@ -608,7 +607,7 @@ def test_random_digit_payloads_yield_a_result(service: VerificationService, seed
     ],
 )
 def test_verify_token_non_str_is_malformed(database, token: Any) -> None:
-    lookup = functools.partial(revocation.lookup, database)
+    lookup = revocation.lookup
     result = verify_token(token, registry.load_snapshot(), lookup, at=NOW, leeway=LEEWAY)
     assert result.status == "malformed"
     assert result.to_dict()["credential"] is None

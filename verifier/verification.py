@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import time
 
-import peewee
-
 from verifier.core.jws import MalformedToken
 from verifier.core.links import extract_token
 from verifier.core.trust import TrustSnapshot
@@ -28,10 +26,9 @@ from verifier.store.registry import TrustCache
 
 
 class VerificationService:
-    """Verifies against one database; holds the trust cache for the life of the process."""
+    """Verifies against the bound database; holds the trust cache for the life of the process."""
 
-    def __init__(self, database: peewee.Database, leeway: int) -> None:
-        self._database = database
+    def __init__(self, leeway: int) -> None:
         self._leeway = leeway
         self._trust = TrustCache()
 
@@ -48,7 +45,7 @@ class VerificationService:
             return self._refused(token, authentic, snapshot, instant)
         credential = authentic.credential
         state, version = revocation.lookup_with_registry_version(
-            self._database, credential.agency_id, credential.number
+            credential.agency_id, credential.number
         )
         if version != snapshot.version:
             # The state read belongs to this version: judge the token by the same registry.
@@ -64,12 +61,12 @@ class VerificationService:
         one authenticates the token after all."""
         if refusal.status is Status.MALFORMED:
             return refusal  # rule 1 reads nothing from the registry
-        version = registry.current_version(self._database)
+        version = registry.current_version()
         if version == snapshot.version:
             return refusal
         authentic = authenticate(token, self._trust.get(version), at=instant)
         if isinstance(authentic, VerificationResult):
             return authentic
         credential = authentic.credential
-        state = revocation.lookup(self._database, credential.agency_id, credential.number)
+        state = revocation.lookup(credential.agency_id, credential.number)
         return evaluate(authentic, state, at=instant, leeway=self._leeway)

@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 
-from verifier.cli.base import EXIT_REFUSED, Runtime, emit, json_option, pass_runtime
+from verifier.cli.base import (
+    EXIT_REFUSED,
+    Runtime,
+    emit,
+    json_option,
+    pass_runtime,
+    uses_database,
+)
 from verifier.core.errors import InvalidInput, UnreadableInput
 from verifier.issuance.cohort import CohortRejected
 from verifier.issuance.cohort_file import read_cohort
@@ -33,9 +40,9 @@ def register(main: click.Group) -> None:
               help="New or empty folder for results.csv, QR codes and printable pages.")
 @json_option
 @pass_runtime
+@uses_database
 def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json: bool) -> None:
     """Issue a whole cohort from CSV or .xlsx: all rows or none."""
-    rt.database()
     registry.get_agency(agency_id)  # an unknown agency is named before a large file is read
     check_out_dir(out_dir)
     cohort_file = read_cohort(_read(file), filename=file.name)

@@ -11,6 +11,7 @@ from typing import Any
 
 from verifier.core.errors import InvalidInput
 from verifier.core.nik import quoted
+from verifier.core.text import single_spaced
 
 HEADER_TYPE = "skk+jwt"
 ALGORITHMS = ("EdDSA", "ES256")
@@ -97,7 +98,7 @@ def check_header(header: dict[str, Any]) -> None:
 
 def canonical_number(raw: str) -> str:
     """Trim and fold runs of white space to single spaces; the form numbers are stored in."""
-    return " ".join(raw.split())
+    return single_spaced(raw)
 
 
 def check_number(number: str) -> None:
@@ -148,11 +149,6 @@ def check_text(value: object, what: str, max_length: int = MAX_TEXT_LENGTH) -> s
     if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in value):
         raise ValueError(f"{what} has control, invisible or direction-changing characters")
     return value
-
-
-def clean_text(raw: str) -> str:
-    """What issuance does to typed text before checking it: NFC, trimmed, single spaces."""
-    return " ".join(unicodedata.normalize("NFC", raw).split())
 
 
 def add_years(instant: int, years: int = VALIDITY_YEARS) -> int:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from verifier.core.text import fold
+
 MASTER_VERSION = "2025"
 
 
@@ -53,11 +55,7 @@ def _by_code(version: str) -> dict[str, Job]:
 
 @cache
 def _by_title_level(version: str) -> dict[tuple[str, int], Job]:
-    return {(_fold(job.title), job.level): job for job in master(version)}
-
-
-def _fold(title: str) -> str:
-    return " ".join(title.split()).casefold()
+    return {(fold(job.title), job.level): job for job in master(version)}
 
 
 def find_by_code(code: str, version: str = MASTER_VERSION) -> Job | None:
@@ -67,13 +65,13 @@ def find_by_code(code: str, version: str = MASTER_VERSION) -> Job | None:
 
 def find_by_title(title: str, level: int, version: str = MASTER_VERSION) -> Job | None:
     """The job with this title (case- and space-insensitive) at this level, or None."""
-    return _by_title_level(version).get((_fold(title), level))
+    return _by_title_level(version).get((fold(title), level))
 
 
 def levels_for_title(title: str, version: str = MASTER_VERSION) -> list[int]:
     """Levels at which a title exists, to explain a title + level that matches nothing."""
-    folded = _fold(title)
-    return sorted(job.level for job in master(version) if _fold(job.title) == folded)
+    folded = fold(title)
+    return sorted(job.level for job in master(version) if fold(job.title) == folded)
 
 
 def level_group(level: int) -> str:

@@ -8,7 +8,6 @@ number for the same person) are reported as ``existing``, so re-running a file i
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from verifier.core.credential import Credential, parse_instant
 from verifier.core.errors import InvalidInput
 from verifier.core.keys import SigningKey
 from verifier.core.nik import check_nik, nik_hmac
+from verifier.core.text import fold
 from verifier.core.trust import AgencyInfo
 from verifier.issuance import issuer
 from verifier.issuance.cohort_file import CohortFile, CohortRow
@@ -251,12 +251,8 @@ def _duplicates_in_file(candidates: list[_Candidate], cohort: CohortFile) -> lis
     return problems
 
 
-def _fold(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
-
-
 def _same_person(stored: Credential, credential: Credential) -> bool:
-    return _fold(stored.holder_name) == _fold(credential.holder_name) and (
+    return fold(stored.holder_name) == fold(credential.holder_name) and (
         stored.job_code == credential.job_code and stored.level == credential.level
     )
 

@@ -18,11 +18,11 @@ from verifier.core.credential import (
     add_years,
     check_text,
     checked_number,
-    clean_text,
 )
 from verifier.core.errors import InvalidInput
 from verifier.core.keys import SigningKey
 from verifier.core.nik import holds_nik_like
+from verifier.core.text import clean_text
 from verifier.core.trust import AgencyInfo
 from verifier.store.credentials import SignedCredential
 

@@ -15,7 +15,8 @@ import peewee
 from verifier.core.credential import Credential
 from verifier.core.errors import Conflict
 from verifier.core.nik import quoted
-from verifier.store.models import CredentialRecord, database_proxy
+from verifier.store.db import bound_database
+from verifier.store.models import CredentialRecord
 
 #: Rows per statement: one query per credential kept a 5,000-row cohort's transaction open
 #: for 2-9 s (and SQLite's write lock with it); 500 keeps each statement far below SQLite's
@@ -44,9 +45,8 @@ def chunks(items: Sequence[Item], size: int = STORE_CHUNK) -> Iterator[Sequence[
 
 def insert(signed: Sequence[SignedCredential]) -> None:
     """Insert in one transaction; Conflict naming the number if any already exists."""
-    database = database_proxy.obj
     try:
-        with database.atomic():
+        with bound_database().atomic():
             _check_unique([item.credential for item in signed])
             for chunk in chunks(signed):
                 CredentialRecord.insert_many([_row(item) for item in chunk]).execute()
@@ -64,7 +64,7 @@ def insert_cohort(signed: Sequence[SignedCredential]) -> None:
     """
     if not signed:
         return
-    database = database_proxy.obj
+    database = bound_database()
     agency_id = signed[0].credential.agency_id
     with database.atomic():
         if isinstance(database, peewee.PostgresqlDatabase):

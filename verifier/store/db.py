@@ -1,5 +1,10 @@
 """Opening the database by URL, creating and upgrading its schema, and mapping its failures.
 
+One database per process: :func:`open_database` binds the models to it, and every store function
+acts on that bound database (:func:`bound_database` where a transaction or plain SQL needs the
+object). Only what concerns a database itself (opening it, creating, upgrading or checking its
+schema) takes the database as an argument.
+
 ``skk init`` is the only thing that creates a database or upgrades its schema (the steps are in
 :mod:`verifier.store.migrations`); every other entry point refuses to run on a missing, outdated
 or newer schema instead of silently making an empty one or misreading a changed one.
@@ -30,6 +35,11 @@ SQLITE_PRAGMAS = {
 }
 #: PostgreSQL advisory lock that makes concurrent `skk init` runs take turns ("SKK" in ASCII).
 SCHEMA_LOCK_KEY = 0x534B4B
+#: An open database, for the annotations of code that holds one (it is Peewee's, but only the
+#: store needs to know that).
+Database = peewee.Database
+#: What a database that fails raises (OperationalError is a DatabaseError).
+STORAGE_FAILURES: tuple[type[Exception], ...] = (peewee.DatabaseError, peewee.InterfaceError)
 
 
 class WriteFirstSqliteDatabase(peewee.SqliteDatabase):
@@ -66,12 +76,47 @@ def open_database(url: str, *, create: bool = False) -> peewee.Database:
     return database
 
 
+def bound_database() -> peewee.Database:
+    """The database :func:`open_database` bound the models to: the one store functions act on."""
+    database = database_proxy.obj
+    if database is None:
+        raise ConfigurationError("no database is open")
+    return database
+
+
 def _sqlite_path(url: str) -> Path | None:
     scheme, _, rest = url.partition("://")
     if not scheme.startswith("sqlite") or not rest.startswith("/"):
         return None
     path = rest[1:].split("?", 1)[0]
     return None if path in ("", ":memory:") else Path(path)
+
+
+def connect(database: peewee.Database) -> None:
+    """Open this thread's connection unless it is open; StorageUnavailable when the database
+    does not answer."""
+    try:
+        database.connect(reuse_if_open=True)
+    # DatabaseError too: SQLite reports a damaged file ("file is not a database") that way.
+    except STORAGE_FAILURES as exc:
+        raise StorageUnavailable("database unavailable") from exc
+
+
+def disconnect(database: peewee.Database) -> None:
+    """Close this thread's connection, so that the next use opens a fresh one; never raises."""
+    try:
+        if not database.is_closed():
+            database.close()
+    except peewee.PeeweeException:
+        pass  # the connection is already broken; forgetting it is all that is left to do
+
+
+def closed_by_server(database: peewee.Database) -> bool:
+    """True when the server closed this thread's open connection (a restart, a fail-over)."""
+    if database.is_closed():
+        return False
+    # psycopg2 marks a connection the server closed (closed == 2); SQLite's never is.
+    return bool(getattr(database.connection(), "closed", 0))
 
 
 @dataclass(frozen=True)
@@ -209,8 +254,9 @@ def _meta_value(name: str) -> int | None:
     return None if row is None else int(row.value)
 
 
-def bump_registry_version(database: peewee.Database) -> None:
+def bump_registry_version() -> None:
     """Tell every process's trust cache to reload; call inside the transaction that changed it."""
+    database = bound_database()
     database.execute_sql(
         f"UPDATE skk_meta SET value = value + 1 WHERE name = {database.param}",
         ("registry_version",),

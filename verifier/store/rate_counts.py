@@ -8,7 +8,8 @@ the verify limit stays in each worker's memory, off the hot path of the database
 
 from __future__ import annotations
 
-from verifier.store.models import RateCounter, database_proxy
+from verifier.store.db import bound_database
+from verifier.store.models import RateCounter
 
 #: Increments between deletions of ended windows, so the table stays small.
 SWEEP_EVERY = 1000
@@ -18,7 +19,7 @@ _increments = 0
 def increment(name: str, window_ms: int, amount: int, now_ms: int) -> int:
     """Add ``amount`` to counter ``name`` and return its count in the current window."""
     global _increments
-    database = database_proxy.obj
+    database = bound_database()
     p = database.param
     table = RateCounter._meta.table_name
     sql = (

@@ -11,15 +11,14 @@ import json
 import threading
 from typing import Any
 
-import peewee
-
 from verifier.core import keys
-from verifier.core.credential import AGENCY_ID_RE, check_text, clean_text
+from verifier.core.credential import AGENCY_ID_RE, check_text
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.core.nik import quoted
+from verifier.core.text import clean_text
 from verifier.core.trust import AgencyInfo, TrustedKey, TrustSnapshot
-from verifier.store.db import bump_registry_version
-from verifier.store.models import Agency, SigningKeyRecord, database_proxy
+from verifier.store.db import bound_database, bump_registry_version
+from verifier.store.models import Agency, SigningKeyRecord
 
 AGENCY_KINDS = ("lsp", "dinas", "balai")
 MAX_AGENCY_NAME = 200
@@ -54,8 +53,7 @@ def add_agency(
         raise InvalidInput(str(exc), field="name") from None
     if kind not in AGENCY_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(AGENCY_KINDS)}", field="kind")
-    database = database_proxy.obj
-    with database.atomic():
+    with bound_database().atomic():
         if Agency.get_or_none(Agency.id == agency_id) is not None:
             raise Conflict(f"agency {agency_id} already exists", field="id")
         Agency.create(
@@ -66,7 +64,7 @@ def add_agency(
             level_max=levels[1],
             created_at=now,
         )
-        bump_registry_version(database)
+        bump_registry_version()
     return get_agency(agency_id)
 
 
@@ -97,8 +95,7 @@ def add_key(
 ) -> TrustedKey:
     """Trust a public key; a new generated key retires the agency's previous signing key."""
     get_agency(agency_id)
-    database = database_proxy.obj
-    with database.atomic():
+    with bound_database().atomic():
         if SigningKeyRecord.get_or_none(SigningKeyRecord.kid == verifying_key.kid) is not None:
             raise Conflict(f"key {verifying_key.kid} is already registered", field="key")
         if origin == "generated":
@@ -117,7 +114,7 @@ def add_key(
             not_before=not_before,
             created_at=now,
         )
-        bump_registry_version(database)
+        bump_registry_version()
     return get_key(verifying_key.kid)
 
 
@@ -149,8 +146,7 @@ def revoke_key(kid: str, now: int) -> TrustedKey:
 
 
 def _change_state(kid: str, state: str, now: int) -> TrustedKey:
-    database = database_proxy.obj
-    with database.atomic():
+    with bound_database().atomic():
         key = get_key(kid)
         if key.state == state:
             return key
@@ -159,7 +155,7 @@ def _change_state(kid: str, state: str, now: int) -> TrustedKey:
         changes: dict[str, Any] = {"state": state}
         changes["retired_at" if state == "retired" else "revoked_at"] = now
         SigningKeyRecord.update(**changes).where(SigningKeyRecord.kid == kid).execute()
-        bump_registry_version(database)
+        bump_registry_version()
     return get_key(kid)
 
 
@@ -198,16 +194,16 @@ def jwks() -> dict[str, Any]:
 
 def load_snapshot() -> TrustSnapshot:
     """Read agencies and keys at the current registry version, in one transaction."""
-    database = database_proxy.obj
-    with database.atomic():
-        version = current_version(database)
+    with bound_database().atomic():
+        version = current_version()
         agencies = {info.id: info for info in list_agencies()}
         trusted = {key.kid: key for key in list_keys()}
     return TrustSnapshot(version, agencies, trusted)
 
 
-def current_version(database: peewee.Database) -> int:
+def current_version() -> int:
     """The registry counter; one indexed read, cheap enough for every verification."""
+    database = bound_database()
     cursor = database.execute_sql(
         f"SELECT value FROM skk_meta WHERE name = {database.param}", ("registry_version",)
     )
@@ -225,7 +221,7 @@ class TrustCache:
     def get(self, version: int | None = None) -> TrustSnapshot:
         """The snapshot of registry ``version`` (default: read it now), reloaded on a change."""
         if version is None:
-            version = current_version(database_proxy.obj)
+            version = current_version()
         snapshot = self._snapshot
         if snapshot is not None and snapshot.version == version:
             return snapshot

@@ -15,12 +15,12 @@ from verifier.core.credential import checked_number, has_control_characters, to_
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.core.nik import holds_nik_like
 from verifier.core.trust import RevocationStatus
+from verifier.store.db import bound_database
 from verifier.store.models import (
     CredentialRecord,
     RevocationEvent,
     RevocationRecord,
     SigningKeyRecord,
-    database_proxy,
 )
 from verifier.store.registry import get_agency
 
@@ -65,20 +65,19 @@ class StateChange:
 NO_SUCH_CREDENTIAL = "this agency has no such credential"
 
 
-def lookup_sql(database: peewee.Database) -> str:
-    """The parametrised hot-path query (placeholders differ between SQLite and PostgreSQL)."""
-    p = database.param
-    return f"SELECT status, at, reason FROM revocation WHERE agency_id = {p} AND number = {p}"
-
-
-def lookup(database: peewee.Database, agency_id: str, number: str) -> RevocationStatus | None:
+def lookup(agency_id: str, number: str) -> RevocationStatus | None:
     """The record for (agency, number), or None; one indexed primary-key read."""
-    row = database.execute_sql(lookup_sql(database), (agency_id, number)).fetchone()
+    database = bound_database()
+    p = database.param  # placeholders differ between SQLite and PostgreSQL
+    row = database.execute_sql(
+        f"SELECT status, at, reason FROM revocation WHERE agency_id = {p} AND number = {p}",
+        (agency_id, number),
+    ).fetchone()
     return None if row is None else RevocationStatus(row[0], int(row[1]), row[2])
 
 
 def lookup_with_registry_version(
-    database: peewee.Database, agency_id: str, number: str
+    agency_id: str, number: str
 ) -> tuple[RevocationStatus | None, int]:
     """The record for (agency, number) and the trust registry's version, in one statement.
 
@@ -87,6 +86,7 @@ def lookup_with_registry_version(
     was current when the revocation state was read. Verification's hot path thus takes one
     round trip instead of two.
     """
+    database = bound_database()
     p = database.param
     row = database.execute_sql(
         "SELECT (SELECT value FROM skk_meta WHERE name = 'registry_version'),"
@@ -130,10 +130,9 @@ def _apply(
 ) -> StateChange:
     number = checked_number(raw_number)
     _check_request(action, agency_id, number, reason, note)
-    database = database_proxy.obj
     for attempt in range(2):
         try:
-            with database.atomic():
+            with bound_database().atomic():
                 return _transition(action, agency_id, number, reason, note, actor, now)
         except peewee.IntegrityError:
             # Another writer created the record between our read and insert; read it again.

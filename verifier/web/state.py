@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlsplit
 
-import peewee
 from flask import Flask, current_app
 
 from verifier.config import Settings, is_loopback_host
 from verifier.core.links import verify_domain
 from verifier.issuance.service import IssuingService
-from verifier.store.db import open_database
+from verifier.store.db import Database, open_database
 from verifier.verification import VerificationService
 
 EXTENSION_KEY = "skk"
@@ -23,7 +22,7 @@ class WebState:
     """What request handlers need: settings, database, and the verifying and issuing services."""
 
     settings: Settings
-    database: peewee.Database
+    database: Database
     verifier: VerificationService
     issuing: IssuingService
 
@@ -44,7 +43,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[EXTENSION_KEY] = WebState(
         settings=settings,
         database=database,
-        verifier=VerificationService(database, settings.leeway_seconds),
+        verifier=VerificationService(settings.leeway_seconds),
         issuing=IssuingService.from_settings(settings),
     )
 
