@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))  # the scripts reuse the strategies and checks in 
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.conftest import DAY, NOW  # noqa: E402
+from tests.helpers import DAY, NOW  # noqa: E402
 from verifier.issuance import issuer, keyring  # noqa: E402
 from verifier.issuance.keystore import PrivateKeyStore  # noqa: E402
 from verifier.issuance.service import IssuingService  # noqa: E402

@@ -20,7 +20,7 @@ import sys
 import _harness
 from hypothesis import strategies as st
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from verifier.core.errors import InvalidInput
 from verifier.issuance import cohort
 from verifier.issuance.cohort_file import COLUMNS, XLSX_MAGIC, read_cohort

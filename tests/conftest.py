@@ -11,6 +11,7 @@ from typing import Any
 import peewee
 import pytest
 
+from tests.helpers import DATABASE_KINDS, DAY, NOW, POSTGRES_URL
 from verifier.config import Settings
 from verifier.issuance import issuer, keyring
 from verifier.issuance.keystore import PrivateKeyStore
@@ -20,12 +21,6 @@ from verifier.store.credentials import SignedCredential
 from verifier.store.db import init_schema, open_database
 from verifier.store.models import ALL_TABLES
 from verifier.verification import VerificationService
-
-#: 2026-01-15T00:00:00Z: the instant every test lives at unless it says otherwise.
-NOW = 1_768_435_200
-DAY = 86_400
-POSTGRES_URL = os.environ.get("SKK_TEST_POSTGRES_URL")
-DATABASE_KINDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 
 def _fresh_postgres(url: str) -> peewee.Database:
@@ -159,6 +154,24 @@ def app(database: peewee.Database, env: dict[str, str]):
 def client(app):
     """A Flask test client."""
     return app.test_client()
+
+
+# -- test tiers ------------------------------------------------------------------------------------
+
+TIERS = ("unit", "system", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every test in exactly one tier (pyproject.toml): ``system`` or ``browser`` as marked,
+    ``unit`` otherwise; a test that drives the browser must say so."""
+    for item in items:
+        tiers = [tier for tier in TIERS if item.get_closest_marker(tier)]
+        if "browser" in getattr(item, "fixturenames", ()) and "browser" not in tiers:
+            raise pytest.UsageError(f"{item.nodeid} uses the browser: mark it browser")
+        if len(tiers) > 1:
+            raise pytest.UsageError(f"{item.nodeid} is in more than one tier: {tiers}")
+        if not tiers:
+            item.add_marker(pytest.mark.unit)
 
 
 # -- a real browser --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from tests.helpers import DAY, NOW
 from verifier import create_app
 from verifier.config import DEFAULT_RATE_LIMITS, RateLimit
 from verifier.core import links
@@ -20,7 +21,6 @@ from verifier.qr import scan
 from verifier.store import apikeys
 from verifier.store.models import CredentialRecord
 
-from .conftest import DAY, NOW
 from .test_api import FreshAddressClient
 
 NIK = "3201000000000017"

@@ -20,14 +20,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from limits.storage import Storage
 
+from tests.helpers import DAY, NOW
 from verifier.config import DEFAULT_RATE_LIMITS, RateLimit
 from verifier.core import links, qr_payload
 from verifier.core.errors import ConfigurationError
 from verifier.store import registry, revocation
 from verifier.store.db import init_schema, open_database
 from verifier.web.state import EXTENSION_KEY
-
-from .conftest import DAY, NOW
 
 NIK = "3201000000000017"
 OTHER_NIK = "3201000000000025"

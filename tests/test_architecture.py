@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+#: A fresh interpreter, and lint-imports as a process.
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 #: What an offline verifier must be able to run without.

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import DAY, NOW
+from tests.helpers import DAY, NOW
 from verifier.core import keys
 from verifier.core.jws import b64url_decode, b64url_encode
 from verifier.core.keys import ED25519_ORDER, P256_ORDER, SigningKey

@@ -25,10 +25,13 @@ import pytest
 from click.testing import CliRunner, Result
 from playhouse import db_url
 
-from tests.conftest import DAY, NOW, POSTGRES_URL
+from tests.helpers import DAY, NOW, POSTGRES_URL
 from verifier.cli import main
 from verifier.store import registry, revocation
 from verifier.verification import VerificationService
+
+#: tar, sqlite3, pg_dump and pg_restore as processes.
+pytestmark = pytest.mark.system
 
 AT = datetime.fromtimestamp(NOW, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

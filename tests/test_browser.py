@@ -22,6 +22,9 @@ from verifier.core import links, qr_payload
 from verifier.core.credential import add_years
 from verifier.store import revocation
 
+#: Headless Chromium.
+pytestmark = pytest.mark.browser
+
 PHONE = {"width": 360, "height": 740}
 #: WCAG AAA for normal text; the verdict needs it in sunlight on a cheap screen.
 MIN_CONTRAST = 7.0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from verifier.core.errors import Conflict, InvalidInput
 from verifier.issuance import cohort, keyring
 from verifier.issuance.cohort_file import read_cohort

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from verifier.core.credential import (
     MAX_NUMERIC_DATE,
     Credential,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import DAY, NOW
+from tests.helpers import DAY, NOW
 from verifier.core import jobs, jws
 from verifier.core.credential import add_years, parse_instant
 from verifier.core.errors import ConfigurationError, Conflict, InvalidInput

@@ -246,6 +246,7 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+@pytest.mark.system
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (POSIX)")
 def test_kill_9_while_rendering_leaves_nothing_issued(contoh, env, cohort_path, tmp_path):
     path, out = cohort_path(generated_cohort(1500)), tmp_path / "out"

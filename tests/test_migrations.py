@@ -30,7 +30,7 @@ from peewee import (
     TextField,
 )
 
-from tests.conftest import DAY, NOW
+from tests.helpers import DAY, NOW
 from verifier.cli import main
 from verifier.core import keys
 from verifier.core.errors import ConfigurationError, StorageUnavailable

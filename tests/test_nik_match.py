@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DAY, NOW
+from tests.helpers import DAY, NOW
 from verifier.core.errors import InvalidInput, TooManyAttempts
 from verifier.store.models import NikMiss
 from verifier.store.nik_match import MAX_MISSES, match_nik

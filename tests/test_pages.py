@@ -25,6 +25,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from flask import render_template
 
+from tests.helpers import DAY
 from verifier import create_app
 from verifier.config import PROJECT_ROOT
 from verifier.core import jws, links, qr_payload
@@ -35,8 +36,6 @@ from verifier.store import revocation
 from verifier.store.credentials import SignedCredential
 from verifier.web.page_model import moment
 from verifier.web.state import EXTENSION_KEY
-
-from .conftest import DAY
 
 NIK = "3201000000000017"
 HOLDER = "Muhammad Rizky Pratama Saputra"

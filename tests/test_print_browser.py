@@ -15,11 +15,14 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from verifier.core import jobs, links
 from verifier.core.verify import Status
 from verifier.printing import certificates
 from verifier.qr import render
+
+#: Headless Chromium.
+pytestmark = pytest.mark.browser
 
 #: CSS pixels per millimetre (CSS fixes 96 px to the inch).
 PX_PER_MM = 96 / 25.4

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn, SearchStrategy
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from verifier.core import jws, links, qr_payload
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.core.verify import SHOWS_CREDENTIAL, Status

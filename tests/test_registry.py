@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DAY, NOW
+from tests.helpers import DAY, NOW
 from verifier.core import keys
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.store import registry

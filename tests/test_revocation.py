@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.store import revocation
 from verifier.store.models import RevocationEvent

@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from verifier.store import apikeys
 from verifier.web import openapi
 

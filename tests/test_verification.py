@@ -8,7 +8,7 @@ from typing import Any
 import peewee
 import pytest
 
-from tests.conftest import DAY, NOW
+from tests.helpers import DAY, NOW
 from verifier.core import keys
 from verifier.core.verify import verify_token
 from verifier.issuance import issuer

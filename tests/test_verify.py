@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DAY, NOW
+from tests.helpers import DAY, NOW
 from verifier.core import jws, keys, links
 from verifier.core.credential import Credential, add_years, to_iso
 from verifier.core.verify import SHOWS_CREDENTIAL, Status, VerificationResult, verify_token
