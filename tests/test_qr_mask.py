@@ -1,4 +1,4 @@
-"""The mask qr_mask picks, and the symbol it leaves, are segno's own, byte for byte."""
+"""The mask verifier.qr.mask picks, and the symbol it leaves, are segno's own, byte for byte."""
 
 from __future__ import annotations
 

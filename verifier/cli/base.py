@@ -122,7 +122,11 @@ Command = TypeVar("Command", bound=Callable[..., None])
 
 
 def uses_database(command: Command) -> Command:
-    """Below ``@pass_runtime``: the command runs on the configured database, bound first."""
+    """Below ``@pass_runtime``: the command runs on the configured database, bound first.
+
+    Click has parsed and checked every option by then (see :func:`instant`, :func:`one_of`), so
+    a usage error is reported as such even where there is no database yet.
+    """
 
     @functools.wraps(command)
     def run(rt: Runtime, *args: Any, **kwargs: Any) -> None:
@@ -130,6 +134,8 @@ def uses_database(command: Command) -> Command:
         command(rt, *args, **kwargs)
 
     return run  # type: ignore[return-value]
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 

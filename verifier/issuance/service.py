@@ -3,8 +3,9 @@ console all issue through :class:`IssuingService`, so the rules and their order 
 
 For one credential: check the request against its agency and the job master list, HMAC the NIK,
 then unlock the agency's private key, sign and store (an assigned number that collides is drawn
-again). For a cohort: check every row, sign the new ones, render what the caller needs, then
-store them all in one transaction. Time is injected; nothing here knows HTTP or the terminal.
+again). For a cohort: unlock the agency's key, check every row and sign the new ones
+(:func:`verifier.issuance.cohort.prepare`), render what the caller needs, then store them all in
+one transaction. Time is injected; nothing here knows HTTP or the terminal.
 """
 
 from __future__ import annotations
