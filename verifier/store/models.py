@@ -1,0 +1,207 @@
+"""Peewee tables, bound to a :class:`peewee.DatabaseProxy` so SQLite and PostgreSQL swap by URL.
+
+Instants are stored as integer NumericDates (seconds since the epoch, UTC): the same type in both
+databases and in the tokens, with no time-zone conversions in between.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    CharField,
+    CompositeKey,
+    DatabaseProxy,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+)
+
+database_proxy = DatabaseProxy()
+
+
+class BaseModel(Model):
+    """Every table lives on the proxied database."""
+
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class SkkMeta(BaseModel):
+    """Named counters: ``schema_version`` and ``registry_version`` (bumped on any trust change)."""
+
+    name = CharField(primary_key=True, max_length=40)
+    value = BigIntegerField()
+
+
+class Agency(BaseModel):
+    """An issuer (LSP, Dinas PUPR, Balai) and the KKNI levels it may certify."""
+
+    id = CharField(primary_key=True, max_length=40)
+    name = CharField(max_length=200)
+    kind = CharField(max_length=10)
+    level_min = SmallIntegerField()
+    level_max = SmallIntegerField()
+    created_at = BigIntegerField()
+
+
+class SigningKeyRecord(BaseModel):
+    """A public key of one agency; the private half, if ours, is a file in SKK_KEYS_DIR."""
+
+    kid = CharField(primary_key=True, max_length=16)
+    agency = ForeignKeyField(Agency, backref="keys", on_delete="RESTRICT")
+    agency_id: str  # peewee's accessor for the raw foreign-key value, declared for type checkers
+    alg = CharField(max_length=8)
+    public_jwk = TextField()
+    origin = CharField(max_length=10)  # generated | imported
+    state = CharField(max_length=10)  # active | retired | revoked
+    not_before = BigIntegerField(null=True)  # start of service; None: no lower bound
+    retired_at = BigIntegerField(null=True)
+    revoked_at = BigIntegerField(null=True)
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "signing_key"
+
+
+class CredentialRecord(BaseModel):
+    """A credential this service issued. The NIK is only ever here as a per-agency HMAC."""
+
+    id = AutoField()
+    agency = ForeignKeyField(Agency, backref="credentials", on_delete="RESTRICT")
+    agency_id: str
+    number = CharField(max_length=40)
+    holder_name = CharField(max_length=100)
+    job_title = CharField(max_length=100)
+    job_code = CharField(max_length=8, null=True)
+    level = SmallIntegerField()
+    nik_hmac = CharField(max_length=64, null=True)
+    kid = CharField(max_length=16)
+    issued_at = BigIntegerField()
+    valid_from = BigIntegerField()
+    expires_at = BigIntegerField()
+    token = TextField()
+
+    class Meta:
+        table_name = "credential"
+        indexes = (
+            (("agency", "number"), True),
+            (("agency", "nik_hmac"), False),
+            # schema version 2: what a compromised key signed, for re-issue (store.migrations)
+            (("agency", "kid"), False),
+        )
+
+
+class RevocationRecord(BaseModel):
+    """Current revoked/suspended state of one (agency, canonical number); absent when active."""
+
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT")
+    number = CharField(max_length=40)
+    status = CharField(max_length=10)  # revoked | suspended
+    reason = CharField(max_length=20)
+    at = BigIntegerField()
+
+    class Meta:
+        table_name = "revocation"
+        primary_key = CompositeKey("agency", "number")
+
+
+class RevocationEvent(BaseModel):
+    """Append-only history of every revocation change: who, what, why, when."""
+
+    id = AutoField()
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT")
+    number = CharField(max_length=40)
+    action = CharField(max_length=10)  # revoke | suspend | reinstate
+    status = CharField(max_length=10)  # the status after the action
+    reason = CharField(max_length=20, null=True)
+    note = TextField(null=True)  # internal only; never in a public response
+    actor = CharField(max_length=80)
+    at = BigIntegerField()
+
+    class Meta:
+        table_name = "revocation_event"
+        indexes = ((("agency", "number"), False),)
+
+
+class ApiKeyRecord(BaseModel):
+    """An agency API key: the id is public, the secret only as a hash."""
+
+    key_id = CharField(primary_key=True, max_length=32)
+    agency = ForeignKeyField(Agency, backref="api_keys", on_delete="RESTRICT")
+    agency_id: str
+    secret_hash = CharField(max_length=128)
+    created_at = BigIntegerField()
+    revoked_at = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "api_key"
+
+
+class NikMiss(BaseModel):
+    """One wrong NIK asked about a credential; enough of them lock NIK questions for a day."""
+
+    id = AutoField()
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT")
+    number = CharField(max_length=40)
+    at = BigIntegerField()
+
+    class Meta:
+        table_name = "nik_miss"
+        indexes = ((("agency", "number", "at"), False),)
+
+
+class RateCounter(BaseModel):
+    """Requests one client made in the current fixed window of one limit, shared by every worker
+    and host (verifier.store.rate_counts); used where a per-worker count would be too lenient."""
+
+    name = CharField(max_length=200, primary_key=True)  # SHA-256 hex of limits' counter key
+    hits = IntegerField()
+    expires_at_ms = BigIntegerField()  # milliseconds: a REAL would round epoch seconds on PG
+
+    class Meta:
+        table_name = "rate_counter"
+
+
+class BundleKeyRecord(BaseModel):
+    """A service key that signs offline trust bundles (docs/offline.md), never an agency's key;
+    its private half is a file in SKK_KEYS_DIR on the hosts that sign bundles."""
+
+    kid = CharField(primary_key=True, max_length=16)
+    public_jwk = TextField()
+    created_at = BigIntegerField()
+    retired_at = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "bundle_key"
+
+
+class OfflineChange(BaseModel):
+    """One change an offline bundle delta must carry: a credential's revocation state, or, with
+    agency and number NULL, the trust registry. ``seq`` orders changes as they committed
+    (verifier.offline.changes)."""
+
+    seq = BigIntegerField(primary_key=True)
+    agency = CharField(max_length=40, null=True)
+    number = CharField(max_length=40, null=True)
+
+    class Meta:
+        table_name = "offline_change"
+
+
+ALL_TABLES = (
+    SkkMeta,
+    Agency,
+    SigningKeyRecord,
+    CredentialRecord,
+    RevocationRecord,
+    RevocationEvent,
+    ApiKeyRecord,
+    NikMiss,
+    RateCounter,
+    BundleKeyRecord,
+    OfflineChange,
+)
