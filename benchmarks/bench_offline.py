@@ -32,10 +32,11 @@ from pathlib import Path
 import peewee
 from bench_http import ROOT, free_port, skk, skk_env, start, stop
 
-from verifier import jobs, keyring, keys, registry, revocation
-from verifier.db import init_schema, open_database
-from verifier.keystore import PrivateKeyStore
-from verifier.offline import bundle, changes, signing, source
+from verifier.core import bundle, jobs, keys
+from verifier.issuance import bundles, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import bundle_keys, bundle_source, offline_changes, registry, revocation
+from verifier.store.db import init_schema, open_database
 
 TARGETS = {"10000": 200_000, "1000000": 16_000_000, "delta": 8_000}
 BUILD_TARGET_SECONDS = 20.0
@@ -45,7 +46,7 @@ DELTA_CHANGES = 100
 NAVIGATIONS = 40
 DAY = 86_400
 NOW = int(time.time())
-SETTINGS = source.BundleSettings("https://sertifikat.example.id", 7 * DAY, 60)
+SETTINGS = bundle.BundleSettings("https://sertifikat.example.id", 7 * DAY, 60)
 REASONS = ("fraud", "misuse", "data_error", "holder_request", "superseded", "investigation",
            "other")
 
@@ -89,23 +90,23 @@ def prepare(folder: Path, count: int) -> tuple[peewee.Database, PrivateKeyStore]
         database.connection().executemany(
             "INSERT INTO revocation (agency_id, number, status, reason, at) VALUES (?,?,?,?,?)",
             rows)
-    signing.new_key(store, NOW - DAY)
+    bundles.new_key(store, NOW - DAY)
     return database, store
 
 
 def measure_bundle(folder: Path, count: int) -> list[str]:
     """Build, sign and gzip a full bundle; read it back as a laptop would."""
     database, store = prepare(folder, count)
-    key = signing.signer(store)
+    key = bundles.signer(store)
     started = time.perf_counter()
-    body = source.full_payload(database, SETTINGS, NOW)
+    body = bundle_source.full_payload(SETTINGS, NOW)
     text = bundle.sign(body, key).encode("ascii")
     built = time.perf_counter() - started
     started = time.perf_counter()
     gzipped = gzip.compress(text, compresslevel=6)
     zipped = time.perf_counter() - started
     started = time.perf_counter()
-    pinned = bundle.read_key_set(signing.key_set(NOW, SETTINGS.max_age))
+    pinned = bundle.read_key_set(bundle_keys.key_set(NOW, SETTINGS.max_age))
     read = bundle.read(text.decode("ascii"), pinned)
     read_seconds = time.perf_counter() - started
     assert read.revocation_count() == count
@@ -123,7 +124,7 @@ def measure_bundle(folder: Path, count: int) -> list[str]:
 def measure_delta(folder: Path) -> list[str]:
     """100 changes after a bundle of 10,000: revocations, suspensions, reinstatements."""
     database, store = prepare(folder, 10_000)
-    since = changes.read_counter(database)
+    since = offline_changes.read_counter()
     rng = random.Random(1)
     suspended = [number for (number,) in database.execute_sql(
         "SELECT number FROM revocation WHERE status = 'suspended' AND agency_id = ? LIMIT 10",
@@ -136,9 +137,9 @@ def measure_delta(folder: Path) -> list[str]:
         change = revocation.revoke if index % 3 else revocation.suspend
         change(agency, number, rng.choice(REASONS), note=None, actor="bench", now=NOW)
     started = time.perf_counter()
-    body = source.delta_payload(database, SETTINGS, since, NOW)
+    body = bundle_source.delta_payload(SETTINGS, since, NOW)
     assert body is not None
-    text = bundle.sign(body, signing.signer(store)).encode("ascii")
+    text = bundle.sign(body, bundles.signer(store)).encode("ascii")
     built = time.perf_counter() - started
     size = len(gzip.compress(text, compresslevel=6))
     carried = sum(len(group["states"]) for group in body["revocations"])

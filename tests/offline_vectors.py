@@ -22,17 +22,21 @@ from flask import Flask, get_template_attribute, render_template, render_templat
 from flask_babel import force_locale
 
 from tests import test_attacks, test_jws, test_qr, test_wycheproof
-from tests.conftest import DAY, NOW
-from verifier import issuer, jws, keyring, keys, qr, registry, revocation
-from verifier.credential import Credential, add_years, to_iso
-from verifier.errors import InvalidInput
-from verifier.keys import ED25519_ORDER, P256_ORDER, SigningKey
-from verifier.keystore import PrivateKeyStore
-from verifier.messages import LANGUAGES
-from verifier.offline import bundle, check, signing, source
-from verifier.offline.publisher import BundlePublisher
-from verifier.service import VerificationService
-from verifier.verify import Status, VerificationResult
+from tests.helpers import DAY, NOW
+from verifier.core import bundle, jws, keys, links, offline, qr_payload
+from verifier.core.bundle import BundleSettings
+from verifier.core.credential import Credential, add_years, to_iso
+from verifier.core.errors import InvalidInput
+from verifier.core.keys import ED25519_ORDER, P256_ORDER, SigningKey
+from verifier.core.messages import LANGUAGES
+from verifier.core.verify import Status, VerificationResult
+from verifier.issuance import bundles as bundle_signing
+from verifier.issuance import issuer, keyring
+from verifier.issuance.bundles import BundlePublisher
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
+from verifier.store import bundle_keys, bundle_source, registry, revocation
+from verifier.verification import VerificationService
 from verifier.web import offline_pack, security, style
 from verifier.web.page_model import moment, verdict_view
 
@@ -90,13 +94,12 @@ def build_world(store: PrivateKeyStore, service: VerificationService, base_url: 
     def issue(agency_id: str = "lsp-contoh", now: int = NOW - DAY, **fields: Any) -> str:
         fields = {"holder_name": "Rina Marlina", "level": 3, "job_code": "ME063100", **fields}
         request = issuer.IssueRequest(agency_id=agency_id, **fields)
-        agency = registry.get_agency(agency_id)
-        return issuer.issue_one(request, agency, world.signer(agency_id), pepper=None,
-                                now=now).token
+        issuing = IssuingService(world.store, pepper=None, base_url=base_url)
+        return issuing.issue(request, now=now).signed.token
 
     def forms(name: str, token: str) -> None:
         """The token as every entry point takes it: JWS, payload, URLs, with noise around."""
-        url = qr.credential_url(base_url, token)
+        url = links.credential_url(base_url, token)
         payload = url.rsplit("/", 1)[1]
         world.add(f"{name}/jws", token)
         world.add(f"{name}/payload", payload)
@@ -169,7 +172,7 @@ def build_world(store: PrivateKeyStore, service: VerificationService, base_url: 
     for index in range(20):
         digits = "1" + "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 1500)))
         world.add(f"random-digits/{index}", digits)
-    payload = qr.encode_payload(valid)
+    payload = qr_payload.encode_payload(valid)
     for index in range(30):  # one digit changed: almost always the check value catches it
         at = rng.randrange(1, len(payload))
         digit = str((int(payload[at]) + rng.randrange(1, 10)) % 10)
@@ -262,22 +265,22 @@ def _add_attacks(world: World, token: str, key: SigningKey, es_token: str) -> No
 # --- expectations --------------------------------------------------------------------------------
 
 
-def signed_bundles(world: World, database: Any) -> dict[str, str]:
+def signed_bundles(world: World) -> dict[str, str]:
     """The full bundle the cases run on, one made past its expiry, and refusals."""
-    settings = source.BundleSettings(ISS, MAX_AGE, LEEWAY)
-    publisher = BundlePublisher(database, world.store, settings)
+    settings = BundleSettings(ISS, MAX_AGE, LEEWAY)
+    publisher = BundlePublisher(world.store, settings)
     made = {"full": publisher.full(BUNDLE_AT).text.decode()}
     head, body, sig = made["full"].split(".")
     tampered_body = body[:40] + ("A" if body[40] != "A" else "B") + body[41:]
     made["tampered"] = f"{head}.{tampered_body}.{sig}"
-    made["stranger"] = bundle.sign(source.full_payload(database, settings, BUNDLE_AT),
+    made["stranger"] = bundle.sign(bundle_source.full_payload(settings, BUNDLE_AT),
                                    keys.generate_signing_key())
     made["garbage"] = "not a bundle"
     made["two-parts"] = f"{head}.{body}"
     return made
 
 
-def expected_result(verifier: check.OfflineVerifier, service: VerificationService, text: str,
+def expected_result(verifier: offline.OfflineVerifier, service: VerificationService, text: str,
                     at: int, now: int) -> VerificationResult:
     """The Python offline result, checked against the server's on fresh data."""
     result = verifier.verify(text, at=at, now=now)
@@ -303,7 +306,7 @@ def render_offline_page(app: Flask, result: VerificationResult, language: str, a
     with app.test_request_context(path, headers={"Accept-Language": language}):
         page = render_template("verify.html", view=verdict_view(result))
         stamp = get_template_attribute("_verdict.html", "when")(moment(data_as_of))
-        old = now - data_as_of >= check.WARN_AGE_SECONDS
+        old = now - data_as_of >= offline.WARN_AGE_SECONDS
         note = get_template_attribute("_offline.html", "old_note" if old else "fresh_note")(stamp)
     iso = to_iso(data_as_of)
     status = f'data-status="{result.status.value}"'
@@ -324,7 +327,7 @@ def build_pack(app: Flask) -> dict[str, Any]:
 def case_vectors(app: Flask, world: World, bundles: dict[str, str],
                  pinned: dict[str, bundle.BundleKey]) -> list[dict[str, Any]]:
     """Every input at NOW on fresh data, and on data past its expiry."""
-    verifier = check.OfflineVerifier(bundle.read(bundles["full"], pinned))
+    verifier = offline.OfflineVerifier(bundle.read(bundles["full"], pinned))
     stale_now = verifier.bundle.exp + 5
     cases = []
     checks = [(name, text, NOW) for name, text in world.inputs] + world.timed
@@ -346,7 +349,7 @@ def case_vectors(app: Flask, world: World, bundles: dict[str, str],
 def page_vectors(app: Flask, world: World, bundles: dict[str, str],
                  pinned: dict[str, bundle.BundleKey]) -> list[dict[str, Any]]:
     """Whole offline pages for some verdicts: fresh and day-old data, asked or browser language."""
-    verifier = check.OfflineVerifier(bundle.read(bundles["full"], pinned))
+    verifier = offline.OfflineVerifier(bundle.read(bundles["full"], pinned))
     wanted = {"valid/payload", "revoked/url", "attack/signature-flipped", "expired/jws"}
     pages = []
     for name, text in world.inputs:
@@ -362,7 +365,7 @@ def page_vectors(app: Flask, world: World, bundles: dict[str, str],
     return pages
 
 
-def delta_vectors(world: World, database: Any, bundles: dict[str, str],
+def delta_vectors(world: World, bundles: dict[str, str],
                   pinned: dict[str, bundle.BundleKey]) -> dict[str, Any]:
     """Changes after the bundle, the delta the server cuts, and what verification says after."""
     before = bundle.read(bundles["full"], pinned)
@@ -375,8 +378,8 @@ def delta_vectors(world: World, database: Any, bundles: dict[str, str],
     revocation.suspend("lsp-es", jws.parse(by_name["valid-es256/jws"]).payload["jti"], "other",
                        note=None, actor="t", now=NOW - 30)
     registry.add_agency("lsp-baru", "LSP Baru", (1, 9), "lsp", NOW - 20)
-    settings = source.BundleSettings(ISS, MAX_AGE, LEEWAY)
-    publisher = BundlePublisher(database, world.store, settings)
+    settings = BundleSettings(ISS, MAX_AGE, LEEWAY)
+    publisher = BundlePublisher(world.store, settings)
     delta_text = publisher.delta(before.seq, NOW - 10)
     after_text = publisher.full(NOW - 10).text.decode()
     assert delta_text is not None
@@ -384,7 +387,7 @@ def delta_vectors(world: World, database: Any, bundles: dict[str, str],
     after = bundle.read(after_text, pinned)
     assert merged.revocations == after.revocations and merged.seq == after.seq
     assert merged.agencies == after.agencies
-    verifier = check.OfflineVerifier(after)
+    verifier = offline.OfflineVerifier(after)
     probes = []
     for name in ("valid/jws", "suspended/url", "valid-es256/payload", "revoked/jws",
                  "reinstated/jws"):
@@ -519,12 +522,12 @@ def payload_vectors() -> list[dict[str, Any]]:
                      "expires_at": add_years(LEAP_DAY)}):
         cred_token = test_qr.make_token(test_qr.make_credential(**changes),
                                         signature=test_qr.FAKE_SIGNATURE)
-        texts.append(qr.encode_payload(cred_token))
+        texts.append(qr_payload.encode_payload(cred_token))
     texts += ["", "1", "10", "100", "2123", "1" + "9" * 4000, "1" + "9" * 3999, "a.b.c"]
     vectors = []
     for text in texts:
         try:
-            vectors.append({"payload": text, "ok": True, "token": qr.decode_payload(text)})
+            vectors.append({"payload": text, "ok": True, "token": qr_payload.decode_payload(text)})
         except jws.MalformedToken:
             vectors.append({"payload": text, "ok": False})
     assert sum(v["ok"] for v in vectors) >= 8
@@ -556,10 +559,10 @@ def signature_vectors() -> list[dict[str, Any]]:
     return vectors
 
 
-def all_vectors(app: Flask, world: World, database: Any) -> dict[str, Any]:
+def all_vectors(app: Flask, world: World) -> dict[str, Any]:
     """Everything tests/js/parity.test.mjs replays."""
-    bundles = signed_bundles(world, database)
-    key_set = signing.key_set(NOW, MAX_AGE)
+    bundles = signed_bundles(world)
+    key_set = bundle_keys.key_set(NOW, MAX_AGE)
     pinned = bundle.read_key_set(key_set)
     vectors = {
         "now": NOW, "bundle_at": BUNDLE_AT, "key_set": key_set, "bundles": bundles,
@@ -575,16 +578,17 @@ def all_vectors(app: Flask, world: World, database: Any) -> dict[str, Any]:
         except bundle.BundleError:
             continue
         raise AssertionError(f"the {refused} bundle was accepted")
-    vectors["delta"] = delta_vectors(world, database, bundles, pinned)
+    vectors["delta"] = delta_vectors(world, bundles, pinned)
     return vectors
 
 
-def make_vectors(app: Flask, database: Any, store: PrivateKeyStore,
-                 service: VerificationService, base_url: str) -> dict[str, Any]:
-    """The world of every status, a bundle key, and all vectors made from them."""
+def make_vectors(app: Flask, store: PrivateKeyStore, service: VerificationService,
+                 base_url: str) -> dict[str, Any]:
+    """The world of every status, a bundle key, and all vectors made from them (on the bound
+    database)."""
     world = build_world(store, service, base_url)
-    signing.new_key(store, NOW - 2 * DAY)
-    return all_vectors(app, world, database)
+    bundle_signing.new_key(store, NOW - 2 * DAY)
+    return all_vectors(app, world)
 
 
 def token_digest(vectors: dict[str, Any]) -> str:

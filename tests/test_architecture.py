@@ -32,6 +32,17 @@ assert callable(verify_token) and callable(extract_token)
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
+#: What `skk verify --bundle` runs on a laptop: read a bundle, verify against it (docs/offline.md
+#: §9), in a fresh interpreter.
+_IMPORT_THE_OFFLINE_VERIFIER = """
+import json, sys
+from verifier.core.bundle import apply_delta, read, read_key_set
+from verifier.core.offline import OfflineVerifier, data_age
+assert callable(read) and callable(read_key_set) and callable(apply_delta)
+assert callable(OfflineVerifier.verify) and callable(data_age)
+print(json.dumps(sorted(sys.modules)))
+"""
+
 
 def test_core_loads_no_storage_web_or_cli_library() -> None:
     done = subprocess.run([sys.executable, "-c", _IMPORT_THE_CORE], capture_output=True,
@@ -39,6 +50,18 @@ def test_core_loads_no_storage_web_or_cli_library() -> None:
     loaded = set(json.loads(done.stdout))
     assert "verifier" in loaded and "cryptography" in loaded  # the check itself ran
     assert loaded.isdisjoint(NOT_IN_THE_CORE), sorted(loaded & set(NOT_IN_THE_CORE))
+
+
+def test_the_offline_verifier_loads_only_the_core() -> None:
+    done = subprocess.run([sys.executable, "-c", _IMPORT_THE_OFFLINE_VERIFIER],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    loaded = set(json.loads(done.stdout))
+    assert {"verifier.core.bundle", "verifier.core.offline", "cryptography"} <= loaded
+    outside_the_core = {name for name in loaded if name.startswith("verifier.")
+                        and name != "verifier.core" and not name.startswith("verifier.core.")}
+    assert outside_the_core == set(), sorted(outside_the_core)
+    libraries = {name.split(".")[0] for name in loaded}
+    assert libraries.isdisjoint(NOT_IN_THE_CORE), sorted(libraries & set(NOT_IN_THE_CORE))
 
 
 def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
@@ -72,6 +95,10 @@ def test_contracts_hold_for_the_package_as_it_is(copy_of_the_package: Path) -> N
         pytest.param("core/links.py", "import click", "The core imports no", id="core-click"),
         pytest.param("core/trust.py", "from verifier.store import registry", "Layers",
                      id="core-store"),
+        pytest.param("core/bundle.py", "import peewee", "The core imports no",
+                     id="bundle-peewee"),
+        pytest.param("core/offline.py", "from verifier.store import bundle_source", "Layers",
+                     id="offline-store"),
         pytest.param("core/jws.py", "from verifier.web import api", "Layers", id="core-web"),
         pytest.param("store/records.py", "from verifier.cli import base", "Layers",
                      id="store-cli"),

@@ -27,6 +27,8 @@ from tests.serving import NO_RATE_LIMIT, SERVER_KINDS, Server, free_port, fresh_
 from tests.serving import server_environment as serving_environment
 from tests.test_browser import CSP_PROBE, PHONE, Watch
 
+pytestmark = pytest.mark.browser
+
 READY_TIMEOUT_MS = 30_000
 ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
@@ -130,9 +132,9 @@ def test_forgeries_are_not_valid_offline(phone: BrowserContext, site: Site) -> N
     page.goto(f"{prefix}/V/{changed}")
     assert verdict(page)["status"] == "malformed"
     assert "TIDAK SAH" in verdict(page)["text"] and "Rina Marlina" not in verdict(page)["text"]
-    from verifier import qr
+    from verifier.core import qr_payload
 
-    token = qr.decode_payload(payload)
+    token = qr_payload.decode_payload(payload)
     head, _, signature = token.rpartition(".")
     forged = f"{head}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
     page.goto(f"{site.origin}/v/{forged}")
@@ -319,7 +321,7 @@ def test_chromium_reaches_the_verdicts_python_reaches(phone: BrowserContext, sit
                                                       settings) -> None:
     """The node parity run again inside Debian's Chromium: its JavaScript engine, its
     WebCrypto (BoringSSL: Ed25519 and P-256 edge cases of Wycheproof), its Unicode tables."""
-    vectors = make_vectors(app, database, store, service, settings.base_url)
+    vectors = make_vectors(app, store, service, settings.base_url)
     page = phone.new_page()
     page.goto(f"{site.origin}/periksa")
     outcome = page.evaluate(CHROMIUM_PARITY, vectors)

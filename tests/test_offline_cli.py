@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from tests.test_cli import as_json, issue_reference
 from verifier.cli import main
-from verifier.offline import bundle
+from verifier.core import bundle
 
 ISO_Z = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
 

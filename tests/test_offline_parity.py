@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests import offline_vectors
-from tests.conftest import NOW
-from verifier.verify import Status
+from tests.helpers import NOW
+from verifier.core.verify import Status
 
 ROOT = Path(__file__).resolve().parent.parent
 JS_TESTS = ROOT / "tests" / "js"
@@ -41,7 +41,7 @@ def node_executable() -> str:
 @pytest.fixture
 def vectors(app, database, store, service, settings) -> dict[str, Any]:
     """The world of every status, a bundle key, and all vectors made from them."""
-    return offline_vectors.make_vectors(app, database, store, service, settings.base_url)
+    return offline_vectors.make_vectors(app, store, service, settings.base_url)
 
 
 def test_python_offline_verifier_agrees_with_the_server(vectors: dict[str, Any]) -> None:
@@ -53,6 +53,7 @@ def test_python_offline_verifier_agrees_with_the_server(vectors: dict[str, Any])
     assert len(vectors["cases"]) > 300
 
 
+@pytest.mark.system  # node's test runner as a process
 def test_javascript_agrees_with_python(vectors: dict[str, Any], tmp_path: Path) -> None:
     node = node_executable()
     path = tmp_path / "vectors.json"

@@ -10,9 +10,10 @@ import re
 
 import pytest
 
-from tests.conftest import DAY, NOW
-from verifier import revocation
-from verifier.offline import bundle, signing
+from tests.helpers import DAY, NOW
+from verifier.core import bundle
+from verifier.issuance import bundles
+from verifier.store import bundle_keys, revocation
 from verifier.web.security import CONTENT_SECURITY_POLICY
 
 SCRIPT_POLICY = re.compile(r"script-src 'self'; worker-src 'self'; connect-src 'self'")
@@ -21,11 +22,11 @@ SCRIPT_POLICY = re.compile(r"script-src 'self'; worker-src 'self'; connect-src '
 @pytest.fixture
 def signer(store):
     """The bundle key this host signs with."""
-    return signing.new_key(store, NOW - DAY)
+    return bundles.new_key(store, NOW - DAY)
 
 
 def pinned() -> dict[str, bundle.BundleKey]:
-    return bundle.read_key_set(signing.key_set(NOW, 7 * DAY))
+    return bundle.read_key_set(bundle_keys.key_set(NOW, 7 * DAY))
 
 
 def test_the_bundle_is_a_signed_gzipped_jwt_no_one_stores(client, contoh, issue, signer) -> None:

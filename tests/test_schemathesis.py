@@ -55,7 +55,7 @@ def seeded(contoh, issue, store, env: dict[str, str]) -> dict[str, Any]:
 
     issued = issue(nik="3273010001900042")
     api_key = apikeys.create("lsp-contoh", NOW)["api_key"]
-    signing.new_key(store, NOW)  # so that /api/v1/offline/bundle answers
+    bundles.new_key(store, NOW)  # so that /api/v1/offline/bundle answers
 
     app = create_app({**env, **_NO_LIMITS, "TESTING": True})
     return {"app": app, "api_key": api_key, "number": issued.credential.number}

@@ -10,14 +10,14 @@ from typing import Any
 
 import click
 
-from verifier import jws
-from verifier.cli.base import Runtime, emit, json_option, pass_runtime
-from verifier.credential import to_iso
-from verifier.errors import ConfigurationError, UnreadableInput
-from verifier.keystore import PrivateKeyStore
-from verifier.offline import bundle, changes, check, signing, source
-from verifier.offline.publisher import signed
-from verifier.verify import VerificationResult
+from verifier.cli.base import Runtime, emit, json_option, pass_runtime, uses_database
+from verifier.core import bundle, jws, offline
+from verifier.core.credential import to_iso
+from verifier.core.errors import ConfigurationError, UnreadableInput
+from verifier.core.verify import VerificationResult
+from verifier.issuance import bundles
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import bundle_keys, bundle_source
 
 #: The pinned key set `skk verify --bundle` reads when --bundle-keys is not given.
 PINNED_KEYS_FILE = "bundle-keys.json"
@@ -38,11 +38,11 @@ def bundle_group() -> None:
 @bundle_group.command("new-key")
 @json_option
 @pass_runtime
+@uses_database
 def new_key(rt: Runtime, as_json: bool) -> None:
     """Create the first or the next bundle key; the previous one stays published a max age."""
-    rt.database()
     store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
-    key = signing.new_key(store, rt.now())
+    key = bundles.new_key(store, rt.now())
     pinned = write_pinned_keys(rt)
     emit(as_json, {"kid": key.kid, "alg": bundle.BUNDLE_ALG, "created": to_iso(key.created),
                    "published": [entry["kid"] for entry in pinned["keys"]]})
@@ -50,7 +50,7 @@ def new_key(rt: Runtime, as_json: bool) -> None:
 
 def write_pinned_keys(rt: Runtime) -> dict[str, Any]:
     """Write the published key set to SKK_KEYS_DIR/bundle-keys.json (public, mode 0644)."""
-    document = signing.key_set(rt.now(), rt.settings.offline_max_age)
+    document = bundle_keys.key_set(rt.now(), rt.settings.offline_max_age)
     _write_atomically(rt.settings.keys_dir / PINNED_KEYS_FILE,
                       (json.dumps(document, indent=2) + "\n").encode(), mode=0o644)
     return document
@@ -59,24 +59,22 @@ def write_pinned_keys(rt: Runtime) -> dict[str, Any]:
 @bundle_group.command("keys")
 @json_option
 @pass_runtime
+@uses_database
 def published_keys(rt: Runtime, as_json: bool) -> None:
     """The bundle keys verifiers pin, as /.well-known/skk-bundle-keys.json serves them."""
-    rt.database()
-    emit(True, signing.key_set(rt.now(), rt.settings.offline_max_age))
+    emit(True, bundle_keys.key_set(rt.now(), rt.settings.offline_max_age))
 
 
 @bundle_group.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 @pass_runtime
+@uses_database
 def export(rt: Runtime, file: Path, as_json: bool) -> None:
     """Write a signed full bundle to FILE, for `skk verify --bundle` on a laptop."""
-    database = rt.database()
-    settings = source.BundleSettings(rt.settings.base_url, rt.settings.offline_max_age,
-                                     rt.settings.leeway_seconds)
     store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
-    body = source.full_payload(database, settings, rt.now())
-    made = signed(body, store)
+    body = bundle_source.full_payload(bundles.bundle_settings(rt.settings), rt.now())
+    made = bundles.signed(body, store)
     _write_atomically(file, made.text + b"\n", mode=0o644)
     count = sum(len(group["states"]) for group in body["revocations"])
     emit(as_json, {"file": str(file), "seq": made.seq, "data_as_of": to_iso(body["iat"]),
@@ -87,12 +85,10 @@ def export(rt: Runtime, file: Path, as_json: bool) -> None:
 @bundle_group.command("reset")
 @json_option
 @pass_runtime
+@uses_database
 def reset(rt: Runtime, as_json: bool) -> None:
     """After restoring a backup: make every phone fetch a full bundle (docs/operations.md)."""
-    database = rt.database()
-    with database.atomic():
-        floor = changes.reset(database)
-    emit(as_json, {"floor": floor})
+    emit(as_json, {"floor": bundle_source.restart_deltas()})
 
 
 def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
@@ -151,14 +147,14 @@ def verify_offline(
     text: str, verified: bundle.Bundle, at: int | None, now: int
 ) -> tuple[VerificationResult, dict[str, Any]]:
     """The result against the bundle, and what to say about the data's age."""
-    result = check.OfflineVerifier(verified).verify(text, at=now if at is None else at, now=now)
-    return result, check.data_age(verified, now)
+    result = offline.OfflineVerifier(verified).verify(text, at=now if at is None else at, now=now)
+    return result, offline.data_age(verified, now)
 
 
 def describe_data(age: dict[str, Any]) -> str:
     """The human line about the bundle: as of when, how old, stale or not."""
     line = (f"offline data as of {age['data_as_of']} "
-            f"({check.describe_age(age['age_seconds'])} old)")
+            f"({offline.describe_age(age['age_seconds'])} old)")
     if age["stale"]:
         return f"{line}; PAST ITS EXPIRY {age['expires_at']}: refresh the bundle"
     return f"{line}, fresh until {age['expires_at']}"

@@ -37,7 +37,8 @@ class Status(StrEnum):
     SUSPENDED = "suspended"
     NOT_YET_VALID = "not_yet_valid"
     EXPIRED = "expired"
-    #: Offline only (docs/offline.md): every rule passed, but on a trust bundle past its expiry.
+    #: Offline only (docs/offline.md, :mod:`verifier.core.offline`): authenticate and evaluate
+    #: found it valid, but on a trust bundle past its expiry. Never given by either half.
     STALE_DATA = "stale_data"
 
 
@@ -156,9 +157,9 @@ def verify_token(
 ) -> VerificationResult:
     """Every rule in order, reading revocation state between the two halves; never raises.
 
-    The whole pipeline for a caller that holds its trust snapshot and revocation state (an
-    offline verifier); the service (:mod:`verifier.verification`) runs the halves itself, so
-    that it can read the registry version with the revocation state.
+    The whole pipeline for a caller that holds its trust snapshot and revocation state (the
+    offline verifier, :mod:`verifier.core.offline`); the service (:mod:`verifier.verification`)
+    runs the halves itself, so that it can read the registry version with the revocation state.
     """
     authentic = authenticate(token, trust, at=at)
     if isinstance(authentic, VerificationResult):

@@ -182,7 +182,7 @@ class BundleKeyRecord(BaseModel):
 class OfflineChange(BaseModel):
     """One change an offline bundle delta must carry: a credential's revocation state, or, with
     agency and number NULL, the trust registry. ``seq`` orders changes as they committed
-    (verifier.offline.changes)."""
+    (verifier.store.offline_changes)."""
 
     seq = BigIntegerField(primary_key=True)
     agency = CharField(max_length=40, null=True)

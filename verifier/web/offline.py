@@ -10,11 +10,10 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from verifier.config import PACKAGE_DIR
-from verifier.db import storage_errors
-from verifier.offline import signing
-from verifier.offline.publisher import BundlePublisher, SignedBundle
-from verifier.offline.source import BundleSettings
+from verifier.config import PACKAGE_DIR, RateLimit
+from verifier.issuance.bundles import BundlePublisher, SignedBundle
+from verifier.store.bundle_keys import key_set
+from verifier.store.db import storage_errors
 from verifier.web import limits, offline_pack, security, style
 from verifier.web.database import reconnecting
 from verifier.web.problems import problem
@@ -34,13 +33,11 @@ _PACK = "skk.offline.pack"
 @bp.record_once
 def _set_up(state: BlueprintSetupState) -> None:
     web = state.app.extensions[EXTENSION_KEY]  # set up before any blueprint is registered
-    settings = BundleSettings(web.settings.base_url, web.settings.offline_max_age,
-                              web.settings.leeway_seconds)
-    state.app.extensions[_PUBLISHER] = BundlePublisher(web.database, web.key_store, settings)
+    state.app.extensions[_PUBLISHER] = BundlePublisher.from_settings(web.settings)
 
 
 @bp.get("/api/v1/offline/bundle")
-@limits.limited(limits.VERIFY)
+@limits.limited(RateLimit.VERIFY)
 @reconnecting
 @storage_errors()
 def bundle() -> Response:
@@ -78,7 +75,7 @@ def _jwt(made: SignedBundle) -> Response:
 def bundle_keys() -> Response:
     """The bundle keys verifiers pin (docs/offline.md §4), for any origin."""
     state = current_state()
-    response = json_response(signing.key_set(int(time.time()), state.settings.offline_max_age))
+    response = json_response(key_set(int(time.time()), state.settings.offline_max_age))
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = f"public, max-age={KEY_SET_MAX_AGE}"
     return response

@@ -18,8 +18,8 @@ from flask import get_template_attribute, render_template
 from flask_babel import force_locale, get_translations, gettext
 from markupsafe import Markup
 
-from verifier.messages import LANGUAGES, status_message
-from verifier.verify import Status
+from verifier.core.messages import LANGUAGES, status_message
+from verifier.core.verify import Status
 from verifier.web.i18n import TRANSLATIONS_DIR
 
 #: Markers the service worker replaces (verifier/static/offline/render.js, MARKS).

@@ -1,10 +1,12 @@
 """Verification against a trust bundle: the server's rules, plus ``stale_data`` (docs/offline.md).
 
-The same pure pipeline as the server (:func:`verifier.verify.verify_token`) runs on the bundle's
-registry and revocations with the bundle's leeway. One rule is added: when the bundle is past its
-expiry, a token that would be ``valid`` is ``stale_data`` instead (genuine, but whether it has
-been revoked since the data was signed cannot be known). Every other status stands: it is what
-the data says, and the page shows how old that data is.
+The same pure pipeline as the server runs on the bundle's registry and revocations with the
+bundle's leeway: :func:`verifier.core.verify.verify_token`, that is rules 1-4
+(:func:`~verifier.core.verify.authenticate`), the bundle's revocation record of an authentic
+credential, then rules 5-9 (:func:`~verifier.core.verify.evaluate`). One rule is added after
+them: when the bundle is past its expiry, a token that evaluates ``valid`` is ``stale_data``
+instead (genuine, but whether it has been revoked since the data was signed cannot be known).
+Every other status stands: it is what the data says, and the page shows how old that data is.
 
 ``verifier/static/offline/verify.js`` implements the same function; the parity tests feed both
 the same vectors.
@@ -15,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from verifier.credential import to_iso
-from verifier.jws import MalformedToken
-from verifier.offline.bundle import Bundle
-from verifier.qr import extract_token
-from verifier.verify import Status, VerificationResult, verify_token
+from verifier.core.bundle import Bundle
+from verifier.core.credential import to_iso
+from verifier.core.jws import MalformedToken
+from verifier.core.links import extract_token
+from verifier.core.verify import Status, VerificationResult, verify_token
 
 #: Data older than this is shown with a warning (EU verifier apps refreshed every 24 hours).
 WARN_AGE_SECONDS = 86_400

@@ -1,4 +1,4 @@
-"""Bundles and deltas from the database: what the server signs (docs/offline.md §5).
+"""Bundles and deltas from the database: the payloads the server signs (docs/offline.md §5).
 
 Reads are ordered so that no change can be lost: the change counter first, then the data. A
 change that commits in between is then in the data but numbered after the bundle's ``seq``, so
@@ -10,68 +10,61 @@ reading: on SQLite that would take the write lock for the whole build.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import peewee
-
-from verifier import registry
-from verifier.issuer import chunks
-from verifier.offline import bundle, changes
+from verifier.core import bundle
+from verifier.core.bundle import BundleSettings
+from verifier.store import offline_changes, registry
+from verifier.store.credentials import chunks
+from verifier.store.db import bound_database
 
 #: A delta with more changes than this is refused: a full bundle is cheaper to apply then.
 MAX_DELTA_CHANGES = 20_000
 _ROW_VALUES_CHUNK = 400
 
 
-@dataclass(frozen=True)
-class BundleSettings:
-    """What every bundle states besides the data: whose, how long fresh, with what leeway."""
-
-    iss: str
-    max_age: int
-    leeway: int
-
-
-def full_payload(database: peewee.Database, settings: BundleSettings, now: int) -> dict[str, Any]:
+def full_payload(settings: BundleSettings, now: int) -> dict[str, Any]:
     """The payload of a full bundle of the current state."""
-    seq = changes.read_counter(database)
+    seq = offline_changes.read_counter()
     registry_part = (registry.list_agencies(), registry.list_keys())
-    # Both drivers give BIGINT columns as int, so rows go to the encoder as they come.
-    rows = database.execute_sql("SELECT agency_id, number, status, reason, at FROM revocation")
+    # Plain SQL: a million rows go to the encoder as the driver gives them (both drivers give
+    # BIGINT columns as int), with no model object per row.
+    rows = bound_database().execute_sql(
+        "SELECT agency_id, number, status, reason, at FROM revocation")
     return bundle.payload(iss=settings.iss, seq=seq, iat=now, max_age=settings.max_age,
                           leeway=settings.leeway, registry=registry_part, revocations=rows)
 
 
-def delta_payload(
-    database: peewee.Database, settings: BundleSettings, since: int, now: int
-) -> dict[str, Any] | None:
+def delta_payload(settings: BundleSettings, since: int, now: int) -> dict[str, Any] | None:
     """The payload of the delta after ``since``, or None when only a full bundle will do: a
     sequence this database never handed out (or one from before ``skk bundle reset``), or too
     many changes."""
-    seq = changes.read_counter(database)
-    if not changes.read_counter(database, changes.FLOOR) <= since <= seq:
+    seq = offline_changes.read_counter()
+    if not offline_changes.read_counter(offline_changes.FLOOR) <= since <= seq:
         return None
-    p = database.param
-    logged = database.execute_sql(
-        f"SELECT agency, number FROM offline_change WHERE seq > {p} ORDER BY seq LIMIT {p}",
-        (since, MAX_DELTA_CHANGES + 1),
-    ).fetchall()
+    logged = offline_changes.changes_after(since, MAX_DELTA_CHANGES + 1)
     if len(logged) > MAX_DELTA_CHANGES:
         return None
     registry_changed = any(agency is None for agency, _ in logged)
-    touched = sorted({(agency, number) for agency, number in logged if agency is not None})
+    touched = sorted({(agency, number) for agency, number in logged
+                      if agency is not None and number is not None})
     registry_part = ((registry.list_agencies(), registry.list_keys()) if registry_changed
                      else None)
     return bundle.payload(iss=settings.iss, seq=seq, iat=now, max_age=settings.max_age,
                           leeway=settings.leeway, registry=registry_part,
-                          revocations=_current_states(database, touched), since=since)
+                          revocations=_current_states(touched), since=since)
 
 
-def _current_states(
-    database: peewee.Database, touched: Sequence[tuple[str, str]]
-) -> list[bundle.RevocationRow]:
+def restart_deltas() -> int:
+    """After restoring a backup: number changes from a run no phone can hold and serve deltas
+    only from there, so every phone fetches one full bundle (docs/offline.md §6); the new floor."""
+    with bound_database().atomic():
+        return offline_changes.reset()
+
+
+def _current_states(touched: Sequence[tuple[str, str]]) -> list[bundle.RevocationRow]:
     """The record of each changed credential now; ``active`` for those without one."""
+    database = bound_database()
     found: dict[tuple[str, str], bundle.RevocationRow] = {}
     for part in chunks(touched, _ROW_VALUES_CHUNK):
         pairs = ", ".join([f"({database.param}, {database.param})"] * len(part))

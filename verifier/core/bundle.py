@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from verifier import jws, keys
-from verifier.credential import AGENCY_ID_RE, KID_RE, NUMBER_RE, check_text
-from verifier.errors import InvalidInput
-from verifier.verify import AgencyInfo, RevocationStatus, TrustedKey, TrustSnapshot
+from verifier.core import jws, keys
+from verifier.core.credential import AGENCY_ID_RE, KID_RE, NUMBER_RE, check_text
+from verifier.core.errors import InvalidInput
+from verifier.core.trust import AgencyInfo, RevocationStatus, TrustedKey, TrustSnapshot
 
 BUNDLE_TYPE = "skk-bundle+jwt"
 BUNDLE_ALG = "EdDSA"
@@ -137,6 +137,15 @@ class Bundle:
     def revocation_count(self) -> int:
         """How many records the bundle carries."""
         return sum(len(group.numbers) for group in self.revocations.values())
+
+
+@dataclass(frozen=True)
+class BundleSettings:
+    """What every bundle states besides the data: whose, how long fresh, with what leeway."""
+
+    iss: str
+    max_age: int
+    leeway: int
 
 
 # --- building --------------------------------------------------------------------------------
