@@ -220,7 +220,7 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
             started = time.perf_counter()
             prepared, _ = cohort_output.issue_to_folder(
                 read_cohort(setup.data, filename="cohort.csv"), setup.agency, setup.signer,
-                out_dir, pepper=PEPPER, base_url=BASE_URL, now=NOW,
+                out_dir, pepper=PEPPER, base_url=BASE_URL, now=NOW, actor="bench",
             )
             seconds = time.perf_counter() - started
     finally:

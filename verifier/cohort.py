@@ -2,7 +2,9 @@
 
 Every problem of every row is collected before anything is signed, and a file with any problem
 issues nothing. Rows already issued earlier (same agency, NIK and job, not expired; or the same
-number for the same person) are reported as ``existing``, so re-running a file issues nothing twice.
+number for the same person) are reported as ``existing``, so re-running a file issues nothing twice;
+when such a certificate has since been revoked or suspended, the row says ``revoked`` or
+``suspended`` instead, and print packs leave it out (:data:`PRINTABLE`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from verifier.cohort_file import CohortFile, CohortRow
 from verifier.credential import Credential, canonical_number, parse_instant
 from verifier.errors import Conflict, InvalidInput
 from verifier.keys import SigningKey
-from verifier.models import CredentialRecord, database_proxy
+from verifier.models import CredentialRecord, RevocationRecord, database_proxy
 from verifier.nik import check_nik, nik_hmac
 from verifier.registry import AgencyInfo
 
@@ -29,6 +31,8 @@ _FIELD_COLUMN = {"holder_name": "name", "level": "level", "job_code": "job_code"
                  "job_title": "job_title", "number": "number", "valid_from": "valid_from",
                  "nik": "nik"}
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+#: Entry statuses whose certificate a print pack holds: never a revoked or suspended one.
+PRINTABLE = frozenset({"issued", "existing"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ class CohortRejected(InvalidInput):
 
 @dataclass(frozen=True)
 class CohortEntry:
-    """One row's outcome: its credential and token, newly ``issued`` or already ``existing``."""
+    """One row's outcome: its credential and token, newly ``issued``, already ``existing``, or
+    existing but ``revoked`` or ``suspended`` since."""
 
     line: int
     credential: Credential
@@ -282,7 +287,9 @@ def _against_database(
                          [c.nik_digest for c in candidates if c.nik_digest])
     by_number = _records_by(CredentialRecord.number, agency.id,
                             [c.credential.number for c in candidates if c.number_given])
-    fresh, existing, problems = [], [], []
+    fresh: list[_Candidate] = []
+    existing: list[CohortEntry] = []
+    problems: list[RowProblem] = []
     for c in candidates:
         earlier = [r for r in by_nik.get(c.nik_digest or "", [])
                    if r.job_code == c.credential.job_code and r.expires_at > now]
@@ -298,7 +305,28 @@ def _against_database(
         else:
             problems.append(_problem(c.row, cohort, "number",
                                      "certificate number already exists for another person"))
-    return fresh, existing, problems
+    return fresh, with_revocation_state(existing, agency.id), problems
+
+
+def with_revocation_state(entries: list[CohortEntry], agency_id: str) -> list[CohortEntry]:
+    """``entries`` with the status ``revoked`` or ``suspended`` where that is their state now."""
+    states: dict[str, str] = {}
+    numbers = sorted({entry.credential.number for entry in entries})
+    for chunk in issuer.chunks(numbers, issuer.STORE_CHUNK):
+        query = RevocationRecord.select(RevocationRecord.number, RevocationRecord.status).where(
+            (RevocationRecord.agency == agency_id) & RevocationRecord.number.in_(chunk))
+        states.update((row.number, row.status) for row in query)
+    return [replace(entry, status=states.get(entry.credential.number, entry.status))
+            for entry in entries]
+
+
+def stored_entries(agency_id: str, lines: list[tuple[int, str, str]]) -> list[CohortEntry]:
+    """A cohort issued earlier, from its ``(line, number, status)`` triples, as it stands now:
+    the stored credentials, revoked or suspended ones marked so (for a print pack made later)."""
+    records = _records_by(CredentialRecord.number, agency_id, [number for _, number, _ in lines])
+    entries = [replace(_existing_entry(line, records[number][0]), status=status)
+               for line, number, status in lines if number in records]
+    return with_revocation_state(entries, agency_id)
 
 
 def _records_by(column: Any, agency_id: str, values: list[str]) -> dict[str, list[Any]]:

@@ -1,5 +1,8 @@
 """A cohort's files: results.csv for Excel, one QR SVG per certificate, printable HTML pages.
 
+A row whose certificate is revoked or suspended (an earlier one found again) is listed in
+results.csv with that status but gets no QR file and no printed page: paper outlives any warning.
+
 Everything is rendered in memory before the database commit and written only after it, first to
 a temporary sibling folder that is then renamed into place: a crash before the commit leaves no
 signed token on disk, and a crash after it leaves a folder that a re-run fills in completely.
@@ -22,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from verifier import cohort, printing, qr
+from verifier import cohort, issuing, printing, qr
 from verifier.cohort import CohortEntry
 from verifier.cohort_file import CohortFile
 from verifier.errors import InvalidInput, UnreadableInput
@@ -52,9 +55,11 @@ def issue_to_folder(
     pepper: str | None,
     base_url: str,
     now: int,
+    actor: str,
     on_progress: Progress | None = None,
 ) -> tuple[cohort.PreparedCohort, list[str]]:
-    """The whole pipeline: check, sign, render (all in memory), commit, then write the folder.
+    """The whole pipeline: check, sign, render (all in memory), commit and audit as ``actor``,
+    then write the folder.
 
     Returns the cohort and each entry's verify URL (rendered once, for the QR codes)."""
     check_out_dir(out_dir)
@@ -65,7 +70,7 @@ def issue_to_folder(
         files, urls = render_outputs(prepared.entries, agency.name, base_url,
                                      on_progress=on_progress, renderer=renderer)
     check_writable(out_dir)  # before the commit: a folder we cannot write must issue nothing
-    cohort.commit(prepared)
+    issuing.commit_cohort(prepared, actor=actor)
     publish(files, out_dir)
     return prepared, urls
 
@@ -179,6 +184,8 @@ def render_outputs(
     files = {"results.csv": results_csv(entries, urls)}
     items = []
     for entry, url, svg in zip(entries, urls, svgs, strict=True):
+        if entry.status not in cohort.PRINTABLE:
+            continue  # revoked or suspended: listed in results.csv, never printed as current
         files[f"qr/{qr_file_name(entry.credential.number)}"] = svg.encode()
         items.append(printing.PrintItem(entry.credential, agency_name, url, svg))
     domain = printing.verify_domain(base_url)

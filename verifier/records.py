@@ -9,7 +9,7 @@ from verifier.errors import NotFound
 from verifier.models import CredentialRecord, database_proxy
 from verifier.nik import nik_hmac
 from verifier.registry import get_agency
-from verifier.revocation import NO_SUCH_CREDENTIAL, lookup
+from verifier.revocation import NO_SUCH_CREDENTIAL, RevocationStatus, lookup
 
 
 def get_record(agency_id: str, number: str) -> dict[str, Any]:
@@ -45,7 +45,11 @@ def find_by_nik(agency_id: str, nik: str, pepper: str | None) -> list[dict[str, 
 
 
 def _record(row: CredentialRecord) -> dict[str, Any]:
-    state = lookup(database_proxy.obj, row.agency_id, row.number)
+    return record_dict(row, lookup(database_proxy.obj, row.agency_id, row.number))
+
+
+def record_dict(row: CredentialRecord, state: RevocationStatus | None) -> dict[str, Any]:
+    """The API's record object of a stored credential and its revocation state."""
     return {
         "number": row.number,
         "agency": row.agency_id,

@@ -11,6 +11,7 @@ from typing import Any
 
 import peewee
 
+from verifier import audit
 from verifier.credential import checked_number, has_control_characters, to_iso
 from verifier.errors import Conflict, InvalidInput, NotFound
 from verifier.models import (
@@ -141,7 +142,7 @@ def _apply(
     now: int,
 ) -> StateChange:
     number = checked_number(raw_number)
-    _check_request(action, agency_id, number, reason, note)
+    check_request(action, agency_id, number, reason, note)
     database = database_proxy.obj
     for attempt in range(2):
         try:
@@ -154,9 +155,10 @@ def _apply(
     raise AssertionError("unreachable")
 
 
-def _check_request(
+def check_request(
     action: str, agency_id: str, number: str, reason: str | None, note: str | None
 ) -> None:
+    """Refuse a request that could never apply: bad reason or note, unknown credential."""
     if action != "reinstate" and reason not in REASONS:
         raise InvalidInput(f"reason must be one of {', '.join(REASONS)}", field="reason")
     if note is not None:
@@ -233,6 +235,8 @@ def _transition(
         actor=actor,
         at=now,
     )
+    audit.record(agency_id, actor, action, at=now, number=number, status=target, reason=reason,
+                 note=note)
     return StateChange(
         agency_id, number, target, now, reason if target != "active" else None, changed=True
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from verifier import cohort_output, keyring, registry
+from verifier import audit, cohort_output, keyring, registry
 from verifier.cli.base import EXIT_REFUSED, Runtime, emit, json_option, pass_runtime
 from verifier.cohort import CohortRejected
 from verifier.cohort_file import read_cohort
@@ -45,7 +45,8 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
         with _progress(len(cohort_file.rows)) as advance:
             prepared, urls = issue_to_folder(
                 cohort_file, agency, signer, out_dir, pepper=rt.settings.nik_pepper,
-                base_url=rt.settings.base_url, now=rt.now(), on_progress=advance,
+                base_url=rt.settings.base_url, now=rt.now(), actor=audit.CLI_ACTOR,
+                on_progress=advance,
             )
     except CohortRejected as rejected:
         _report_problems(rejected, as_json)

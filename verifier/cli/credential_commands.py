@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
+from verifier import audit, issuer, issuing, qr, records, revocation
 from verifier import demo as demo_instance
-from verifier import issuer, keyring, qr, records, registry, revocation
 from verifier.cli.base import (
     EXIT_REFUSED,
     Runtime,
@@ -27,7 +27,7 @@ from verifier.service import VerificationService
 from verifier.verify import VerificationResult
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
-_CLI_ACTOR = "cli"
+_CLI_ACTOR = audit.CLI_ACTOR
 
 
 def register(main: click.Group) -> None:
@@ -75,17 +75,12 @@ def issue(
     reserved = contextlib.nullcontext() if qr_file is None else _reserved_qr_file(qr_file)
     with reserved as write_qr:
         rt.database()
-        agency = registry.get_agency(agency_id)
         request = issuer.IssueRequest(
             agency_id, holder_name, level, job_code, job_title, nik, number, start
         )
-        # Check the request before unlocking the private key: a typo should not cost a KDF run.
-        issuer.build_credential(request, agency, rt.now())
-        signer = keyring.signer(
-            PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase), agency_id
-        )
-        signed = issuer.issue_one(
-            request, agency, signer, pepper=rt.settings.nik_pepper, now=rt.now()
+        signed = issuing.issue_single(
+            request, key_store=PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase),
+            pepper=rt.settings.nik_pepper, actor=audit.CLI_ACTOR, now=rt.now(),
         )
         url = qr.credential_url(rt.settings.base_url, signed.token)
         if write_qr is not None:

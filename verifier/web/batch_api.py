@@ -11,7 +11,7 @@ The app refuses bodies over 16 KiB everywhere (SPEC §6); this route alone takes
 :data:`MAX_BODY_BYTES`, still refused with 413 from ``Content-Length`` before a byte is read.
 Every row is checked before anything is signed; a 422 lists every problem with line and column,
 and nothing is issued. Signing happens outside the database transaction; the inserts are one
-short transaction (``cohort.commit``). Messages never hold a NIK.
+short transaction (``issuing.commit_cohort``, which audits it). Messages never hold a NIK.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from verifier import cohort, cohort_output, keyring, qr, registry
+from verifier import cohort, cohort_output, issuing, keyring, qr, registry
 from verifier.cohort_file import read_cohort
 from verifier.db import storage_errors
 from verifier.web import auth, requests
@@ -79,7 +79,7 @@ def issue_batch() -> Response:
     # URLs are rendered before the commit too: once stored, nothing is left that could fail.
     urls = [qr.credential_url(settings.base_url, entry.token) for entry in prepared.entries]
     body = cohort_output.batch_summary(prepared, urls)
-    cohort.commit(prepared)
+    issuing.commit_cohort(prepared, actor=current_caller().actor)
     return json_response(body, 201)
 
 
