@@ -210,11 +210,12 @@ def results_csv(entries: Sequence[CohortEntry], urls: Sequence[str]) -> bytes:
         cred = entry.credential
         row = (entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
                entry.status, url)
-        writer.writerow([_formula_safe(str(cell)) for cell in row])
+        writer.writerow([formula_safe(str(cell)) for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _formula_safe(cell: str) -> str:
+def formula_safe(cell: str) -> str:
+    """The cell, with a quote before a leading = + - @ so a spreadsheet shows it as text."""
     # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
     return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
 

@@ -186,6 +186,8 @@ class AuditEvent(BaseModel):
     action = CharField(max_length=24)  # verifier.audit.ACTIONS
     number = CharField(max_length=40, null=True)  # the credential acted on
     status = CharField(max_length=10, null=True)  # a credential's status after the action
+    # A state change's public reason code; for other actions one word qualifying it (the role
+    # given to a new user, what was wrong in a failed sign-in).
     reason = CharField(max_length=20, null=True)
     note = TextField(null=True)  # internal only
     subject = CharField(max_length=80, null=True)  # a username, kid, API key id or request id

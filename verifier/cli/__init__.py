@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from verifier.cli import batch_commands, credential_commands, registry_commands
+from verifier.cli import batch_commands, credential_commands, registry_commands, user_commands
 from verifier.cli.base import SkkGroup
 
 
@@ -17,3 +17,4 @@ def main() -> None:
 registry_commands.register(main)
 credential_commands.register(main)
 batch_commands.register(main)
+user_commands.register(main)

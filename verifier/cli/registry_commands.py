@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from verifier import apikeys, keyring, registry
+from verifier import apikeys, audit, key_admin, keyring, registry
 from verifier.cli.base import (
     DashArgumentCommand,
     Runtime,
@@ -91,7 +91,8 @@ def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
     """New active signing key; the previous active key is retired."""
     rt.database()
     store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
-    emit(as_json, keyring.generate(store, agency_id, alg, rt.now()).to_dict())
+    key = key_admin.generate_key(store, agency_id, alg, actor=audit.CLI_ACTOR, now=rt.now())
+    emit(as_json, key.to_dict())
 
 
 @keys.command("list")
@@ -111,7 +112,7 @@ def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
 def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
     """Stop signing with a key; what it signed stays valid."""
     rt.database()
-    emit(as_json, registry.retire_key(kid, rt.now()).to_dict())
+    emit(as_json, key_admin.retire_key(kid, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())
 
 
 @keys.command("revoke", cls=DashArgumentCommand)
@@ -121,7 +122,7 @@ def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
 def keys_revoke(rt: Runtime, kid: str, as_json: bool) -> None:
     """A compromised key: everything it signed fails verification."""
     rt.database()
-    emit(as_json, registry.revoke_key(kid, rt.now()).to_dict())
+    emit(as_json, key_admin.revoke_key(kid, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())
 
 
 @keys.command("import")
@@ -169,7 +170,7 @@ def apikey() -> None:
 def apikey_create(rt: Runtime, agency_id: str, as_json: bool) -> None:
     """New API key for an agency."""
     rt.database()
-    emit(as_json, apikeys.create(agency_id, rt.now()))
+    emit(as_json, key_admin.create_api_key(agency_id, actor=audit.CLI_ACTOR, now=rt.now()))
 
 
 @apikey.command("list")
@@ -189,4 +190,4 @@ def apikey_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
 def apikey_revoke(rt: Runtime, key_id: str, as_json: bool) -> None:
     """Revoke an API key."""
     rt.database()
-    emit(as_json, apikeys.revoke(key_id, rt.now()).to_dict())
+    emit(as_json, key_admin.revoke_api_key(key_id, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())

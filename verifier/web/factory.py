@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from verifier import console
 from verifier.config import INSTANCE_DIR, load_settings
 from verifier.web import batch_api, database, errors, i18n, limits, security, state, style
 from verifier.web.requests import ChunkedBodyLimit
@@ -45,6 +46,7 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limits.init_app(app, environ)
     errors.init_app(app)
     _register_blueprints(app)
+    console.init_app(app, settings)
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, LARGEST_BODY)  # type: ignore[method-assign]
     if settings.proxy_hops:
         # Behind N reverse proxies, take the client address and scheme from their X-Forwarded-*:

@@ -38,9 +38,12 @@ VERIFY = "verify"
 NIK_MATCH = "nik-match"
 MANUAL_CHECK = "manual-check"
 FAILED_AUTH = "failed-auth"
+CONSOLE_LOGIN_ACCOUNT = "console-login-account"
+CONSOLE_LOGIN_CLIENT = "console-login-client"
 
-#: Limits whose counters every worker shares even without SKK_RATELIMIT_STORAGE_URI.
-SHARED_BY_DEFAULT = frozenset({NIK_MATCH})
+#: Limits whose counters every worker shares even without SKK_RATELIMIT_STORAGE_URI: a password
+#: guesser must gain nothing from the number of workers or hosts.
+SHARED_BY_DEFAULT = frozenset({NIK_MATCH, CONSOLE_LOGIN_ACCOUNT, CONSOLE_LOGIN_CLIENT})
 
 #: Per client address. Verify is generous: one mobile carrier's NAT puts many honest site
 #: checkers behind one address. NIK questions are also stopped per credential in the database.
@@ -49,6 +52,9 @@ DEFAULT_LIMITS: dict[str, str] = {
     NIK_MATCH: "60 per hour",
     MANUAL_CHECK: "10 per minute;50 per day",
     FAILED_AUTH: "20 per minute",
+    # Failed console sign-ins: per account (whoever tries it, from anywhere) and per client.
+    CONSOLE_LOGIN_ACCOUNT: "5 per 15 minutes",
+    CONSOLE_LOGIN_CLIENT: "20 per 15 minutes",
 }
 ENVIRONMENT_NAMES = {
     name: "SKK_RATELIMIT_" + name.upper().replace("-", "_") for name in DEFAULT_LIMITS

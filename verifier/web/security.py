@@ -19,8 +19,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src {style}; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-_NO_STORE_PREFIXES = ("/api/", "/v/", "/V/", "/cek")
-_NOINDEX_PREFIXES = ("/v/", "/V/", "/cek")
+_NO_STORE_PREFIXES = ("/api/", "/v/", "/V/", "/cek", "/console")
+_NOINDEX_PREFIXES = ("/v/", "/V/", "/cek", "/console")
 HSTS = "max-age=31536000; includeSubDomains"
 
 Header = tuple[str, str]
