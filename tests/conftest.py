@@ -11,7 +11,7 @@ from typing import Any
 import peewee
 import pytest
 
-from verifier import issuer, keyring, registry
+from verifier import issuer, issuing, keyring, registry
 from verifier.config import Settings
 from verifier.db import init_schema, open_database
 from verifier.keystore import PrivateKeyStore
@@ -125,9 +125,9 @@ def issue(
             "job_code": "ME063100",
         }
         request = issuer.IssueRequest(**{**defaults, **fields})
-        agency = registry.get_agency(request.agency_id)
-        signer = keyring.signer(store, request.agency_id)
-        return issuer.issue_one(request, agency, signer, pepper=settings.nik_pepper, now=now)
+        # As the CLI issues: checked, signed, stored and audited.
+        return issuing.issue_single(request, key_store=store, pepper=settings.nik_pepper,
+                                    actor="cli", now=now)
 
     return make
 

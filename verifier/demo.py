@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier import issuer, keyring, qr, registry, revocation
+from verifier import issuer, issuing, keyring, qr, registry, revocation
 from verifier.config import Settings
 from verifier.credential import add_years
 from verifier.errors import NotFound
@@ -77,8 +77,8 @@ def _ensure_credential(
         number=demo.number,
         valid_from=valid_from,
     )
-    signer = keyring.signer(store, agency.id)
-    return issuer.issue_one(request, agency, signer, pepper=None, now=now).token
+    return issuing.issue_single(request, key_store=store, pepper=None, actor="demo",
+                                now=now).token
 
 
 def _apply_state(demo: DemoCredential, now: int) -> None:

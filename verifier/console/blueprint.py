@@ -34,6 +34,8 @@ SETUP_ENDPOINTS = frozenset({"console.password", "console.change_password", "con
                              "console.enrol_totp", "console.logout"})
 #: App config key: idle timeout in seconds (tests shorten it).
 IDLE_CONFIG = "CONSOLE_IDLE_SECONDS"
+#: App config key: the console's clock, a callable giving epoch seconds (tests move it).
+CLOCK_CONFIG = "CONSOLE_CLOCK"
 #: Views that take an upload get this body limit instead of the app's 16 KiB.
 UPLOAD_ENDPOINTS: dict[str, int] = {}
 
@@ -41,8 +43,10 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 def now() -> int:
-    """The instant this request acts at."""
-    instant: int = g.setdefault("console_now", int(time.time()))
+    """The instant this request acts at (one per request, from the app's console clock)."""
+    if "console_now" not in g:
+        g.console_now = int(current_app.config.get(CLOCK_CONFIG, time.time)())
+    instant: int = g.console_now
     return instant
 
 

@@ -39,7 +39,8 @@ def upload_cohort() -> Response | tuple[str, int]:
     # Only the name's ending tells .xlsx from CSV; the name itself is never kept or shown.
     kind = "xlsx" if (upload.filename or "").lower().endswith(".xlsx") else "csv"
     account = current_account()
-    import_id = imports.save_upload(account.agency_id, account.id, kind, content, now=now())
+    import_id = imports.save_upload(account.agency_id, account.id, kind, content,
+                                    pepper=current_state().settings.nik_pepper, now=now())
     return go("console.cohort_preview", import_id=import_id)
 
 

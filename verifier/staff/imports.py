@@ -1,15 +1,19 @@
 """Cohort files uploaded in the console, from preview to issue, and their print packs.
 
 The console shows a preview before anything is issued, so the uploaded file has to wait between
-two requests: it is kept here (it holds NIKs, so only until it is issued or for at most
-:data:`KEEP_UPLOAD_SECONDS`, then deleted). Once issued, what stays is the list of its rows'
-lines, numbers and statuses, from which the print pack is built on each download: a certificate
-revoked or suspended since then is left out of it, as the print pack of ``skk issue-batch`` leaves
-out one that was already revoked.
+two requests: it is kept here, encrypted (it holds NIKs: Fernet, with a key derived from
+``SKK_NIK_PEPPER``, so neither the database nor a statement log ever holds them in the clear),
+and only until it is issued or for at most :data:`KEEP_UPLOAD_SECONDS`, then deleted. Once
+issued, what stays is the list of its rows' lines, numbers and statuses, from which the print
+pack is built on each download: a certificate revoked or suspended since then is left out of it,
+as the print pack of ``skk issue-batch`` leaves out one that was already revoked.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import io
 import json
 import secrets
@@ -17,10 +21,12 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cryptography.fernet import Fernet, InvalidToken
+
 from verifier import cohort, cohort_output, issuing, keyring, registry
 from verifier.cohort_file import CohortFile, read_cohort
 from verifier.credential import Credential
-from verifier.errors import Conflict, NotFound
+from verifier.errors import ConfigurationError, Conflict, NotFound
 from verifier.keystore import PrivateKeyStore
 from verifier.models import CohortImport, database_proxy
 
@@ -30,6 +36,7 @@ KEEP_UPLOAD_SECONDS = 24 * 3600
 MAX_ROWS = 5000
 #: Unpacked size of an .xlsx (a zip bomb is refused before anything is inflated).
 MAX_XLSX_UNPACKED_BYTES = 16 * 1024 * 1024
+_UPLOAD_KEY_LABEL = b"skk-verifier console upload v1"
 
 
 @dataclass(frozen=True)
@@ -52,23 +59,37 @@ class IssuedImport:
         return len(self.entries) - self.issued
 
 
-def save_upload(agency_id: str, user_id: int, kind: str, content: bytes, *, now: int) -> str:
-    """Keep an uploaded file for its preview and confirmation; its id (random, unguessable)."""
+def _sealer(pepper: str | None) -> Fernet:
+    if not pepper:
+        raise ConfigurationError("SKK_NIK_PEPPER is needed to keep an uploaded cohort file")
+    key = hmac.new(pepper.encode(), _UPLOAD_KEY_LABEL, hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def save_upload(agency_id: str, user_id: int, kind: str, content: bytes, *, pepper: str | None,
+                now: int) -> str:
+    """Keep an uploaded file, encrypted, for its preview and confirmation; its id (random)."""
+    sealed = _sealer(pepper).encrypt(content)
     import_id = secrets.token_hex(16)
     with database_proxy.obj.atomic():
         sweep(now)
         CohortImport.create(id=import_id, agency=agency_id, user=user_id, kind=kind,
-                            content=content, uploaded_at=now)
+                            content=sealed, uploaded_at=now)
     return import_id
 
 
-def read_upload(agency_id: str, import_id: str, *, now: int) -> CohortFile:
+def read_upload(agency_id: str, import_id: str, *, pepper: str | None, now: int) -> CohortFile:
     """The uploaded file, parsed; NotFound when it is another agency's, issued, or too old."""
     row = _row(agency_id, import_id)
+    gone = NotFound("this upload is no longer waiting; upload the file again", field="file")
     if (row.issued_at is not None or row.content is None
             or row.uploaded_at + KEEP_UPLOAD_SECONDS <= now):
-        raise NotFound("this upload is no longer waiting; upload the file again", field="file")
-    return read_cohort(bytes(row.content), filename=f"upload.{row.kind}", max_rows=MAX_ROWS,
+        raise gone
+    try:
+        content = _sealer(pepper).decrypt(bytes(row.content))
+    except InvalidToken:  # the pepper changed since: the file cannot be read any more
+        raise gone from None
+    return read_cohort(content, filename=f"upload.{row.kind}", max_rows=MAX_ROWS,
                        max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
 
 
@@ -90,8 +111,8 @@ def preview(agency_id: str, import_id: str, *, pepper: str | None,
     """What confirming would issue, row by row, in file order; signs and stores nothing.
     CohortRejected lists every problem of every row."""
     agency = registry.get_agency(agency_id)
-    fresh, existing = cohort.plan(read_upload(agency_id, import_id, now=now), agency,
-                                  pepper=pepper, now=now)
+    cohort_file = read_upload(agency_id, import_id, pepper=pepper, now=now)
+    fresh, existing = cohort.plan(cohort_file, agency, pepper=pepper, now=now)
     rows = [_preview_row(c.row.line, c.credential, "new",
                          c.credential.number if c.number_given else None) for c in fresh]
     rows += [_preview_row(e.line, e.credential, e.status, e.credential.number)
@@ -109,7 +130,7 @@ def issue_upload(agency_id: str, import_id: str, *, key_store: PrivateKeyStore,
                  pepper: str | None, actor: str, now: int) -> IssuedImport:
     """Check, sign, store and audit every row of a waiting upload, all or nothing (the rows
     are checked again: the database may have changed since the preview)."""
-    cohort_file = read_upload(agency_id, import_id, now=now)
+    cohort_file = read_upload(agency_id, import_id, pepper=pepper, now=now)
     agency = registry.get_agency(agency_id)
     signer = keyring.signer(key_store, agency_id)
     prepared = cohort.prepare(cohort_file, agency, signer, pepper=pepper, now=now)
