@@ -133,6 +133,18 @@ def issue(
 
 
 @pytest.fixture
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with small costs for tests that make many accounts (the real parameters are
+    checked by tests/test_staff.py); hashing 64 MiB three times per account adds up."""
+    from argon2 import PasswordHasher
+
+    from verifier.staff import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", lambda: cheap)
+
+
+@pytest.fixture
 def contoh(make_agency, make_key) -> registry.TrustedKey:
     """The reference agency lsp-contoh (levels 1-6) with an Ed25519 signing key."""
     make_agency()

@@ -29,7 +29,8 @@ def test_new_account_has_a_one_time_password_hashed_with_argon2id(contoh):
     assert account.must_change_password and not account.totp_enrolled and not account.ready
     assert len(password) == 19 and password.count("-") == 3
     stored = StaffUser.get(StaffUser.username == "rina").password_hash
-    assert stored.startswith("$argon2id$") and password not in stored
+    # Argon2id with RFC 9106's second recommended option (64 MiB, 3 passes, 4 lanes).
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and password not in stored
     (event,) = _events(action="user_added")
     assert (event.actor, event.subject, event.reason) == ("cli", "rina", "operator")
     assert password not in repr(event)
