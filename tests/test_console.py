@@ -700,3 +700,23 @@ def test_no_password_or_nik_in_any_log_page_or_audit_row(team, browser, caplog):
 
     stored = b"".join(bytes(row.content) for row in CohortImport.select())
     assert stored and not any(nik.encode() in stored for nik in COHORT_NIKS)
+
+
+def test_an_api_revocation_waits_for_an_admin_under_four_eyes(team, browser, console_app, issue,
+                                                              service):
+    signed = issue()
+    number = signed.credential.number
+    approvals.turn_on("lsp-contoh", actor="user:adi", now=NOW)
+    created = apikeys.create("lsp-contoh", NOW)
+    api = console_app.test_client()
+    answer = api.post(f"/api/v1/credentials/{quote(number)}/revoke", json={"reason": "fraud"},
+                      headers={"Authorization": f"Bearer {created['api_key']}"})
+    assert answer.status_code == 202
+    body = answer.get_json()
+    assert body["status"] == "pending_approval" and body["number"] == number
+    assert service.verify(signed.token).status.value == "valid"
+    _signed_in(browser, team["admin"])
+    assert browser.submit(f"/console/approvals/{body['approval']}/approve").status_code == 303
+    assert service.verify(signed.token).status.value == "revoked"
+    revoked = AuditEvent.get(AuditEvent.action == "revoke")
+    assert revoked.actor == f"apikey:{created['key_id']}+user:adi"

@@ -18,6 +18,7 @@ from verifier.db import storage_errors
 from verifier.errors import InvalidInput, NotFound
 from verifier.nik import check_nik
 from verifier.revocation import NO_SUCH_CREDENTIAL
+from verifier.staff import approvals
 from verifier.web import auth, requests
 from verifier.web.auth import current_caller
 from verifier.web.requests import InvalidBody, Member, json_response, read_object
@@ -208,8 +209,9 @@ def _credential_url(number: str) -> str:
 @bp.post("/credentials/<number>/revoke")
 @storage_errors()
 def revoke_credential(number: str) -> Response:
-    """Revoke an own credential for good."""
-    return _with_reason(revocation.revoke, number)
+    """Revoke an own credential for good; with four-eyes on, ``202`` and the request waits for
+    a second admin in the console."""
+    return _with_reason(approvals.revoke_or_request, number)
 
 
 @bp.post("/credentials/<number>/suspend")
@@ -232,12 +234,17 @@ def reinstate_credential(number: str) -> Response:
     return json_response(change.to_dict())
 
 
-def _with_reason(action: Callable[..., revocation.StateChange], number: str) -> Response:
+def _with_reason(
+    action: Callable[..., revocation.StateChange | approvals.Approval], number: str
+) -> Response:
     body = read_object(REASON_MEMBERS)
     caller = current_caller()
     change = action(caller.agency_id, number, body["reason"],
                     note=body.get("note"), actor=caller.actor,
                     now=int(time.time()))
+    if isinstance(change, approvals.Approval):
+        return json_response({"agency": change.agency_id, "number": change.number,
+                              "status": "pending_approval", "approval": change.id}, 202)
     return json_response(change.to_dict())
 
 

@@ -70,12 +70,15 @@ def _html(description: str) -> dict[str, Any]:
 
 
 def _state_change(action: str, request: str, reason: bool) -> dict[str, Any]:
+    waits = {"202": _json(_ref("PendingRevocation"), "The agency has four-eyes revocation on: "
+                          "the revocation waits for a second admin's approval in the console.")}
     return {"post": _op(
         f"{action.capitalize()} an own credential",
         _json(_ref("StateChange"), "The state after the request (the CLI's object)."),
         *_BODY_ERRORS, "NotFound", "Conflict", "UnprocessableContent", agency=True,
         parameters=[_NUMBER_PARAM],
         requestBody=_body(request, required=reason),
+        extra_responses=waits if action == "revoke" else None,
     )}
 
 

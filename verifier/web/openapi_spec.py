@@ -195,6 +195,12 @@ SCHEMAS: dict[str, Any] = {
         "reason": {"type": ["string", "null"]},
         "changed": {"type": "boolean", "description": "False when the request repeated a state."},
     }),
+    "PendingRevocation": _object({
+        "agency": AGENCY_ID,
+        "number": NUMBER,
+        "status": {"const": "pending_approval"},
+        "approval": {"type": "integer", "description": "The request's id (audit subject #id)."},
+    }),
     "AuditEvent": _object({
         "id": {"type": "integer", "minimum": 1, "description": "Increasing; for ?after=."},
         "at": INSTANT,
