@@ -240,13 +240,16 @@ def four_eyes() -> Response:
     return go("console.settings")
 
 
-@bp.post("/approvals/<int:approval_id>/<decision>")
+@bp.post("/approvals/<request_id>/<decision>")
 @requires("admin")
-def decide(approval_id: int, decision: str) -> Response:
+def decide(request_id: str, decision: str) -> Response:
     """Approve (a second admin) or reject (any admin, the requester too) a waiting step."""
     account = current_account()
-    if decision not in ("approve", "reject"):
+    # (Not an int converter: a body over the limit must meet the 413 of the gate, not a 404.)
+    if decision not in ("approve", "reject") or not (request_id.isascii()
+                                                     and request_id.isdigit()):
         abort(404)
+    approval_id = int(request_id)
     try:
         if decision == "approve":
             approvals.approve(account.agency_id, approval_id, approver=account.actor, now=now())

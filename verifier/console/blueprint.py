@@ -87,6 +87,9 @@ def _gate() -> Response | None:
     limit = UPLOAD_ENDPOINTS.get(request.endpoint or "")
     if limit:
         request.max_content_length = limit
+    if (request.content_length is not None and request.max_content_length is not None
+            and request.content_length > request.max_content_length):
+        abort(413)  # refused before anything, the session included, is read
     with storage_errors():
         record = load_current(now(), current_app.config.get(IDLE_CONFIG, sessions.IDLE_SECONDS))
     endpoint = request.endpoint or ""
