@@ -720,3 +720,25 @@ def test_an_api_revocation_waits_for_an_admin_under_four_eyes(team, browser, con
     assert service.verify(signed.token).status.value == "revoked"
     revoked = AuditEvent.get(AuditEvent.action == "revoke")
     assert revoked.actor == f"apikey:{created['key_id']}+user:adi"
+
+
+def test_an_upload_cannot_be_read_once_the_pepper_changed(team, browser, database, env, clock):
+    _signed_in(browser, team["operator"])
+    location = _upload(browser, COHORT.read_bytes()).headers["Location"]
+    changed = create_app({**env, "SKK_NIK_PEPPER": "another pepper", "TESTING": True,
+                          "CONSOLE_CLOCK": clock})
+    other = _signed_in(ConsoleClient(changed.test_client(), clock), team["operator"])
+    assert other.get(location).status_code == 404
+    assert CredentialRecord.select().count() == 0
+
+
+def test_a_host_without_the_key_passphrase_cannot_make_keys(team, database, env, clock,
+                                                             contoh):
+    app = create_app({**env, "SKK_KEY_PASSPHRASE": "", "TESTING": True,
+                      "CONSOLE_CLOCK": clock})
+    admin = _signed_in(ConsoleClient(app.test_client(), clock), team["admin"])
+    refused = admin.submit("/console/keys", {"alg": "EdDSA"}, page="/console/keys")
+    assert refused.status_code == 503 and 'id="form-error"' in _text(refused)
+    from verifier import registry
+
+    assert [key.kid for key in registry.list_keys("lsp-contoh")] == [contoh.kid]
