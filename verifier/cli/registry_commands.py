@@ -6,18 +6,21 @@ from pathlib import Path
 
 import click
 
-from verifier import apikeys, audit, key_admin, keyring, registry
+from verifier import key_admin
 from verifier.cli.base import (
     DashArgumentCommand,
     Runtime,
     emit,
-    instant_option,
+    instant,
     json_option,
     pass_runtime,
+    uses_database,
 )
-from verifier.db import SchemaChange, open_database, upgrade_schema
-from verifier.errors import InvalidInput
-from verifier.keystore import PrivateKeyStore
+from verifier.core.errors import InvalidInput
+from verifier.issuance import keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import apikeys, audit, registry
+from verifier.store.db import SchemaChange, open_database, upgrade_schema
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 
@@ -59,11 +62,11 @@ def agency() -> None:
 @click.option("--kind", type=click.Choice(registry.AGENCY_KINDS), default="lsp", show_default=True)
 @json_option
 @pass_runtime
+@uses_database
 def agency_add(
     rt: Runtime, agency_id: str, name: str, levels: str, kind: str, as_json: bool
 ) -> None:
     """Register an agency."""
-    rt.database()
     info = registry.add_agency(agency_id, name, registry.parse_levels(levels), kind, rt.now())
     emit(as_json, info.to_dict())
 
@@ -71,9 +74,9 @@ def agency_add(
 @agency.command("list")
 @json_option
 @pass_runtime
+@uses_database
 def agency_list(rt: Runtime, as_json: bool) -> None:
     """List agencies."""
-    rt.database()
     emit(as_json, [info.to_dict() for info in registry.list_agencies()])
 
 
@@ -87,9 +90,9 @@ def keys() -> None:
 @click.option("--alg", type=click.Choice(["EdDSA", "ES256"]), default="EdDSA", show_default=True)
 @json_option
 @pass_runtime
+@uses_database
 def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
     """New active signing key; the previous active key is retired."""
-    rt.database()
     store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
     key = key_admin.generate_key(store, agency_id, alg, actor=audit.CLI_ACTOR, now=rt.now())
     emit(as_json, key.to_dict())
@@ -99,9 +102,9 @@ def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
 @click.option("--agency", "agency_id")
 @json_option
 @pass_runtime
+@uses_database
 def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
     """List keys."""
-    rt.database()
     emit(as_json, [key.to_dict() for key in registry.list_keys(agency_id)])
 
 
@@ -109,9 +112,9 @@ def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
 @click.argument("kid")
 @json_option
 @pass_runtime
+@uses_database
 def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
     """Stop signing with a key; what it signed stays valid."""
-    rt.database()
     emit(as_json, key_admin.retire_key(kid, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())
 
 
@@ -119,24 +122,23 @@ def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
 @click.argument("kid")
 @json_option
 @pass_runtime
+@uses_database
 def keys_revoke(rt: Runtime, kid: str, as_json: bool) -> None:
     """A compromised key: everything it signed fails verification."""
-    rt.database()
     emit(as_json, key_admin.revoke_key(kid, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())
 
 
 @keys.command("import")
 @click.option("--agency", "agency_id", required=True)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--since", help="Start of the key's service (ISO-8601 date).")
+@click.option("--since", callback=instant, help="Start of the key's service (ISO-8601 date).")
 @json_option
 @pass_runtime
-def keys_import(rt: Runtime, agency_id: str, file: Path, since: str | None, as_json: bool) -> None:
+@uses_database
+def keys_import(rt: Runtime, agency_id: str, file: Path, since: int | None, as_json: bool) -> None:
     """Trust an external public key (PEM or JWK); its own kid is ignored."""
-    since_at = instant_option(since, "--since")
-    rt.database()
     data = _read_key_file(file)
-    emit(as_json, keyring.import_public(agency_id, data, since_at, rt.now()).to_dict())
+    emit(as_json, keyring.import_public(agency_id, data, since, rt.now()).to_dict())
 
 
 def _read_key_file(file: Path) -> bytes:
@@ -152,9 +154,9 @@ def _read_key_file(file: Path) -> bytes:
 @keys.command("jwks")
 @json_option
 @pass_runtime
+@uses_database
 def keys_jwks(rt: Runtime, as_json: bool) -> None:
     """All keys that still verify, as a JWK Set."""
-    rt.database()
     emit(True, registry.jwks())
 
 
@@ -167,9 +169,9 @@ def apikey() -> None:
 @click.option("--agency", "agency_id", required=True)
 @json_option
 @pass_runtime
+@uses_database
 def apikey_create(rt: Runtime, agency_id: str, as_json: bool) -> None:
     """New API key for an agency."""
-    rt.database()
     emit(as_json, key_admin.create_api_key(agency_id, actor=audit.CLI_ACTOR, now=rt.now()))
 
 
@@ -177,9 +179,9 @@ def apikey_create(rt: Runtime, agency_id: str, as_json: bool) -> None:
 @click.option("--agency", "agency_id")
 @json_option
 @pass_runtime
+@uses_database
 def apikey_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
     """List API key ids (never secrets)."""
-    rt.database()
     emit(as_json, [info.to_dict() for info in apikeys.list_keys(agency_id)])
 
 
@@ -187,7 +189,7 @@ def apikey_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
 @click.argument("key_id")
 @json_option
 @pass_runtime
+@uses_database
 def apikey_revoke(rt: Runtime, key_id: str, as_json: bool) -> None:
     """Revoke an API key."""
-    rt.database()
     emit(as_json, key_admin.revoke_api_key(key_id, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())

@@ -1,0 +1,184 @@
+"""Schema versions and the ordered steps between them, the same code for SQLite and PostgreSQL.
+
+The version lives in the database itself, in the ``skk_meta`` row ``schema_version`` (a plain
+table, so both databases record it the same way; SQLite's ``PRAGMA user_version`` has no
+PostgreSQL twin). A new database is created straight from the current models and stamped with
+:data:`SCHEMA_VERSION`; an older one is brought forward by running, in order, every step whose
+version is above the recorded one (``verifier.store.db.upgrade_schema`` holds the lock and the
+transaction). A test builds a database from frozen version-1 definitions, upgrades it, and checks
+that the result equals a freshly created schema, so a model change without a step here fails.
+
+Writing a step: a small function taking a ``playhouse.migrate.SchemaMigrator`` and running
+portable operations (``add_column``, ``add_index``, ``drop_index``, ...) or DDL both databases
+accept. Never edit a released step; append a new one. Never import current models in a step:
+they describe the newest schema, not the one the step starts from.
+
+Version 1 is the schema of the first release (agencies, keys, credentials, revocations and their
+history, API keys, NIK misses, ``skk_meta``); 2 indexes credentials by key, 3 adds the shared rate
+counters, 4 the audit log and the agency console's tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import peewee
+from playhouse.migrate import SchemaMigrator, migrate
+
+#: The schema a database has when ``skk_meta`` says nothing newer: the first release.
+BASE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One upgrade step: it takes a database from ``version - 1`` to ``version``."""
+
+    version: int
+    apply: Callable[[SchemaMigrator], None]
+
+
+def _index_credential_kid(migrator: SchemaMigrator) -> None:
+    # Key compromise (docs/operations.md): after `skk keys revoke KID` everything that key signed
+    # fails as key_revoked, and the agency must find those certificates to re-issue them. Without
+    # this index that lookup reads every credential the agency ever issued.
+    migrate(migrator.add_index("credential", ("agency_id", "kid"), False))
+
+
+def _create_rate_counter(migrator: SchemaMigrator) -> None:
+    # Per-client limits that every worker must share (NIK questions): counted in the database.
+
+    class RateCounter(peewee.Model):  # frozen: the table exactly as version 3 creates it
+        name = peewee.CharField(max_length=200, primary_key=True)
+        hits = peewee.IntegerField()
+        expires_at_ms = peewee.BigIntegerField()
+
+        class Meta:
+            database = migrator.database
+            table_name = "rate_counter"
+
+    RateCounter.create_table(safe=False)
+
+
+def _create_console_tables(migrator: SchemaMigrator) -> None:
+    # The agency console (issue 12): the audit log of every action, staff accounts and their
+    # server-side sessions, four-eyes policy and approvals, and console cohort imports. The
+    # audit log starts with the revocation history so far, so it is complete from day one.
+    database = migrator.database
+
+    class Frozen(peewee.Model):
+        class Meta:
+            legacy_table_names = False
+
+    class Agency(Frozen):  # only the target of foreign keys here; it exists already
+        id = peewee.CharField(primary_key=True, max_length=40)
+
+        class Meta:
+            table_name = "agency"
+
+    class AuditEvent(Frozen):
+        id = peewee.AutoField()
+        agency = peewee.ForeignKeyField(Agency, null=True, on_delete="RESTRICT")
+        at = peewee.BigIntegerField()
+        actor = peewee.CharField(max_length=80)
+        action = peewee.CharField(max_length=24)
+        number = peewee.CharField(max_length=40, null=True)
+        status = peewee.CharField(max_length=10, null=True)
+        reason = peewee.CharField(max_length=20, null=True)
+        note = peewee.TextField(null=True)
+        subject = peewee.CharField(max_length=80, null=True)
+
+        class Meta:
+            table_name = "audit_event"
+            indexes = ((("agency", "at"), False), (("agency", "number"), False))
+
+    class StaffUser(Frozen):
+        id = peewee.AutoField()
+        agency = peewee.ForeignKeyField(Agency, on_delete="RESTRICT")
+        username = peewee.CharField(max_length=32, unique=True)
+        role = peewee.CharField(max_length=10)
+        password_hash = peewee.CharField(max_length=200)
+        must_change_password = peewee.BooleanField()
+        totp_secret = peewee.CharField(max_length=64, null=True)
+        totp_enrolled_at = peewee.BigIntegerField(null=True)
+        totp_last_step = peewee.BigIntegerField(null=True)
+        created_at = peewee.BigIntegerField()
+        disabled_at = peewee.BigIntegerField(null=True)
+
+        class Meta:
+            table_name = "staff_user"
+
+    class StaffSession(Frozen):
+        id_hash = peewee.CharField(primary_key=True, max_length=64)
+        user = peewee.ForeignKeyField(StaffUser, null=True, on_delete="RESTRICT")
+        stage = peewee.CharField(max_length=10)
+        data = peewee.TextField()
+        created_at = peewee.BigIntegerField()
+        last_seen_at = peewee.BigIntegerField()
+        expires_at = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "staff_session"
+            indexes = ((("expires_at",), False),)
+
+    class AgencyPolicy(Frozen):
+        agency = peewee.ForeignKeyField(Agency, primary_key=True, on_delete="RESTRICT")
+        four_eyes_revocation = peewee.BooleanField()
+        changed_at = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "agency_policy"
+
+    class PendingApproval(Frozen):
+        id = peewee.AutoField()
+        agency = peewee.ForeignKeyField(Agency, on_delete="RESTRICT")
+        kind = peewee.CharField(max_length=16)
+        number = peewee.CharField(max_length=40, null=True)
+        reason = peewee.CharField(max_length=20, null=True)
+        note = peewee.TextField(null=True)
+        requested_by = peewee.CharField(max_length=80)
+        requested_at = peewee.BigIntegerField()
+        decided_by = peewee.CharField(max_length=80, null=True)
+        decided_at = peewee.BigIntegerField(null=True)
+        outcome = peewee.CharField(max_length=10, null=True)
+
+        class Meta:
+            table_name = "pending_approval"
+
+    class CohortImport(Frozen):
+        id = peewee.CharField(primary_key=True, max_length=32)
+        agency = peewee.ForeignKeyField(Agency, on_delete="RESTRICT")
+        user = peewee.ForeignKeyField(StaffUser, on_delete="RESTRICT")
+        kind = peewee.CharField(max_length=4)
+        content = peewee.BlobField(null=True)
+        uploaded_at = peewee.BigIntegerField()
+        issued_at = peewee.BigIntegerField(null=True)
+        entries = peewee.TextField(null=True)
+
+        class Meta:
+            table_name = "cohort_import"
+
+    created = (AuditEvent, StaffUser, StaffSession, AgencyPolicy, PendingApproval, CohortImport)
+    with database.bind_ctx(created):
+        database.create_tables(created, safe=False)
+    database.execute_sql(
+        "INSERT INTO audit_event (agency_id, at, actor, action, number, status, reason, note)"
+        " SELECT agency_id, at, actor, action, number, status, reason, note"
+        " FROM revocation_event ORDER BY id"
+    )
+
+
+#: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, _index_credential_kid),
+    Migration(3, _create_rate_counter),
+    Migration(4, _create_console_tables),
+)
+
+#: The schema version this program creates and needs.
+SCHEMA_VERSION = MIGRATIONS[-1].version if MIGRATIONS else BASE_VERSION
+
+
+def pending(current: int) -> tuple[Migration, ...]:
+    """The steps that take a database at version ``current`` to :data:`SCHEMA_VERSION`."""
+    return tuple(step for step in MIGRATIONS if step.version > current)
