@@ -1,5 +1,6 @@
-"""Helpers for the console tests: staff accounts set up through the core, a movable clock, and a
-test client that signs in and fills forms the way a browser does (CSRF token from the page)."""
+"""Helpers for the console tests: staff accounts set up through the staff service, a movable
+clock, and a test client that signs in and fills forms the way a browser does (CSRF token from
+the page)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pyotp
 
-from tests.conftest import NOW
+from tests.helpers import NOW
 from verifier.staff import accounts
 
 PASSWORD = "kata sandi yang panjang sekali"

@@ -13,14 +13,18 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import NOW
-from verifier import apikeys, audit, cohort_output, issuing, keyring, registry, revocation
-from verifier.audit import AuditFilter
+from tests.helpers import NOW
 from verifier.cli import main
-from verifier.cohort_file import read_cohort
-from verifier.errors import InvalidInput
-from verifier.issuer import IssueRequest
-from verifier.models import AuditEvent
+from verifier.core.errors import InvalidInput
+from verifier.issuance import cohort, keyring
+from verifier.issuance.cohort_file import read_cohort
+from verifier.issuance.issuer import IssueRequest
+from verifier.issuance.service import IssuingService
+from verifier.printing import cohort_folder
+from verifier.qr.parallel import QrRenderer
+from verifier.store import apikeys, audit, registry, revocation
+from verifier.store.audit import AuditFilter
+from verifier.store.models import AuditEvent
 
 COHORT = Path(__file__).parent / "data" / "cohort_pasuruan_2025.csv"
 NIK = "3575040003930001"
@@ -86,8 +90,8 @@ def test_api_issue_and_batch_are_audited_with_the_key(client, auth):
 def test_a_failed_issue_records_nothing(contoh, settings, store):
     request = IssueRequest("lsp-contoh", "Rina Marlina", 7, job_code="ME063100")
     with pytest.raises(InvalidInput):
-        issuing.issue_single(request, key_store=store, pepper=settings.nik_pepper, actor="cli",
-                             now=NOW)
+        IssuingService(store, pepper=settings.nik_pepper, base_url=settings.base_url).issue(
+            request, actor="cli", now=NOW)
     assert _log() == []
 
 
@@ -209,7 +213,7 @@ def test_print_pack_never_prints_a_revoked_or_suspended_certificate(contoh, skk,
     out = tmp_path / "again"
     qr_files = {path.name for path in (out / "qr").iterdir()}
     assert len(qr_files) == 73
-    assert cohort_output.qr_file_name(revoked) not in qr_files
+    assert cohort_folder.qr_file_name(revoked) not in qr_files
     printed = "".join(path.read_text(encoding="utf-8") for path in out.glob("*.html"))
     assert revoked not in printed and suspended not in printed
     assert first["results"][2]["number"] in printed
@@ -221,16 +225,14 @@ def test_print_pack_never_prints_a_revoked_or_suspended_certificate(contoh, skk,
 def test_renderer_leaves_out_unprintable_entries(contoh, settings, store):
     agency = registry.get_agency("lsp-contoh")
     signer = keyring.signer(store, "lsp-contoh")
-    from verifier import cohort
-
     prepared = cohort.prepare(read_cohort(COHORT.read_bytes(), filename="c.csv"), agency, signer,
                               pepper=settings.nik_pepper, now=NOW)
     entries = [prepared.entries[0], *[
         cohort.CohortEntry(e.line, e.credential, e.token, "suspended")
         for e in prepared.entries[1:3]]]
-    with cohort_output.QrRenderer(0) as renderer:
-        files, urls = cohort_output.render_outputs(entries, agency.name, settings.base_url,
+    with QrRenderer(0) as renderer:
+        files, urls = cohort_folder.render_outputs(entries, agency.name, settings.base_url,
                                                    renderer=renderer)
     assert len(urls) == 3
     assert sorted(name for name in files if name.startswith("qr/")) == [
-        "qr/" + cohort_output.qr_file_name(entries[0].credential.number)]
+        "qr/" + cohort_folder.qr_file_name(entries[0].credential.number)]

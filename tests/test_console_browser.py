@@ -51,6 +51,7 @@ def _sign_in(page, origin: str, username: str, password: str, code: str) -> None
     page.click("button[type=submit]:not(#logout)")
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("kind", SERVER_KINDS)
 def test_a_staff_member_issues_a_cohort_and_revokes_from_a_browser(browser, kind, tmp_path):
     port = free_port()

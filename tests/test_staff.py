@@ -1,18 +1,20 @@
-"""Staff accounts, sessions and four-eyes approvals in the core (no Flask), on both stores."""
+"""Staff accounts (the staff service), sessions and four-eyes approvals (the store), without
+Flask, on both stores."""
 
 from __future__ import annotations
 
 import pyotp
 import pytest
 
-from tests.conftest import NOW
 from tests.console_support import PASSWORD, STEP, make_staff
-from verifier import audit
-from verifier.audit import AuditFilter
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.models import AuditEvent, StaffUser
-from verifier.revocation import lookup
-from verifier.staff import accounts, approvals, sessions
+from tests.helpers import NOW
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.staff import accounts
+from verifier.store import approvals, audit, revocation, staff_accounts
+from verifier.store import staff_sessions as sessions
+from verifier.store.audit import AuditFilter
+from verifier.store.models import AuditEvent, StaffSession, StaffUser
+from verifier.store.revocation import lookup
 
 NIK = "3575040003930001"
 
@@ -82,7 +84,7 @@ def test_first_sign_in_needs_no_code_then_password_and_enrolment(contoh):
         accounts.confirm_enrolment(account.id, "000000" if pyotp.TOTP(secret).at(NOW) != "000000"
                                    else "111111", now=NOW)
     accounts.confirm_enrolment(account.id, pyotp.TOTP(secret).at(NOW), now=NOW)
-    assert accounts.get_user("rina").ready
+    assert staff_accounts.get("rina").ready
     with pytest.raises(Conflict):
         accounts.enrolment_secret(account.id)
     # Now the one-time password is dead and a code is needed.
@@ -125,7 +127,7 @@ def test_failed_sign_ins_are_audited_without_what_was_typed(contoh):
 
 def test_disable_and_reset_end_sessions(contoh):
     staff = make_staff("lsp-contoh", "rina", "operator")
-    user_id = accounts.get_user("rina").id
+    user_id = staff_accounts.get("rina").id
     raw = sessions.new_id()
     sessions.create(raw, user_id=user_id, stage="active", data={}, now=NOW)
     assert sessions.load(raw, now=NOW + 1) is not None
@@ -142,7 +144,7 @@ def test_disable_and_reset_end_sessions(contoh):
 
 def test_password_change_ends_the_other_sessions(contoh):
     make_staff("lsp-contoh", "rina", "operator")
-    user_id = accounts.get_user("rina").id
+    user_id = staff_accounts.get("rina").id
     mine, other = sessions.new_id(), sessions.new_id()
     kept = sessions.create(mine, user_id=user_id, stage="active", data={}, now=NOW)
     sessions.create(other, user_id=user_id, stage="active", data={}, now=NOW)
@@ -156,10 +158,8 @@ def test_password_change_ends_the_other_sessions(contoh):
 
 
 def test_sessions_store_only_a_hash_and_time_out(contoh):
-    from verifier.models import StaffSession
-
     make_staff("lsp-contoh", "rina", "operator")
-    user_id = accounts.get_user("rina").id
+    user_id = staff_accounts.get("rina").id
     raw = sessions.new_id()
     sessions.create(raw, user_id=user_id, stage="active", data={"x": 1}, now=NOW)
     assert [row.id_hash for row in StaffSession.select()] == [sessions.hash_id(raw)]
@@ -188,7 +188,7 @@ def test_four_eyes_revocation_needs_a_second_admin(contoh, issue):
     result = approvals.revoke_or_request("lsp-contoh", number, "fraud", note="palsu",
                                          actor="user:adi", now=NOW)
     assert isinstance(result, approvals.Approval) and result.outcome is None
-    assert lookup(audit_db(), "lsp-contoh", number) is None  # nothing revoked yet
+    assert lookup("lsp-contoh", number) is None  # nothing revoked yet
     with pytest.raises(Conflict):  # one request at a time
         approvals.request_revocation("lsp-contoh", number, "misuse", note=None,
                                      actor="user:budi", now=NOW)
@@ -199,7 +199,7 @@ def test_four_eyes_revocation_needs_a_second_admin(contoh, issue):
         approvals.approve("lsp-lain", result.id, approver="user:budi", now=NOW + 1)
     done = approvals.approve("lsp-contoh", result.id, approver="user:budi", now=NOW + 2)
     assert done.outcome == "approved" and done.decided_by == "user:budi"
-    state = lookup(audit_db(), "lsp-contoh", number)
+    state = lookup("lsp-contoh", number)
     assert state is not None and (state.status, state.reason) == ("revoked", "fraud")
     revoked = _events(action="revoke")[-1]
     assert revoked.actor == "user:adi+user:budi" and revoked.note == "palsu"
@@ -210,8 +210,6 @@ def test_four_eyes_revocation_needs_a_second_admin(contoh, issue):
 
 
 def test_four_eyes_suspension_still_acts_at_once_and_rejection_changes_nothing(contoh, issue):
-    from verifier import revocation
-
     number = issue().credential.number
     approvals.turn_on("lsp-contoh", actor="user:adi", now=NOW)
     revocation.suspend("lsp-contoh", number, "investigation", note=None, actor="user:adi",
@@ -220,7 +218,7 @@ def test_four_eyes_suspension_still_acts_at_once_and_rejection_changes_nothing(c
                                            actor="user:adi", now=NOW)
     assert [a.id for a in approvals.pending("lsp-contoh", number)] == [request.id]
     approvals.reject("lsp-contoh", request.id, decider="user:adi", now=NOW + 1)  # withdrawn
-    state = lookup(audit_db(), "lsp-contoh", number)
+    state = lookup("lsp-contoh", number)
     assert state is not None and state.status == "suspended"
     assert approvals.pending("lsp-contoh") == []
 
@@ -253,10 +251,3 @@ def test_revocation_request_checks_like_a_revocation(contoh, issue):
     with pytest.raises(NotFound):
         approvals.request_revocation("lsp-contoh", "NOPE 1", "fraud", note=None, actor="x",
                                      now=NOW)
-
-
-def audit_db():
-    """The database the models are bound to."""
-    from verifier.models import database_proxy
-
-    return database_proxy.obj

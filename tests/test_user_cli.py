@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from verifier.cli import main
-from verifier.models import AuditEvent
 from verifier.staff import accounts
+from verifier.store.models import AuditEvent
 
 pytestmark = pytest.mark.usefixtures("cheap_argon2")
 

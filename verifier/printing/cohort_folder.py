@@ -20,6 +20,7 @@ from pathlib import Path
 
 from verifier.core.errors import InvalidInput, UnreadableInput
 from verifier.core.links import verify_domain
+from verifier.core.text import formula_safe
 from verifier.issuance.cohort import PRINTABLE, CohortEntry, PreparedCohort
 from verifier.issuance.cohort_file import CohortFile
 from verifier.issuance.service import IssuingService
@@ -27,7 +28,6 @@ from verifier.printing import certificates
 from verifier.qr.parallel import Progress, QrRenderer
 
 RESULT_COLUMNS = ("line", "number", "name", "job", "level", "status", "url")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def issue_to_folder(
@@ -103,13 +103,8 @@ def results_csv(entries: Sequence[CohortEntry], urls: Sequence[str]) -> bytes:
         cred = entry.credential
         row = (entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
                entry.status, url)
-        writer.writerow([_formula_safe(str(cell)) for cell in row])
+        writer.writerow([formula_safe(str(cell)) for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _formula_safe(cell: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
-    return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
 
 
 def check_out_dir(out_dir: Path) -> None:

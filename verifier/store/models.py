@@ -183,7 +183,7 @@ class AuditEvent(BaseModel):
     agency_id: str | None
     at = BigIntegerField()
     actor = CharField(max_length=80)  # cli | apikey:<key id> | user:<username> | a pair joined by +
-    action = CharField(max_length=24)  # verifier.audit.ACTIONS
+    action = CharField(max_length=24)  # verifier.store.audit.ACTIONS
     number = CharField(max_length=40, null=True)  # the credential acted on
     status = CharField(max_length=10, null=True)  # a credential's status after the action
     # A state change's public reason code; for other actions one word qualifying it (the role

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from verifier.core.credential import checked_number, parse_instant
+from verifier.core.credential import DAY, checked_number, day_start, parse_instant
 from verifier.core.errors import InvalidInput, NotFound
 from verifier.core.nik import check_nik
 from verifier.issuance.issuer import IssueRequest
@@ -161,8 +161,8 @@ def _whole_number(name: str) -> int | None:
 def _day(value: str | None, name: str, next_day: bool = False) -> int | None:
     if value is None:
         return None
-    start = credential_list.day_start(value, name)
-    return start + credential_list.DAY if next_day else start
+    start = day_start(value, name)
+    return start + DAY if next_day else start
 
 
 def _page_url(number: int) -> str:

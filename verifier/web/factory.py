@@ -9,9 +9,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from verifier import console
 from verifier.config import INSTANCE_DIR, load_settings
-from verifier.web import batch_api, database, errors, i18n, limits, security, state, style
+from verifier.web import batch_api, console, database, errors, i18n, limits, security, state, style
 from verifier.web.requests import ChunkedBodyLimit
 
 #: Flask defaults we rely on; test_config may override any of them.

@@ -5,11 +5,11 @@ Counting is done by the ``limits`` library (the engine under Flask-Limiter), fix
 from the views. The limits themselves are settings (``SKK_RATELIMIT_*``, parsed into
 :attr:`verifier.config.Settings.rate_limits`). Counters are kept in each worker's memory, except
 the per-client NIK limit and the console sign-in limits, which every worker and host must share
-so that a guesser gains nothing from the number of workers: they are counted in the database. ``SKK_RATELIMIT_STORAGE_URI``
-(``redis://...``, ``memcached://...``) moves all of them to a shared store instead; both of our
-own stores are in :mod:`verifier.web.limit_stores`. The per-credential NIK-miss lock does not
-depend on any of this: it lives in the database (``verifier.store.nik_match``), so rotating
-addresses does not help a guesser.
+so that a guesser gains nothing from the number of workers: they are counted in the database.
+``SKK_RATELIMIT_STORAGE_URI`` (``redis://...``, ``memcached://...``) moves all of them to a
+shared store instead; both of our own stores are in :mod:`verifier.web.limit_stores`. The
+per-credential NIK-miss lock does not depend on any of this: it lives in the database
+(``verifier.store.nik_match``), so rotating addresses does not help a guesser.
 
 A spent limit raises :class:`verifier.core.errors.TooManyAttempts`, answered 429 with
 ``Retry-After``; a shared store that fails raises StorageUnavailable, answered 503.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from verifier.audit import ACTIONS
+from verifier.store.audit import ACTIONS
 from verifier.web.openapi_spec import (
     BATCH_PATHS,
     LIST_PARAMETERS,

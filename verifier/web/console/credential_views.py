@@ -9,15 +9,17 @@ from typing import Any
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from verifier import audit, credential_list, issuer, issuing, qr, records, registry, revocation
-from verifier.audit import AuditFilter
-from verifier.console.blueprint import bp, current_account, notify, now, requires
-from verifier.console.forms import field, go, problem, shown
-from verifier.credential import checked_number
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.nik import check_nik, holds_nik_like
-from verifier.staff import approvals
-from verifier.staff.accounts import StaffAccount
+from verifier.core.credential import DAY, checked_number, day_start
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.core.nik import check_nik, holds_nik_like
+from verifier.issuance.issuer import IssueRequest
+from verifier.qr import render
+from verifier.store import approvals, audit, credential_list, records, registry, revocation
+from verifier.store.audit import AuditFilter
+from verifier.store.credential_list import ListFilter
+from verifier.store.staff_accounts import StaffAccount
+from verifier.web.console.blueprint import bp, current_account, notify, now, requires
+from verifier.web.console.forms import field, go, problem, shown
 from verifier.web.state import current_state
 
 #: Who may do which state change, and the status each one needs to start from.
@@ -68,24 +70,21 @@ def _issue_page(form: dict[str, str], error: dict[str, str] | None) -> str:
 def issue() -> Response | tuple[str, int]:
     """Issue it; the job title and level are checked against the master list."""
     account = current_account()
-    state = current_state()
     form = {name: field(name) for name in ("holder_name", "job_title", "level", "nik",
                                            "valid_from")}
     try:
-        signed = issuing.issue_single(
-            _issue_request(account.agency_id, form), key_store=state.key_store,
-            pepper=state.settings.nik_pepper, actor=account.actor, now=now(),
-        )
+        issued = current_state().issuing.issue(_issue_request(account.agency_id, form),
+                                               actor=account.actor, now=now())
     except (InvalidInput, Conflict) as exc:
         # The NIK is never filled back in; a name holding one neither.
         refill = {key: shown(value) for key, value in form.items() if key != "nik"}
         return _issue_page(refill, problem(exc)), 422
-    number = signed.credential.number
+    number = issued.number
     notify(_("Certificate %(number)s has been issued.", number=number))
     return go("console.credential", number=number)
 
 
-def _issue_request(agency_id: str, form: dict[str, str]) -> issuer.IssueRequest:
+def _issue_request(agency_id: str, form: dict[str, str]) -> IssueRequest:
     level = form["level"]
     if not (level.isascii() and level.isdigit() and len(level) == 1):
         raise InvalidInput("choose a level", field="level")
@@ -93,13 +92,13 @@ def _issue_request(agency_id: str, form: dict[str, str]) -> issuer.IssueRequest:
     if nik is not None:
         check_nik(nik)
     valid_from = form["valid_from"]
-    return issuer.IssueRequest(
+    return IssueRequest(
         agency_id=agency_id,
         holder_name=form["holder_name"],
         level=int(level),
         job_title=form["job_title"],
         nik=nik,
-        valid_from=credential_list.day_start(valid_from, "valid_from") if valid_from else None,
+        valid_from=day_start(valid_from, "valid_from") if valid_from else None,
     )
 
 
@@ -164,16 +163,16 @@ def credential_list_page() -> tuple[str, int] | str:
         200 if error is None else 422)
 
 
-def _list_filter(args: dict[str, str]) -> credential_list.ListFilter:
+def _list_filter(args: dict[str, str]) -> ListFilter:
     level = args["level"]
     if level and not (level.isascii() and level.isdigit() and len(level) == 1):
         raise InvalidInput("choose a level", field="level")
-    return credential_list.ListFilter(
+    return ListFilter(
         status=args["status"] or None,
         job_code=args["job"] or None,
         level=int(level) if level else None,
-        issued_from=credential_list.day_start(args["from"], "from") if args["from"] else None,
-        issued_before=(credential_list.day_start(args["to"], "to") + credential_list.DAY
+        issued_from=day_start(args["from"], "from") if args["from"] else None,
+        issued_before=(day_start(args["to"], "to") + DAY
                        if args["to"] else None),
     )
 
@@ -201,9 +200,8 @@ def credential(number: str) -> str:
     """Details, verify URL and QR, the whole history, and the steps this user may take."""
     record = _own_record(number)
     agency_id = current_account().agency_id
-    url = qr.credential_url(current_state().settings.base_url,
-                            records.get_token(agency_id, record["number"]))
-    svg = qr.qr_svg(url).encode()
+    url = current_state().issuing.verify_url(records.get_token(agency_id, record["number"]))
+    svg = render.qr_svg(url).encode()
     history = audit.oldest(agency_id, AuditFilter(number=record["number"]), after=0,
                            limit=1000)
     waiting = approvals.pending(agency_id, record["number"])
@@ -275,10 +273,6 @@ def _apply(action: str, account: StaffAccount, record: dict[str, Any], form: dic
     if not approvals.four_eyes(agency_id):
         revocation.revoke(agency_id, number, form["reason"], note=note, actor=actor, now=now())
         return _("The certificate is revoked.")
-    with current_state().database.atomic():  # suspended only if the request is filed too
-        if form["suspend_now"] and record["status"] == "active":
-            revocation.suspend(agency_id, number, form["reason"], note=note, actor=actor,
-                               now=now())
-        approvals.request_revocation(agency_id, number, form["reason"], note=note, actor=actor,
-                                     now=now())
+    approvals.request_revocation(agency_id, number, form["reason"], note=note, actor=actor,
+                                 now=now(), suspend_now=bool(form["suspend_now"]))
     return _("The revocation waits for a second admin's approval.")

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import peewee
 
-from verifier import audit, revocation
-from verifier.credential import checked_number
-from verifier.errors import Conflict, NotFound
-from verifier.models import AgencyPolicy, PendingApproval, database_proxy
-from verifier.registry import get_agency
+from verifier.core.credential import checked_number
+from verifier.core.errors import Conflict, NotFound
+from verifier.store import audit, revocation
+from verifier.store.db import bound_database
+from verifier.store.models import AgencyPolicy, PendingApproval
+from verifier.store.registry import get_agency
 
 KINDS = ("revoke", "four_eyes_off")
 
@@ -49,7 +50,7 @@ def four_eyes(agency_id: str) -> bool:
 def turn_on(agency_id: str, *, actor: str, now: int) -> None:
     """Require a second admin for revocations from now on (takes effect at once)."""
     get_agency(agency_id)
-    with database_proxy.obj.atomic():
+    with bound_database().atomic():
         if four_eyes(agency_id):
             return
         _set(agency_id, True, now)
@@ -58,7 +59,7 @@ def turn_on(agency_id: str, *, actor: str, now: int) -> None:
 
 def request_turn_off(agency_id: str, *, actor: str, now: int) -> Approval:
     """Ask a second admin to turn four-eyes off."""
-    with database_proxy.obj.atomic():
+    with bound_database().atomic():
         if not four_eyes(agency_id):
             raise Conflict("four-eyes revocation is already off", field="four_eyes")
         if _pending_query(agency_id).where(PendingApproval.kind == "four_eyes_off").exists():
@@ -80,13 +81,16 @@ def revoke_or_request(
 
 
 def request_revocation(
-    agency_id: str, number: str, reason: str, *, note: str | None, actor: str, now: int
+    agency_id: str, number: str, reason: str, *, note: str | None, actor: str, now: int,
+    suspend_now: bool = False,
 ) -> Approval:
-    """File a revocation for a second admin; Conflict when one is waiting or it is revoked."""
+    """File a revocation for a second admin; Conflict when one is waiting or it is revoked.
+    ``suspend_now`` suspends an active credential at once too, in the same transaction (so it
+    is suspended only if the request is filed), to stop a fraud while the revocation waits."""
     canonical = checked_number(number)
     revocation.check_request("revoke", agency_id, canonical, reason, note)
-    with database_proxy.obj.atomic():
-        state = revocation.lookup(database_proxy.obj, agency_id, canonical)
+    with bound_database().atomic():
+        state = revocation.lookup(agency_id, canonical)
         if state is not None and state.status == "revoked":
             raise Conflict("the credential is already revoked", field="number")
         waiting = _pending_query(agency_id).where((PendingApproval.kind == "revoke")
@@ -94,6 +98,8 @@ def request_revocation(
         if waiting.exists():
             raise Conflict("a revocation of this credential is already waiting for approval",
                            field="number")
+        if suspend_now and state is None:
+            revocation.suspend(agency_id, canonical, reason, note=note, actor=actor, now=now)
         row = PendingApproval.create(agency=agency_id, kind="revoke", number=canonical,
                                      reason=reason, note=note, requested_by=actor,
                                      requested_at=now)
@@ -112,7 +118,7 @@ def pending(agency_id: str, number: str | None = None) -> list[Approval]:
 
 def approve(agency_id: str, approval_id: int, *, approver: str, now: int) -> Approval:
     """Carry out a waiting request as its second admin; the requester cannot approve it."""
-    with database_proxy.obj.atomic():
+    with bound_database().atomic():
         row = _waiting(agency_id, approval_id)
         if row.requested_by == approver:
             raise Conflict("a second admin must approve this; you asked for it", field="approver")
@@ -129,7 +135,7 @@ def approve(agency_id: str, approval_id: int, *, approver: str, now: int) -> App
 
 def reject(agency_id: str, approval_id: int, *, decider: str, now: int) -> Approval:
     """Turn a waiting request down (its requester may withdraw it the same way)."""
-    with database_proxy.obj.atomic():
+    with bound_database().atomic():
         row = _waiting(agency_id, approval_id)
         _decide(row, "rejected", decider, now)
         audit.record(agency_id, decider, "request_rejected", at=now, number=row.number,

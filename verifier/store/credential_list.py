@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import peewee
 
-from verifier import jobs
-from verifier.credential import JOB_CODE_RE
-from verifier.errors import InvalidInput
-from verifier.models import CredentialRecord, RevocationRecord
-from verifier.records import record_dict
-from verifier.registry import get_agency
-from verifier.revocation import RevocationStatus
+from verifier.core import jobs
+from verifier.core.credential import JOB_CODE_RE
+from verifier.core.errors import InvalidInput
+from verifier.core.trust import RevocationStatus
+from verifier.store.models import CredentialRecord, RevocationRecord
+from verifier.store.records import record_dict
+from verifier.store.registry import get_agency
 
 STATUSES = ("valid", "active", "expired", "suspended", "revoked")
 DEFAULT_PER_PAGE = 50
@@ -33,7 +32,6 @@ MAX_PER_PAGE = 500
 #: Name search: at least this many characters, at most this many results.
 MIN_NAME_QUERY = 2
 MAX_NAME_RESULTS = 100
-DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -70,15 +68,6 @@ class Page:
     def pages(self) -> int:
         """How many pages the whole list has (at least one, even when empty)."""
         return max(1, math.ceil(self.total / self.per_page))
-
-
-def day_start(text: str, field: str) -> int:
-    """Midnight UTC of a ``YYYY-MM-DD`` date; InvalidInput naming ``field`` otherwise."""
-    try:
-        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidInput(f"{field} must be a date like 2026-01-31", field=field) from None
-    return int(day.timestamp())
 
 
 def list_records(

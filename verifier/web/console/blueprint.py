@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, abort, current_app, g, request
 
-from verifier.console import csrf
-from verifier.console.forms import go
-from verifier.console.session import current, load_current, persist_current
-from verifier.db import storage_errors
-from verifier.errors import StorageUnavailable
-from verifier.staff import accounts, sessions
-from verifier.staff.accounts import StaffAccount
+from verifier.core.errors import StorageUnavailable
+from verifier.store import staff_accounts, staff_sessions
+from verifier.store.db import storage_errors
+from verifier.store.staff_accounts import StaffAccount
+from verifier.web.console import csrf
+from verifier.web.console.forms import go
+from verifier.web.console.session import current, load_current, persist_current
 from verifier.web.errors import unavailable_response
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -91,7 +91,8 @@ def _gate() -> Response | None:
             and request.content_length > request.max_content_length):
         abort(413)  # refused before anything, the session included, is read
     with storage_errors():
-        record = load_current(now(), current_app.config.get(IDLE_CONFIG, sessions.IDLE_SECONDS))
+        idle = current_app.config.get(IDLE_CONFIG, staff_sessions.IDLE_SECONDS)
+        record = load_current(now(), idle)
     endpoint = request.endpoint or ""
     public = endpoint in PUBLIC_ENDPOINTS
     if not public and (record is None or record.user_id is None):
@@ -103,7 +104,7 @@ def _gate() -> Response | None:
         return None
     assert record is not None and record.user_id is not None
     with storage_errors():
-        account = accounts.account_by_id(record.user_id)
+        account = staff_accounts.by_id(record.user_id)
     g.console_account = account
     if record.stage == "setup" and endpoint not in SETUP_ENDPOINTS:
         return go(setup_step(account))

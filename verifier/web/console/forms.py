@@ -8,8 +8,8 @@ from typing import Any
 from flask import Response, request, url_for
 from flask_babel import gettext as _
 
-from verifier.errors import SkkError
-from verifier.nik import holds_nik_like
+from verifier.core.errors import SkkError
+from verifier.core.nik import holds_nik_like
 
 #: The longest text any console form field takes (a note is the longest, 1,000 characters).
 MAX_FIELD = 2000

@@ -9,15 +9,16 @@ from collections.abc import Iterator
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from verifier import apikeys, audit, key_admin, registry
-from verifier.audit import AuditFilter
-from verifier.cohort_output import formula_safe
-from verifier.console.blueprint import bp, current_account, notify, now, requires
-from verifier.console.forms import field, go, problem
-from verifier.credential import to_iso
-from verifier.credential_list import DAY, day_start
-from verifier.errors import ConfigurationError, Conflict, InvalidInput, NotFound
-from verifier.staff import accounts, approvals
+from verifier import key_admin
+from verifier.core.credential import DAY, day_start, to_iso
+from verifier.core.errors import ConfigurationError, Conflict, InvalidInput, NotFound
+from verifier.core.text import formula_safe
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.staff import accounts
+from verifier.store import apikeys, approvals, audit, registry, staff_accounts
+from verifier.store.audit import AuditFilter
+from verifier.web.console.blueprint import bp, current_account, notify, now, requires
+from verifier.web.console.forms import field, go, problem
 from verifier.web.state import current_state
 
 AUDIT_PAGE = 50
@@ -123,9 +124,10 @@ def generate_key() -> Response | tuple[str, int]:
     if alg not in KEY_ALGORITHMS:
         abort(400)
     account = current_account()
+    settings = current_state().settings
     try:
-        key = key_admin.generate_key(current_state().key_store, account.agency_id, alg,
-                                     actor=account.actor, now=now())
+        key = key_admin.generate_key(PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
+                                     account.agency_id, alg, actor=account.actor, now=now())
     except ConfigurationError as exc:  # no key passphrase on this host
         return _keys_page(None, problem(exc)), 503
     notify(_("New signing key %(kid)s is in use; the previous one is retired.", kid=key.kid))
@@ -168,8 +170,8 @@ def users() -> str:
 def _users_page(issued: dict[str, str] | None, error: dict[str, str] | None,
                 form: dict[str, str]) -> str:
     return render_template("console/users.html",
-                           users=accounts.list_users(current_account().agency_id),
-                           roles=accounts.ROLES, issued=issued, error=error, form=form)
+                           users=staff_accounts.list_accounts(current_account().agency_id),
+                           roles=staff_accounts.ROLES, issued=issued, error=error, form=form)
 
 
 @bp.post("/users")

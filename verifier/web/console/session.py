@@ -1,4 +1,4 @@
-"""Flask's ``session`` for the console, kept server-side (:mod:`verifier.staff.sessions`).
+"""Flask's ``session`` for the console, kept server-side (:mod:`verifier.store.staff_sessions`).
 
 The session interface itself does no I/O: it only reads the cookie's id and, after the response,
 sets or clears the cookie. Loading the row and writing it back happen in the console blueprint's
@@ -9,7 +9,7 @@ public pages and the JSON API stay cookie-free.
 
 Cookie: ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when ``SKK_BASE_URL`` is https, path
 ``/console``, no expiry (it ends with the browser; the server ends it sooner, see the timeouts in
-:mod:`verifier.staff.sessions`).
+:mod:`verifier.store.staff_sessions`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from flask import Flask, Request, Response, session
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from verifier.staff import sessions
-from verifier.staff.sessions import SessionRecord
+from verifier.store import staff_sessions
+from verifier.store.staff_sessions import SessionRecord
 
 COOKIE_NAME = "skk_console"
 PREFIX = "/console"
@@ -85,7 +85,7 @@ def load_current(now: int, idle_seconds: int) -> SessionRecord | None:
     console = current()
     if console.raw_id is None:
         return None
-    record = sessions.load(console.raw_id, now=now, idle_seconds=idle_seconds)
+    record = staff_sessions.load(console.raw_id, now=now, idle_seconds=idle_seconds)
     if record is None:
         console.raw_id = None
         console.clear_cookie = True
@@ -99,10 +99,10 @@ def start(user_id: int | None, stage: str, *, now: int) -> SessionRecord:
     form's first CSRF token. The old row, if any, is ended: its id is worth nothing after."""
     console = current()
     if console.record is not None:
-        sessions.end(console.record.id_hash)
+        staff_sessions.end(console.record.id_hash)
     data = {} if user_id is not None else dict(console)
-    raw_id = sessions.new_id()
-    record = sessions.create(raw_id, user_id=user_id, stage=stage, data=data, now=now)
+    raw_id = staff_sessions.new_id()
+    record = staff_sessions.create(raw_id, user_id=user_id, stage=stage, data=data, now=now)
     dict.clear(console)
     dict.update(console, data)
     console.raw_id, console.record = raw_id, record
@@ -114,7 +114,7 @@ def end_current() -> None:
     """End this request's session (sign-out) and clear the cookie."""
     console = current()
     if console.record is not None:
-        sessions.end(console.record.id_hash)
+        staff_sessions.end(console.record.id_hash)
     dict.clear(console)
     console.record, console.raw_id = None, None
     console.clear_cookie, console.modified = True, False
@@ -128,4 +128,4 @@ def persist_current(now: int) -> None:
             start(None, "anonymous", now=now)
         return
     console.record.data = dict(console)
-    sessions.save(console.record, now=now, data_changed=console.modified)
+    staff_sessions.save(console.record, now=now, data_changed=console.modified)

@@ -17,10 +17,10 @@ from typing import Any
 
 import peewee
 
-from verifier.credential import Credential, to_iso
-from verifier.errors import InvalidInput
-from verifier.issuer import STORE_CHUNK, chunks
-from verifier.models import AuditEvent
+from verifier.core.credential import Credential, to_iso
+from verifier.core.errors import InvalidInput
+from verifier.store.credentials import chunks
+from verifier.store.models import AuditEvent
 
 #: Every action the log records, in the order the console lists them.
 ACTIONS = (
@@ -137,7 +137,7 @@ def record_issued(credentials: Sequence[Credential], actor: str) -> None:
          "number": c.number, "status": "active"}
         for c in credentials
     ]
-    for chunk in chunks(rows, STORE_CHUNK):
+    for chunk in chunks(rows):
         AuditEvent.insert_many(chunk).execute()
 
 

@@ -2,8 +2,10 @@
 
 Server-rendered pages under ``/console`` (sign-in at ``/console/login``), in Bahasa Indonesia and
 English, without JavaScript, under the same Content-Security-Policy as the public pages. Every
-action goes through the same core functions as the CLI and the agency API (issuing, revocation,
-keys), so it lands in the same history and audit log, naming the user.
+action goes through the same services and store functions as the CLI and the agency API
+(IssuingService, revocation, keys), so it lands in the same history and audit log, naming the
+user. A front door like the rest of ``verifier.web``: it parses forms, calls a service and
+renders a page.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from typing import Any
 from flask import Flask, g
 
 from verifier.config import Settings
-from verifier.console import csrf
-from verifier.console.blueprint import bp, now, take_notice
-from verifier.console.forms import link
-from verifier.console.session import ConsoleSessionInterface
-from verifier.credential import parse_instant, to_iso
+from verifier.core.credential import parse_instant, to_iso
+from verifier.web.console import csrf
+from verifier.web.console.blueprint import bp, now, take_notice
+from verifier.web.console.forms import link
+from verifier.web.console.session import ConsoleSessionInterface
 from verifier.web.page_model import moment
 
 
@@ -25,7 +27,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Server-side sessions on /console, the console's template helpers, its routes."""
     app.session_interface = ConsoleSessionInterface(
         secure=settings.base_url.startswith("https://"))
-    from verifier.console import (  # noqa: F401  (their routes register on bp)
+    from verifier.web.console import (  # noqa: F401  (their routes register on bp)
         admin_views,
         auth_views,
         cohort_views,

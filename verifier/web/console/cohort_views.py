@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from verifier.cohort import CohortRejected
-from verifier.console.blueprint import UPLOAD_ENDPOINTS, bp, current_account, now, requires
-from verifier.console.forms import go, problem
-from verifier.errors import Conflict, InvalidInput, NotFound, UnreadableInput
+from verifier.core.errors import Conflict, InvalidInput, NotFound, UnreadableInput
+from verifier.issuance.cohort import CohortRejected
 from verifier.staff import imports
+from verifier.store import cohort_imports
+from verifier.store.cohort_imports import IssuedImport
 from verifier.web.batch_api import MAX_BODY_BYTES
+from verifier.web.console.blueprint import UPLOAD_ENDPOINTS, bp, current_account, now, requires
+from verifier.web.console.forms import go, problem
 from verifier.web.state import current_state
 
 UPLOAD_ENDPOINTS["console.upload_cohort"] = MAX_BODY_BYTES
@@ -67,7 +69,7 @@ def cohort_preview(import_id: str) -> Response | tuple[str, int] | str:
 
 def _issued_or_gone(agency_id: str, import_id: str) -> Response:
     try:
-        imports.issued_import(agency_id, import_id)
+        cohort_imports.issued(agency_id, import_id)
     except NotFound:
         abort(404)
     return go("console.cohort_result", import_id=import_id)
@@ -80,7 +82,7 @@ def confirm_cohort(import_id: str) -> Response | tuple[str, int]:
     account = current_account()
     state = current_state()
     try:
-        imports.issue_upload(account.agency_id, import_id, key_store=state.key_store,
+        imports.issue_upload(state.issuing, account.agency_id, import_id,
                              pepper=state.settings.nik_pepper, actor=account.actor, now=now())
     except NotFound:
         return _issued_or_gone(account.agency_id, import_id)
@@ -113,8 +115,8 @@ def cohort_prints(import_id: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _issued(import_id: str) -> imports.IssuedImport:
+def _issued(import_id: str) -> IssuedImport:
     try:
-        return imports.issued_import(current_account().agency_id, import_id)
+        return cohort_imports.issued(current_account().agency_id, import_id)
     except NotFound:
         abort(404)

@@ -2,35 +2,34 @@
 
 Failed sign-ins count against two limits shared by every worker (per account, per client;
 ``verifier.web.limits``); once either is spent, even a correct password is refused until the
-window ends, so the limit cannot be used as an oracle. Every attempt is audited by the core
-(``accounts.sign_in``), never with what was typed.
+window ends, so the limit cannot be used as an oracle. Every attempt is audited by the staff
+service (:func:`verifier.staff.accounts.sign_in`), never with what was typed.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-import segno
 from flask import Response, render_template, request
 from flask_babel import gettext as _
 
-from verifier import audit
-from verifier.console.blueprint import (
+from verifier.config import RateLimit
+from verifier.core.errors import Conflict, InvalidInput
+from verifier.qr import render
+from verifier.staff import accounts
+from verifier.store import audit, staff_accounts, staff_sessions
+from verifier.store.db import storage_errors
+from verifier.store.staff_accounts import StaffAccount
+from verifier.web import limits
+from verifier.web.console.blueprint import (
     bp,
     current_account,
     notify,
     now,
     setup_step,
 )
-from verifier.console.forms import go
-from verifier.console.session import current, end_current, start
-from verifier.db import storage_errors
-from verifier.errors import Conflict, InvalidInput
-from verifier.staff import accounts, sessions
-from verifier.web import limits
-
-#: How the otpauth QR is drawn: big modules for cheap phone cameras, medium error correction.
-TOTP_QR_SCALE = 5
+from verifier.web.console.forms import go
+from verifier.web.console.session import current, end_current, start
 
 
 @bp.get("/login")
@@ -53,12 +52,12 @@ def sign_in() -> Response | tuple[str, int]:
     client = limits.client_address()
     # The account's counter is keyed by a hash of what was typed: unknown names count too.
     account_key = "account:" + hashlib.sha256(username.encode()).hexdigest()
-    limiter.check(limits.CONSOLE_LOGIN_CLIENT, client)
-    limiter.check(limits.CONSOLE_LOGIN_ACCOUNT, account_key)
+    limiter.check(RateLimit.CONSOLE_LOGIN_CLIENT, client)
+    limiter.check(RateLimit.CONSOLE_LOGIN_ACCOUNT, account_key)
     result = accounts.sign_in(username, password, code, now=now())
     if result.account is None:
-        limiter.hit(limits.CONSOLE_LOGIN_CLIENT, client)
-        limiter.hit(limits.CONSOLE_LOGIN_ACCOUNT, account_key)
+        limiter.hit(RateLimit.CONSOLE_LOGIN_CLIENT, client)
+        limiter.hit(RateLimit.CONSOLE_LOGIN_ACCOUNT, account_key)
         return render_template("console/login.html", failed=True), 200
     account = result.account
     start(account.id, "active" if account.ready else "setup", now=now())
@@ -97,7 +96,7 @@ def change_password() -> Response | tuple[str, int]:
         accounts.change_password(account.id, form.get("current", ""), new, now=now())
     except InvalidInput as exc:
         return render_template("console/password.html", error=_password_error(exc)), 422
-    account = accounts.account_by_id(account.id)
+    account = staff_accounts.by_id(account.id)
     start(account.id, "active" if account.ready else "setup", now=now())
     if not account.ready:
         return go(setup_step(account))
@@ -122,10 +121,10 @@ def totp() -> Response | str:
     return _enrolment_page(account, error=None)
 
 
-def _enrolment_page(account: accounts.StaffAccount, error: str | None) -> str:
+def _enrolment_page(account: StaffAccount, error: str | None) -> str:
     secret = accounts.enrolment_secret(account.id)
     uri = accounts.provisioning_uri(account.username, secret)
-    image = segno.make(uri, error="m", boost_error=False).svg_data_uri(scale=TOTP_QR_SCALE)
+    image = render.enrolment_qr_data_uri(uri)
     return render_template("console/totp.html", secret=secret, qr=image,
                            error=error)
 
@@ -142,10 +141,10 @@ def enrol_totp() -> Response | tuple[str, int]:
                                           "shows now.")), 422
     except Conflict:
         return go("console.dashboard")
-    account = accounts.account_by_id(account.id)
+    account = staff_accounts.by_id(account.id)
     record = current().record
     if record is not None:
-        sessions.set_stage(record.id_hash, "active" if account.ready else "setup")
+        staff_sessions.set_stage(record.id_hash, "active" if account.ready else "setup")
     if not account.ready:
         return go(setup_step(account))
     notify(_("Two-step sign-in is set up. From now on, sign in with your password and a code "

@@ -18,7 +18,8 @@ from typing import Any
 
 import peewee
 
-from verifier.models import StaffSession, StaffUser, database_proxy
+from verifier.store.db import bound_database
+from verifier.store.models import StaffSession, StaffUser
 
 IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 3600
@@ -87,7 +88,7 @@ def create(raw_id: str, *, user_id: int | None, stage: str, data: dict[str, Any]
         raise ValueError(f"unknown session stage {stage!r}")
     lifetime = ANONYMOUS_SECONDS if user_id is None else ABSOLUTE_SECONDS
     record = SessionRecord(hash_id(raw_id), user_id, stage, dict(data), now, now + lifetime)
-    with database_proxy.obj.atomic():
+    with bound_database().atomic():
         sweep(now)
         StaffSession.create(id_hash=record.id_hash, user=user_id, stage=stage,
                             data=json.dumps(record.data), created_at=now, last_seen_at=now,
@@ -111,6 +112,14 @@ def set_stage(id_hash: str, stage: str) -> None:
     if stage not in STAGES:
         raise ValueError(f"unknown session stage {stage!r}")
     StaffSession.update(stage=stage).where(StaffSession.id_hash == id_hash).execute()
+
+
+def end_for_user(user_id: int, keep: str | None = None) -> None:
+    """End every session of the user, except the one whose id hash is ``keep``."""
+    query = StaffSession.delete().where(StaffSession.user == user_id)
+    if keep is not None:
+        query = query.where(StaffSession.id_hash != keep)
+    query.execute()
 
 
 def end(id_hash: str) -> None:

@@ -16,8 +16,8 @@ from flask import request
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from verifier.console.session import current
-from verifier.staff.sessions import ABSOLUTE_SECONDS
+from verifier.store.staff_sessions import ABSOLUTE_SECONDS
+from verifier.web.console.session import current
 
 FIELD = "csrf_token"
 _KEY = "csrf_key"
