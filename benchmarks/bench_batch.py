@@ -224,7 +224,7 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
             started = time.perf_counter()
             prepared, _ = cohort_folder.issue_to_folder(
                 setup.issuing, read_cohort(setup.data, filename="cohort.csv"), AGENCY_ID,
-                out_dir, now=NOW,
+                out_dir, actor="bench", now=NOW,
             )
             seconds = time.perf_counter() - started
     finally:

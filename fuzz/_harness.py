@@ -59,7 +59,7 @@ def world() -> Iterator[World]:
                                       holder_name="Muhammad Rizky Pratama Saputra",
                                       level=3, job_code="ME063100")
         issuing = IssuingService(store, pepper=PEPPER, base_url="https://sertifikat.example.id")
-        issued = issuing.issue(request, now=NOW)
+        issued = issuing.issue(request, actor="fuzz", now=NOW)
         try:
             yield World(VerificationService(leeway=60), issued.signed.token)
         finally:

@@ -124,9 +124,22 @@ def issue(
         }
         request = issuer.IssueRequest(**{**defaults, **fields})
         issuing = IssuingService(store, pepper=settings.nik_pepper, base_url=settings.base_url)
-        return issuing.issue(request, now=now).signed
+        # As the CLI issues: checked, signed, stored and audited.
+        return issuing.issue(request, actor="cli", now=now).signed
 
     return make
+
+
+@pytest.fixture
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with small costs for tests that make many accounts (the real parameters are
+    checked by tests/test_staff.py); hashing 64 MiB three times per account adds up."""
+    from argon2 import PasswordHasher
+
+    from verifier.staff import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", lambda: cheap)
 
 
 @pytest.fixture

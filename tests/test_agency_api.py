@@ -363,7 +363,11 @@ def test_find_by_nik_returns_only_own_records(client, auth, other_auth, issued):
 
 
 def test_find_by_nik_errors(client, auth):
-    assert _problem(client.get("/api/v1/credentials", headers=auth), 400)["field"] == "nik"
+    # Without nik the same route lists every credential (tests/test_credential_list.py).
+    mixed = client.get("/api/v1/credentials?nik=3201000000000025&level=3", headers=auth)
+    assert _problem(mixed, 400)["field"] == "nik"
+    assert "3201000000000025" not in mixed.get_data(as_text=True)
+    assert _problem(client.get("/api/v1/credentials?nick=1", headers=auth), 400)["field"] == "nick"
     response = client.get("/api/v1/credentials?nik=12345678", headers=auth)
     assert _problem(response, 422)["field"] == "nik"
     assert "12345678" not in response.get_data(as_text=True)
@@ -411,9 +415,12 @@ def test_suspend_reinstate_revoke_round(client, auth, api_key, issued):
     again = client.post(_path(number, "/revoke"), headers=auth, json={"reason": "misuse"})
     assert again.get_json()["changed"] is False and again.get_json()["reason"] == "fraud"
     events = client.get("/api/v1/audit", headers=auth).get_json()["events"]
-    assert [e["action"] for e in events] == ["suspend", "reinstate", "revoke"]
+    assert [e["action"] for e in events] == ["issue", "suspend", "reinstate", "revoke"]
     assert {e["actor"] for e in events} == {f"apikey:{api_key.split('_')[1]}"}
-    assert events[0]["note"] == "laporan lapangan"
+    assert {e["number"] for e in events} == {number}
+    assert [e["status"] for e in events] == ["active", "suspended", "active", "revoked"]
+    assert events[1]["note"] == "laporan lapangan"
+    assert events[0]["note"] is None and events[0]["reason"] is None
 
 
 def test_refused_changes_are_409(client, auth, issued):
@@ -453,10 +460,12 @@ def test_audit_shows_only_own_history_and_filters_by_number(client, auth, other_
     other = _issue(client, auth).get_json()["number"]
     client.post(_path(issued["number"], "/suspend"), headers=auth, json={"reason": "other"})
     client.post(_path(other, "/revoke"), headers=auth, json={"reason": "superseded"})
-    assert len(client.get("/api/v1/audit", headers=auth).get_json()["events"]) == 2
+    events = client.get("/api/v1/audit", headers=auth).get_json()["events"]
+    assert [e["action"] for e in events] == ["issue", "issue", "suspend", "revoke"]
     only = client.get(f"/api/v1/audit?number={quote(other)}", headers=auth).get_json()["events"]
-    assert [e["number"] for e in only] == [other]
-    assert client.get("/api/v1/audit", headers=other_auth).get_json() == {"events": []}
+    assert [(e["number"], e["action"]) for e in only] == [(other, "issue"), (other, "revoke")]
+    assert client.get("/api/v1/audit", headers=other_auth).get_json() == {"events": [],
+                                                                          "next": None}
 
 
 # -- never a 5xx for bad input ------------------------------------------------------------------

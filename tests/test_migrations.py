@@ -292,10 +292,16 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     assert ("credential_agency_id_kid", ("agency_id", "kid"), False) in (
         upgraded_schema["credential"]["indexes"])
     added_tables = {model._meta.table_name for model in ALL_TABLES} - set(before)
-    # by steps 3 and 4; each new table starts empty
-    assert added_tables == {"rate_counter", "bundle_key", "offline_change"}
+    assert added_tables == {"rate_counter",  # by step 3, offline bundles by 4, the rest by 5
+                            "bundle_key", "offline_change", "audit_event", "staff_user",
+                            "staff_session", "agency_policy", "pending_approval", "cohort_import"}
+    # The audit log starts with the revocation history; every other new table starts empty.
+    copied = sorted(
+        [(event_id, AGENCY.id, NOW - 3600, "cli", ACTIONS[status], NUMBERS[status], status,
+          "fraud", "v1 note", None)
+         for event_id, status in enumerate(("revoked", "suspended"), start=1)], key=repr)
     assert all_rows(v1_database) == {
-        **before, **{table: [] for table in added_tables},
+        **before, **{table: [] for table in added_tables}, "audit_event": copied,
         "skk_meta": sorted([("registry_version", 2),
                             ("schema_version", db.SCHEMA_VERSION)], key=repr)}
 

@@ -89,10 +89,22 @@ def test_agency_operations_require_the_api_key_and_document_401(doc):
                 assert {"401", "429", "503"} <= set(operation["responses"]), (path, method)
 
 
-def test_both_nik_search_forms_are_documented(doc):
+def test_both_nik_search_forms_and_the_list_are_documented(doc):
+    from verifier.web.agency_api import LIST_PARAMETERS
+
     query = doc["paths"]["/api/v1/credentials"]["get"]["parameters"]
-    assert [p["name"] for p in query] == ["nik"]
+    assert [p["name"] for p in query][0] == "nik"
+    # Every parameter the view accepts is documented, and only those.
+    assert {p["name"] for p in query} == LIST_PARAMETERS | {"nik"}
+    assert not any(p["required"] for p in query)
     assert "post" in doc["paths"]["/api/v1/credentials/search"]
+
+
+def test_audit_parameters_are_documented(doc):
+    from verifier.web.agency_api import AUDIT_PARAMETERS
+
+    query = doc["paths"]["/api/v1/audit"]["get"]["parameters"]
+    assert {p["name"] for p in query} == AUDIT_PARAMETERS
 
 
 def _refs(node: Any) -> list[str]:

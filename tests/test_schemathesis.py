@@ -126,4 +126,4 @@ def test_answers_about_a_real_credential_conform(seeded: dict[str, Any]) -> None
         assert response.status_code == status, f"{method} {path}"
     audit = schema["/api/v1/audit"]["GET"].Case(query={"number": number}, headers=auth)
     events = audit.call_and_validate(app=seeded["app"], headers=auth).json()["events"]
-    assert [event["action"] for event in events] == ["suspend", "reinstate", "revoke"]
+    assert [event["action"] for event in events] == ["issue", "suspend", "reinstate", "revoke"]

@@ -59,6 +59,8 @@ class RateLimit(StrEnum):
     NIK_MATCH = "nik-match"  # verify requests that ask about a NIK
     MANUAL_CHECK = "manual-check"  # POST /cek
     FAILED_AUTH = "failed-auth"  # agency API requests refused with 401
+    CONSOLE_LOGIN_ACCOUNT = "console-login-account"  # failed console sign-ins per account
+    CONSOLE_LOGIN_CLIENT = "console-login-client"  # failed console sign-ins per client
 
     @property
     def variable(self) -> str:
@@ -74,6 +76,9 @@ DEFAULT_RATE_LIMITS: Mapping[RateLimit, str] = MappingProxyType({
     RateLimit.NIK_MATCH: "60 per hour",
     RateLimit.MANUAL_CHECK: "10 per minute;50 per day",
     RateLimit.FAILED_AUTH: "20 per minute",
+    # Failed console sign-ins: per account (whoever tries it, from anywhere) and per client.
+    RateLimit.CONSOLE_LOGIN_ACCOUNT: "5 per 15 minutes",
+    RateLimit.CONSOLE_LOGIN_CLIENT: "20 per 15 minutes",
 })
 
 RateLimits = Mapping[RateLimit, tuple[RateLimitItem, ...]]

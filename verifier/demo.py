@@ -80,7 +80,7 @@ def _ensure_credential(demo: DemoCredential, issuing: IssuingService, now: int) 
         number=demo.number,
         valid_from=valid_from,
     )
-    return issuing.issue(request, now=now).signed.token
+    return issuing.issue(request, actor="demo", now=now).signed.token
 
 
 def _apply_state(demo: DemoCredential, now: int) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from verifier.cli import batch_commands, bundle_commands, credential_commands, registry_commands
+from verifier.cli import (
+    batch_commands,
+    bundle_commands,
+    credential_commands,
+    registry_commands,
+    user_commands,
+)
 from verifier.cli.base import SkkGroup
 
 
@@ -18,3 +24,4 @@ registry_commands.register(main)
 credential_commands.register(main)
 batch_commands.register(main)
 bundle_commands.register(main)
+user_commands.register(main)

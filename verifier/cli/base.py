@@ -42,7 +42,9 @@ class SkkGroup(click.Group):
             # A usage error (missing option, bad value, unknown command) is one line too, as
             # SPEC §5 asks, instead of click's usage block; `skk COMMAND --help` shows the usage.
             # Click repeats what was typed, which may be a NIK put in the wrong place.
-            click.echo(f"skk: {without_niks(exc.format_message())}", err=True)
+            # (Click lays a required choice's values out on lines of their own: join them.)
+            one_line = " ".join(exc.format_message().split())
+            click.echo(f"skk: {without_niks(one_line)}", err=True)
             ctx.exit(exc.exit_code)
 
 

@@ -22,7 +22,7 @@ from verifier.issuance.cohort import CohortRejected
 from verifier.issuance.cohort_file import read_cohort
 from verifier.issuance.service import IssuingService
 from verifier.printing.cohort_folder import check_out_dir, issue_to_folder
-from verifier.store import registry
+from verifier.store import audit, registry
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -50,7 +50,8 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
     try:
         with _progress(len(cohort_file.rows)) as advance:
             prepared, urls = issue_to_folder(issuing, cohort_file, agency_id, out_dir,
-                                             now=rt.now(), on_progress=advance)
+                                             actor=audit.CLI_ACTOR, now=rt.now(),
+                                             on_progress=advance)
     except CohortRejected as rejected:
         _report_problems(rejected, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None

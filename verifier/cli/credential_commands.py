@@ -28,11 +28,11 @@ from verifier.core.verify import VerificationResult
 from verifier.issuance.issuer import IssueRequest
 from verifier.issuance.service import IssuingService
 from verifier.qr import render, scan
-from verifier.store import records, revocation
+from verifier.store import audit, records, revocation
 from verifier.verification import VerificationService
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
-_CLI_ACTOR = "cli"
+_CLI_ACTOR = audit.CLI_ACTOR
 
 
 def register(main: click.Group) -> None:
@@ -81,7 +81,8 @@ def issue(
     with reserved as write_qr:
         request = IssueRequest(agency_id, holder_name, level, job_code, job_title, nik, number,
                                valid_from)
-        issued = IssuingService.from_settings(rt.settings).issue(request, now=rt.now())
+        issued = IssuingService.from_settings(rt.settings).issue(request, actor=_CLI_ACTOR,
+                                                                  now=rt.now())
         if write_qr is not None:
             write_qr(issued.url, issued.number)
         emit(as_json, issued.to_dict())

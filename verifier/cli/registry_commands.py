@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from verifier import key_admin
 from verifier.cli.base import (
     DashArgumentCommand,
     Runtime,
@@ -18,7 +19,7 @@ from verifier.cli.base import (
 from verifier.core.errors import InvalidInput
 from verifier.issuance import keyring
 from verifier.issuance.keystore import PrivateKeyStore
-from verifier.store import apikeys, registry
+from verifier.store import apikeys, audit, registry
 from verifier.store.db import SchemaChange, open_database, upgrade_schema
 
 MAX_KEY_FILE_BYTES = 64 * 1024
@@ -93,7 +94,8 @@ def keys() -> None:
 def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
     """New active signing key; the previous active key is retired."""
     store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
-    emit(as_json, keyring.generate(store, agency_id, alg, rt.now()).to_dict())
+    key = key_admin.generate_key(store, agency_id, alg, actor=audit.CLI_ACTOR, now=rt.now())
+    emit(as_json, key.to_dict())
 
 
 @keys.command("list")
@@ -113,7 +115,7 @@ def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
 @uses_database
 def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
     """Stop signing with a key; what it signed stays valid."""
-    emit(as_json, registry.retire_key(kid, rt.now()).to_dict())
+    emit(as_json, key_admin.retire_key(kid, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())
 
 
 @keys.command("revoke", cls=DashArgumentCommand)
@@ -123,7 +125,7 @@ def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
 @uses_database
 def keys_revoke(rt: Runtime, kid: str, as_json: bool) -> None:
     """A compromised key: everything it signed fails verification."""
-    emit(as_json, registry.revoke_key(kid, rt.now()).to_dict())
+    emit(as_json, key_admin.revoke_key(kid, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())
 
 
 @keys.command("import")
@@ -170,7 +172,7 @@ def apikey() -> None:
 @uses_database
 def apikey_create(rt: Runtime, agency_id: str, as_json: bool) -> None:
     """New API key for an agency."""
-    emit(as_json, apikeys.create(agency_id, rt.now()))
+    emit(as_json, key_admin.create_api_key(agency_id, actor=audit.CLI_ACTOR, now=rt.now()))
 
 
 @apikey.command("list")
@@ -190,4 +192,4 @@ def apikey_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
 @uses_database
 def apikey_revoke(rt: Runtime, key_id: str, as_json: bool) -> None:
     """Revoke an API key."""
-    emit(as_json, apikeys.revoke(key_id, rt.now()).to_dict())
+    emit(as_json, key_admin.revoke_api_key(key_id, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())

@@ -18,8 +18,10 @@ ALGORITHMS = ("EdDSA", "ES256")
 #: Claims in the order our issuer writes them; ``jkc`` is optional.
 CLAIM_ORDER = ("iss", "jti", "iat", "nbf", "exp", "name", "job", "lvl", "jkc")
 MAX_NUMERIC_DATE = 2**53
+#: Seconds in a day (UTC days: no leap seconds in NumericDate).
+DAY = 86_400
 #: Five years, each allowed a leap day: the longest exp - nbf a verifier accepts.
-MAX_VALIDITY_SECONDS = 5 * 366 * 86400
+MAX_VALIDITY_SECONDS = 5 * 366 * DAY
 VALIDITY_YEARS = 5
 MAX_TEXT_LENGTH = 100
 
@@ -169,7 +171,7 @@ def to_iso(instant: int) -> str:
     trusted key with such a date must still get a result, so the civil date is computed directly
     (H. Hinnant's days-to-civil algorithm for the proleptic Gregorian calendar).
     """
-    days, seconds = divmod(instant, 86400)
+    days, seconds = divmod(instant, DAY)
     era, day_of_era = divmod(days + 719468, 146097)
     year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096)
     year_of_era //= 365
@@ -195,6 +197,15 @@ def parse_instant(text: str) -> int:
     if not 0 <= seconds <= MAX_NUMERIC_DATE:
         raise ValueError(f"date out of range: {quoted(text)}")
     return seconds
+
+
+def day_start(text: str, field: str) -> int:
+    """Midnight UTC of a ``YYYY-MM-DD`` date (a filter's day); InvalidInput naming ``field``."""
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(f"{field} must be a date like 2026-01-31", field=field) from None
+    return int(day.timestamp())
 
 
 def _pattern(claims: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:

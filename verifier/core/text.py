@@ -3,11 +3,15 @@
 Names and titles are stored NFC, trimmed, with single spaces (:func:`clean_text`). Two spellings
 of one name or title that differ only in case, spacing or Unicode composition fold to the same
 string (:func:`fold`): the manual check, cohort re-runs and job titles all compare that way.
+Text written into a spreadsheet cell is made inert first (:func:`formula_safe`).
 """
 
 from __future__ import annotations
 
 import unicodedata
+
+#: A cell starting with one of these is run as a formula by spreadsheets (CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def single_spaced(text: str) -> str:
@@ -27,3 +31,9 @@ def fold(text: str) -> str:
     ``j`` plus a combining caron), which would otherwise differ from its composed twin.
     """
     return unicodedata.normalize("NFC", clean_text(text).casefold())
+
+
+def formula_safe(cell: str) -> str:
+    """The cell, with a quote before a leading = + - @ (or tab, CR) so a spreadsheet shows it as
+    text instead of running it (results.csv, the console's audit export)."""
+    return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell

@@ -2,14 +2,16 @@
 
 Every problem of every row is collected before anything is signed, and a file with any problem
 issues nothing. Rows already issued earlier (same agency, NIK and job, not expired; or the same
-number for the same person) are reported as ``existing``, so re-running a file issues nothing twice.
+number for the same person) are reported as ``existing``, so re-running a file issues nothing twice;
+when such a certificate has since been revoked or suspended, the row says ``revoked`` or
+``suspended`` instead, and print packs leave it out (:data:`PRINTABLE`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +23,7 @@ from verifier.core.text import fold
 from verifier.core.trust import AgencyInfo
 from verifier.issuance import issuer
 from verifier.issuance.cohort_file import CohortFile, CohortRow
-from verifier.store import credentials
+from verifier.store import credentials, revocation
 from verifier.store.credentials import SignedCredential
 
 #: IssueRequest field -> cohort column, to name the column a domain error belongs to.
@@ -29,6 +31,8 @@ _FIELD_COLUMN = {"holder_name": "name", "level": "level", "job_code": "job_code"
                  "job_title": "job_title", "number": "number", "valid_from": "valid_from",
                  "nik": "nik"}
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+#: Entry statuses whose certificate a print pack holds: never a revoked or suspended one.
+PRINTABLE = frozenset({"issued", "existing"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ class CohortRejected(InvalidInput):
 
 @dataclass(frozen=True)
 class CohortEntry:
-    """One row's outcome: its credential and token, newly ``issued`` or already ``existing``."""
+    """One row's outcome: its credential and token, newly ``issued``, already ``existing``, or
+    existing but ``revoked`` or ``suspended`` since."""
 
     line: int
     credential: Credential
@@ -284,7 +289,23 @@ def _against_database(
         else:
             problems.append(_problem(c.row, cohort, "number",
                                      "certificate number already exists for another person"))
-    return fresh, existing, problems
+    return fresh, with_revocation_state(existing, agency.id), problems
+
+
+def with_revocation_state(entries: list[CohortEntry], agency_id: str) -> list[CohortEntry]:
+    """``entries`` with the status ``revoked`` or ``suspended`` where that is their state now."""
+    states = revocation.statuses(agency_id, [entry.credential.number for entry in entries])
+    return [replace(entry, status=states.get(entry.credential.number, entry.status))
+            for entry in entries]
+
+
+def stored_entries(agency_id: str, lines: Sequence[tuple[int, str, str]]) -> list[CohortEntry]:
+    """A cohort issued earlier, from its ``(line, number, status)`` triples, as it stands now:
+    the stored credentials, revoked or suspended ones marked so (for a print pack made later)."""
+    stored = credentials.by_number(agency_id, [number for _, number, _ in lines])
+    entries = [CohortEntry(line, stored[number][0].credential, stored[number][0].token, status)
+               for line, number, status in lines if number in stored]
+    return with_revocation_state(entries, agency_id)
 
 
 def _reassign_colliding_numbers(candidates: list[_Candidate], now: int) -> None:

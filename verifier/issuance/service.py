@@ -5,7 +5,9 @@ For one credential: check the request against its agency and the job master list
 then unlock the agency's private key, sign and store (an assigned number that collides is drawn
 again). For a cohort: unlock the agency's key, check every row and sign the new ones
 (:func:`verifier.issuance.cohort.prepare`), render what the caller needs, then store them all in
-one transaction. Time is injected; nothing here knows HTTP or the terminal.
+one transaction. Every credential stored is audited in the transaction that stores it, naming
+the actor the front end passes in (``cli``, ``apikey:<key id>``, ``user:<username>``), so no way
+of issuing escapes the audit log. Time is injected; nothing here knows HTTP or the terminal.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from verifier.issuance.cohort import PreparedCohort
 from verifier.issuance.cohort_file import CohortFile
 from verifier.issuance.issuer import IssueRequest
 from verifier.issuance.keystore import PrivateKeyStore
-from verifier.store import credentials, registry
+from verifier.store import audit, credentials, registry
 from verifier.store.credentials import SignedCredential
+from verifier.store.db import transaction
 
 #: Draws of a random number before giving up (a collision is one in 10^8 per credential).
 ASSIGN_ATTEMPTS = 5
@@ -66,8 +69,9 @@ class IssuingService:
         return cls(PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
                    pepper=settings.nik_pepper, base_url=settings.base_url)
 
-    def issue(self, request: IssueRequest, *, now: int) -> Issued:
-        """Check, sign and store one credential; InvalidInput, NotFound or Conflict if refused."""
+    def issue(self, request: IssueRequest, *, actor: str, now: int) -> Issued:
+        """Check, sign, store and audit one credential for ``actor``; InvalidInput, NotFound or
+        Conflict if refused."""
         agency = registry.get_agency(request.agency_id)
         # Everything is checked before the private key is unlocked: a typo must not cost a
         # key-derivation run, and a host without keys still names the mistake.
@@ -77,7 +81,9 @@ class IssuingService:
         for attempt in range(ASSIGN_ATTEMPTS):
             signed = issuer.sign_credential(credential, signer, digest)
             try:
-                credentials.insert([signed])
+                with transaction():
+                    credentials.insert([signed])
+                    audit.record_issued([signed.credential], actor)
             except Conflict:
                 if request.number is not None or attempt == ASSIGN_ATTEMPTS - 1:
                     raise
@@ -91,21 +97,30 @@ class IssuingService:
         cohort_file: CohortFile,
         agency_id: str,
         *,
+        actor: str,
         now: int,
         render: Callable[[PreparedCohort], Rendered],
+        store_with: Callable[[PreparedCohort], None] | None = None,
     ) -> tuple[PreparedCohort, Rendered]:
-        """Issue every row of a participant list, or none (CohortRejected lists every problem).
+        """Issue every row of a participant list for ``actor``, or none (CohortRejected lists
+        every problem).
 
         ``render`` runs after signing and before the commit: whatever must exist for the result
         to be usable (verify URLs, QR codes, printable pages) is made first, so that nothing is
-        left to fail once the credentials are stored. Returns the cohort and what ``render``
-        made of it.
+        left to fail once the credentials are stored. ``store_with`` runs first inside the
+        transaction that stores and audits the new credentials: what must be stored with them
+        or not at all (the console marks its upload issued there, so that it is issued once).
+        Returns the cohort and what ``render`` made of it.
         """
         agency = registry.get_agency(agency_id)
         prepared = cohort.prepare(cohort_file, agency, self._signer(agency.id),
                                   pepper=self._pepper, now=now)
         rendered = render(prepared)
-        cohort.commit(prepared)
+        with transaction():
+            if store_with is not None:
+                store_with(prepared)
+            cohort.commit(prepared)
+            audit.record_issued([signed.credential for signed in prepared.signed], actor)
         return prepared, rendered
 
     def verify_url(self, token: str) -> str:

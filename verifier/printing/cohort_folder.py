@@ -1,5 +1,8 @@
 """A cohort's files: results.csv for Excel, one QR SVG per certificate, printable HTML pages.
 
+A row whose certificate is revoked or suspended (an earlier one found again) is listed in
+results.csv with that status but gets no QR file and no printed page: paper outlives any warning.
+
 Everything is rendered in memory before the database commit and written only after it, first to
 a temporary sibling folder that is then renamed into place: a crash before the commit leaves no
 signed token on disk, and a crash after it leaves a folder that a re-run fills in completely.
@@ -17,14 +20,14 @@ from pathlib import Path
 
 from verifier.core.errors import InvalidInput, UnreadableInput
 from verifier.core.links import verify_domain
-from verifier.issuance.cohort import CohortEntry, PreparedCohort
+from verifier.core.text import formula_safe
+from verifier.issuance.cohort import PRINTABLE, CohortEntry, PreparedCohort
 from verifier.issuance.cohort_file import CohortFile
 from verifier.issuance.service import IssuingService
 from verifier.printing import certificates
 from verifier.qr.parallel import Progress, QrRenderer
 
 RESULT_COLUMNS = ("line", "number", "name", "job", "level", "status", "url")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def issue_to_folder(
@@ -33,11 +36,13 @@ def issue_to_folder(
     agency_id: str,
     out_dir: Path,
     *,
+    actor: str,
     now: int,
     on_progress: Progress | None = None,
 ) -> tuple[PreparedCohort, list[str]]:
-    """``skk issue-batch``: check and sign, render every file in memory, commit, then write the
-    folder. Returns the cohort and each entry's verify URL (rendered once, for the QR codes)."""
+    """``skk issue-batch``: check and sign, render every file in memory, commit and audit as
+    ``actor``, then write the folder. Returns the cohort and each entry's verify URL (rendered
+    once, for the QR codes)."""
     check_out_dir(out_dir)
     # The workers start now, while the rows are checked and signed: starting them (a fresh
     # interpreter importing segno, about half a second) overlaps with that work.
@@ -49,8 +54,8 @@ def issue_to_folder(
             check_writable(out_dir)  # before the commit: a folder we cannot write issues nothing
             return rendered
 
-        prepared, (files, urls) = issuing.issue_cohort(cohort_file, agency_id, now=now,
-                                                       render=render)
+        prepared, (files, urls) = issuing.issue_cohort(cohort_file, agency_id, actor=actor,
+                                                       now=now, render=render)
     publish(files, out_dir)
     return prepared, urls
 
@@ -72,6 +77,8 @@ def render_outputs(
     files = {"results.csv": results_csv(entries, urls)}
     items = []
     for entry, url, svg in zip(entries, urls, svgs, strict=True):
+        if entry.status not in PRINTABLE:
+            continue  # revoked or suspended: listed in results.csv, never printed as current
         files[f"qr/{qr_file_name(entry.credential.number)}"] = svg.encode()
         items.append(certificates.PrintItem(entry.credential, agency_name, url, svg))
     domain = verify_domain(base_url)
@@ -96,13 +103,8 @@ def results_csv(entries: Sequence[CohortEntry], urls: Sequence[str]) -> bytes:
         cred = entry.credential
         row = (entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
                entry.status, url)
-        writer.writerow([_formula_safe(str(cell)) for cell in row])
+        writer.writerow([formula_safe(str(cell)) for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _formula_safe(cell: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
-    return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
 
 
 def check_out_dir(out_dir: Path) -> None:

@@ -95,6 +95,17 @@ def qr_svg(url: str) -> str:
     return buffer.getvalue().decode("utf-8")
 
 
+#: Pixels per module of the sign-in QR codes: big modules for cheap phone cameras.
+ENROLMENT_SCALE = 5
+
+
+def enrolment_qr_data_uri(otpauth_uri: str) -> str:
+    """An ``otpauth://`` URI (a second-factor enrolment) as an SVG ``data:`` URI to put in a
+    page; error correction M, as authenticator apps expect, not the certificates' Q."""
+    symbol = segno.make(otpauth_uri, error="m", boost_error=False)
+    return symbol.svg_data_uri(scale=ENROLMENT_SCALE, border=BORDER)
+
+
 #: The image formats :func:`write_qr` writes, chosen by the file's suffix.
 QR_FILE_SUFFIXES = (".png", ".svg")
 

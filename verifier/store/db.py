@@ -84,6 +84,14 @@ def bound_database() -> peewee.Database:
     return database
 
 
+@contextlib.contextmanager
+def transaction() -> Iterator[None]:
+    """One transaction (a savepoint inside another) around several store calls, for a service
+    whose changes must be stored together or not at all (a credential and its audit row)."""
+    with bound_database().atomic():
+        yield
+
+
 def _sqlite_path(url: str) -> Path | None:
     scheme, _, rest = url.partition("://")
     if not scheme.startswith("sqlite") or not rest.startswith("/"):

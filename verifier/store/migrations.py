@@ -14,7 +14,8 @@ accept. Never edit a released step; append a new one. Never import current model
 they describe the newest schema, not the one the step starts from.
 
 Version 1 is the schema of the first release (agencies, keys, credentials, revocations and their
-history, API keys, NIK misses, ``skk_meta``).
+history, API keys, NIK misses, ``skk_meta``); 2 indexes credentials by key, 3 adds the shared rate
+counters, 4 the audit log and the agency console's tables.
 """
 
 from __future__ import annotations
@@ -85,6 +86,112 @@ def _create_offline_tables(migrator: SchemaMigrator) -> None:
 
     BundleKey.create_table(safe=False)
     OfflineChange.create_table(safe=False)
+def _create_console_tables(migrator: SchemaMigrator) -> None:
+    # The agency console (issue 12): the audit log of every action, staff accounts and their
+    # server-side sessions, four-eyes policy and approvals, and console cohort imports. The
+    # audit log starts with the revocation history so far, so it is complete from day one.
+    database = migrator.database
+
+    class Frozen(peewee.Model):
+        class Meta:
+            legacy_table_names = False
+
+    class Agency(Frozen):  # only the target of foreign keys here; it exists already
+        id = peewee.CharField(primary_key=True, max_length=40)
+
+        class Meta:
+            table_name = "agency"
+
+    class AuditEvent(Frozen):
+        id = peewee.AutoField()
+        agency = peewee.ForeignKeyField(Agency, null=True, on_delete="RESTRICT")
+        at = peewee.BigIntegerField()
+        actor = peewee.CharField(max_length=80)
+        action = peewee.CharField(max_length=24)
+        number = peewee.CharField(max_length=40, null=True)
+        status = peewee.CharField(max_length=10, null=True)
+        reason = peewee.CharField(max_length=20, null=True)
+        note = peewee.TextField(null=True)
+        subject = peewee.CharField(max_length=80, null=True)
+
+        class Meta:
+            table_name = "audit_event"
+            indexes = ((("agency", "at"), False), (("agency", "number"), False))
+
+    class StaffUser(Frozen):
+        id = peewee.AutoField()
+        agency = peewee.ForeignKeyField(Agency, on_delete="RESTRICT")
+        username = peewee.CharField(max_length=32, unique=True)
+        role = peewee.CharField(max_length=10)
+        password_hash = peewee.CharField(max_length=200)
+        must_change_password = peewee.BooleanField()
+        totp_secret = peewee.CharField(max_length=64, null=True)
+        totp_enrolled_at = peewee.BigIntegerField(null=True)
+        totp_last_step = peewee.BigIntegerField(null=True)
+        created_at = peewee.BigIntegerField()
+        disabled_at = peewee.BigIntegerField(null=True)
+
+        class Meta:
+            table_name = "staff_user"
+
+    class StaffSession(Frozen):
+        id_hash = peewee.CharField(primary_key=True, max_length=64)
+        user = peewee.ForeignKeyField(StaffUser, null=True, on_delete="RESTRICT")
+        stage = peewee.CharField(max_length=10)
+        data = peewee.TextField()
+        created_at = peewee.BigIntegerField()
+        last_seen_at = peewee.BigIntegerField()
+        expires_at = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "staff_session"
+            indexes = ((("expires_at",), False),)
+
+    class AgencyPolicy(Frozen):
+        agency = peewee.ForeignKeyField(Agency, primary_key=True, on_delete="RESTRICT")
+        four_eyes_revocation = peewee.BooleanField()
+        changed_at = peewee.BigIntegerField()
+
+        class Meta:
+            table_name = "agency_policy"
+
+    class PendingApproval(Frozen):
+        id = peewee.AutoField()
+        agency = peewee.ForeignKeyField(Agency, on_delete="RESTRICT")
+        kind = peewee.CharField(max_length=16)
+        number = peewee.CharField(max_length=40, null=True)
+        reason = peewee.CharField(max_length=20, null=True)
+        note = peewee.TextField(null=True)
+        requested_by = peewee.CharField(max_length=80)
+        requested_at = peewee.BigIntegerField()
+        decided_by = peewee.CharField(max_length=80, null=True)
+        decided_at = peewee.BigIntegerField(null=True)
+        outcome = peewee.CharField(max_length=10, null=True)
+
+        class Meta:
+            table_name = "pending_approval"
+
+    class CohortImport(Frozen):
+        id = peewee.CharField(primary_key=True, max_length=32)
+        agency = peewee.ForeignKeyField(Agency, on_delete="RESTRICT")
+        user = peewee.ForeignKeyField(StaffUser, on_delete="RESTRICT")
+        kind = peewee.CharField(max_length=4)
+        content = peewee.BlobField(null=True)
+        uploaded_at = peewee.BigIntegerField()
+        issued_at = peewee.BigIntegerField(null=True)
+        entries = peewee.TextField(null=True)
+
+        class Meta:
+            table_name = "cohort_import"
+
+    created = (AuditEvent, StaffUser, StaffSession, AgencyPolicy, PendingApproval, CohortImport)
+    with database.bind_ctx(created):
+        database.create_tables(created, safe=False)
+    database.execute_sql(
+        "INSERT INTO audit_event (agency_id, at, actor, action, number, status, reason, note)"
+        " SELECT agency_id, at, actor, action, number, status, reason, note"
+        " FROM revocation_event ORDER BY id"
+    )
 
 
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
@@ -92,6 +199,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, _index_credential_kid),
     Migration(3, _create_rate_counter),
     Migration(4, _create_offline_tables),
+    Migration(5, _create_console_tables),
 )
 
 #: The schema version this program creates and needs.

@@ -9,6 +9,8 @@ from __future__ import annotations
 from peewee import (
     AutoField,
     BigIntegerField,
+    BlobField,
+    BooleanField,
     CharField,
     CompositeKey,
     DatabaseProxy,
@@ -190,6 +192,121 @@ class OfflineChange(BaseModel):
 
     class Meta:
         table_name = "offline_change"
+# --- The audit log and the agency console (schema version 4, issue 12) ----------------------
+
+
+class AuditEvent(BaseModel):
+    """Append-only audit log of every action of every actor (CLI, API key, console user):
+    issuing, state changes, approvals, staff accounts and sign-ins, keys and API keys.
+
+    Never holds a NIK, a password or a secret; ``note`` only what revocation accepts as a note.
+    """
+
+    id = AutoField()
+    agency = ForeignKeyField(Agency, null=True, on_delete="RESTRICT")  # None: no agency known
+    agency_id: str | None
+    at = BigIntegerField()
+    actor = CharField(max_length=80)  # cli | apikey:<key id> | user:<username> | a pair joined by +
+    action = CharField(max_length=24)  # verifier.store.audit.ACTIONS
+    number = CharField(max_length=40, null=True)  # the credential acted on
+    status = CharField(max_length=10, null=True)  # a credential's status after the action
+    # A state change's public reason code; for other actions one word qualifying it (the role
+    # given to a new user, what was wrong in a failed sign-in).
+    reason = CharField(max_length=20, null=True)
+    note = TextField(null=True)  # internal only
+    subject = CharField(max_length=80, null=True)  # a username, kid, API key id or request id
+
+    class Meta:
+        table_name = "audit_event"
+        indexes = ((("agency", "at"), False), (("agency", "number"), False))
+
+
+class StaffUser(BaseModel):
+    """A console account of one agency: Argon2id password hash, TOTP secret, role."""
+
+    id = AutoField()
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT")
+    agency_id: str
+    username = CharField(max_length=32, unique=True)
+    role = CharField(max_length=10)  # viewer | operator | admin
+    password_hash = CharField(max_length=200)
+    must_change_password = BooleanField()  # set by `skk user add|reset`: a one-time password
+    totp_secret = CharField(max_length=64, null=True)  # base32; None until enrolment starts
+    totp_enrolled_at = BigIntegerField(null=True)  # None until a first code confirmed it
+    totp_last_step = BigIntegerField(null=True)  # RFC 6238 time step of the last code accepted
+    created_at = BigIntegerField()
+    disabled_at = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "staff_user"
+
+
+class StaffSession(BaseModel):
+    """A server-side console session; the cookie holds the id, the table only its SHA-256."""
+
+    id_hash = CharField(primary_key=True, max_length=64)
+    user = ForeignKeyField(StaffUser, null=True, on_delete="RESTRICT")  # None before sign-in
+    user_id: int | None
+    stage = CharField(max_length=10)  # anonymous | setup | active
+    data = TextField()  # JSON: the CSRF token and one-time notices
+    created_at = BigIntegerField()
+    last_seen_at = BigIntegerField()
+    expires_at = BigIntegerField()  # the absolute timeout
+
+    class Meta:
+        table_name = "staff_session"
+        indexes = ((("expires_at",), False),)
+
+
+class AgencyPolicy(BaseModel):
+    """An agency's console policy: four-eyes revocation (absent row: off)."""
+
+    agency = ForeignKeyField(Agency, primary_key=True, on_delete="RESTRICT")
+    agency_id: str
+    four_eyes_revocation = BooleanField()
+    changed_at = BigIntegerField()
+
+    class Meta:
+        table_name = "agency_policy"
+
+
+class PendingApproval(BaseModel):
+    """A step waiting for a second admin: a revocation, or turning four-eyes off."""
+
+    id = AutoField()
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT")
+    agency_id: str
+    kind = CharField(max_length=16)  # revoke | four_eyes_off
+    number = CharField(max_length=40, null=True)
+    reason = CharField(max_length=20, null=True)
+    note = TextField(null=True)
+    requested_by = CharField(max_length=80)
+    requested_at = BigIntegerField()
+    decided_by = CharField(max_length=80, null=True)
+    decided_at = BigIntegerField(null=True)
+    outcome = CharField(max_length=10, null=True)  # None while pending | approved | rejected
+
+    class Meta:
+        table_name = "pending_approval"
+
+
+class CohortImport(BaseModel):
+    """A cohort file uploaded in the console: kept from preview to confirmation, then the
+    issued entries (line, number, status) from which its print pack is built on download."""
+
+    id = CharField(primary_key=True, max_length=32)  # random, unguessable
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT")
+    agency_id: str
+    user = ForeignKeyField(StaffUser, on_delete="RESTRICT")
+    user_id: int
+    kind = CharField(max_length=4)  # csv | xlsx
+    content = BlobField(null=True)  # the file until it is issued (it holds NIKs), then None
+    uploaded_at = BigIntegerField()
+    issued_at = BigIntegerField(null=True)
+    entries = TextField(null=True)  # JSON [[line, number, status], ...] once issued
+
+    class Meta:
+        table_name = "cohort_import"
 
 
 ALL_TABLES = (
@@ -204,4 +321,10 @@ ALL_TABLES = (
     RateCounter,
     BundleKeyRecord,
     OfflineChange,
+    AuditEvent,
+    StaffUser,
+    StaffSession,
+    AgencyPolicy,
+    PendingApproval,
+    CohortImport,
 )

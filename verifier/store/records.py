@@ -17,6 +17,7 @@ from verifier.core.credential import (
 from verifier.core.errors import NotFound
 from verifier.core.nik import nik_hmac
 from verifier.core.text import fold
+from verifier.core.trust import RevocationStatus
 from verifier.store.models import CredentialRecord
 from verifier.store.registry import get_agency
 from verifier.store.revocation import NO_SUCH_CREDENTIAL, lookup
@@ -79,7 +80,11 @@ def matching_token(agency_id: str, raw_number: str, name: str) -> str | None:
 
 
 def _record(row: CredentialRecord) -> dict[str, Any]:
-    state = lookup(row.agency_id, row.number)
+    return record_dict(row, lookup(row.agency_id, row.number))
+
+
+def record_dict(row: CredentialRecord, state: RevocationStatus | None) -> dict[str, Any]:
+    """The API's record object of a stored credential and its revocation state."""
     return {
         "number": row.number,
         "agency": row.agency_id,

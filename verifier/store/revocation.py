@@ -6,6 +6,7 @@ many valid serialisations (member order, a second signature by ES256), and all o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ from verifier.core.credential import checked_number, has_control_characters, to_
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.core.nik import holds_nik_like
 from verifier.core.trust import RevocationStatus
+from verifier.store import audit
+from verifier.store.credentials import chunks
 from verifier.store.db import bound_database
 from verifier.store.models import (
     CredentialRecord,
@@ -77,6 +80,17 @@ def lookup(agency_id: str, number: str) -> RevocationStatus | None:
     return None if row is None else RevocationStatus(row[0], int(row[1]), row[2])
 
 
+def statuses(agency_id: str, numbers: Sequence[str]) -> dict[str, str]:
+    """``revoked`` or ``suspended`` for each of these numbers that is so now (active ones are
+    left out); a few statements for a whole cohort."""
+    found: dict[str, str] = {}
+    for chunk in chunks(sorted(set(numbers))):
+        query = RevocationRecord.select(RevocationRecord.number, RevocationRecord.status).where(
+            (RevocationRecord.agency == agency_id) & RevocationRecord.number.in_(chunk))
+        found.update((row.number, row.status) for row in query)
+    return found
+
+
 def lookup_with_registry_version(
     agency_id: str, number: str
 ) -> tuple[RevocationStatus | None, int]:
@@ -130,7 +144,7 @@ def _apply(
     now: int,
 ) -> StateChange:
     number = checked_number(raw_number)
-    _check_request(action, agency_id, number, reason, note)
+    check_request(action, agency_id, number, reason, note)
     for attempt in range(2):
         try:
             with bound_database().atomic():
@@ -142,9 +156,10 @@ def _apply(
     raise AssertionError("unreachable")
 
 
-def _check_request(
+def check_request(
     action: str, agency_id: str, number: str, reason: str | None, note: str | None
 ) -> None:
+    """Refuse a request that could never apply: bad reason or note, unknown credential."""
     if action != "reinstate" and reason not in REASONS:
         raise InvalidInput(f"reason must be one of {', '.join(REASONS)}", field="reason")
     if note is not None:
@@ -223,6 +238,8 @@ def _transition(
     )
     # In this transaction, so offline bundle deltas carry the change (docs/offline.md).
     record_change(agency_id, number)
+    audit.record(agency_id, actor, action, at=now, number=number, status=target, reason=reason,
+                 note=note)
     return StateChange(
         agency_id, number, target, now, reason if target != "active" else None, changed=True
     )

@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from verifier.core.credential import checked_number, parse_instant
+from verifier.core.credential import DAY, checked_number, day_start, parse_instant
 from verifier.core.errors import InvalidInput, NotFound
 from verifier.core.nik import check_nik
 from verifier.issuance.issuer import IssueRequest
 from verifier.qr import render
-from verifier.store import records, revocation
+from verifier.store import approvals, audit, credential_list, records, revocation
 from verifier.store.db import storage_errors
 from verifier.store.revocation import NO_SUCH_CREDENTIAL
 from verifier.web import auth, requests
@@ -48,8 +48,9 @@ NOTE_MEMBERS = {"note": Member(str)}
 def issue_credential() -> Response:
     """Issue and sign a credential for the caller's agency; ``201 {"number","token","url"}``."""
     body = read_object(ISSUE_MEMBERS)
-    issue_request = _issue_request(current_caller().agency_id, body)
-    issued = current_state().issuing.issue(issue_request, now=int(time.time()))
+    caller = current_caller()
+    issue_request = _issue_request(caller.agency_id, body)
+    issued = current_state().issuing.issue(issue_request, actor=caller.actor, now=int(time.time()))
     response = json_response(issued.to_dict(), 201)
     response.headers["Location"] = url_for(".get_credential", number=issued.number)
     return response
@@ -100,11 +101,73 @@ def _existing(number: str) -> str:
 @bp.get("/credentials")
 @storage_errors()
 def find_credentials() -> Response:
-    """The caller's credentials for ``?nik=`` (SPEC §6; the POST form keeps it out of logs)."""
+    """``?nik=``: the caller's credentials for that NIK (SPEC §6; the POST form keeps it out of
+    logs). Otherwise a page of all of them, newest first, filtered by status, job_code, level,
+    issued_from and issued_to; ``Link`` names the next and previous pages, ``X-Total-Count``
+    counts them all."""
+    unknown = sorted(set(request.args) - LIST_PARAMETERS - {"nik"})
+    if unknown:
+        raise InvalidBody(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
     nik = request.args.get("nik")
-    if nik is None:
-        raise InvalidBody("query parameter 'nik' is required", field="nik")
-    return _find(nik)
+    if nik is not None:
+        if set(request.args) != {"nik"}:
+            raise InvalidBody("nik cannot be combined with the list's parameters", field="nik")
+        return _find(nik)
+    return _list_page()
+
+
+#: What ``GET /api/v1/credentials`` takes besides ``nik``.
+LIST_PARAMETERS = frozenset({"status", "job_code", "level", "issued_from", "issued_to", "page",
+                             "per_page"})
+
+
+def _list_page() -> Response:
+    args = request.args
+    filters = credential_list.ListFilter(
+        status=args.get("status"),
+        job_code=args.get("job_code"),
+        level=_whole_number("level"),
+        issued_from=_day(args.get("issued_from"), "issued_from"),
+        issued_before=_day(args.get("issued_to"), "issued_to", next_day=True),
+    )
+    page = credential_list.list_records(
+        current_caller().agency_id, filters, page=_number_or("page", 1),
+        per_page=_number_or("per_page", credential_list.DEFAULT_PER_PAGE),
+        now=int(time.time()),
+    )
+    response = json_response(page.records)
+    response.headers["X-Total-Count"] = str(page.total)
+    links = [f'<{_page_url(number)}>; rel="{rel}"' for number, rel in (
+        (page.page + 1, "next"), (page.page - 1, "prev")) if 1 <= number <= page.pages]
+    if links:
+        response.headers["Link"] = ", ".join(links)  # RFC 8288
+    return response
+
+
+def _number_or(name: str, default: int) -> int:
+    value = _whole_number(name)
+    return default if value is None else value
+
+
+def _whole_number(name: str) -> int | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        raise InvalidBody(f"query parameter {name!r} must be a whole number", field=name)
+    return int(value)
+
+
+def _day(value: str | None, name: str, next_day: bool = False) -> int | None:
+    if value is None:
+        return None
+    start = day_start(value, name)
+    return start + DAY if next_day else start
+
+
+def _page_url(number: int) -> str:
+    args: dict[str, Any] = {**request.args.to_dict(), "page": str(number)}
+    return url_for(".find_credentials", **args)
 
 
 @bp.post("/credentials/search")
@@ -141,8 +204,9 @@ def _credential_url(number: str) -> str:
 @bp.post("/credentials/<number>/revoke")
 @storage_errors()
 def revoke_credential(number: str) -> Response:
-    """Revoke an own credential for good."""
-    return _with_reason(revocation.revoke, number)
+    """Revoke an own credential for good; with four-eyes on, ``202`` and the request waits for
+    a second admin in the console."""
+    return _with_reason(approvals.revoke_or_request, number)
 
 
 @bp.post("/credentials/<number>/suspend")
@@ -165,19 +229,50 @@ def reinstate_credential(number: str) -> Response:
     return json_response(change.to_dict())
 
 
-def _with_reason(action: Callable[..., revocation.StateChange], number: str) -> Response:
+def _with_reason(
+    action: Callable[..., revocation.StateChange | approvals.Approval], number: str
+) -> Response:
     body = read_object(REASON_MEMBERS)
     caller = current_caller()
     change = action(caller.agency_id, number, body["reason"],
                     note=body.get("note"), actor=caller.actor,
                     now=int(time.time()))
+    if isinstance(change, approvals.Approval):
+        return json_response({"agency": change.agency_id, "number": change.number,
+                              "status": "pending_approval", "approval": change.id}, 202)
     return json_response(change.to_dict())
 
 
 @bp.get("/audit")
 @storage_errors()
-def audit() -> Response:
-    """The caller's own revocation history, oldest first (``?number=`` narrows it)."""
-    number = request.args.get("number")  # checked and canonicalised by revocation.history
-    return json_response({"events": revocation.history(current_caller().agency_id, number)})
+def audit_log() -> Response:
+    """The caller's audit log, oldest first: ``?after=<id>`` continues where the last page ended
+    (``next`` gives it), ``?number=``, ``?actor=``, ``?action=``, ``?since=``, ``?until=``
+    (dates, ``until`` inclusive) narrow it."""
+    unknown = sorted(set(request.args) - AUDIT_PARAMETERS)
+    if unknown:
+        raise InvalidBody(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
+    args = request.args
+    number = args.get("number")
+    filters = audit.AuditFilter(
+        number=None if number is None else checked_number(number),
+        actor=args.get("actor"),
+        action=args.get("action"),
+        since=_day(args.get("since"), "since"),
+        until=_day(args.get("until"), "until", next_day=True),
+    )
+    limit = _number_or("limit", AUDIT_PAGE)
+    if not 1 <= limit <= AUDIT_PAGE:
+        raise InvalidBody(f"limit must be from 1 to {AUDIT_PAGE}", field="limit")
+    events = audit.oldest(current_caller().agency_id, filters, after=_number_or("after", 0),
+                          limit=limit)
+    following = None
+    if len(events) == limit:
+        query: dict[str, Any] = {**args.to_dict(), "after": str(events[-1].id)}
+        following = url_for(".audit_log", **query)
+    return json_response({"events": [event.to_dict() for event in events], "next": following})
 
+
+#: Events per answer of ``GET /api/v1/audit`` (and the most ``?limit=`` may ask for).
+AUDIT_PAGE = 1000
+AUDIT_PARAMETERS = frozenset({"number", "actor", "action", "since", "until", "after", "limit"})

@@ -11,7 +11,7 @@ The app refuses bodies over 16 KiB everywhere (SPEC §6); this route alone takes
 :data:`MAX_BODY_BYTES`, still refused with 413 from ``Content-Length`` before a byte is read.
 Every row is checked before anything is signed; a 422 lists every problem with line and column,
 and nothing is issued. Signing happens outside the database transaction; the inserts are one
-short transaction (``IssuingService.issue_cohort``). Messages never hold a NIK.
+short transaction (``IssuingService.issue_cohort``, which audits it). Messages never hold a NIK.
 """
 
 from __future__ import annotations
@@ -69,13 +69,14 @@ def issue_batch() -> Response:
     cohort_file = read_cohort(data, filename=filename, max_rows=MAX_ROWS,
                               max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
     issuing = current_state().issuing
+    caller = current_caller()
 
     def summary(prepared: PreparedCohort) -> dict[str, Any]:
         # Made before the commit, URLs included: once stored, nothing is left that could fail.
         return prepared.summary([issuing.verify_url(entry.token) for entry in prepared.entries])
 
     try:
-        _, body = issuing.issue_cohort(cohort_file, current_caller().agency_id,
+        _, body = issuing.issue_cohort(cohort_file, caller.agency_id, actor=caller.actor,
                                        now=int(time.time()), render=summary)
     except CohortRejected as rejected:
         return problem(422, rejected.message, field="file",

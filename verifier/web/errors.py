@@ -39,7 +39,7 @@ def wants_json() -> bool:
 
 def _skk_error(error: SkkError) -> Response:
     if isinstance(error, StorageUnavailable):
-        return _unavailable(error)
+        return unavailable_response(error)
     if wants_json():
         response = problem_from(error)
     else:
@@ -49,7 +49,8 @@ def _skk_error(error: SkkError) -> Response:
     return response
 
 
-def _unavailable(error: StorageUnavailable) -> Response:
+def unavailable_response(error: StorageUnavailable) -> Response:
+    """The 503 for a database that does not answer: a page, or a problem on API paths."""
     # The driver's message is for the operator's log only: a database error can quote values.
     # Retry-After, because the service recovers by itself once the database answers again.
     drop_connection()
@@ -63,7 +64,7 @@ def _unavailable(error: StorageUnavailable) -> Response:
 
 
 def _storage_failure(error: Exception) -> Response:
-    return _unavailable(StorageUnavailable(f"database unavailable: {type(error).__name__}"))
+    return unavailable_response(StorageUnavailable(f"database unavailable: {type(error).__name__}"))
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier.config import INSTANCE_DIR, load_settings
-from verifier.web import batch_api, database, errors, i18n, limits, security, state, style
+from verifier.web import batch_api, console, database, errors, i18n, limits, security, state, style
 from verifier.web.requests import ChunkedBodyLimit
 
 #: Flask defaults we rely on; test_config may override any of them.
@@ -45,6 +45,7 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limits.init_app(app, settings)
     errors.init_app(app)
     _register_blueprints(app)
+    console.init_app(app, settings)
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, LARGEST_BODY)  # type: ignore[method-assign]
     if settings.proxy_hops:
         # Behind N reverse proxies, take the client address and scheme from their X-Forwarded-*:

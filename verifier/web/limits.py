@@ -1,14 +1,15 @@
-"""Per-client rate limits on verification, NIK questions, manual checks and failed logins.
+"""Per-client rate limits on verification, NIK questions, manual checks, failed logins and failed
+console sign-ins.
 
 Counting is done by the ``limits`` library (the engine under Flask-Limiter), fixed window, called
 from the views. The limits themselves are settings (``SKK_RATELIMIT_*``, parsed into
 :attr:`verifier.config.Settings.rate_limits`). Counters are kept in each worker's memory, except
-the per-client NIK limit, which every worker and host must share so that a guesser gains nothing
-from the number of workers: it is counted in the database. ``SKK_RATELIMIT_STORAGE_URI``
-(``redis://...``, ``memcached://...``) moves all of them to a shared store instead; both of our
-own stores are in :mod:`verifier.web.limit_stores`. The per-credential NIK-miss lock does not
-depend on any of this: it lives in the database (``verifier.store.nik_match``), so rotating
-addresses does not help a guesser.
+the per-client NIK limit and the console sign-in limits, which every worker and host must share
+so that a guesser gains nothing from the number of workers: they are counted in the database.
+``SKK_RATELIMIT_STORAGE_URI`` (``redis://...``, ``memcached://...``) moves all of them to a
+shared store instead; both of our own stores are in :mod:`verifier.web.limit_stores`. The
+per-credential NIK-miss lock does not depend on any of this: it lives in the database
+(``verifier.store.nik_match``), so rotating addresses does not help a guesser.
 
 A spent limit raises :class:`verifier.core.errors.TooManyAttempts`, answered 429 with
 ``Retry-After``; a shared store that fails raises StorageUnavailable, answered 503.
@@ -33,8 +34,10 @@ from verifier.config import RateLimit, Settings
 from verifier.core.errors import ConfigurationError, StorageUnavailable, TooManyAttempts
 from verifier.web.limit_stores import DatabaseStorage, WorkerMemoryStorage
 
-#: Limits whose counters every worker shares even without SKK_RATELIMIT_STORAGE_URI.
-SHARED_BY_DEFAULT = frozenset({RateLimit.NIK_MATCH})
+#: Limits whose counters every worker shares even without SKK_RATELIMIT_STORAGE_URI: a guesser
+#: (of NIKs, of console passwords) must gain nothing from the number of workers or hosts.
+SHARED_BY_DEFAULT = frozenset({RateLimit.NIK_MATCH, RateLimit.CONSOLE_LOGIN_ACCOUNT,
+                               RateLimit.CONSOLE_LOGIN_CLIENT})
 _EXTENSION_KEY = "skk.limits"
 
 View = TypeVar("View", bound=Callable[..., Any])

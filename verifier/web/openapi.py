@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from verifier.store.audit import ACTIONS
 from verifier.web.openapi_spec import (
     BATCH_PATHS,
+    LIST_PARAMETERS,
     OFFLINE_PATHS,
     RESPONSES,
     SCHEMAS,
@@ -69,12 +71,15 @@ def _html(description: str) -> dict[str, Any]:
 
 
 def _state_change(action: str, request: str, reason: bool) -> dict[str, Any]:
+    waits = {"202": _json(_ref("PendingRevocation"), "The agency has four-eyes revocation on: "
+                          "the revocation waits for a second admin's approval in the console.")}
     return {"post": _op(
         f"{action.capitalize()} an own credential",
         _json(_ref("StateChange"), "The state after the request (the CLI's object)."),
         *_BODY_ERRORS, "NotFound", "Conflict", "UnprocessableContent", agency=True,
         parameters=[_NUMBER_PARAM],
         requestBody=_body(request, required=reason),
+        extra_responses=waits if action == "revoke" else None,
     )}
 
 
@@ -134,12 +139,22 @@ PATHS: dict[str, Any] = {
             requestBody=_body("IssueRequest"),
         ),
         "get": _op(
-            "Own credentials for a NIK (prefer POST /api/v1/credentials/search: a query "
-            "string ends up in access logs)",
-            _json({"type": "array", "items": _ref("CredentialRecord")}, "Newest first."),
+            "Own credentials: for a NIK, or a page of all of them",
+            {**_json({"type": "array", "items": _ref("CredentialRecord")}, "Newest first."),
+             "headers": {
+                 "X-Total-Count": {"description": "Without nik: how many match in all.",
+                                   "schema": {"type": "integer"}},
+                 "Link": {"description": "Without nik: RFC 8288 links to the next and prev "
+                          "pages, when there are any.", "schema": {"type": "string"}},
+             }},
             "BadRequest", "UnprocessableContent", agency=True,
-            parameters=[{"name": "nik", "in": "query", "required": True,
-                         "schema": SCHEMAS["NikQuery"]["properties"]["nik"]}],
+            description="With nik: every own credential for that NIK (prefer POST "
+            "/api/v1/credentials/search: a query string ends up in proxy logs); nik takes no "
+            "other parameter. Without nik: a page of every own credential, filtered by the "
+            "other parameters. An unknown parameter is refused with 400.",
+            parameters=[{"name": "nik", "in": "query", "required": False,
+                         "schema": SCHEMAS["NikQuery"]["properties"]["nik"]},
+                        *LIST_PARAMETERS],
         ),
     },
     "/api/v1/credentials/search": {"post": _op(
@@ -158,12 +173,29 @@ PATHS: dict[str, Any] = {
     "/api/v1/credentials/{number}/reinstate": _state_change(
         "reinstate", "ReinstateRequest", False),
     "/api/v1/audit": {"get": _op(
-        "The agency's own revocation history, oldest first",
-        _json(_ref("Audit"), "Every revoke, suspend and reinstate, with notes."),
-        "UnprocessableContent", agency=True,
-        parameters=[{"name": "number", "in": "query", "required": False,
-                     "description": "Only this credential's events.",
-                     "schema": {"type": "string"}}],
+        "The agency's own audit log, oldest first",
+        _json(_ref("Audit"), "Every action of every actor (CLI, API keys, console users): "
+              "issuing, revoke, suspend, reinstate (with notes), approvals, sign-ins, accounts, "
+              "keys and API keys."),
+        "BadRequest", "UnprocessableContent", agency=True,
+        parameters=[
+            {"name": "number", "in": "query", "required": False,
+             "description": "Only this credential's events.", "schema": {"type": "string"}},
+            {"name": "actor", "in": "query", "required": False,
+             "description": "Only this actor's events (also those it approved).",
+             "schema": {"type": "string"}},
+            {"name": "action", "in": "query", "required": False,
+             "schema": {"enum": list(ACTIONS)}},
+            {"name": "since", "in": "query", "required": False,
+             "schema": {"type": "string", "format": "date"}, "description": "First day (UTC)."},
+            {"name": "until", "in": "query", "required": False,
+             "schema": {"type": "string", "format": "date"}, "description": "Last day (UTC)."},
+            {"name": "after", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 0},
+             "description": "Only events after this id (the next page)."},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+        ],
     )},
     **BATCH_PATHS,
     **OFFLINE_PATHS,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from verifier.core.verify import Status
+from verifier.store.audit import ACTIONS
+from verifier.store.credential_list import MAX_PER_PAGE, STATUSES
 from verifier.store.registry import AGENCY_KINDS
 from verifier.store.revocation import MAX_NOTE_LENGTH, REASONS
 
@@ -94,6 +96,24 @@ VERIFICATION_RESULT = _object(
     }],
 )
 
+#: Query parameters of the credential list (``GET /api/v1/credentials`` without ``nik``).
+LIST_PARAMETERS = [
+    {"name": "status", "in": "query", "required": False, "schema": {"enum": list(STATUSES)},
+     "description": "active: neither revoked nor suspended; valid: active and within its "
+     "validity now; expired: active and past its end."},
+    {"name": "job_code", "in": "query", "required": False,
+     "schema": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{6}$"}},
+    {"name": "level", "in": "query", "required": False, "schema": LEVEL},
+    {"name": "issued_from", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "date"}, "description": "First day (UTC)."},
+    {"name": "issued_to", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "date"}, "description": "Last day (UTC)."},
+    {"name": "page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1}},
+    {"name": "per_page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}},
+]
+
 RECORD = _object({
     "number": NUMBER,
     "agency": AGENCY_ID,
@@ -176,16 +196,33 @@ SCHEMAS: dict[str, Any] = {
         "reason": {"type": ["string", "null"]},
         "changed": {"type": "boolean", "description": "False when the request repeated a state."},
     }),
-    "AuditEvent": _object({
+    "PendingRevocation": _object({
+        "agency": AGENCY_ID,
         "number": NUMBER,
-        "action": {"type": "string", "enum": ["revoke", "suspend", "reinstate"]},
-        "status": {"type": "string", "enum": ["active", "revoked", "suspended"]},
+        "status": {"const": "pending_approval"},
+        "approval": {"type": "integer", "description": "The request's id (audit subject #id)."},
+    }),
+    "AuditEvent": _object({
+        "id": {"type": "integer", "minimum": 1, "description": "Increasing; for ?after=."},
+        "at": INSTANT,
+        "actor": {"type": "string", "description": "cli, apikey:<key id> or user:<username>; "
+                  "two joined by + when a second admin approved the step.",
+                  "examples": ["apikey:0123456789ab", "cli", "user:rina", "user:rina+user:budi"]},
+        "action": {"type": "string", "enum": list(ACTIONS)},
+        "number": {**NUMBER, "type": ["string", "null"],
+                   "description": "The certificate acted on, if any."},
+        "status": {"type": ["string", "null"], "enum": ["active", "revoked", "suspended", None],
+                   "description": "The certificate's status after the action."},
         "reason": {"type": ["string", "null"]},
         "note": {"type": ["string", "null"]},
-        "actor": {"type": "string", "examples": ["apikey:0123456789ab", "cli"]},
-        "at": INSTANT,
+        "subject": {"type": ["string", "null"], "description":
+                    "What else was acted on: a username, key id, API key id or request id."},
     }),
-    "Audit": _object({"events": {"type": "array", "items": _ref("AuditEvent")}}),
+    "Audit": _object({
+        "events": {"type": "array", "items": _ref("AuditEvent"), "description": "Oldest first."},
+        "next": {"type": ["string", "null"],
+                 "description": "The URL of the events after these; null at the end."},
+    }),
 }
 
 _PROBLEMS = {
@@ -227,8 +264,9 @@ _BATCH_RESULT = _object({
     "name": {"type": "string"},
     "job": {"type": "string", "description": "Job title (jabatan kerja)."},
     "level": LEVEL,
-    "status": {"type": "string", "enum": ["issued", "existing"], "description":
-               "existing: the same agency, NIK and job (or number) was issued before."},
+    "status": {"type": "string", "enum": ["issued", "existing", "revoked", "suspended"],
+               "description": "existing: the same agency, NIK and job (or number) was issued "
+               "before; revoked or suspended: issued before and revoked or suspended since."},
     "verify_url": {"type": "string", "description": "Exactly what the credential's QR encodes."},
 })
 SCHEMAS["BatchResult"] = _BATCH_RESULT

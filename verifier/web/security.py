@@ -27,8 +27,8 @@ OFFLINE_APP_POLICY = (
     "frame-ancestors 'none'"
 )
 _OFFLINE_APP_PREFIXES = ("/periksa", "/sw.js", "/offline/")
-_NO_STORE_PREFIXES = ("/api/", "/v/", "/V/", "/cek")
-_NOINDEX_PREFIXES = ("/v/", "/V/", "/cek")
+_NO_STORE_PREFIXES = ("/api/", "/v/", "/V/", "/cek", "/console")
+_NOINDEX_PREFIXES = ("/v/", "/V/", "/cek", "/console")
 HSTS = "max-age=31536000; includeSubDomains"
 
 Header = tuple[str, str]
