@@ -290,11 +290,17 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     assert ("credential_agency_id_kid", ("agency_id", "kid"), False) in (
         upgraded_schema["credential"]["indexes"])
     added_tables = {model._meta.table_name for model in ALL_TABLES} - set(before)
-    assert added_tables == {"rate_counter"}  # by step 3; each new table starts empty
+    # by step 3 and step 4 (watched projects); each new table starts empty
+    assert added_tables == {"rate_counter", "project_owner", "project", "crew_member",
+                            "webhook_subscription", "webhook_message", "expiry_notice"}
     assert all_rows(v1_database) == {
         **before, **{table: [] for table in added_tables},
+        # step 4 gave api_key an owner_id column (NULL for every agency key)
+        "api_key": sorted((*row, None) for row in before["api_key"]),
         "skk_meta": sorted([("registry_version", 2),
                             ("schema_version", db.SCHEMA_VERSION)], key=repr)}
+    api_key_columns = {c.name: c.null for c in v1_database.get_columns("api_key")}
+    assert api_key_columns["agency_id"] and api_key_columns["owner_id"]
 
     # The upgraded database works: keys verify, revoked stays revoked, suspended stays suspended,
     # and the version-1 key still signs.

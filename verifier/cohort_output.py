@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -195,15 +195,23 @@ def qr_file_name(number: str) -> str:
 
 
 def results_csv(entries: Sequence[CohortEntry], urls: Sequence[str]) -> bytes:
-    """``;``-separated UTF-8 with BOM and CRLF, as Excel in Indonesian opens it; formula-safe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(RESULT_COLUMNS)
+    """The cohort's results, one row per participant in file order (:func:`excel_csv`)."""
+    rows = []
     for entry, url in zip(entries, urls, strict=True):
         cred = entry.credential
-        row = (entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
-               entry.status, url)
-        writer.writerow([_formula_safe(str(cell)) for cell in row])
+        rows.append((entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
+                     entry.status, url))
+    return excel_csv(RESULT_COLUMNS, rows)
+
+
+def excel_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """``;``-separated UTF-8 with BOM and CRLF, as Excel in Indonesian opens it; formula-safe;
+    None is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_formula_safe("" if cell is None else str(cell)) for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
@@ -59,10 +60,29 @@ def _create_rate_counter(migrator: SchemaMigrator) -> None:
     RateCounter.create_table(safe=False)
 
 
+def _add_watched_projects(migrator: SchemaMigrator) -> None:
+    # Crew checks for project owners (verifier.crew): owners, their projects and crews, webhook
+    # subscriptions and their outbox, expiry warnings sent. Owners get API keys in the agencies'
+    # table, so api_key.agency_id becomes optional and api_key.owner_id is added.
+    from verifier.crew import schema_v4  # frozen: the tables exactly as version 4 creates them
+
+    database = migrator.database
+    tables = schema_v4.tables(database)
+    owner: Any = tables[0]
+    owner.create_table(safe=False)
+    migrate(
+        migrator.add_column("api_key", "owner_id", peewee.ForeignKeyField(
+            owner, field=owner.id, null=True, on_delete="RESTRICT")),
+        migrator.drop_not_null("api_key", "agency_id"),
+    )
+    database.create_tables(tables[1:], safe=False)
+
+
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, _index_credential_kid),
     Migration(3, _create_rate_counter),
+    Migration(4, _add_watched_projects),
 )
 
 #: The schema version this program creates and needs.

@@ -12,6 +12,7 @@ from typing import Any
 import peewee
 
 from verifier.credential import checked_number, has_control_characters, to_iso
+from verifier.crew import outbox
 from verifier.errors import Conflict, InvalidInput, NotFound
 from verifier.models import (
     CredentialRecord,
@@ -233,6 +234,8 @@ def _transition(
         actor=actor,
         at=now,
     )
+    # Watched crews hear of it from messages committed with the change, or not at all.
+    outbox.enqueue_state_change(agency_id, number, action, target, reason, now)
     return StateChange(
         agency_id, number, target, now, reason if target != "active" else None, changed=True
     )

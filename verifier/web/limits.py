@@ -196,18 +196,22 @@ class RateLimiter:
                     f"{ENVIRONMENT_NAMES.get(name, name)}: not a rate limit: {text!r}"
                 ) from exc
 
-    def hit(self, name: str, client: str) -> None:
-        """Count one request of ``client`` against limit ``name``; RateLimited when spent."""
-        self._apply(self._strategies[name].hit, name, client)
+    def hit(self, name: str, client: str, cost: int = 1) -> None:
+        """Count ``cost`` requests of ``client`` against limit ``name``; TooManyAttempts when
+        they do not fit (then, for a cost above one, nothing is counted)."""
+        if cost > 1:
+            self.check(name, client, cost)
+        self._apply(self._strategies[name].hit, name, client, cost)
 
-    def check(self, name: str, client: str) -> None:
-        """RateLimited when ``client`` has already spent limit ``name``; counts nothing."""
-        self._apply(self._strategies[name].test, name, client)
+    def check(self, name: str, client: str, cost: int = 1) -> None:
+        """TooManyAttempts when ``cost`` more requests of ``client`` would not fit in limit
+        ``name``; counts nothing."""
+        self._apply(self._strategies[name].test, name, client, cost)
 
-    def _apply(self, allows: Callable[..., bool], name: str, client: str) -> None:
+    def _apply(self, allows: Callable[..., bool], name: str, client: str, cost: int) -> None:
         try:
             for item in self._limits[name]:
-                if not allows(item, name, client):
+                if not allows(item, name, client, cost=cost):
                     raise self._refusal(item, name, client)
         except StorageError as exc:  # on every verify: a plain try, not a context manager
             raise _store_unavailable(exc) from None
@@ -246,9 +250,9 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def hit(name: str) -> None:
-    """Count this request against limit ``name`` for its client."""
-    current_limiter().hit(name, client_address())
+def hit(name: str, cost: int = 1) -> None:
+    """Count this request against limit ``name`` for its client, as ``cost`` requests."""
+    current_limiter().hit(name, client_address(), cost)
 
 
 def limited(name: str) -> Callable[[View], View]:

@@ -6,8 +6,6 @@ Every word on these pages is in ``templates/`` behind gettext (catalogs in
 
 from __future__ import annotations
 
-import hmac
-import unicodedata
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -15,11 +13,9 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from werkzeug.routing import PathConverter
 
-from verifier import registry
-from verifier.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
+from verifier import name_match, registry
 from verifier.db import storage_errors
 from verifier.messages import DEFAULT_LANGUAGE
-from verifier.models import CredentialRecord
 from verifier.nik import holds_nik_like
 from verifier.web import limits
 from verifier.web.database import reconnecting
@@ -99,7 +95,7 @@ def manual_check() -> tuple[str, int] | str:
     form = {key: request.form.get(key, "") for key in CHECK_FIELDS}
     if not all(value.strip() for value in form.values()):
         return _check_page(form=form, outcome="incomplete"), 400
-    token = _matching_token(form["agency"], form["number"], form["name"])
+    token = name_match.match(form["agency"], form["number"], form["name"]).token
     if token is None:
         return _check_page(form=form, outcome="no_match")
     view = verdict_view(current_state().verifier.verify(token))
@@ -111,35 +107,6 @@ def _check_page(form: dict[str, str], outcome: str | None = None, **extra: Any) 
     # A NIK typed into a box is not filled back in: a NIK is never echoed (SPEC §7).
     shown = {key: "" if holds_nik_like(value) else value for key, value in form.items()}
     return render_template("check.html", agencies=agencies, form=shown, outcome=outcome, **extra)
-
-
-def _matching_token(agency_id: str, raw_number: str, name: str) -> str | None:
-    """The stored token when the agency's credential with that number has that holder name.
-
-    Numbers compare after canonical_number; typed in lower case they also find the upper-case
-    number printed on the certificate (phones often start a field in lower case).
-    """
-    number = canonical_number(raw_number)
-    if (not NUMBER_RE.fullmatch(number) or len(name) > 4 * MAX_TEXT_LENGTH
-            or not AGENCY_ID_RE.fullmatch(agency_id)):
-        return None  # (PostgreSQL would refuse a NUL in any of them outright: a 5xx)
-    rows = CredentialRecord.select(CredentialRecord.holder_name, CredentialRecord.token).where(
-        (CredentialRecord.agency == agency_id)
-        & CredentialRecord.number.in_(sorted({number, number.upper()}))
-    )
-    typed = _folded_name(name).encode()
-    found = None
-    # Compare against every candidate (none, usually one) so that timing says nothing more.
-    for row in rows:
-        if hmac.compare_digest(_folded_name(row.holder_name).encode(), typed):
-            found = str(row.token)
-    return found
-
-
-def _folded_name(name: str) -> str:
-    """NFC, single spaces, case-folded: how two spellings of one name compare equal."""
-    folded = " ".join(unicodedata.normalize("NFC", name).split()).casefold()
-    return unicodedata.normalize("NFC", folded)
 
 
 @bp.get("/privasi")
