@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from verifier.cli import batch_commands, credential_commands, registry_commands
+from verifier.cli import (
+    batch_commands,
+    credential_commands,
+    notify_commands,
+    owner_commands,
+    registry_commands,
+)
 from verifier.cli.base import SkkGroup
 
 
@@ -17,3 +23,5 @@ def main() -> None:
 registry_commands.register(main)
 credential_commands.register(main)
 batch_commands.register(main)
+owner_commands.register(main)
+notify_commands.register(main)

@@ -22,11 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import peewee
+
 from verifier.crew import outbox, projects, webhooks
 from verifier.crew.calendar import DAY, today
 from verifier.crew.outbox import Claimed
 from verifier.db import storage_errors
 from verifier.errors import StorageUnavailable
+from verifier.models import database_proxy
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,16 @@ def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float) ->
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
+
+
+def _drop_connection() -> None:
+    """Forget a connection the database broke, so that the next round connects afresh."""
+    database = database_proxy.obj
+    try:
+        if not database.is_closed():
+            database.close()
+    except peewee.PeeweeException:
+        pass  # already broken; forgetting it is all there is to do
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -133,6 +146,7 @@ class Notifier:
                 busy = self.deliver_round(tally)
             except StorageUnavailable as exc:
                 log.warning("notifier: %s; trying again shortly", exc.message)
+                _drop_connection()
                 busy = False
             if not busy:
                 stop.wait(self.settings.poll_seconds)
