@@ -471,3 +471,88 @@ def test_75_worker_spreadsheet_in_one_step(client, cohort_75, owner_auth):
     assert one_off.get_json()["summary"] == report["summary"]
     assert one_off.get_json()["workers"] == workers
     assert DAY == 86_400
+
+
+# --- answers as the OpenAPI document says --------------------------------------------------------
+
+
+def test_crew_answers_match_the_document(client, fresh, owner_auth):
+    from verifier.web.openapi import document
+
+    from .test_openapi import _check
+
+    doc = document("https://sertifikat.example.id")
+    signed = fresh()
+    body = {"project": {"ends": "2099-01-01", "requirements": [{"job_code": "ME063100",
+                                                                 "min_level": 4}]},
+            "workers": [{"credential": signed.token}, {"credential": "x"}, _typed(signed),
+                        {**_typed(signed), "holder_name": "Orang Lain"}]}
+    _check(doc, client.post(CHECK, json=body, headers=owner_auth), CHECK, "post")
+    _check(doc, client.post(CHECK, json=body), CHECK, "post")
+    _check(doc, client.post(CHECK, json={"workers": []}), CHECK, "post")
+    _check(doc, client.post(CHECK, json={"workers": [{}]}), CHECK, "post")
+    _check(doc, client.post(CHECK, json={"workers": 1}), CHECK, "post")
+    _check(doc, client.post(CHECK, data="x", content_type="text/plain"), CHECK, "post")
+    _check(doc, client.post(CHECK, json=body, headers={"Authorization": "Bearer x"}), CHECK,
+           "post")
+    created = client.post(PROJECTS, json={"name": "P", "starts": "2026-01-01",
+                                          "ends": "2026-12-31"}, headers=owner_auth)
+    _check(doc, created, PROJECTS, "post")
+    _check(doc, client.post(PROJECTS, json={"name": "P", "starts": "x", "ends": "y"},
+                            headers=owner_auth), PROJECTS, "post")
+    _check(doc, client.get(PROJECTS, headers=owner_auth), PROJECTS)
+    one = f"{PROJECTS}/{{project_id}}"
+    base = created.headers["Location"]
+    _check(doc, client.get(base, headers=owner_auth), one)
+    _check(doc, client.get(f"{PROJECTS}/0123456789abcdef", headers=owner_auth), one)
+    _check(doc, client.put(f"{base}/crew", json=body, headers=owner_auth), f"{one}/crew", "put")
+    _check(doc, client.put(f"{base}/crew", json={"workers": [{}]}, headers=owner_auth),
+           f"{one}/crew", "put")
+    _check(doc, client.get(f"{base}/report", headers=owner_auth), f"{one}/report")
+    hook = client.post(f"{base}/webhooks", json={"url": "https://h.example.id/"},
+                       headers=owner_auth)
+    _check(doc, hook, f"{one}/webhooks", "post")
+    _check(doc, client.get(f"{base}/webhooks", headers=owner_auth), f"{one}/webhooks")
+    _check(doc, client.get(base), one)
+    assert client.delete(f"{base}/webhooks/{hook.get_json()['id']}",
+                         headers=owner_auth).status_code == 204
+
+
+def test_webhook_event_examples_match_the_document(watched_event_bodies):
+    from jsonschema import Draft202012Validator
+
+    from verifier.web.openapi import document
+
+    doc = document("https://sertifikat.example.id")
+    schema = {**doc["components"]["schemas"]["WebhookEvent"], "components": doc["components"]}
+    for body in watched_event_bodies:
+        Draft202012Validator(schema).validate(body)
+
+
+@pytest.fixture
+def watched_event_bodies(client, fresh, owner_auth) -> list[dict[str, Any]]:
+    """The body of every kind of event, as the outbox wrote them."""
+    import json
+
+    from verifier.crew import outbox
+    from verifier.credential import add_years
+    from verifier.models import WebhookMessage
+
+    signed = fresh()
+    expiring = fresh(valid_from=add_years(wall_clock() + 10 * DAY, -5), holder_name="Budi")
+    project = _new_project(client, owner_auth, requirements=[])
+    base = f"{PROJECTS}/{project['id']}"
+    client.put(f"{base}/crew", json={"workers": [{"credential": signed.token},
+                                                 {"credential": expiring.token}]},
+               headers=owner_auth)
+    client.post(f"{base}/webhooks", json={"url": "https://h.example.id/"}, headers=owner_auth)
+    number = signed.credential.number
+    now = wall_clock()
+    revocation.suspend("lsp-contoh", number, "investigation", note=None, actor="t", now=now)
+    revocation.reinstate("lsp-contoh", number, note=None, actor="t", now=now + 1)
+    revocation.revoke("lsp-contoh", number, "fraud", note=None, actor="t", now=now + 2)
+    assert outbox.enqueue_expiry_warnings(now) == 1
+    bodies = [json.loads(m.body) for m in WebhookMessage.select().order_by(WebhookMessage.id)]
+    assert [b["type"] for b in bodies] == ["credential.suspended", "credential.reinstated",
+                                           "credential.revoked", "credential.expiring"]
+    return bodies

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from verifier.web import openapi_crew
 from verifier.web.openapi_spec import BATCH_PATHS, RESPONSES, SCHEMAS, SECURITY_SCHEMES
 
 AGENCY: list[dict[str, list[str]]] = [{"apiKey": []}]
@@ -160,6 +161,7 @@ PATHS: dict[str, Any] = {
                      "schema": {"type": "string"}}],
     )},
     **BATCH_PATHS,
+    **openapi_crew.CREW_PATHS,
 }
 
 
@@ -174,12 +176,13 @@ def _base_document() -> dict[str, Any]:
             "description": "Issue and verify signed construction-worker competency certificates "
             "(SKK). Errors are RFC 9457 application/problem+json.",
         },
-        "tags": [{"name": "public"}, {"name": "agency"}, {"name": "pages"}],
+        "tags": [{"name": "public"}, {"name": "agency"}, {"name": "owner"}, {"name": "pages"}],
         "paths": PATHS,
+        "webhooks": openapi_crew.WEBHOOKS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_crew.CREW_SCHEMAS},
             "responses": RESPONSES,
-            "securitySchemes": SECURITY_SCHEMES,
+            "securitySchemes": {**SECURITY_SCHEMES, "ownerKey": openapi_crew.SECURITY_SCHEME},
         },
     }
 
