@@ -133,6 +133,21 @@ def test_file_uploads_with_project_terms(client, fresh, kind):
     assert report["project"]["requirements"] == [{"job_code": "SI013017", "min_level": 1}]
 
 
+def test_multipart_files_over_16_kib_are_read(client, contoh, fresh):
+    tokens = [fresh(holder_name=f"Pekerja {i}").token for i in range(60)]
+    data = ("kredensial\n" + "\n".join(tokens) + "\n").encode()
+    assert len(data) > 16 * 1024
+    for path in (CHECK, "/api/v1/credentials/batch"):
+        headers = ({"Authorization": f"Bearer {apikeys.create('lsp-contoh', 0)['api_key']}"}
+                   if "batch" in path else {})
+        response = client.post(path, data={"file": (io.BytesIO(data), "kru.csv")},
+                               content_type="multipart/form-data", headers=headers)
+        assert response.status_code in (200, 422), path  # read, not refused for its size
+    response = client.post(CHECK, data={"file": (io.BytesIO(data), "kru.csv")},
+                           content_type="multipart/form-data")
+    assert response.get_json()["summary"]["by_status"] == {"valid": 60}
+
+
 def test_bad_rows_are_422_with_line_and_column(client, database):
     text = "kredensial;lembaga;nomor;nama\n;lsp-tidak-ada;X 1;Rina\n;;;\n;lsp-x;;\n"
     response = client.post(CHECK, data=text.encode(), content_type="text/csv")

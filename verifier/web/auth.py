@@ -78,6 +78,19 @@ def optional_owner() -> OwnerCaller | Response | None:
     return refusal if refusal is not None else current_owner()
 
 
+def owner_of_key(api_key: str) -> OwnerCaller | None:
+    """The project owner a key typed into a form acts for, or None (counted as a failed login,
+    under the same per-client limit as a wrong Authorization header)."""
+    limits.current_limiter().check(limits.FAILED_AUTH, limits.client_address())
+    try:
+        with storage_errors():
+            owner_id = apikeys.authenticate_owner(api_key)
+    except InvalidInput:
+        limits.hit(limits.FAILED_AUTH)
+        return None
+    return OwnerCaller(owner_id, api_key.strip().split("_", 2)[1])
+
+
 def _authenticate() -> Response | None:
     return _authenticate_with(apikeys.authenticate, lambda holder, key_id: g.setdefault(
         _CALLER_KEY, Caller(holder, key_id)))

@@ -125,7 +125,11 @@ def count_number_rows(workers: list[RosterWorker]) -> None:
 
 
 def _workers_from_upload() -> list[RosterWorker]:
-    data, filename = read_upload(_WHAT)
+    return roster_from_upload(*read_upload(_WHAT))
+
+
+def roster_from_upload(data: bytes, filename: str) -> list[RosterWorker]:
+    """The workers of an uploaded CSV or .xlsx list (also the page's)."""
     return roster.from_file(data, check.agency_resolver(), filename,
                             max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
 

@@ -68,9 +68,10 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from verifier.web import agency_api, api, pages
+    from verifier.web import agency_api, api, crew_pages, pages
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(crew_pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(agency_api.bp)
     app.register_blueprint(batch_api.bp)

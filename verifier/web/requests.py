@@ -159,6 +159,9 @@ def accept_body_up_to(limit: int, too_large: str) -> None:
     """Let this route read a body up to ``limit`` bytes (the app's default is 16 KiB); 413 with
     ``too_large`` before a byte is read when Content-Length says more."""
     request.max_content_length = limit
+    # Werkzeug's multipart reader buffers 64 KiB reads and refuses any buffer over the form
+    # memory limit (16 KiB app-wide), so without this any uploaded file over 16 KiB got a 413.
+    request.max_form_memory_size = limit
     # A chunked body has a Content-Length by now too (ChunkedBodyLimit), so this refuses any
     # body over the limit before a byte of it is parsed.
     if request.content_length is not None and request.content_length > limit:
