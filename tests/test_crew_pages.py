@@ -151,3 +151,14 @@ def test_english_report(client, roster_file):
                                                               "kru.xlsx")},
                             content_type="multipart/form-data"))
     assert "Crew check report" in page and "REVOKED" in page and "Listed more than once" in page
+
+
+@pytest.mark.parametrize(("path", "words"), [
+    ("/privasi", ["Cek kru oleh pemilik proyek", "90 hari", "Tidak pernah NIK"]),
+    ("/privacy?lang=en", ["Crew checks by project owners", "90 days", "Never a NIK",
+                          "never which project or whose"]),
+])
+def test_privacy_notice_says_what_crew_checks_keep(client, database, path, words):
+    page = body(client.get(path))
+    for text in words:
+        assert text in page

@@ -132,6 +132,13 @@ def _exercise(client: Client, receiver: Receiver, notifiers: Notifiers, result: 
     crew = client.request("PUT", f"{base}/crew", {"workers": [
         {"ref": f"KRU-{i}", "credential": url} for i, url in enumerate(urls)]}, owner)
     assert crew.status == 200 and crew.json()["summary"]["ok"] == 3, crew.body
+    one_off = client.request("POST", "/api/v1/crew-check", {"workers": [
+        {"agency": AGENCY, "number": number, "holder_name": HOLDER + f" {i}"}
+        for i, number in enumerate(result.numbers)]})
+    assert one_off.status == 200, one_off.body
+    summary = one_off.json()["summary"]  # the public check sees them on the watched crew
+    assert summary["by_status"] == {"valid": 3}, summary
+    assert summary["by_finding"] == {"on_other_active_project": 3}, summary
     hook = client.request("POST", f"{base}/webhooks", {"url": receiver.url}, owner)
     assert hook.status == 201, hook.body
     result.secret = hook.json()["secret"]
