@@ -549,8 +549,8 @@ def watched_event_bodies(client, fresh, owner_auth) -> list[dict[str, Any]]:
     """The body of every kind of event, as the outbox wrote them."""
     import json
 
-    from verifier.crew import outbox
     from verifier.credential import add_years
+    from verifier.crew import outbox
     from verifier.models import WebhookMessage
 
     signed = fresh()

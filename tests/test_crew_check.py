@@ -194,7 +194,8 @@ def test_requirements(world, service, requirements, expected):
 
 def test_credential_without_job_code_is_not_in_the_requirements(world, service):
     token = issuer.sign(credential(job_code=None, iat=NOW - DAY), world.signer())
-    report = run(service, [scanned(token)], ProjectTerms(requirements=(Requirement("ME063100", 1),)))
+    needs = ProjectTerms(requirements=(Requirement("ME063100", 1),))
+    report = run(service, [scanned(token)], needs)
     assert report.workers[0].outcome.status == "valid"
     assert report.workers[0].findings == (Finding.JOB_NOT_IN_REQUIREMENTS,)
 
