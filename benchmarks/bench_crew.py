@@ -24,9 +24,6 @@ import hmac
 import http.client
 import http.server
 import json
-import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from bench_http import free_port, skk, skk_env, start, stop  # the same setup as its benchmark
 
 from verifier import issuer, keyring, qr, registry
 from verifier.db import open_database
@@ -59,10 +58,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="skk-bench-crew-") as tmp_name:
         tmp = Path(tmp_name)
         port = free_port()
-        env = bench_env(tmp, port)
+        env = {**skk_env(tmp, port), "SKK_BIND": f"127.0.0.1:{port}"}
         agency_key, owner_key = prepare(env)
         urls, numbers = issue_crew(env, WORKERS_IN_CREW)
-        server = start_server(env, tmp)
+        server = start("skk", ["wsgi:app"], env, port, tmp).process
         try:
             wait_until_healthy(port, server)
             ratio = throughput(env, port, urls)
@@ -83,38 +82,6 @@ def main() -> int:
 
 
 # --- setup -------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def bench_env(tmp: Path, port: int) -> dict[str, str]:
-    """A temporary SQLite database and keys folder, a loopback (demo) base URL."""
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SKK_")},
-        "SKK_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
-        "SKK_KEYS_DIR": str(tmp / "keys"),
-        "SKK_KEY_PASSPHRASE": "bench-only-passphrase",
-        "SKK_NIK_PEPPER": "bench-only-pepper",
-        "SKK_BASE_URL": f"http://127.0.0.1:{port}",
-        "SKK_BIND": f"127.0.0.1:{port}",
-        "SKK_WORKERS": "2",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def skk(env: dict[str, str], *args: str) -> Any:
-    """Run ``skk ... --json``; any failure stops the benchmark."""
-    done = subprocess.run([str(BIN / "skk"), *args, "--json"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"skk {' '.join(args)} failed: {done.stderr.strip()}")
-    return json.loads(done.stdout)
 
 
 def prepare(env: dict[str, str]) -> tuple[str, str]:
@@ -146,14 +113,6 @@ def issue_crew(env: dict[str, str], count: int) -> tuple[list[str], list[str]]:
     return urls, numbers
 
 
-def start_server(env: dict[str, str], tmp: Path) -> subprocess.Popen[bytes]:
-    """Gunicorn with the repository's config."""
-    with (tmp / "access.log").open("wb") as out, (tmp / "error.log").open("wb") as err:
-        return subprocess.Popen([str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-                                 "wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=err,
-                                start_new_session=True)
-
-
 def wait_until_healthy(port: int, server: subprocess.Popen[bytes]) -> None:
     """Poll /healthz (bounded)."""
     deadline = time.monotonic() + BOOT_TIMEOUT
@@ -168,18 +127,6 @@ def wait_until_healthy(port: int, server: subprocess.Popen[bytes]) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"gunicorn did not answer in {BOOT_TIMEOUT}s")
         time.sleep(0.1)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL to the group if it lingers."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
 
 
 def request(port: int, method: str, path: str, body: Any = None,

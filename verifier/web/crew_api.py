@@ -230,8 +230,8 @@ def project_report(project_id: str) -> Response:
 @storage_errors()
 def subscribe(project_id: str) -> Response:
     """A new webhook subscription; the answer holds its secret, shown this once."""
+    url = read_object(WEBHOOK_MEMBERS)["url"]  # the body first: too large is 413 anywhere
     project = projects.get_project(current_owner().owner_id, project_id)
-    url = read_object(WEBHOOK_MEMBERS)["url"]
     subscription, secret = webhooks.subscribe(project, url, int(time.time()),
                                               local_allowed=current_state().is_demo)
     return json_response({**subscription.to_dict(), "secret": secret}, 201)
