@@ -24,7 +24,8 @@ from verifier.crew.evaluation import (
     evaluate,
     outcome_of,
 )
-from verifier.crew.roster import AgencyResolver, RosterWorker
+from verifier.crew.roster import AgencyResolver
+from verifier.crew.worker import RosterWorker
 from verifier.name_match import folded_name
 from verifier.service import VerificationService
 

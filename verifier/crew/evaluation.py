@@ -16,7 +16,7 @@ from typing import Any
 
 from verifier.credential import to_iso
 from verifier.crew.calendar import day_end
-from verifier.crew.roster import RosterWorker
+from verifier.crew.worker import RosterWorker
 from verifier.messages import DEFAULT_LANGUAGE
 from verifier.verify import SHOWS_CREDENTIAL, Status, VerificationResult
 

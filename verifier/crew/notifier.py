@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import peewee
@@ -107,7 +107,6 @@ class Tally:
     expiry_warnings: int = 0
     purged_messages: int = 0
     purged_projects: int = 0
-    message_ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, int]:
         """The counts, as ``skk notify run --json`` prints them."""
@@ -198,7 +197,6 @@ class Notifier:
         if not error:
             outbox.delivered(message, self.name, now, status)
             tally.delivered += 1
-            tally.message_ids.append(message.message_id)
             log.info("notifier: delivered %s (HTTP %d)", message.message_id, status)
             return
         attempts = message.attempts + 1

@@ -17,7 +17,7 @@ from typing import Any
 
 from verifier.credential import AGENCY_ID_RE, check_text, clean_text, to_iso
 from verifier.crew.evaluation import Identity, Outcome, ProjectTerms, Requirement
-from verifier.crew.roster import RosterWorker
+from verifier.crew.worker import RosterWorker
 from verifier.errors import Conflict, InvalidInput, NotFound
 from verifier.issuer import STORE_CHUNK, chunks
 from verifier.models import CrewMember, Project, ProjectOwner, database_proxy

@@ -10,7 +10,6 @@ messages never repeat a cell that could hold a NIK, and a roster never holds one
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from verifier.cohort import RowProblem
 from verifier.cohort_file import CohortRow, Layout, read_cohort
@@ -21,6 +20,7 @@ from verifier.credential import (
     clean_text,
     has_control_characters,
 )
+from verifier.crew.worker import RosterWorker
 from verifier.errors import InvalidInput
 from verifier.nik import holds_nik_like
 
@@ -58,24 +58,6 @@ LAYOUT = Layout(
     row_noun="worker",
     purpose="check",
 )
-
-
-@dataclass(frozen=True)
-class RosterWorker:
-    """One worker as given: a scanned credential, or agency + number + holder name."""
-
-    position: int  # 1-based place in the list
-    line: int | None  # line in the file; None for JSON
-    ref: str | None
-    credential: str | None = None
-    agency: str | None = None
-    number: str | None = None
-    holder_name: str | None = None
-
-    @property
-    def by_number(self) -> bool:
-        """Given by agency, number and name rather than by a scanned credential."""
-        return self.credential is None
 
 
 class RosterRejected(InvalidInput):
