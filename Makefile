@@ -14,7 +14,7 @@ DEV_LOCK := requirements-dev.txt
 run: export SKK_KEY_PASSPHRASE ?= demo-only-passphrase-not-secret
 run: export SKK_NIK_PEPPER ?= demo-only-pepper-not-secret
 
-.PHONY: setup run test lint bench fuzz translations lock outdated wheel clean
+.PHONY: setup run test test-fast lint bench fuzz translations lock outdated wheel clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -45,11 +45,16 @@ run: $(RUN_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check verifier tests benchmarks fuzz gunicorn.conf.py wsgi.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing, so the browser tests" \
 		"will be skipped (apt-get install chromium; .ci/run installs it)."
 	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
+
+# The unit tier only (in process, no server, no browser): a quick check while working.
+test-fast: lint
+	$(BIN)/python -m pytest -m unit
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_verify.py

@@ -42,12 +42,16 @@ from typing import Any
 import segno
 from segno import consts
 
-from verifier import cohort, cohort_output, jobs, keyring, printing, qr, registry
-from verifier.cohort_file import read_cohort
-from verifier.db import init_schema, open_database
-from verifier.keys import SigningKey
-from verifier.keystore import PrivateKeyStore
-from verifier.nik import check_nik
+from verifier.core import jobs, links
+from verifier.core.nik import check_nik
+from verifier.issuance import cohort, keyring
+from verifier.issuance.cohort_file import read_cohort
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
+from verifier.printing import certificates, cohort_folder
+from verifier.qr import parallel, render
+from verifier.store import registry
+from verifier.store.db import init_schema, open_database
 
 TARGET_RATIO = 1.3
 ROWS = 3000
@@ -77,13 +81,13 @@ REGIONS = ("3514", "3578", "1671", "3273", "3374")
 
 @dataclass
 class Setup:
-    """What every round shares: the CSV, a template database, the agency and its signer."""
+    """What every round shares: the CSV, a template database, and the issuing service (whose
+    key store holds the agency's key decrypted already, as a long-running issuer's would)."""
 
     tmp: Path
     data: bytes
     template: Path
-    agency: registry.AgencyInfo
-    signer: SigningKey
+    issuing: IssuingService
 
 
 @dataclass
@@ -132,7 +136,7 @@ def main() -> int:
 
 def report_cores() -> None:
     """Say how many cores the pipeline can use; plainly so when it is one."""
-    cores = cohort_output.usable_cores()
+    cores = parallel.usable_cores()
     print(f"cpu_count={os.cpu_count()} usable_cores={cores}")
     if cores < 2:
         print("NOTE: only one usable core: the pipeline cannot render QR codes in parallel "
@@ -147,13 +151,13 @@ def set_up(tmp: Path) -> Setup:
     template = tmp / "template.sqlite3"
     database = open_database(f"sqlite:///{template}", create=True)
     init_schema(database)
-    agency = registry.add_agency(AGENCY_ID, AGENCY_NAME, (1, 6), "lsp", NOW - 86_400)
+    registry.add_agency(AGENCY_ID, AGENCY_NAME, (1, 6), "lsp", NOW - 86_400)
     store = PrivateKeyStore(tmp / "keys", PASSPHRASE)
     keyring.generate(store, AGENCY_ID, "EdDSA", NOW - 3600)
-    signer = keyring.signer(store, AGENCY_ID)
+    issuing = IssuingService(store, pepper=PEPPER, base_url=BASE_URL)
     database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
     database.close()
-    return Setup(tmp, cohort_csv(ROWS), template, agency, signer)
+    return Setup(tmp, cohort_csv(ROWS), template, issuing)
 
 
 def cohort_csv(rows: int) -> bytes:
@@ -184,17 +188,17 @@ def nik(rng: random.Random, index: int) -> str:
 
 def plain_svg(url: str) -> bytes:
     """The hand-rolled baseline: one segno call with our settings, then its SVG writer."""
-    prefix, payload = url.split(qr.PATH_MARK)
+    prefix, payload = url.split(links.PATH_MARK)
     code = segno.make(
         # A list of (content, mode) segments, which segno's type hints do not name.
-        [(prefix + qr.PATH_MARK, consts.MODE_ALPHANUMERIC),  # type: ignore[arg-type]
+        [(prefix + links.PATH_MARK, consts.MODE_ALPHANUMERIC),  # type: ignore[arg-type]
          (payload, consts.MODE_NUMERIC)],
-        error=qr.ERROR_LEVEL,
+        error=render.ERROR_LEVEL,
         boost_error=False,
         micro=False,
     )
     buffer = io.BytesIO()
-    code.save(buffer, kind="svg", scale=qr.SVG_SCALE, border=qr.BORDER, xmldecl=True)
+    code.save(buffer, kind="svg", scale=render.SVG_SCALE, border=render.BORDER, xmldecl=True)
     return buffer.getvalue()
 
 
@@ -218,9 +222,9 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
     try:
         with timed_stages() as stages:
             started = time.perf_counter()
-            prepared, _ = cohort_output.issue_to_folder(
-                read_cohort(setup.data, filename="cohort.csv"), setup.agency, setup.signer,
-                out_dir, pepper=PEPPER, base_url=BASE_URL, now=NOW,
+            prepared, _ = cohort_folder.issue_to_folder(
+                setup.issuing, read_cohort(setup.data, filename="cohort.csv"), AGENCY_ID,
+                out_dir, now=NOW,
             )
             seconds = time.perf_counter() - started
     finally:
@@ -232,7 +236,7 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
     with (out_dir / "results.csv").open(encoding="utf-8-sig", newline="") as results:
         urls = [row["url"] for row in csv.DictReader(results, delimiter=";")]
     svgs = {
-        url: (out_dir / "qr" / cohort_output.qr_file_name(entry.credential.number)).read_bytes()
+        url: (out_dir / "qr" / cohort_folder.qr_file_name(entry.credential.number)).read_bytes()
         for url, entry in zip(urls, prepared.entries, strict=True)
     }
     shutil.rmtree(out_dir)
@@ -257,11 +261,11 @@ def stop_forkserver() -> None:
 #: Pipeline stages timed inside the run: (name, owner, attribute).
 _STAGES: tuple[tuple[str, Any, str], ...] = (
     ("check_sign", cohort, "prepare"),
-    ("qr", cohort_output.QrRenderer, "render_credentials"),  # URLs and SVGs, in the workers
-    ("html_certificates", printing, "render_certificates"),
-    ("html_cards", printing, "render_cards"),
+    ("qr", parallel.QrRenderer, "render_credentials"),  # URLs and SVGs, in the workers
+    ("html_certificates", certificates, "render_certificates"),
+    ("html_cards", certificates, "render_cards"),
     ("store", cohort, "commit"),
-    ("write_files", cohort_output, "publish"),
+    ("write_files", cohort_folder, "publish"),
 )
 
 

@@ -37,9 +37,9 @@ from urllib.parse import quote
 from bench_http import free_port, skk, skk_env, start, stop  # the same setup as its benchmark
 
 from verifier import issuer, keyring, qr, registry
-from verifier.db import open_database
-from verifier.keystore import PrivateKeyStore
-from verifier.service import VerificationService
+from verifier.store.db import open_database
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.verification import VerificationService
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

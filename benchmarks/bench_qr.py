@@ -12,8 +12,9 @@ import time
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verifier import credential, jws, qr
-from verifier.credential import Credential
+from verifier.core import credential, jws, links, qr_payload
+from verifier.core.credential import Credential
+from verifier.qr import render
 
 BASE_URL = "https://sertifikat.example.id"
 VALID_FROM = "2025-05-15T00:00:00Z"
@@ -48,16 +49,16 @@ def main() -> int:
     started = time.perf_counter()
     token = reference_token()
     plain_url = f"{BASE_URL}/v/{token}"
-    compact_url = qr.credential_url(BASE_URL, token)
-    payload = qr.encode_payload(token)
-    if qr.extract_token(compact_url) != token or not payload.isdigit():
+    compact_url = links.credential_url(BASE_URL, token)
+    payload = qr_payload.encode_payload(token)
+    if links.extract_token(compact_url) != token or not payload.isdigit():
         print("compact payload does not round-trip", file=sys.stderr)
         return 1
-    version = qr.qr_version(compact_url)
+    version = render.qr_version(compact_url)
     print(f"jws_length={len(token)}")
-    print(f"plain_url_length={len(plain_url)} qr_version_plain={qr.qr_version(plain_url)}")
+    print(f"plain_url_length={len(plain_url)} qr_version_plain={render.qr_version(plain_url)}")
     print(f"payload_length={len(payload)} compact_url_length={len(compact_url)}")
-    print(f"qr_version_compact={version} ({qr.make_qr(compact_url).designator})")
+    print(f"qr_version_compact={version} ({render.make_qr(compact_url).designator})")
     print(f"qr_version_reference_credential={version} (target <= {TARGET_VERSION})")
     print(f"elapsed_seconds={time.perf_counter() - started:.3f}")
     return 0 if version <= TARGET_VERSION else 1

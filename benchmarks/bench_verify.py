@@ -27,12 +27,15 @@ import jwt
 import peewee
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from verifier import issuer, jws, keyring, registry, revocation
-from verifier.credential import Credential, check_header
-from verifier.db import init_schema, open_database
-from verifier.keystore import PrivateKeyStore
-from verifier.service import VerificationService
-from verifier.verify import Status
+from verifier.core import jws
+from verifier.core.credential import Credential, check_header
+from verifier.core.verify import Status
+from verifier.issuance import issuer, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
+from verifier.store import registry, revocation
+from verifier.store.db import init_schema, open_database
+from verifier.verification import VerificationService
 
 TARGET_RATIO = 0.75
 REVOKED_ROWS = 1_000_000
@@ -69,7 +72,7 @@ def main() -> int:
 
 def run(fixture: Fixture) -> int:
     """Throughput comparison, breakdown and freshness checks, in that order."""
-    service = VerificationService(fixture.database, leeway=LEEWAY)
+    service = VerificationService(leeway=LEEWAY)
     warm_up(service, fixture)
     bare, ours = measure_alternately(service, fixture)
     ratio = ours / bare
@@ -91,10 +94,10 @@ def set_up(tmp: Path) -> Fixture:
     now = int(time.time())
     database = open_database(f"sqlite:///{tmp / 'bench.sqlite3'}", create=True)
     init_schema(database)
-    agency = registry.add_agency(AGENCY_ID, "LSP Benchmark Nusantara", (1, 6), "lsp", now - 7200)
+    registry.add_agency(AGENCY_ID, "LSP Benchmark Nusantara", (1, 6), "lsp", now - 7200)
     store = PrivateKeyStore(tmp / "keys", PASSPHRASE)
     key = keyring.generate(store, AGENCY_ID, "EdDSA", now - 3600)
-    tokens = issue_tokens(store, agency, now - 60)
+    tokens = issue_tokens(store, now - 60)
     started = time.perf_counter()
     insert_revocations(database, now - 86_400)
     print(f"setup_revocation_rows={REVOKED_ROWS} in {time.perf_counter() - started:.1f}s")
@@ -103,9 +106,9 @@ def set_up(tmp: Path) -> Fixture:
     return Fixture(database, key, tokens, public_key, now)
 
 
-def issue_tokens(store: PrivateKeyStore, agency: registry.AgencyInfo, now: int) -> list[str]:
+def issue_tokens(store: PrivateKeyStore, now: int) -> list[str]:
     """A handful of valid credentials, issued and stored the way the service issues them."""
-    signer = keyring.signer(store, AGENCY_ID)
+    issuing = IssuingService(store, pepper=None, base_url="https://sertifikat.example.id")
     tokens = []
     for index in range(TOKENS):
         request = issuer.IssueRequest(
@@ -114,7 +117,7 @@ def issue_tokens(store: PrivateKeyStore, agency: registry.AgencyInfo, now: int) 
             level=3,
             job_code="ME063100",
         )
-        signed = issuer.issue_one(request, agency, signer, pepper=None, now=now)
+        signed = issuing.issue(request, now=now).signed
         tokens.append(signed.token)
     return tokens
 
@@ -198,7 +201,7 @@ def breakdown(service: VerificationService, fixture: Fixture) -> dict[str, float
     token = fixture.tokens[0]
     parsed = jws.parse(token)
     credential = Credential.from_claims(parsed.payload)
-    database, verifying_key = fixture.database, fixture.key.verifying_key
+    verifying_key = fixture.key.verifying_key
 
     def parse_and_check() -> None:
         parsed_token = jws.parse(token)
@@ -207,9 +210,9 @@ def breakdown(service: VerificationService, fixture: Fixture) -> dict[str, float
 
     steps: dict[str, Callable[[], object]] = {
         "parse_checks": parse_and_check,
-        # One statement reads both the revocation state and the registry version (service.py).
+        # One statement reads both the revocation state and the registry version (verification.py).
         "revocation_and_registry": lambda: revocation.lookup_with_registry_version(
-            database, credential.agency_id, credential.number
+            credential.agency_id, credential.number
         ),
         "signature": lambda: verifying_key.verify(parsed.signing_input, parsed.signature),
         "full_verify": lambda: service.verify(token),

@@ -25,11 +25,13 @@ sys.path.insert(0, str(ROOT))  # the scripts reuse the strategies and checks in 
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.conftest import DAY, NOW  # noqa: E402
-from verifier import issuer, keyring, registry  # noqa: E402
-from verifier.db import init_schema, open_database  # noqa: E402
-from verifier.keystore import PrivateKeyStore  # noqa: E402
-from verifier.service import VerificationService  # noqa: E402
+from tests.helpers import DAY, NOW  # noqa: E402
+from verifier.issuance import issuer, keyring  # noqa: E402
+from verifier.issuance.keystore import PrivateKeyStore  # noqa: E402
+from verifier.issuance.service import IssuingService  # noqa: E402
+from verifier.store import registry  # noqa: E402
+from verifier.store.db import init_schema, open_database  # noqa: E402
+from verifier.verification import VerificationService  # noqa: E402
 
 DEFAULT_EXAMPLES = 50_000
 PEPPER = "fuzz pepper"
@@ -56,10 +58,10 @@ def world() -> Iterator[World]:
         request = issuer.IssueRequest(agency_id=agency.id,
                                       holder_name="Muhammad Rizky Pratama Saputra",
                                       level=3, job_code="ME063100")
-        signed = issuer.issue_one(request, agency, keyring.signer(store, agency.id),
-                                  pepper=PEPPER, now=NOW)
+        issuing = IssuingService(store, pepper=PEPPER, base_url="https://sertifikat.example.id")
+        issued = issuing.issue(request, now=NOW)
         try:
-            yield World(VerificationService(database, 60), signed.token)
+            yield World(VerificationService(leeway=60), issued.signed.token)
         finally:
             database.close()
 

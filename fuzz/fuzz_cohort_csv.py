@@ -20,10 +20,11 @@ import sys
 import _harness
 from hypothesis import strategies as st
 
-from tests.conftest import NOW
-from verifier import cohort, registry
-from verifier.cohort_file import COLUMNS, XLSX_MAGIC, read_cohort
-from verifier.errors import InvalidInput
+from tests.helpers import NOW
+from verifier.core.errors import InvalidInput
+from verifier.issuance import cohort
+from verifier.issuance.cohort_file import COLUMNS, XLSX_MAGIC, read_cohort
+from verifier.store import registry
 
 _NIK_RUN = re.compile(r"\d{16}")
 NIKS = st.sampled_from(["3575040003930001", "3273010001900042", "9973010001900042",

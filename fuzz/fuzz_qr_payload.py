@@ -8,7 +8,7 @@ Three properties, sharing ``--examples`` inputs (default 50,000: half to the fir
 * arbitrary digit strings of any length up to past the limit raise nothing but
   ``MalformedToken`` and, if they decode to anything but the original, to a token no registered
   key signed;
-* arbitrary text and URLs given to ``qr.extract_token`` raise nothing but ``MalformedToken``.
+* arbitrary text and URLs given to ``links.extract_token`` raise nothing but ``MalformedToken``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import _harness
 from hypothesis import strategies as st
 
 from tests.test_properties import UNSIGNED, check_payload_mutation, payload_mutations
-from verifier import jws, qr, qr_payload
+from verifier.core import jws, links, qr_payload
 
 
 def main() -> int:
@@ -47,7 +47,7 @@ def main() -> int:
         def extracted(text: object) -> None:
             assert isinstance(text, str)
             with contextlib.suppress(jws.MalformedToken):
-                qr.extract_token(text)
+                links.extract_token(text)
 
         limit = qr_payload.MAX_PAYLOAD_DIGITS
         digit_strings = (

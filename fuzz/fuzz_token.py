@@ -20,8 +20,8 @@ import _harness
 from hypothesis import strategies as st
 
 from tests.test_properties import SIGNATURE_VERIFIED, check_token_mutation, token_mutations
-from verifier import jws, qr
-from verifier.verify import Status
+from verifier.core import jws, links
+from verifier.core.verify import Status
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
@@ -68,7 +68,7 @@ def main() -> int:
             assert isinstance(text, str)
             status = check_token_mutation(world.service, original, text)
             try:
-                same = qr.extract_token(text) == original
+                same = links.extract_token(text) == original
             except jws.MalformedToken:
                 same = False
             assert (status is Status.VALID) == same, (text, status)

@@ -11,18 +11,16 @@ from typing import Any
 import peewee
 import pytest
 
-from verifier import issuer, keyring, registry
+from tests.helpers import DATABASE_KINDS, DAY, NOW, POSTGRES_URL
 from verifier.config import Settings
-from verifier.db import init_schema, open_database
-from verifier.keystore import PrivateKeyStore
-from verifier.models import ALL_TABLES
-from verifier.service import VerificationService
-
-#: 2026-01-15T00:00:00Z: the instant every test lives at unless it says otherwise.
-NOW = 1_768_435_200
-DAY = 86_400
-POSTGRES_URL = os.environ.get("SKK_TEST_POSTGRES_URL")
-DATABASE_KINDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+from verifier.issuance import issuer, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
+from verifier.store import registry
+from verifier.store.credentials import SignedCredential
+from verifier.store.db import init_schema, open_database
+from verifier.store.models import ALL_TABLES
+from verifier.verification import VerificationService
 
 
 def _fresh_postgres(url: str) -> peewee.Database:
@@ -114,10 +112,10 @@ def make_key(store: PrivateKeyStore) -> Callable[..., registry.TrustedKey]:
 @pytest.fixture
 def issue(
     settings: Settings, store: PrivateKeyStore
-) -> Callable[..., issuer.SignedCredential]:
+) -> Callable[..., SignedCredential]:
     """Factory: issue a credential (reference data by default) at ``now``."""
 
-    def make(now: int = NOW, **fields: Any) -> issuer.SignedCredential:
+    def make(now: int = NOW, **fields: Any) -> SignedCredential:
         defaults: dict[str, Any] = {
             "agency_id": "lsp-contoh",
             "holder_name": "Muhammad Rizky Pratama Saputra",
@@ -125,9 +123,8 @@ def issue(
             "job_code": "ME063100",
         }
         request = issuer.IssueRequest(**{**defaults, **fields})
-        agency = registry.get_agency(request.agency_id)
-        signer = keyring.signer(store, request.agency_id)
-        return issuer.issue_one(request, agency, signer, pepper=settings.nik_pepper, now=now)
+        issuing = IssuingService(store, pepper=settings.nik_pepper, base_url=settings.base_url)
+        return issuing.issue(request, now=now).signed
 
     return make
 
@@ -142,7 +139,7 @@ def contoh(make_agency, make_key) -> registry.TrustedKey:
 @pytest.fixture
 def service(database: peewee.Database, settings: Settings) -> VerificationService:
     """A verification service on the test database."""
-    return VerificationService(database, settings.leeway_seconds)
+    return VerificationService(settings.leeway_seconds)
 
 
 @pytest.fixture
@@ -157,6 +154,24 @@ def app(database: peewee.Database, env: dict[str, str]):
 def client(app):
     """A Flask test client."""
     return app.test_client()
+
+
+# -- test tiers ------------------------------------------------------------------------------------
+
+TIERS = ("unit", "system", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every test in exactly one tier (pyproject.toml): ``system`` or ``browser`` as marked,
+    ``unit`` otherwise; a test that drives the browser must say so."""
+    for item in items:
+        tiers = [tier for tier in TIERS if item.get_closest_marker(tier)]
+        if "browser" in getattr(item, "fixturenames", ()) and "browser" not in tiers:
+            raise pytest.UsageError(f"{item.nodeid} uses the browser: mark it browser")
+        if len(tiers) > 1:
+            raise pytest.UsageError(f"{item.nodeid} is in more than one tier: {tiers}")
+        if not tiers:
+            item.add_marker(pytest.mark.unit)
 
 
 # -- a real browser --------------------------------------------------------------------------------

@@ -24,12 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
-from verifier.db import open_database
-from verifier.models import ALL_TABLES
+from tests.helpers import POSTGRES_URL
+from verifier.store.db import open_database
+from verifier.store.models import ALL_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-POSTGRES_URL = os.environ.get("SKK_TEST_POSTGRES_URL")
 BOOT_TIMEOUT = 30.0  # seconds for gunicorn to answer /healthz
 HTTP_TIMEOUT = 10.0  # seconds per request
 #: The server kinds a test runs on: PostgreSQL too when the CI server is configured.

@@ -13,11 +13,14 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from verifier import apikeys, create_app, qr
-from verifier.models import CredentialRecord
-from verifier.web.limits import DEFAULT_LIMITS, FAILED_AUTH
+from tests.helpers import DAY, NOW
+from verifier import create_app
+from verifier.config import DEFAULT_RATE_LIMITS, RateLimit
+from verifier.core import links
+from verifier.qr import scan
+from verifier.store import apikeys
+from verifier.store.models import CredentialRecord
 
-from .conftest import DAY, NOW
 from .test_api import FreshAddressClient
 
 NIK = "3201000000000017"
@@ -132,7 +135,7 @@ def test_bearer_scheme_is_case_insensitive(client, api_key):
 
 
 def test_failed_authentication_is_rate_limited_per_client(client, auth):
-    amount = int(DEFAULT_LIMITS[FAILED_AUTH].split()[0])
+    amount = int(DEFAULT_RATE_LIMITS[RateLimit.FAILED_AUTH].split()[0])
     bad = {"Authorization": "Bearer skk_0123456789ab_" + "a" * 43}
     for _ in range(amount):
         assert client.get("/api/v1/audit", headers=bad).status_code == 401
@@ -145,7 +148,7 @@ def test_failed_authentication_is_rate_limited_per_client(client, auth):
 
 
 def test_successful_requests_do_not_use_up_the_auth_limit(client, auth):
-    amount = int(DEFAULT_LIMITS[FAILED_AUTH].split()[0])
+    amount = int(DEFAULT_RATE_LIMITS[RateLimit.FAILED_AUTH].split()[0])
     for _ in range(amount + 5):
         assert client.get("/api/v1/audit", headers=auth).status_code == 200
 
@@ -155,7 +158,7 @@ def test_successful_requests_do_not_use_up_the_auth_limit(client, auth):
 
 def test_issue_returns_number_token_and_qr_url(client, issued, settings):
     assert set(issued) == {"number", "token", "url"}
-    assert issued["url"] == qr.credential_url(settings.base_url, issued["token"])
+    assert issued["url"] == links.credential_url(settings.base_url, issued["token"])
     assert issued["url"].startswith("HTTPS://SERTIFIKAT.EXAMPLE.ID/V/")
     result = client.post("/api/v1/verify", json={"token": issued["url"], "nik": NIK}).get_json()
     assert result["status"] == "valid" and result["nik_match"] is True
@@ -386,7 +389,7 @@ def test_qr_svg_and_png(client, auth, issued, tmp_path: Path):
     assert png.status_code == 200 and png.mimetype == "image/png"
     image = tmp_path / "qr.png"
     image.write_bytes(png.data)
-    assert qr.read_qr_image(image) == issued["url"]
+    assert scan.read_qr_image(image) == issued["url"]
 
 
 # -- revoke, suspend, reinstate, audit ----------------------------------------------------------

@@ -20,13 +20,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from limits.storage import Storage
 
-from verifier import qr, registry, revocation
-from verifier.db import init_schema, open_database
-from verifier.errors import ConfigurationError
-from verifier.web.limits import DEFAULT_LIMITS, VERIFY
+from tests.helpers import DAY, NOW
+from verifier.config import DEFAULT_RATE_LIMITS, RateLimit
+from verifier.core import links, qr_payload
+from verifier.core.errors import ConfigurationError
+from verifier.store import registry, revocation
+from verifier.store.db import init_schema, open_database
 from verifier.web.state import EXTENSION_KEY
-
-from .conftest import DAY, NOW
 
 NIK = "3201000000000017"
 OTHER_NIK = "3201000000000025"
@@ -60,12 +60,12 @@ def _problem(response, status: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize("form", ["jws", "payload", "url", "lowercase-url"])
 def test_verify_accepts_token_payload_and_url(client, signed, settings, form):
-    url = qr.credential_url(settings.base_url, signed.token)
+    url = links.credential_url(settings.base_url, signed.token)
     text = {
         "jws": signed.token,
-        "payload": qr.encode_payload(signed.token),
+        "payload": qr_payload.encode_payload(signed.token),
         "url": url,
-        "lowercase-url": f"https://sertifikat.example.id/v/{qr.encode_payload(signed.token)}?x=1",
+        "lowercase-url": f"https://sertifikat.example.id/v/{qr_payload.encode_payload(signed.token)}?x=1",
     }[form]
     response = _verify(client, {"token": text})
     assert response.status_code == 200
@@ -322,7 +322,7 @@ def test_per_client_nik_limit_is_shared_by_every_worker(app, database, env, cont
 
 
 def test_verify_rate_limit_is_per_client(client, contoh):
-    amount = int(DEFAULT_LIMITS[VERIFY].split()[0])
+    amount = int(DEFAULT_RATE_LIMITS[RateLimit.VERIFY].split()[0])
     for _ in range(amount):
         assert _verify(client, {"token": "x"}).status_code == 200
     response = _verify(client, {"token": "x"})
@@ -356,7 +356,7 @@ def test_behind_a_trusted_proxy_limits_count_the_forwarded_client(database, env)
 
 
 def test_without_trusted_proxies_forwarded_headers_are_ignored(client, contoh):
-    amount = int(DEFAULT_LIMITS[VERIFY].split()[0])
+    amount = int(DEFAULT_RATE_LIMITS[RateLimit.VERIFY].split()[0])
     for n in range(amount):
         forged = {"X-Forwarded-For": f"10.5.{n >> 8}.{n & 255}"}
         assert _verify(client, {"token": "x"}, headers=forged).status_code == 200

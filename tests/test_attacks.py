@@ -22,12 +22,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import DAY, NOW
-from verifier import keys, revocation
-from verifier.jws import b64url_decode, b64url_encode
-from verifier.keys import ED25519_ORDER, P256_ORDER, SigningKey
-from verifier.keystore import PrivateKeyStore
-from verifier.service import VerificationService
+from tests.helpers import DAY, NOW
+from verifier.core import keys
+from verifier.core.jws import b64url_decode, b64url_encode
+from verifier.core.keys import ED25519_ORDER, P256_ORDER, SigningKey
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import revocation
+from verifier.verification import VerificationService
 
 B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 

@@ -25,10 +25,13 @@ import pytest
 from click.testing import CliRunner, Result
 from playhouse import db_url
 
-from tests.conftest import DAY, NOW, POSTGRES_URL
-from verifier import registry, revocation
+from tests.helpers import DAY, NOW, POSTGRES_URL
 from verifier.cli import main
-from verifier.service import VerificationService
+from verifier.store import registry, revocation
+from verifier.verification import VerificationService
+
+#: tar, sqlite3, pg_dump and pg_restore as processes.
+pytestmark = pytest.mark.system
 
 AT = datetime.fromtimestamp(NOW, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -72,7 +75,7 @@ def live(database, contoh, make_agency, make_key, issue) -> dict[str, str]:
     credential("BAK 0007 2026", "key_revoked", agency_id="dinas-contoh")
     registry.revoke_key(compromised.kid, NOW - 1800)
 
-    service = VerificationService(database, leeway=60)
+    service = VerificationService(leeway=60)
     assert {t: service.verify(t, at=NOW).status.value for t in expected} == expected
     return expected
 

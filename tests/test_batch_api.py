@@ -14,12 +14,11 @@ from jsonschema import Draft202012Validator
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from verifier import apikeys
-from verifier.models import CredentialRecord
+from tests.helpers import NOW
+from verifier.store import apikeys
+from verifier.store.models import CredentialRecord
 from verifier.web.batch_api import MAX_BODY_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED_BYTES
 from verifier.web.openapi_spec import SCHEMAS
-
-from .conftest import NOW
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "cohort_pasuruan_2025.csv"
 BATCH = "/api/v1/credentials/batch"

@@ -18,8 +18,12 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 from werkzeug.serving import make_server
 
-from verifier import qr, revocation
-from verifier.credential import add_years
+from verifier.core import links, qr_payload
+from verifier.core.credential import add_years
+from verifier.store import revocation
+
+#: Headless Chromium.
+pytestmark = pytest.mark.browser
 
 PHONE = {"width": 360, "height": 740}
 #: WCAG AAA for normal text; the verdict needs it in sunlight on a cheap screen.
@@ -161,7 +165,7 @@ def test_verdict_is_big_clear_and_clean(
         revocation.revoke("lsp-contoh", signed.credential.number, "fraud", note=None, actor="t",
                           now=now - 60)
     token = signed.token if state != "forged" else signed.token[:-6] + "AAAAAA"
-    path = qr.credential_url(settings.base_url, token).split("/V/", 1)[1]
+    path = links.credential_url(settings.base_url, token).split("/V/", 1)[1]
     context, page, watch, response = _open(browser, f"{server}/V/{path}", locale)
     try:
         assert response.status == 200
@@ -181,7 +185,7 @@ def test_verdict_is_big_clear_and_clean(
 
 def test_page_reads_the_same_without_javascript(browser, server, contoh, issue):
     signed = issue(now=int(time.time()) - 3600)
-    url = f"{server}/v/{qr.encode_payload(signed.token)}"
+    url = f"{server}/v/{qr_payload.encode_payload(signed.token)}"
     context, page, _, response = _open(browser, url, javascript=False)
     try:
         assert response.status == 200
@@ -197,7 +201,8 @@ def test_narrowest_phone_has_no_sideways_scroll(browser, server, contoh, issue):
     context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True)
     try:
         page = context.new_page()
-        for path in (f"/V/{qr.encode_payload(signed.token)}", "/v/garbage", "/cek", "/privasi"):
+        payload = qr_payload.encode_payload(signed.token)
+        for path in (f"/V/{payload}", "/v/garbage", "/cek", "/privasi"):
             page.goto(server + path)
             assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
     finally:
@@ -216,7 +221,7 @@ def test_verdict_words_never_break_inside_a_word(browser, server, contoh, issue)
     try:
         page = context.new_page()
         for language in ("id", "en"):
-            for path in [f"/V/{qr.encode_payload(token)}" for token in tokens] + ["/v/x"]:
+            for path in [f"/V/{qr_payload.encode_payload(token)}" for token in tokens] + ["/v/x"]:
                 page.goto(f"{server}{path}?lang={language}")
                 fits = page.evaluate(
                     "(() => { const w = document.getElementById('verdict-word');"

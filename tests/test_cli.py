@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from verifier.cli import main
 from verifier.cli.base import DashArgumentCommand
-from verifier.keys import import_public_key
-from verifier.migrations import SCHEMA_VERSION
-from verifier.qr import read_qr_image
+from verifier.core.keys import import_public_key
+from verifier.qr.scan import read_qr_image
+from verifier.store.migrations import SCHEMA_VERSION
 
 REFERENCE = {
     "number": "41011 7112 3 00001234 2025",

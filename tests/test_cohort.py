@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOW
-from verifier import cohort, keyring, registry
-from verifier.cohort_file import read_cohort
-from verifier.errors import Conflict, InvalidInput
-from verifier.models import CredentialRecord
+from tests.helpers import NOW
+from verifier.core.errors import Conflict, InvalidInput
+from verifier.issuance import cohort, keyring
+from verifier.issuance.cohort_file import read_cohort
+from verifier.store import registry
+from verifier.store.models import CredentialRecord
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "cohort_pasuruan_2025.csv"
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from limits import parse_many
 
-from verifier.config import INSTANCE_DIR, PROJECT_ROOT, load_settings
-from verifier.errors import ConfigurationError
+from verifier.config import (
+    DEFAULT_RATE_LIMITS,
+    INSTANCE_DIR,
+    PROJECT_ROOT,
+    RateLimit,
+    Settings,
+    load_settings,
+)
+from verifier.core.errors import ConfigurationError
 
 
 def test_defaults() -> None:
@@ -56,3 +64,25 @@ def test_bad_values_refused(env, message) -> None:
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:5000/", "http://[::1]"])
 def test_plain_http_only_on_loopback(url) -> None:
     assert load_settings({"SKK_BASE_URL": url}).base_url == url.rstrip("/")
+
+
+def test_rate_limits_are_settings_parsed_once() -> None:
+    defaults = load_settings({})
+    assert defaults.rate_limits == Settings().rate_limits
+    assert {limit: [str(item) for item in items]
+            for limit, items in defaults.rate_limits.items()} == {
+        limit: [str(item) for item in parse_many(text)]
+        for limit, text in DEFAULT_RATE_LIMITS.items()
+    }
+    assert defaults.rate_limit_storage_uri is None
+    settings = load_settings({"SKK_RATELIMIT_MANUAL_CHECK": "3 per hour;9 per day",
+                              "SKK_RATELIMIT_STORAGE_URI": " redis://cache:6379/0 "})
+    manual = settings.rate_limits[RateLimit.MANUAL_CHECK]
+    assert [(item.amount, item.get_expiry()) for item in manual] == [(3, 3600), (9, 86400)]
+    assert settings.rate_limit_storage_uri == "redis://cache:6379/0"
+
+
+@pytest.mark.parametrize("limit", list(RateLimit))
+def test_a_bad_rate_limit_names_its_variable(limit: RateLimit) -> None:
+    with pytest.raises(ConfigurationError, match=f"{limit.variable}: not a rate limit"):
+        load_settings({limit.variable: "often"})

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import NOW
-from verifier.credential import (
+from tests.helpers import NOW
+from verifier.core.credential import (
     MAX_NUMERIC_DATE,
     Credential,
     add_years,

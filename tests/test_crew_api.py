@@ -13,7 +13,7 @@ import pytest
 
 from verifier import apikeys, issuer, revocation
 from verifier.crew import projects
-from verifier.models import CrewMember, WebhookSubscription
+from verifier.store.models import CrewMember, WebhookSubscription
 from verifier.web.crew_api import MAX_BODY_BYTES
 
 from .conftest import DAY
@@ -549,9 +549,9 @@ def watched_event_bodies(client, fresh, owner_auth) -> list[dict[str, Any]]:
     """The body of every kind of event, as the outbox wrote them."""
     import json
 
-    from verifier.credential import add_years
+    from verifier.core.credential import add_years
     from verifier.crew import outbox
-    from verifier.models import WebhookMessage
+    from verifier.store.models import WebhookMessage
 
     signed = fresh()
     expiring = fresh(valid_from=add_years(wall_clock() + 10 * DAY, -5), holder_name="Budi")

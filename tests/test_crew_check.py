@@ -22,8 +22,8 @@ from verifier.crew.evaluation import (
     outcome_of,
 )
 from verifier.crew.roster import RosterWorker
-from verifier.errors import InvalidInput, NotFound
-from verifier.service import VerificationService
+from verifier.core.errors import InvalidInput, NotFound
+from verifier.verification import VerificationService
 
 from .conftest import DAY, NOW
 from .test_verify import (
@@ -400,7 +400,7 @@ def test_owner_sees_only_its_own_projects(world, two_owners):
 
 
 def test_deleting_a_project_deletes_its_crew(world, service, two_owners):
-    from verifier.models import CrewMember
+    from verifier.store.models import CrewMember
 
     project = _project("pupr-tol", "2026-01-01", "2026-12-31")
     _crew(service, project, [scanned(world.issue().token)])

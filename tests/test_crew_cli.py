@@ -9,7 +9,7 @@ import pytest
 
 from verifier import apikeys
 from verifier.crew import projects, terms, webhooks
-from verifier.models import WebhookMessage
+from verifier.store.models import WebhookMessage
 
 from .conftest import NOW
 from .test_cli import as_json, skk  # noqa: F401 (the skk fixture)

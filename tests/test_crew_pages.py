@@ -13,7 +13,7 @@ import pytest
 
 from verifier import apikeys, revocation
 from verifier.crew import projects, roster
-from verifier.models import CrewMember
+from verifier.store.models import CrewMember
 
 from .test_crew_api import fresh, wall_clock  # noqa: F401 (the fresh fixture)
 from .test_crew_roster import xlsx

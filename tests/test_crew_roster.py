@@ -10,7 +10,7 @@ import pytest
 
 from verifier.crew import roster
 from verifier.crew.roster import MAX_WORKERS, RosterRejected, RosterWorker
-from verifier.errors import InvalidInput
+from verifier.core.errors import InvalidInput
 
 NIK = "3273010001900042"
 AGENCIES = {"lsp-contoh": "lsp-contoh", "LSP Konstruksi Contoh Nusantara": "lsp-contoh"}

@@ -23,7 +23,7 @@ from verifier.crew import check, outbox, projects, terms, webhooks
 from verifier.crew.calendar import today
 from verifier.crew.notifier import Notifier, NotifierSettings, http_post, retry_delay
 from verifier.crew.roster import RosterWorker
-from verifier.models import ExpiryNotice, WebhookMessage
+from verifier.store.models import ExpiryNotice, WebhookMessage
 
 from .conftest import DAY, NOW
 
@@ -331,7 +331,7 @@ def test_unsubscribing_drops_undelivered_messages(watched):
 @pytest.fixture
 def expiring(contoh, issue, service):
     """A credential expiring 20 days after NOW, on a running project ending after that."""
-    from verifier.credential import add_years
+    from verifier.core.credential import add_years
 
     projects.add_owner("pupr-tol", "Ditjen Bina Marga", NOW)
     signed = issue(now=NOW - DAY, valid_from=add_years(NOW + 20 * DAY, -5))
@@ -360,7 +360,7 @@ def test_expiry_warning_is_sent_once_per_credential_and_project(expiring):
 
 
 def test_no_warning_more_than_30_days_ahead(expiring, service, issue):
-    from verifier.credential import add_years
+    from verifier.core.credential import add_years
 
     later = issue(now=NOW - DAY, valid_from=add_years(NOW + 40 * DAY, -5))
     _, project, _ = expiring
@@ -372,7 +372,7 @@ def test_no_warning_more_than_30_days_ahead(expiring, service, issue):
 
 
 def test_no_warning_when_the_project_ends_first(contoh, issue, service):
-    from verifier.credential import add_years
+    from verifier.core.credential import add_years
 
     projects.add_owner("pupr-tol", "Ditjen Bina Marga", NOW)
     signed = issue(now=NOW - DAY, valid_from=add_years(NOW + 20 * DAY, -5))
@@ -454,7 +454,7 @@ def test_http_post_reports_statuses_and_never_follows_redirects(receiver):
 
 
 def test_nobody_listening_is_a_failed_attempt(watched, receiver, database):
-    from verifier.models import WebhookSubscription
+    from verifier.store.models import WebhookSubscription
 
     WebhookSubscription.update(url="http://127.0.0.1:9/closed").execute()
     _revoke(watched)

@@ -43,9 +43,9 @@ import peewee
 import psycopg2
 import pytest
 
+from tests.helpers import POSTGRES_URL
 from tests.serving import (
     NO_RATE_LIMIT,
-    POSTGRES_URL,
     SERVER_KINDS,
     Answer,
     Client,
@@ -59,6 +59,9 @@ from tests.serving import (
     server_environment,
 )
 from verifier.web.errors import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
+
+#: Real gunicorn servers and databases that fail.
+pytestmark = pytest.mark.system
 
 AGENCY = "lsp-gangguan"
 CREDENTIALS = 4

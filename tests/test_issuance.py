@@ -6,12 +6,14 @@ import json
 
 import pytest
 
-from tests.conftest import DAY, NOW
-from verifier import issuer, jobs, jws, registry
-from verifier.credential import add_years, parse_instant
-from verifier.errors import ConfigurationError, Conflict, InvalidInput
-from verifier.models import CredentialRecord
-from verifier.nik import check_nik, nik_hmac
+from tests.helpers import DAY, NOW
+from verifier.core import jobs, jws
+from verifier.core.credential import add_years, parse_instant
+from verifier.core.errors import ConfigurationError, Conflict, InvalidInput
+from verifier.core.nik import check_nik, nik_hmac
+from verifier.issuance import issuer
+from verifier.store import registry
+from verifier.store.models import CredentialRecord
 
 NIK = "3575040003930001"
 
@@ -182,8 +184,8 @@ def test_spaced_national_numbers_are_still_accepted(contoh, issue) -> None:
 
 
 def test_lookups_do_not_repeat_a_nik_typed_as_an_id(database) -> None:
-    from verifier import apikeys
-    from verifier.errors import NotFound
+    from verifier.core.errors import NotFound
+    from verifier.store import apikeys
 
     for lookup in (registry.get_agency, registry.get_key, lambda key: apikeys.revoke(key, NOW)):
         with pytest.raises(NotFound) as excinfo:

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from verifier import cohort_output, qr
 from verifier.cli import main
-from verifier.models import CredentialRecord
+from verifier.printing import cohort_folder
+from verifier.qr import render
+from verifier.store.models import CredentialRecord
 
 from .test_batch_api import (
     BAD_CELLS,
@@ -105,8 +106,8 @@ def test_sample_issues_and_writes_every_output(skk, contoh, cohort_path, tmp_pat
     svgs = sorted((out / "qr").iterdir())
     assert len(svgs) == 75
     for row in rows[1:]:
-        svg = (out / "qr" / cohort_output.qr_file_name(row[1])).read_text()
-        assert svg == qr.qr_svg(row[6])  # the code encodes exactly the row's verify URL
+        svg = (out / "qr" / cohort_folder.qr_file_name(row[1])).read_text()
+        assert svg == render.qr_svg(row[6])  # the code encodes exactly the row's verify URL
 
     certificates = (out / "certificates-001.html").read_text()
     cards = (out / "cards-001.html").read_text()
@@ -194,7 +195,7 @@ def test_crash_between_commit_and_publish_is_repaired_by_running_again(
         raise Killed
 
     path, out = cohort_path(generated_cohort(20)), tmp_path / "out"
-    monkeypatch.setattr(cohort_output, "publish", die)
+    monkeypatch.setattr(cohort_folder, "publish", die)
     with pytest.raises(Killed):
         issue_batch(skk, path, out)
     assert CredentialRecord.select().count() == 20
@@ -245,6 +246,7 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+@pytest.mark.system
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (POSIX)")
 def test_kill_9_while_rendering_leaves_nothing_issued(contoh, env, cohort_path, tmp_path):
     path, out = cohort_path(generated_cohort(1500)), tmp_path / "out"

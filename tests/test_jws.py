@@ -1,4 +1,4 @@
-"""verifier.jws alone: strict base64url, strict JSON objects, compact parsing and serialisation."""
+"""verifier.core.jws alone: strict base64url, strict JSON objects, compact parsing, serialising."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import binascii
 
 import pytest
 
-from verifier import jws
-from verifier.jws import MalformedToken
+from verifier.core import jws
+from verifier.core.jws import MalformedToken
 
 HEADER = {"alg": "EdDSA", "kid": "AAAAAAAAAAAAAAAA", "typ": "skk+jwt"}
 PAYLOAD = {"iss": "lsp-contoh", "jti": "SKK 1", "iat": 1_768_435_200, "name": "Rina Marlina"}

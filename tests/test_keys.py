@@ -1,4 +1,4 @@
-"""verifier.keys and verifier.keystore: kids, signatures, public key import, private key files."""
+"""verifier.core.keys and verifier.issuance.keystore: kids, signatures, key import, key files."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier import keys
-from verifier.credential import KID_RE
-from verifier.errors import ConfigurationError, Conflict, InvalidInput
-from verifier.jws import b64url_decode, b64url_encode
-from verifier.keystore import PrivateKeyStore
+from verifier.core import keys
+from verifier.core.credential import KID_RE
+from verifier.core.errors import ConfigurationError, Conflict, InvalidInput
+from verifier.core.jws import b64url_decode, b64url_encode
+from verifier.issuance.keystore import PrivateKeyStore
 
 # RFC 8037 Appendix A.1/A.2 key, A.3 thumbprint and A.4 signature.
 RFC8037_D = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"

@@ -22,12 +22,14 @@ import pytest
 from werkzeug.routing import Rule
 
 from tests import serving
-from tests.conftest import NOW
-from verifier import apikeys, gunicorn_conf, jws, qr_payload
+from tests.helpers import NOW
+from verifier import gunicorn_conf
+from verifier.core import jws, qr_payload
+from verifier.core.jws import MAX_TOKEN_LENGTH
+from verifier.core.qr_payload import MAX_PAYLOAD_DIGITS
+from verifier.core.verify import Status
 from verifier.crew import projects
-from verifier.jws import MAX_TOKEN_LENGTH
-from verifier.qr_payload import MAX_PAYLOAD_DIGITS
-from verifier.verify import Status
+from verifier.store import apikeys
 
 #: Far over every route's limit (the batch upload allows a few MiB, the rest 16 KiB).
 HUGE = 2**31
@@ -227,6 +229,7 @@ def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("path", ["/api/v1/verify", "/api/v1/credentials",
                                   "/api/v1/credentials/X%201/revoke"])
 def test_lying_content_length_gets_413_at_once(server: dict[str, Any], path: str) -> None:
@@ -238,6 +241,7 @@ def test_lying_content_length_gets_413_at_once(server: dict[str, Any], path: str
     assert elapsed < 5.0
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("content_type", ["application/json", "text/csv",
                                           "application/x-www-form-urlencoded"])
 def test_chunked_body_over_every_limit_is_refused(server: dict[str, Any],
@@ -254,6 +258,7 @@ def test_chunked_body_over_every_limit_is_refused(server: dict[str, Any],
         assert status in (413, 415), f"{path} ({content_type}): {status}"
 
 
+@pytest.mark.system
 def test_chunked_body_within_the_limit_is_read_whole(server: dict[str, Any]) -> None:
     chunk = b'{"token": "' + b"a" * 10_000 + b'"}'
     body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk)
@@ -261,6 +266,7 @@ def test_chunked_body_within_the_limit_is_read_whole(server: dict[str, Any]) -> 
     assert _exchange(server["port"], _request("POST", "/api/v1/verify", headers, body))[0] == 200
 
 
+@pytest.mark.system
 def test_header_field_limit_boundary(server: dict[str, Any]) -> None:
     port = server["port"]
     name = "X-Padding"
@@ -270,12 +276,14 @@ def test_header_field_limit_boundary(server: dict[str, Any]) -> None:
     assert _exchange(port, _request("GET", "/healthz", {name: fits + "a" * 100}))[0] == 431
 
 
+@pytest.mark.system
 def test_oversized_authorization_header_never_reaches_the_app(server: dict[str, Any]) -> None:
     headers = {"Authorization": "Bearer skk_" + "a" * 2 * LIMIT_FIELD_SIZE}
     status, _ = _exchange(server["port"], _request("GET", "/api/v1/credentials?nik=1", headers))
     assert status == 431  # not the app's 401: gunicorn refused the request while reading it
 
 
+@pytest.mark.system
 def test_too_many_header_fields_are_refused(server: dict[str, Any]) -> None:
     port = server["port"]
     few = {f"X-H{i}": "1" for i in range(LIMIT_FIELDS - 2)}  # plus Host
@@ -284,6 +292,7 @@ def test_too_many_header_fields_are_refused(server: dict[str, Any]) -> None:
     assert _exchange(port, _request("GET", "/healthz", many))[0] == 431
 
 
+@pytest.mark.system
 def test_request_line_limit_boundary(server: dict[str, Any]) -> None:
     port = server["port"]
     overhead = len("GET /v/ HTTP/1.1")
@@ -292,6 +301,7 @@ def test_request_line_limit_boundary(server: dict[str, Any]) -> None:
     assert _exchange(port, _request("GET", fits + "1" * 100, {}))[0] == 414
 
 
+@pytest.mark.system
 def test_refusals_leave_no_traceback(server: dict[str, Any]) -> None:
     # Runs last in this module: every refusal above was an answer, never an app error.
     text = Path(server["errors"]).read_text(encoding="utf-8", errors="replace")

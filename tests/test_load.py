@@ -40,6 +40,9 @@ from tests.serving import (
     server_environment,
 )
 
+#: Real gunicorn servers under load.
+pytestmark = pytest.mark.system
+
 AGENCY = "lsp-beban"
 CREDENTIALS = 20
 CLIENTS = 32

@@ -30,14 +30,16 @@ from peewee import (
     TextField,
 )
 
-from tests.conftest import DAY, NOW
-from verifier import db, issuer, keys, migrations
+from tests.helpers import DAY, NOW
 from verifier.cli import main
-from verifier.errors import ConfigurationError, StorageUnavailable
-from verifier.keystore import PrivateKeyStore
-from verifier.migrations import Migration
-from verifier.models import ALL_TABLES
-from verifier.registry import AgencyInfo
+from verifier.core import keys
+from verifier.core.errors import ConfigurationError, StorageUnavailable
+from verifier.core.trust import AgencyInfo
+from verifier.issuance import issuer
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import db, migrations
+from verifier.store.migrations import Migration
+from verifier.store.models import ALL_TABLES
 
 # --- Schema version 1, frozen: verifier/models.py as of commit f2d1f1f -------------------------
 
@@ -196,7 +198,7 @@ def fill_v1(store: PrivateKeyStore) -> dict[str, str]:
         request = issuer.IssueRequest(AGENCY.id, "Rina Marlina", 3, job_code="ME063100",
                                       number=number)
         signed = issuer.sign_credential(
-            issuer.build_credential(request, AGENCY, NOW - DAY), key, None, None)
+            issuer.build_credential(request, AGENCY, NOW - DAY), key, None)
         cred = signed.credential
         V1Credential.create(agency=AGENCY.id, number=cred.number, holder_name=cred.holder_name,
                             job_title=cred.job_title, job_code=cred.job_code, level=cred.level,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DAY, NOW
-from verifier.errors import InvalidInput, TooManyAttempts
-from verifier.models import NikMiss
-from verifier.nik_match import MAX_MISSES, match_nik
+from tests.helpers import DAY, NOW
+from verifier.core.errors import InvalidInput, TooManyAttempts
+from verifier.store.models import NikMiss
+from verifier.store.nik_match import MAX_MISSES, match_nik
 
 NIK = "3575040003930001"
 OTHER_NIK = "3575040003930002"

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from verifier import apikeys
+from tests.helpers import NOW
+from verifier.store import apikeys
 from verifier.web.openapi import document
-
-from .conftest import NOW
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 API_PREFIXES = ("/api/", "/.well-known/", "/healthz", "/openapi.json")

@@ -25,15 +25,17 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from flask import render_template
 
-from verifier import create_app, issuer, jws, qr, revocation
+from tests.helpers import DAY
+from verifier import create_app
 from verifier.config import PROJECT_ROOT
-from verifier.credential import add_years
-from verifier.jobs import level_group
-from verifier.printing import verify_domain
+from verifier.core import jws, links, qr_payload
+from verifier.core.credential import add_years
+from verifier.core.jobs import level_group
+from verifier.core.links import verify_domain
+from verifier.store import revocation
+from verifier.store.credentials import SignedCredential
 from verifier.web.page_model import moment
 from verifier.web.state import EXTENSION_KEY
-
-from .conftest import DAY
 
 NIK = "3201000000000017"
 HOLDER = "Muhammad Rizky Pratama Saputra"
@@ -68,7 +70,7 @@ def _utc(*fields: int) -> int:
 
 
 def _path(token: str, mark: str = "V") -> str:
-    return f"/{mark}/{qr.encode_payload(token)}"
+    return f"/{mark}/{qr_payload.encode_payload(token)}"
 
 
 def _body(response) -> str:
@@ -94,10 +96,10 @@ def _language_kwargs(language: str, how: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def credential_in(contoh, issue) -> Callable[[str], issuer.SignedCredential]:
+def credential_in(contoh, issue) -> Callable[[str], SignedCredential]:
     """Factory: a credential of lsp-contoh in the given state at the wall clock."""
 
-    def make(state: str) -> issuer.SignedCredential:
+    def make(state: str) -> SignedCredential:
         now = _now()
         if state == "expired":
             return issue(now=now - 3600, valid_from=add_years(now - 30 * DAY, -5))
@@ -116,7 +118,7 @@ def credential_in(contoh, issue) -> Callable[[str], issuer.SignedCredential]:
 
 
 @pytest.fixture
-def signed(credential_in) -> issuer.SignedCredential:
+def signed(credential_in) -> SignedCredential:
     """A valid credential with a NIK on record."""
     return credential_in("valid")
 
@@ -177,8 +179,8 @@ def test_revoked_and_suspended_pages_give_the_public_reason(client, credential_i
     ["upper", "lower", "jws", "query", "full-url", "lower-full-url", "lang-and-query"],
 )
 def test_verify_page_accepts_every_url_form(client, signed, settings, form):
-    payload = qr.encode_payload(signed.token)
-    url = qr.credential_url(settings.base_url, signed.token)
+    payload = qr_payload.encode_payload(signed.token)
+    url = links.credential_url(settings.base_url, signed.token)
     path = {
         "upper": f"/V/{payload}",
         "lower": f"/v/{payload}",
@@ -275,7 +277,7 @@ def test_other_pages_are_small_and_scriptless(client, database, path):
 
 
 def test_no_nik_no_token_no_payload_in_the_page(client, signed):
-    payload = qr.encode_payload(signed.token)
+    payload = qr_payload.encode_payload(signed.token)
     for path in (f"/V/{payload}", f"/v/{signed.token}"):
         for language in LANGUAGES:
             body = _body(client.get(path, query_string={"lang": language}))
@@ -293,7 +295,7 @@ def test_garbage_is_not_echoed(client, database):
 # -- expiry warning -------------------------------------------------------------------------------
 
 
-def _expiring_in(issue, days: int) -> issuer.SignedCredential:
+def _expiring_in(issue, days: int) -> SignedCredential:
     now = _now()
     return issue(now=now - 3600, valid_from=add_years(now + days * DAY, -5))
 

@@ -15,9 +15,14 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.conftest import NOW
-from verifier import jobs, printing, qr
-from verifier.verify import Status
+from tests.helpers import NOW
+from verifier.core import jobs, links
+from verifier.core.verify import Status
+from verifier.printing import certificates
+from verifier.qr import render
+
+#: Headless Chromium.
+pytestmark = pytest.mark.browser
 
 #: CSS pixels per millimetre (CSS fixes 96 px to the inch).
 PX_PER_MM = 96 / 25.4
@@ -40,22 +45,23 @@ _QR_FORMAT = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 
 @pytest.fixture
-def items(contoh, issue, settings) -> list[printing.PrintItem]:
+def items(contoh, issue, settings) -> list[certificates.PrintItem]:
     """Ten freshly issued credentials with mixed names, jobs and levels, ready to print."""
     catalogue = [job for job in jobs.master() if job.level <= 6]
     result = []
     for index, name in enumerate(NAMES):
         job = catalogue[index * 3 % len(catalogue)]
         signed = issue(holder_name=name, job_code=job.code, level=job.level)
-        url = qr.credential_url(settings.base_url, signed.token)
+        url = links.credential_url(settings.base_url, signed.token)
         agency = "LSP Konstruksi Contoh Nusantara"
-        result.append(printing.PrintItem(signed.credential, agency, url, qr.qr_svg(url)))
+        result.append(certificates.PrintItem(signed.credential, agency, url, render.qr_svg(url)))
     assert len({item.credential.level for item in result}) > 2
     return result
 
 
 def test_certificates_print_one_page_each_and_scan(browser, items, service, settings, tmp_path):
-    (document,) = printing.render_certificates(items, printing.verify_domain(settings.base_url))
+    domain = links.verify_domain(settings.base_url)
+    (document,) = certificates.render_certificates(items, domain)
     pages = _print(browser, document, tmp_path / "certificates", ".cert", min_qr_mm=45)
     assert _pdf_pages(tmp_path / "certificates.pdf") == len(items)
     assert [len(found) for found in pages] == [1] * len(items)
@@ -63,7 +69,7 @@ def test_certificates_print_one_page_each_and_scan(browser, items, service, sett
 
 
 def test_card_sheets_print_eight_per_page_and_scan(browser, items, service, settings, tmp_path):
-    (document,) = printing.render_cards(items, printing.verify_domain(settings.base_url))
+    (document,) = certificates.render_cards(items, links.verify_domain(settings.base_url))
     pages = _print(browser, document, tmp_path / "cards", ".sheet", min_qr_mm=30)
     assert _pdf_pages(tmp_path / "cards.pdf") == 2  # 10 cards at 8 a page
     assert [len(found) for found in pages] == [8, 2]
@@ -113,7 +119,7 @@ def _decode(png: bytes) -> list[str]:
     return [barcode.text for barcode in found]
 
 
-def _check_scans(pages: list[list[str]], items: list[printing.PrintItem], service) -> None:
+def _check_scans(pages: list[list[str]], items: list[certificates.PrintItem], service) -> None:
     """Every credential's URL scanned exactly once, and each scan verifies as valid."""
     scanned = [text for page in pages for text in page]
     assert sorted(scanned) == sorted(item.url for item in items)

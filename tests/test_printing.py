@@ -10,8 +10,10 @@ from functools import cache
 
 import pytest
 
-from verifier import printing, qr
-from verifier.credential import Credential, add_years
+from verifier.core import links
+from verifier.core.credential import Credential, add_years
+from verifier.printing import certificates
+from verifier.qr import render
 
 BASE_URL = "https://sertifikat.example.id"
 DOMAIN = "sertifikat.example.id"
@@ -39,18 +41,18 @@ def make_credential(serial: int = 1234, **changes: object) -> Credential:
 
 @cache
 def _svg(url: str) -> str:
-    return qr.qr_svg(url)
+    return render.qr_svg(url)
 
 
 def make_item(
     serial: int = 1234, agency: str = "LSP Konstruksi Contoh Nusantara", **changes: object
-) -> printing.PrintItem:
+) -> certificates.PrintItem:
     """A PrintItem whose URL (and so QR) is unique to its serial number."""
     url = f"{BASE_URL.upper()}/V/{serial:012d}"
-    return printing.PrintItem(make_credential(serial, **changes), agency, url, _svg(url))
+    return certificates.PrintItem(make_credential(serial, **changes), agency, url, _svg(url))
 
 
-def cheap_items(count: int) -> list[printing.PrintItem]:
+def cheap_items(count: int) -> list[certificates.PrintItem]:
     """Many items sharing one QR: for page counting, where QR generation would only cost time."""
     item = make_item()
     return [replace(item, credential=make_credential(n)) for n in range(count)]
@@ -63,49 +65,49 @@ def visible_text(document: str) -> str:
 
 
 def test_one_certificate_page_per_item() -> None:
-    documents = printing.render_certificates([make_item(n) for n in range(3)], DOMAIN)
+    documents = certificates.render_certificates([make_item(n) for n in range(3)], DOMAIN)
     assert len(documents) == 1
     assert documents[0].count(CERT_PAGE) == 3
 
 
 def test_certificates_split_at_500_pages() -> None:
-    documents = printing.render_certificates(cheap_items(1001), DOMAIN)
+    documents = certificates.render_certificates(cheap_items(1001), DOMAIN)
     assert [doc.count(CERT_PAGE) for doc in documents] == [500, 500, 1]
 
 
 def test_split_size_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(printing, "PAGES_PER_FILE", 2)
-    documents = printing.render_certificates(cheap_items(5), DOMAIN)
+    monkeypatch.setattr(certificates, "PAGES_PER_FILE", 2)
+    documents = certificates.render_certificates(cheap_items(5), DOMAIN)
     assert [doc.count(CERT_PAGE) for doc in documents] == [2, 2, 1]
     assert "(berkas 3 dari 3)" in documents[2]
 
 
 def test_eight_cards_per_sheet() -> None:
-    documents = printing.render_cards([make_item(n) for n in range(10)], DOMAIN)
+    documents = certificates.render_cards([make_item(n) for n in range(10)], DOMAIN)
     assert len(documents) == 1
     sheets = documents[0].split(CARD_SHEET)[1:]
     assert [sheet.count(CARD) for sheet in sheets] == [8, 2]
 
 
 def test_cards_split_at_500_sheets() -> None:
-    documents = printing.render_cards(cheap_items(4001), DOMAIN)
+    documents = certificates.render_cards(cheap_items(4001), DOMAIN)
     assert [doc.count(CARD_SHEET) for doc in documents] == [500, 1]
     assert [doc.count(CARD) for doc in documents] == [4000, 1]
 
 
 def test_card_files_split_by_sheets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(printing, "PAGES_PER_FILE", 1)
-    documents = printing.render_cards(cheap_items(17), DOMAIN)
+    monkeypatch.setattr(certificates, "PAGES_PER_FILE", 1)
+    documents = certificates.render_cards(cheap_items(17), DOMAIN)
     assert [doc.count(CARD) for doc in documents] == [8, 8, 1]
     assert all(doc.count(CARD_SHEET) == 1 for doc in documents)
 
 
 def test_no_items_no_files() -> None:
-    assert printing.render_certificates([], DOMAIN) == []
-    assert printing.render_cards([], DOMAIN) == []
+    assert certificates.render_certificates([], DOMAIN) == []
+    assert certificates.render_cards([], DOMAIN) == []
 
 
-@pytest.mark.parametrize("render", [printing.render_certificates, printing.render_cards])
+@pytest.mark.parametrize("render", [certificates.render_certificates, certificates.render_cards])
 def test_everything_is_escaped(render) -> None:
     hostile = "<b>O'Brien & Sons</b>"
     item = make_item(
@@ -120,19 +122,19 @@ def test_everything_is_escaped(render) -> None:
 
 def test_non_ascii_names_are_kept() -> None:
     name = "Nguyễn Văn Đức Ñoño"
-    document = printing.render_certificates([make_item(holder_name=name)], DOMAIN)[0]
+    document = certificates.render_certificates([make_item(holder_name=name)], DOMAIN)[0]
     assert '<meta charset="utf-8">' in document
     assert name in document
 
 
-@pytest.mark.parametrize("render", [printing.render_certificates, printing.render_cards])
+@pytest.mark.parametrize("render", [certificates.render_certificates, certificates.render_cards])
 def test_verification_domain_beside_the_qr(render) -> None:
     text = visible_text(render([make_item()], DOMAIN)[0])
     assert f"Periksa keaslian: pindai QR atau buka {DOMAIN}" in text
     assert f"Hanya alamat {DOMAIN} yang resmi" in text
 
 
-@pytest.mark.parametrize("render", [printing.render_certificates, printing.render_cards])
+@pytest.mark.parametrize("render", [certificates.render_certificates, certificates.render_cards])
 def test_certificate_fields(render) -> None:
     text = visible_text(render([make_item(1234)], DOMAIN)[0])
     for expected in (
@@ -148,7 +150,7 @@ def test_certificate_fields(render) -> None:
 
 
 def test_certificate_shows_issue_date_and_no_code_when_absent() -> None:
-    text = visible_text(printing.render_certificates([make_item(job_code=None)], DOMAIN)[0])
+    text = visible_text(certificates.render_certificates([make_item(job_code=None)], DOMAIN)[0])
     assert "Tanggal terbit 15 Mei 2025" in text
     assert "Kode jabatan kerja" not in text
 
@@ -165,18 +167,18 @@ def test_certificate_shows_issue_date_and_no_code_when_absent() -> None:
     ],
 )
 def test_indonesian_date(instant: int, expected: str) -> None:
-    assert printing.indonesian_date(instant) == expected
+    assert certificates.indonesian_date(instant) == expected
 
 
 @pytest.mark.parametrize(
     ("level", "group"), [(1, "Operator"), (3, "Operator"), (4, "Teknisi/Analis"), (9, "Ahli")]
 )
 def test_level_names_kkni_group(level: int, group: str) -> None:
-    text = visible_text(printing.render_certificates([make_item(level=level)], DOMAIN)[0])
+    text = visible_text(certificates.render_certificates([make_item(level=level)], DOMAIN)[0])
     assert f"Jenjang {level} (KKNI) · {group}" in text
 
 
-@pytest.mark.parametrize("render", [printing.render_certificates, printing.render_cards])
+@pytest.mark.parametrize("render", [certificates.render_certificates, certificates.render_cards])
 def test_each_qr_inlined_once(render) -> None:
     items = [make_item(n) for n in range(9)]
     document = "".join(render(items, DOMAIN))
@@ -189,7 +191,7 @@ def test_each_qr_inlined_once(render) -> None:
 
 
 def test_inlined_svg_scales_with_css() -> None:
-    svg = printing.inline_svg(qr.qr_svg(f"{BASE_URL}/V/1"))
+    svg = certificates.inline_svg(render.qr_svg(f"{BASE_URL}/V/1"))
     root = svg[: svg.index(">") + 1]
     assert re.fullmatch(r'<svg viewBox="0 0 (\d+) \1" xmlns="[^"]+" class="segno">', root)
 
@@ -199,10 +201,10 @@ def test_inlined_svg_scales_with_css() -> None:
 )
 def test_only_svg_documents_are_inlined(svg: str) -> None:
     with pytest.raises(ValueError, match="single SVG"):
-        printing.inline_svg(svg)
+        certificates.inline_svg(svg)
 
 
-@pytest.mark.parametrize("render", [printing.render_certificates, printing.render_cards])
+@pytest.mark.parametrize("render", [certificates.render_certificates, certificates.render_cards])
 def test_self_contained_print_css(render) -> None:
     document = render([make_item(n) for n in range(2)], DOMAIN)[0]
     assert "@page { size: A4;" in document
@@ -211,7 +213,7 @@ def test_self_contained_print_css(render) -> None:
 
 
 def test_cards_are_id1_size() -> None:
-    document = printing.render_cards([make_item()], DOMAIN)[0]
+    document = certificates.render_cards([make_item()], DOMAIN)[0]
     assert re.search(r"\.card \{ width: 85\.6mm; height: 54mm;", document)
     assert "grid-template-columns: repeat(2, 85.6mm); grid-auto-rows: 54mm" in document
 
@@ -228,9 +230,9 @@ def test_cards_are_id1_size() -> None:
     ],
 )
 def test_verify_domain(base_url: str, domain: str) -> None:
-    assert printing.verify_domain(base_url) == domain
+    assert links.verify_domain(base_url) == domain
 
 
 def test_verify_domain_needs_a_host() -> None:
     with pytest.raises(ValueError, match="no host"):
-        printing.verify_domain("sertifikat.example.id")
+        links.verify_domain("sertifikat.example.id")

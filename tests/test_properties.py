@@ -18,12 +18,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn, SearchStrategy
 
-from tests.conftest import NOW
-from verifier import cohort, jws, qr, qr_payload, records, registry, revocation
-from verifier.cohort_file import read_cohort
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.service import VerificationService
-from verifier.verify import SHOWS_CREDENTIAL, Status
+from tests.helpers import NOW
+from verifier.core import jws, links, qr_payload
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.core.verify import SHOWS_CREDENTIAL, Status
+from verifier.issuance import cohort
+from verifier.issuance.cohort_file import read_cohort
+from verifier.store import records, registry, revocation
+from verifier.verification import VerificationService
 
 #: Examples per property in ``make test`` (SKK_PROPERTY_EXAMPLES for a longer local run;
 #: ``make fuzz`` draws from the same strategies with its own, much larger counts).
@@ -144,7 +146,7 @@ def check_token_mutation(service: VerificationService, original: str, text: str)
     """
     result = service.verify(text, at=NOW)
     if result.status in SIGNATURE_VERIFIED:
-        extracted = qr.extract_token(text)
+        extracted = links.extract_token(text)
         signed, received = jws.parse(original), jws.parse(extracted)
         assert (received.signing_input, received.signature) == (
             signed.signing_input, signed.signature), f"{text!r} verified with other bytes"
@@ -181,7 +183,7 @@ def check_payload_mutation(
 def _extracted(text: str) -> str | None:
     """The JWS the verification service would judge, or None when it is malformed before that."""
     try:
-        return qr.extract_token(text)
+        return links.extract_token(text)
     except jws.MalformedToken:
         return None
 

@@ -18,10 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from verifier import credential, jws, qr, qr_payload
-from verifier.credential import Credential
-from verifier.errors import InvalidInput, UnreadableInput
-from verifier.jws import MalformedToken
+from verifier.core import credential, jws, links, qr_payload
+from verifier.core.credential import Credential
+from verifier.core.errors import InvalidInput, UnreadableInput
+from verifier.core.jws import MalformedToken
+from verifier.qr import render, scan
 
 BASE_URL = "https://sertifikat.example.id"
 REFERENCE_START = 1747267200  # 2025-05-15T00:00:00Z
@@ -65,9 +66,9 @@ def raw_token(header_json: str, claims_json: str, signature: bytes = FAKE_SIGNAT
 
 
 def assert_compact_round_trip(token: str) -> str:
-    payload = qr.encode_payload(token)
+    payload = qr_payload.encode_payload(token)
     assert re.fullmatch(r"1[1-9][0-9]*", payload), payload
-    assert qr.decode_payload(payload) == token
+    assert qr_payload.decode_payload(payload) == token
     return payload
 
 
@@ -174,8 +175,8 @@ HEADER_JSON = '{"alg":"EdDSA","kid":"Xy7-_0aBcDeFgHiJ","typ":"skk+jwt"}'
     ],
 )
 def test_other_tokens_fall_back_to_the_plain_jws(token: str) -> None:
-    assert qr.encode_payload(token) == token
-    assert qr.decode_payload(token) == token
+    assert qr_payload.encode_payload(token) == token
+    assert qr_payload.decode_payload(token) == token
 
 
 def test_canonical_version_of_a_fallback_case_is_compact() -> None:
@@ -188,7 +189,7 @@ def test_canonical_version_of_a_fallback_case_is_compact() -> None:
 
 @pytest.fixture(scope="module")
 def reference_payload() -> str:
-    return qr.encode_payload(make_token(signature=FAKE_SIGNATURE))
+    return qr_payload.encode_payload(make_token(signature=FAKE_SIGNATURE))
 
 
 @pytest.mark.parametrize(
@@ -206,31 +207,32 @@ def reference_payload() -> str:
 )
 def test_garbage_payload_is_malformed(garbage: str, message: str) -> None:
     with pytest.raises(MalformedToken, match=message):
-        qr.decode_payload(garbage)
+        qr_payload.decode_payload(garbage)
 
 
 def test_leading_zero_after_version_is_malformed(reference_payload: str) -> None:
     with pytest.raises(MalformedToken, match="leading zero"):
-        qr.decode_payload("10" + reference_payload[1:])
+        qr_payload.decode_payload("10" + reference_payload[1:])
 
 
 @pytest.mark.parametrize("cut", [1, 2, 5, 50, 200, 349])
 def test_truncated_payload_is_malformed(reference_payload: str, cut: int) -> None:
     with pytest.raises(MalformedToken):
-        qr.decode_payload(reference_payload[:-cut])
+        qr_payload.decode_payload(reference_payload[:-cut])
 
 
 @pytest.mark.parametrize("extra", ["0", "7", "123"])
 def test_appended_digits_are_malformed(reference_payload: str, extra: str) -> None:
     with pytest.raises(MalformedToken):
-        qr.decode_payload(reference_payload + extra)
+        qr_payload.decode_payload(reference_payload + extra)
 
 
 def test_value_after_the_last_field_is_malformed() -> None:
     fields = qr_payload._pack_fields(make_token(signature=FAKE_SIGNATURE))
-    assert qr.decode_payload("1" + str(fields.to_int())) == make_token(signature=FAKE_SIGNATURE)
+    decoded = qr_payload.decode_payload("1" + str(fields.to_int()))
+    assert decoded == make_token(signature=FAKE_SIGNATURE)
     with pytest.raises(MalformedToken, match="after its last field"):
-        qr.decode_payload("1" + str(fields.to_int() + fields.capacity()))
+        qr_payload.decode_payload("1" + str(fields.to_int() + fields.capacity()))
 
 
 def test_flipped_digit_is_malformed(reference_payload: str) -> None:
@@ -238,7 +240,7 @@ def test_flipped_digit_is_malformed(reference_payload: str) -> None:
         digit = str((int(reference_payload[position]) + 1) % 10)
         damaged = reference_payload[:position] + digit + reference_payload[position + 1 :]
         with pytest.raises(MalformedToken):
-            qr.decode_payload(damaged)
+            qr_payload.decode_payload(damaged)
 
 
 def test_random_digit_strings_are_malformed() -> None:
@@ -247,14 +249,14 @@ def test_random_digit_strings_are_malformed() -> None:
         garbage = "1" + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 600)))
         garbage = re.sub(r"^10+", "1", garbage) or "1"
         with pytest.raises(MalformedToken):
-            qr.decode_payload(garbage)
+            qr_payload.decode_payload(garbage)
 
 
 @given(st.text(max_size=5000) | st.text(alphabet="0123456789", max_size=5000))
 @settings(max_examples=300, deadline=None)
 def test_decode_raises_only_malformed_token(text: str) -> None:
     try:
-        result = qr.decode_payload(text)
+        result = qr_payload.decode_payload(text)
     except MalformedToken:
         return
     assert isinstance(result, str)
@@ -262,11 +264,11 @@ def test_decode_raises_only_malformed_token(text: str) -> None:
 
 def test_non_digit_payload_is_returned_for_verification_to_judge() -> None:
     for payload in ["12a4", "١٢٣", "123 ", "eyJ.eyJ.sig"]:
-        assert qr.decode_payload(payload) == payload
+        assert qr_payload.decode_payload(payload) == payload
     with pytest.raises(MalformedToken):
-        jws.parse(qr.decode_payload("12a4"))
+        jws.parse(qr_payload.decode_payload("12a4"))
     with pytest.raises(MalformedToken, match="empty"):
-        qr.decode_payload("")
+        qr_payload.decode_payload("")
 
 
 # --- an independent encoder written from docs/qr-payload.md ----------------------------------
@@ -346,7 +348,7 @@ def test_document_encoder_agrees_with_the_code() -> None:
         {"number": "SKK-7", "valid_from": REFERENCE_START + 1, "job_code": "AZ000001"},
     ]:
         token = make_token(make_credential(**changes))
-        assert doc_encode(token) == qr.encode_payload(token)
+        assert doc_encode(token) == qr_payload.encode_payload(token)
 
 
 @pytest.mark.parametrize(
@@ -362,11 +364,11 @@ def test_document_encoder_agrees_with_the_code() -> None:
 )
 def test_non_canonical_payload_is_malformed(tweak: dict[str, Any], message: str) -> None:
     token = make_token(signature=FAKE_SIGNATURE)
-    assert qr.decode_payload(doc_encode(token)) == token
+    assert qr_payload.decode_payload(doc_encode(token)) == token
     if tweak == {"check": 0}:
         tweak = {"check": 1 if qr_payload.check_value(token) == 0 else 0}
     with pytest.raises(MalformedToken, match=message):
-        qr.decode_payload(doc_encode(token, **tweak))
+        qr_payload.decode_payload(doc_encode(token, **tweak))
 
 
 @pytest.mark.parametrize(("code_point", "message"), [(0xD800, "surrogate"), (0x41, "no escape")])
@@ -374,22 +376,22 @@ def test_needless_or_impossible_escape_is_malformed(code_point: int, message: st
     token = make_token(signature=FAKE_SIGNATURE)
     escaped = [(0, 4), (1, 101), (len(DOC_TEXT), len(DOC_TEXT) + 1), (code_point, 0x110000)]
     with pytest.raises(MalformedToken, match=message):
-        qr.decode_payload(doc_encode(token, name_fields=escaped))
+        qr_payload.decode_payload(doc_encode(token, name_fields=escaped))
 
 
 def test_exp_derived_past_the_calendar_is_malformed() -> None:
     late = make_credential(issued_at=2**53 - 9, valid_from=2**53 - 9, expires_at=2**53)
     token = make_token(late, signature=FAKE_SIGNATURE)
-    assert qr.decode_payload(doc_encode(token)) == token
+    assert qr_payload.decode_payload(doc_encode(token)) == token
     with pytest.raises(MalformedToken, match="exp"):
-        qr.decode_payload(doc_encode(token, derived_exp=True))
+        qr_payload.decode_payload(doc_encode(token, derived_exp=True))
 
 
 def test_document_test_vector_matches() -> None:
     token = make_token(signature=FAKE_SIGNATURE)
     doc = re.sub(r"\s+", "", DOC.read_text(encoding="utf-8"))
     assert token in doc
-    assert qr.encode_payload(token) in doc
+    assert qr_payload.encode_payload(token) in doc
 
 
 # --- property: every valid credential round-trips ----------------------------------------------
@@ -462,27 +464,27 @@ def test_every_valid_credential_round_trips_compact(
 
 def test_credential_url_upper_cases_scheme_and_host_only() -> None:
     token = make_token()
-    payload = qr.encode_payload(token)
-    assert qr.credential_url(BASE_URL, token) == f"HTTPS://SERTIFIKAT.EXAMPLE.ID/V/{payload}"
-    assert qr.credential_url("http://127.0.0.1:8000", token) == f"HTTP://127.0.0.1:8000/V/{payload}"
-    assert qr.credential_url("https://x.id/skk/", token) == f"HTTPS://X.ID/skk/V/{payload}"
+    payload = qr_payload.encode_payload(token)
+    assert links.credential_url(BASE_URL, token) == f"HTTPS://SERTIFIKAT.EXAMPLE.ID/V/{payload}"
+    assert links.credential_url("http://127.0.0.1:8000", token) == f"HTTP://127.0.0.1:8000/V/{payload}"
+    assert links.credential_url("https://x.id/skk/", token) == f"HTTPS://X.ID/skk/V/{payload}"
 
 
 def test_credential_url_carries_a_fallback_jws_unchanged() -> None:
     token = raw_token(HEADER_JSON, CLAIMS_JSON[:-1] + ',"org":"x"}')
-    assert qr.credential_url(BASE_URL, token) == f"HTTPS://SERTIFIKAT.EXAMPLE.ID/V/{token}"
+    assert links.credential_url(BASE_URL, token) == f"HTTPS://SERTIFIKAT.EXAMPLE.ID/V/{token}"
 
 
 @pytest.mark.parametrize("base", ["sertifikat.example.id", "https://", "https://x.id?a=1", ""])
 def test_credential_url_refuses_a_base_without_scheme_and_host(base: str) -> None:
     with pytest.raises(InvalidInput, match="base URL"):
-        qr.credential_url(base, make_token())
+        links.credential_url(base, make_token())
 
 
 @pytest.fixture(scope="module")
 def token_and_payload() -> tuple[str, str]:
     token = make_token(signature=FAKE_SIGNATURE)
-    return token, qr.encode_payload(token)
+    return token, qr_payload.encode_payload(token)
 
 
 @pytest.mark.parametrize(
@@ -502,14 +504,14 @@ def token_and_payload() -> tuple[str, str]:
 )
 def test_extract_token(template: str, token_and_payload: tuple[str, str]) -> None:
     token, payload = token_and_payload
-    assert qr.extract_token(template.format(token=token, payload=payload)) == token
+    assert links.extract_token(template.format(token=token, payload=payload)) == token
 
 
 def test_extract_token_refuses_a_damaged_payload(token_and_payload: tuple[str, str]) -> None:
     with pytest.raises(MalformedToken):
-        qr.extract_token(f"https://x.id/v/{token_and_payload[1][:-3]}")
+        links.extract_token(f"https://x.id/v/{token_and_payload[1][:-3]}")
     with pytest.raises(MalformedToken):
-        qr.extract_token("https://x.id/v/")
+        links.extract_token("https://x.id/v/")
 
 
 # --- QR symbols and images ---------------------------------------------------------------------
@@ -517,26 +519,26 @@ def test_extract_token_refuses_a_damaged_payload(token_and_payload: tuple[str, s
 
 @pytest.fixture(scope="module")
 def reference_url() -> str:
-    return qr.credential_url(BASE_URL, make_token())
+    return links.credential_url(BASE_URL, make_token())
 
 
 def test_reference_credential_qr_is_level_q_and_small(reference_url: str) -> None:
-    symbol = qr.make_qr(reference_url)
+    symbol = render.make_qr(reference_url)
     assert symbol.error == "Q"
-    assert symbol.version == qr.qr_version(reference_url) <= 13
+    assert symbol.version == render.qr_version(reference_url) <= 13
     plain = f"{BASE_URL}/v/{make_token()}"
-    assert qr.qr_version(plain) > qr.qr_version(reference_url) + 5
+    assert render.qr_version(plain) > render.qr_version(reference_url) + 5
 
 
 def test_qr_error_level_is_never_boosted() -> None:
     # These leave room for H in the same version; with boost_error segno would raise the level.
-    assert qr.make_qr("HTTPS://X.ID/ABCD").designator == "2-Q"
-    assert qr.make_qr("HTTPS://X.ID/V/ABCD").designator == "2-Q"
+    assert render.make_qr("HTTPS://X.ID/ABCD").designator == "2-Q"
+    assert render.make_qr("HTTPS://X.ID/V/ABCD").designator == "2-Q"
 
 
 def test_qr_url_too_long_is_invalid_input() -> None:
     with pytest.raises(InvalidInput, match="too long"):
-        qr.make_qr("https://x.id/v/" + "a" * 3000)
+        render.make_qr("https://x.id/v/" + "a" * 3000)
 
 
 URLS = [
@@ -553,11 +555,11 @@ URLS = [
 def test_png_decodes_to_the_exact_url(url: str, reference_url: str, tmp_path: Path) -> None:
     url = reference_url if url == "reference" else url
     path = tmp_path / "qr.png"
-    path.write_bytes(qr.qr_png(url))
-    assert qr.read_qr_image(path) == url
+    path.write_bytes(render.qr_png(url))
+    assert scan.read_qr_image(path) == url
     small = tmp_path / "small.png"
-    small.write_bytes(qr.qr_png(url, scale=3))
-    assert qr.read_qr_image(small) == url
+    small.write_bytes(render.qr_png(url, scale=3))
+    assert scan.read_qr_image(small) == url
 
 
 @pytest.mark.parametrize("name", ["qr.png", "QR.PNG"])
@@ -565,44 +567,44 @@ def test_write_qr_png_decodes_to_the_exact_url(
     name: str, reference_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / name
-    qr.write_qr(reference_url, path)
+    render.write_qr(reference_url, path)
     assert path.read_bytes().startswith(b"\x89PNG")
-    assert qr.read_qr_image(path) == reference_url
+    assert scan.read_qr_image(path) == reference_url
 
 
 def test_write_qr_svg_is_an_svg_document(reference_url: str, tmp_path: Path) -> None:
-    svg = qr.qr_svg(reference_url)
+    svg = render.qr_svg(reference_url)
     assert svg.startswith("<?xml")
     assert re.search(r"<svg[^>]*xmlns=\"http://www.w3.org/2000/svg\"", svg)
     assert svg.rstrip().endswith("</svg>")
     path = tmp_path / "qr.svg"
-    qr.write_qr(reference_url, path)
+    render.write_qr(reference_url, path)
     assert path.read_text(encoding="utf-8") == svg
 
 
 @pytest.mark.parametrize("name", ["qr.jpg", "qr", "qr.svg.txt"])
 def test_write_qr_refuses_other_suffixes(name: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=re.escape(Path(name).suffix or "no suffix")):
-        qr.write_qr("HTTPS://X.ID/V/1", tmp_path / name)
+        render.write_qr("HTTPS://X.ID/V/1", tmp_path / name)
     assert not (tmp_path / name).exists()
 
 
 def test_write_qr_to_a_missing_folder_is_unreadable_input(tmp_path: Path) -> None:
     with pytest.raises(UnreadableInput, match="cannot write"):
-        qr.write_qr("HTTPS://X.ID/V/1", tmp_path / "missing" / "qr.png")
+        render.write_qr("HTTPS://X.ID/V/1", tmp_path / "missing" / "qr.png")
 
 
 def test_transparent_png_is_read(reference_url: str, tmp_path: Path) -> None:
     path = tmp_path / "transparent.png"
-    qr.make_qr(reference_url).save(str(path), kind="png", scale=6, border=4, light=None)
-    assert qr.read_qr_image(path) == reference_url
+    render.make_qr(reference_url).save(str(path), kind="png", scale=6, border=4, light=None)
+    assert scan.read_qr_image(path) == reference_url
 
 
 def test_png_without_qr_is_unreadable(tmp_path: Path) -> None:
     path = tmp_path / "blank.png"
     Image.new("RGB", (300, 300), "white").save(path)
     with pytest.raises(UnreadableInput, match="no QR code"):
-        qr.read_qr_image(path)
+        scan.read_qr_image(path)
 
 
 @pytest.mark.parametrize(
@@ -612,7 +614,7 @@ def test_non_image_is_unreadable(content: bytes, tmp_path: Path) -> None:
     path = tmp_path / "file.png"
     path.write_bytes(content)
     with pytest.raises(UnreadableInput, match="not a readable image"):
-        qr.read_qr_image(path)
+        scan.read_qr_image(path)
 
 
 def png_header(width: int, height: int) -> bytes:
@@ -631,21 +633,21 @@ def test_decompression_bomb_is_refused(side: int, tmp_path: Path) -> None:
     path = tmp_path / "bomb.png"
     path.write_bytes(png_header(side, side))
     with pytest.raises(UnreadableInput, match="too large"):
-        qr.read_qr_image(path)
+        scan.read_qr_image(path)
 
 
 def test_svg_file_is_unreadable(reference_url: str, tmp_path: Path) -> None:
     path = tmp_path / "qr.svg"
-    qr.write_qr(reference_url, path)
+    render.write_qr(reference_url, path)
     with pytest.raises(UnreadableInput):
-        qr.read_qr_image(path)
+        scan.read_qr_image(path)
 
 
 def test_missing_file_and_folder_are_unreadable(tmp_path: Path) -> None:
     with pytest.raises(UnreadableInput, match="not found"):
-        qr.read_qr_image(tmp_path / "missing.png")
+        scan.read_qr_image(tmp_path / "missing.png")
     with pytest.raises(UnreadableInput, match="cannot read"):
-        qr.read_qr_image(tmp_path)
+        scan.read_qr_image(tmp_path)
 
 
 def test_verify_link_is_preferred_over_another_qr(reference_url: str, tmp_path: Path) -> None:
@@ -655,9 +657,9 @@ def test_verify_link_is_preferred_over_another_qr(reference_url: str, tmp_path: 
     sheet.paste(other.convert("RGB"), (0, 0))
     sheet.paste(ours.convert("RGB"), (other.width, 0))
     sheet.save(tmp_path / "sheet.png")
-    assert qr.read_qr_image(tmp_path / "sheet.png") == reference_url
+    assert scan.read_qr_image(tmp_path / "sheet.png") == reference_url
 
 
 def qr_png_file(path: Path, url: str) -> Path:
-    path.write_bytes(qr.qr_png(url, scale=6))
+    path.write_bytes(render.qr_png(url, scale=6))
     return path

@@ -1,4 +1,4 @@
-"""The mask qr_mask picks, and the symbol it leaves, are segno's own, byte for byte."""
+"""The mask verifier.qr.mask picks, and the symbol it leaves, are segno's own, byte for byte."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from segno import consts, encoder
 
-from verifier import qr, qr_mask
+from verifier.qr import mask, render
 
 
 def segno_svg(symbol: segno.QRCode) -> bytes:
     buffer = io.BytesIO()
-    symbol.save(buffer, kind="svg", scale=qr.SVG_SCALE, border=qr.BORDER, xmldecl=True)
+    symbol.save(buffer, kind="svg", scale=render.SVG_SCALE, border=render.BORDER, xmldecl=True)
     return buffer.getvalue()
 
 
@@ -29,10 +29,10 @@ def test_make_qr_is_segnos_own_symbol_with_its_automatic_mask() -> None:
             [(prefix, consts.MODE_ALPHANUMERIC), (url[len(prefix):], consts.MODE_NUMERIC)],
             error="q", boost_error=False, micro=False,
         )
-        ours = qr.make_qr(url)
+        ours = render.make_qr(url)
         assert (ours.mask, ours.version, ours.matrix) == (
             expected.mask, expected.version, expected.matrix)
-        assert qr.qr_svg(url).encode() == segno_svg(expected)
+        assert render.qr_svg(url).encode() == segno_svg(expected)
         masks.add(ours.mask)
     assert masks == set(range(8))  # every mask won at least once: no branch left untested
 
@@ -55,7 +55,7 @@ def test_mask_choice_matches_segno_at_every_level_and_size(
     except segno.DataOverflowError:
         assume(False)
     symbol = segno.make(text, error=level, micro=False, boost_error=False, mask=0)
-    qr_mask.remask(symbol, qr_mask.best_mask(symbol))
+    mask.remask(symbol, mask.best_mask(symbol))
     assert (symbol.mask, symbol.matrix) == (expected.mask, expected.matrix)
 
 
@@ -70,7 +70,7 @@ def test_penalty_is_segnos_on_any_modules(version: int, seed: int, pieces: list[
     """Scored on modules built from finder-like runs, overlaps and long runs, where the counting
     rules are easiest to get subtly wrong."""
     rng = random.Random(seed)
-    layout = qr_mask._layout(version)
+    layout = mask._layout(version)
     size = layout.size
     rows = []
     for _ in range(size):
@@ -80,4 +80,4 @@ def test_penalty_is_segnos_on_any_modules(version: int, seed: int, pieces: list[
         rows.append(bytearray(int(bit) for bit in text[:size]))
     columns = [bytes(column) for column in zip(*rows, strict=True)]
     expected = sum(encoder.mask_scores(tuple(rows), size, size))
-    assert qr_mask._penalty(qr_mask._pack(rows + columns), layout) == expected
+    assert mask._penalty(mask._pack(rows + columns), layout) == expected

@@ -1,12 +1,12 @@
-"""Database-backed fixed-window counters (verifier.rate_counts), on SQLite and PostgreSQL."""
+"""Database-backed fixed-window counters (verifier.store.rate_counts), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from verifier import rate_counts
-from verifier.db import open_database
-from verifier.models import RateCounter
+from verifier.store import rate_counts
+from verifier.store.db import open_database
+from verifier.store.models import RateCounter
 
 T0 = 1_768_435_200_000  # milliseconds
 MINUTE = 60_000

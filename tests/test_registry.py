@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DAY, NOW
-from verifier import keys, registry
-from verifier.errors import Conflict, InvalidInput, NotFound
+from tests.helpers import DAY, NOW
+from verifier.core import keys
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.store import registry
 
 
 def test_parse_levels() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import NOW
-from verifier import revocation
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.models import RevocationEvent
+from tests.helpers import NOW
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.store import revocation
+from verifier.store.models import RevocationEvent
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_revoke_records_state_and_history(number, database) -> None:
         "agency": "lsp-contoh", "number": number, "status": "revoked",
         "at": "2026-01-15T00:00:00Z", "reason": "fraud", "changed": True,
     }
-    assert revocation.lookup(database, "lsp-contoh", number).status == "revoked"
+    assert revocation.lookup("lsp-contoh", number).status == "revoked"
     [event] = revocation.history("lsp-contoh")
     assert (event["action"], event["note"], event["actor"]) == ("revoke", "bukti palsu", "test")
 
@@ -60,7 +60,7 @@ def test_reinstate_lifts_suspension_and_removes_record(number, database) -> None
     act("suspend", number, "investigation")
     change = act("reinstate", number)
     assert (change.status, change.changed, change.reason) == ("active", True, None)
-    assert revocation.lookup(database, "lsp-contoh", number) is None
+    assert revocation.lookup("lsp-contoh", number) is None
     assert act("reinstate", number).changed is False
     assert [e["action"] for e in revocation.history("lsp-contoh", number)] == [
         "suspend", "reinstate"]
@@ -76,7 +76,7 @@ def test_repeated_reinstate_keeps_the_time_of_the_first(number) -> None:
 
 def test_number_is_canonicalised(number, database) -> None:
     act("revoke", "  41011   7112 3 00001234  2025 ")
-    assert revocation.lookup(database, "lsp-contoh", number).status == "revoked"
+    assert revocation.lookup("lsp-contoh", number).status == "revoked"
 
 
 @pytest.mark.parametrize("reason", revocation.REASONS)

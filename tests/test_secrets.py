@@ -29,12 +29,13 @@ import peewee
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.conftest import NOW
-from verifier import apikeys, cohort, keyring, records, registry, revocation
-from verifier.cohort_file import read_cohort
+from tests.helpers import NOW
 from verifier.config import Settings
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.keystore import PrivateKeyStore
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.issuance import cohort, keyring
+from verifier.issuance.cohort_file import read_cohort
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import apikeys, records, registry, revocation
 
 # Fixture NIKs have day 00 in the birth-date block: never a real person's (SPEC §7).
 NIK = "3273010001900042"
@@ -241,6 +242,7 @@ def test_logs_hold_no_secret(session: Session) -> None:
         assert secret not in session.log
 
 
+@pytest.mark.system
 def test_query_parameter_log_is_off_in_a_configured_process(database, env: dict[str, str]) -> None:
     """peewee logs every query with its parameters at DEBUG (a number typed into the wrong box
     could be a NIK), which is why the session above leaves those records out: they must never be

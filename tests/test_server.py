@@ -42,8 +42,11 @@ from tests.serving import (
     prepare_agency,
     server_environment,
 )
-from verifier.db import open_database
+from verifier.store.db import open_database
 from verifier.web.accesslog import APP_LOGGER, RedactingLogger, route_shape, scrub
+
+#: Real gunicorn servers.
+pytestmark = pytest.mark.system
 
 AGENCY = "lsp-uji"
 # Fixture NIKs have day 00 in the birth-date block: never a real person's (SPEC §7).

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from verifier import db
-from verifier.errors import ConfigurationError, StorageUnavailable
-from verifier.models import SkkMeta
+from verifier.core.errors import ConfigurationError, StorageUnavailable
+from verifier.store import db
+from verifier.store.models import SkkMeta
 
 
 def test_init_is_idempotent_and_versioned(database) -> None:
@@ -57,7 +57,7 @@ def test_read_only_sqlite_write_is_storage_unavailable(database, settings) -> No
         database.execute_sql("PRAGMA query_only = ON")
     with pytest.raises(StorageUnavailable):
         with db.storage_errors():
-            db.bump_registry_version(database)
+            db.bump_registry_version()
 
 
 def test_bad_url_is_configuration_error() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import re
@@ -12,12 +11,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DAY, NOW
-from verifier import issuer, jws, keyring, keys, qr, registry, revocation
-from verifier.credential import Credential, add_years, to_iso
-from verifier.keystore import PrivateKeyStore
-from verifier.service import VerificationService
-from verifier.verify import SHOWS_CREDENTIAL, Status, VerificationResult, verify_token
+from tests.helpers import DAY, NOW
+from verifier.core import jws, keys, links
+from verifier.core.credential import Credential, add_years, to_iso
+from verifier.core.verify import SHOWS_CREDENTIAL, Status, VerificationResult, verify_token
+from verifier.issuance import issuer, keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import registry, revocation
+from verifier.store.credentials import SignedCredential
+from verifier.verification import VerificationService
 
 LEEWAY = 60
 ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -64,7 +66,7 @@ def credential(
 class World:
     """The fixtures a case builder needs, with lsp-contoh (levels 1-6) and its key set up."""
 
-    issue: Callable[..., issuer.SignedCredential]
+    issue: Callable[..., SignedCredential]
     make_agency: Callable[..., registry.AgencyInfo]
     make_key: Callable[..., registry.TrustedKey]
     store: PrivateKeyStore
@@ -376,7 +378,7 @@ def test_result_of_signed_token_with_far_future_times_serialises(
 
 
 @pytest.fixture
-def old_credential(make_agency, make_key, issue) -> issuer.SignedCredential:
+def old_credential(make_agency, make_key, issue) -> SignedCredential:
     """Issued six years before NOW with a key that existed then; expired at NOW."""
     make_agency()
     make_key(at=NOW - 7 * 365 * DAY)
@@ -394,7 +396,7 @@ def old_credential(make_agency, make_key, issue) -> issuer.SignedCredential:
     ],
 )
 def test_at_moves_time_window(
-    old_credential: issuer.SignedCredential, service: VerificationService, offset: int, status
+    old_credential: SignedCredential, service: VerificationService, offset: int, status
 ) -> None:
     result = service.verify(old_credential.token, at=NOW + offset)
     assert result.status == status
@@ -404,7 +406,7 @@ def test_at_moves_time_window(
 
 @pytest.mark.parametrize("offset", [-6 * 365 * DAY - 2 * LEEWAY, -3 * 365 * DAY, 0, 10 * 365 * DAY])
 def test_at_does_not_undo_revocation(
-    old_credential: issuer.SignedCredential, service: VerificationService, offset: int
+    old_credential: SignedCredential, service: VerificationService, offset: int
 ) -> None:
     revocation.revoke(
         "lsp-contoh", old_credential.credential.number, "misuse", note=None, actor="t", now=NOW
@@ -416,7 +418,7 @@ def test_at_does_not_undo_revocation(
 
 @pytest.mark.parametrize("offset", [-6 * 365 * DAY, -3 * 365 * DAY, 0])
 def test_at_does_not_undo_key_revocation(
-    old_credential: issuer.SignedCredential, service: VerificationService, offset: int
+    old_credential: SignedCredential, service: VerificationService, offset: int
 ) -> None:
     registry.revoke_key(old_credential.kid, NOW)
     assert service.verify(old_credential.token, at=NOW + offset).status == "key_revoked"
@@ -450,7 +452,7 @@ def test_leeway_boundaries(world: World, service: VerificationService, at: int, 
 )
 def test_zero_leeway_boundaries(world: World, database, at: int, status: str) -> None:
     token = world.issue(valid_from=NOW + DAY).token
-    assert VerificationService(database, 0).verify(token, at=at).status == status
+    assert VerificationService(leeway=0).verify(token, at=at).status == status
 
 
 @pytest.mark.parametrize(
@@ -549,7 +551,7 @@ def test_new_agency_seen_at_once(world: World, service: VerificationService) -> 
 
 def test_verify_accepts_url_and_payload(world: World, settings, service) -> None:
     token = world.issue().token
-    url = qr.credential_url(settings.base_url, token)
+    url = links.credential_url(settings.base_url, token)
     for text in (token, url, url.rpartition("/")[2], f"  {url}?utm=x#frag  "):
         assert service.verify(text, at=NOW).status == "valid"
 
@@ -605,7 +607,7 @@ def test_random_digit_payloads_yield_a_result(service: VerificationService, seed
     ],
 )
 def test_verify_token_non_str_is_malformed(database, token: Any) -> None:
-    lookup = functools.partial(revocation.lookup, database)
+    lookup = revocation.lookup
     result = verify_token(token, registry.load_snapshot(), lookup, at=NOW, leeway=LEEWAY)
     assert result.status == "malformed"
     assert result.to_dict()["credential"] is None

@@ -22,6 +22,9 @@ import pytest
 
 from . import serving
 
+#: Builds and installs the wheel.
+pytestmark = pytest.mark.system
+
 ROOT = serving.ROOT
 #: What a source checkout may hold besides the sources; none of it belongs in a build.
 NOT_SOURCES = shutil.ignore_patterns(

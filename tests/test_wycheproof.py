@@ -1,4 +1,4 @@
-"""Every Wycheproof Ed25519 and ECDSA P-256/SHA-256 (raw r || s) vector through verifier.keys.
+"""Every Wycheproof Ed25519 and ECDSA P-256/SHA-256 (raw r || s) vector through verifier.core.keys.
 
 The vectors exercise exactly the layer a JWS verifier gets wrong: key import, signature length
 checks, r and s ranges (RFC 7518 §3.4), S < L (RFC 8032 §5.1.7) and edge-case public keys. Each
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from verifier import keys
-from verifier.errors import InvalidInput
+from verifier.core import keys
+from verifier.core.errors import InvalidInput
 
 VECTORS_DIR = Path(__file__).resolve().parent / "data" / "wycheproof"
 #: File, algorithm, number of tests and the sha256 published for the unmodified copy of

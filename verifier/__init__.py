@@ -1,7 +1,7 @@
 """SKK Verifier: signed construction-worker competency certificates anyone can check by QR.
 
 The core modules import neither Flask nor click; :func:`create_app` loads the web layer only when
-called, so an offline verifier can use ``verifier.verify`` without a web framework installed.
+called, so an offline verifier can use ``verifier.core`` without a web framework installed.
 """
 
 from __future__ import annotations

@@ -11,10 +11,14 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from verifier.errors import ConfigurationError
+from limits import RateLimitItem, parse_many
+
+from verifier.core.errors import ConfigurationError
 
 #: The ``verifier`` package folder: templates, static files, translations and data ship in it.
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -44,6 +48,37 @@ MAX_LEEWAY_SECONDS = 60
 MAX_PROXY_HOPS = 10
 
 
+class RateLimit(StrEnum):
+    """The per-client rate limits; each is set by ``SKK_RATELIMIT_<NAME>``."""
+
+    VERIFY = "verify"  # POST /api/v1/verify and the /v/ pages
+    NIK_MATCH = "nik-match"  # verify requests that ask about a NIK
+    MANUAL_CHECK = "manual-check"  # POST /cek
+    FAILED_AUTH = "failed-auth"  # agency API requests refused with 401
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that sets this limit."""
+        return "SKK_RATELIMIT_" + self.name
+
+
+#: Per client address, in the ``limits`` notation (``"10 per minute;50 per day"``). Verify is
+#: generous: one mobile carrier's NAT puts many honest site checkers behind one address. NIK
+#: questions are also stopped per credential in the database (verifier.store.nik_match).
+DEFAULT_RATE_LIMITS: Mapping[RateLimit, str] = MappingProxyType({
+    RateLimit.VERIFY: "300 per minute",
+    RateLimit.NIK_MATCH: "60 per hour",
+    RateLimit.MANUAL_CHECK: "10 per minute;50 per day",
+    RateLimit.FAILED_AUTH: "20 per minute",
+})
+
+RateLimits = Mapping[RateLimit, tuple[RateLimitItem, ...]]
+
+
+def _default_rate_limits() -> RateLimits:
+    return _rate_limits({})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed, validated configuration of one process."""
@@ -64,6 +99,11 @@ class Settings:
     privacy_contact: str | None = None
     #: Reverse proxies in front whose X-Forwarded-* headers are trusted (0-10).
     proxy_hops: int = 0
+    #: Each per-client rate limit, parsed: one or more windows (``10 per minute;50 per day``).
+    rate_limits: RateLimits = field(default_factory=_default_rate_limits)
+    #: Where every rate-limit counter lives (``redis://...``); None: each worker's memory, and
+    #: the database for the NIK limit, which all workers must share.
+    rate_limit_storage_uri: str | None = None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,7 +119,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                                 MAX_LEEWAY_SECONDS),
         privacy_contact=env.get("SKK_PRIVACY_CONTACT", "").strip() or None,
         proxy_hops=_bounded(env, "SKK_PROXY_HOPS", 0, MAX_PROXY_HOPS),
+        rate_limits=_rate_limits(env),
+        rate_limit_storage_uri=env.get("SKK_RATELIMIT_STORAGE_URI", "").strip() or None,
     )
+
+
+def _rate_limits(env: Mapping[str, str]) -> RateLimits:
+    """Every limit from its variable or its default; ConfigurationError naming a bad one."""
+    parsed = {}
+    for limit, default in DEFAULT_RATE_LIMITS.items():
+        text = env.get(limit.variable, default)
+        try:
+            parsed[limit] = tuple(parse_many(text))
+        except ValueError:
+            raise ConfigurationError(f"{limit.variable}: not a rate limit: {text!r}") from None
+    return MappingProxyType(parsed)
 
 
 def _resolve(value: str, base: Path) -> Path:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier import issuer, keyring, qr, registry, revocation
 from verifier.config import Settings
-from verifier.credential import add_years
-from verifier.errors import NotFound
-from verifier.keystore import PrivateKeyStore
-from verifier.models import CredentialRecord
-from verifier.service import VerificationService
+from verifier.core.credential import add_years
+from verifier.core.errors import NotFound
+from verifier.core.trust import AgencyInfo
+from verifier.issuance import keyring
+from verifier.issuance.issuer import IssueRequest
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
+from verifier.store import records, registry, revocation
+from verifier.verification import VerificationService
 
 DEMO_AGENCY_ID = "lsp-demo"
 DEMO_AGENCY_NAME = "LSP Demo Konstruksi Nusantara"
@@ -39,46 +42,43 @@ DEMO_CREDENTIALS = (
 def ensure_demo(settings: Settings, service: VerificationService, now: int) -> list[dict[str, str]]:
     """Create whatever of the demo is missing; return each credential's number, status, URL."""
     agency = _ensure_agency(now)
-    store = PrivateKeyStore(settings.keys_dir, settings.key_passphrase)
+    issuing = IssuingService.from_settings(settings)
     if not any(key.can_sign for key in registry.list_keys(agency.id)):
-        keyring.generate(store, agency.id, "EdDSA", now)
+        keyring.generate(PrivateKeyStore(settings.keys_dir, settings.key_passphrase), agency.id,
+                         "EdDSA", now)
     listing = []
     for demo in DEMO_CREDENTIALS:
-        token = _ensure_credential(demo, agency, store, now)
+        token = _ensure_credential(demo, issuing, now)
         _apply_state(demo, now)
-        url = qr.credential_url(settings.base_url, token)
+        url = issuing.verify_url(token)
         result = service.verify(token, at=now)
         listing.append({"number": demo.number, "status": result.status.value, "url": url})
     return listing
 
 
-def _ensure_agency(now: int) -> registry.AgencyInfo:
+def _ensure_agency(now: int) -> AgencyInfo:
     try:
         return registry.get_agency(DEMO_AGENCY_ID)
     except NotFound:
         return registry.add_agency(DEMO_AGENCY_ID, DEMO_AGENCY_NAME, (1, 6), "lsp", now)
 
 
-def _ensure_credential(
-    demo: DemoCredential, agency: registry.AgencyInfo, store: PrivateKeyStore, now: int
-) -> str:
-    row = CredentialRecord.get_or_none(
-        (CredentialRecord.agency == agency.id) & (CredentialRecord.number == demo.number)
-    )
-    if row is not None:
-        return str(row.token)
+def _ensure_credential(demo: DemoCredential, issuing: IssuingService, now: int) -> str:
+    try:
+        return records.get_token(DEMO_AGENCY_ID, demo.number)
+    except NotFound:
+        pass
     # The expired one was valid for five years that ended a month ago.
     valid_from = add_years(now - 30 * _DAY, -5) if demo.state == "expired" else now
-    request = issuer.IssueRequest(
-        agency_id=agency.id,
+    request = IssueRequest(
+        agency_id=DEMO_AGENCY_ID,
         holder_name=demo.holder_name,
         level=demo.level,
         job_code=demo.job_code,
         number=demo.number,
         valid_from=valid_from,
     )
-    signer = keyring.signer(store, agency.id)
-    return issuer.issue_one(request, agency, signer, pepper=None, now=now).token
+    return issuing.issue(request, now=now).signed.token
 
 
 def _apply_state(demo: DemoCredential, now: int) -> None:

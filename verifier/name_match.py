@@ -14,9 +14,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from verifier.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
-from verifier.issuer import STORE_CHUNK, chunks
-from verifier.models import CredentialRecord
+from verifier.core.credential import AGENCY_ID_RE, MAX_TEXT_LENGTH, NUMBER_RE, canonical_number
+from verifier.store.credentials import STORE_CHUNK, chunks
+from verifier.store.models import CredentialRecord
 
 
 @dataclass(frozen=True)

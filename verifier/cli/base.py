@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
-import peewee
 
 from verifier.config import Settings, load_settings
-from verifier.credential import parse_instant
-from verifier.db import open_database, require_schema, storage_errors
-from verifier.errors import Conflict, InvalidInput, NotFound, SkkError
-from verifier.nik import without_niks
+from verifier.core.credential import parse_instant
+from verifier.core.errors import Conflict, InvalidInput, NotFound, SkkError
+from verifier.core.nik import without_niks
+from verifier.store.db import open_database, require_schema, storage_errors
 
 #: SPEC §5: 1 = not valid or refused; 2 = bad usage, unreadable file, no database or configuration.
 EXIT_REFUSED = 1
@@ -94,7 +94,7 @@ class Runtime:
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
-        self._database: peewee.Database | None = None
+        self._database_bound = False
 
     @property
     def settings(self) -> Settings:
@@ -103,12 +103,12 @@ class Runtime:
             self._settings = load_settings()
         return self._settings
 
-    def database(self) -> peewee.Database:
-        """The configured database, refusing one `skk init` has not prepared."""
-        if self._database is None:
-            self._database = open_database(self.settings.database_url)
-            require_schema(self._database)
-        return self._database
+    def bind_database(self) -> None:
+        """Open the configured database and bind the store to it, refusing one `skk init` has
+        not prepared (ConfigurationError: exit 2)."""
+        if not self._database_bound:
+            require_schema(open_database(self.settings.database_url))
+            self._database_bound = True
 
     @staticmethod
     def now() -> int:
@@ -117,6 +117,25 @@ class Runtime:
 
 
 pass_runtime = click.make_pass_decorator(Runtime, ensure=True)
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def uses_database(command: Command) -> Command:
+    """Below ``@pass_runtime``: the command runs on the configured database, bound first.
+
+    Click has parsed and checked every option by then (see :func:`instant`, :func:`one_of`), so
+    a usage error is reported as such even where there is no database yet.
+    """
+
+    @functools.wraps(command)
+    def run(rt: Runtime, *args: Any, **kwargs: Any) -> None:
+        rt.bind_database()
+        command(rt, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
@@ -145,11 +164,26 @@ def _scalar(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def instant_option(value: str | None, name: str) -> int | None:
-    """Parse an ISO-8601 option value, or raise a click usage error (exit 2) naming it."""
+def instant(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """Option callback: an ISO-8601 value as a NumericDate, or a usage error (exit 2) naming the
+    option, raised while the command line is parsed (before any database is opened)."""
     if value is None:
         return None
     try:
         return parse_instant(value)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=name) from None
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def one_of(*names: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """Option callback for each of options ``names`` (parameter names): exactly one of them
+    must be given, else a usage error naming them all; checked as the last of them is parsed."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        values = [value if name == param.name else ctx.params.get(name, ...) for name in names]
+        if ... not in values and sum(given is not None for given in values) != 1:
+            options = [p.opts[0] for p in ctx.command.params if p.name in names]
+            raise click.UsageError(f"give exactly one of {' and '.join(options)}", ctx)
+        return value
+
+    return check

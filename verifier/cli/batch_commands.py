@@ -9,13 +9,20 @@ from typing import Any
 
 import click
 
-from verifier import cohort_output, keyring, registry
-from verifier.cli.base import EXIT_REFUSED, Runtime, emit, json_option, pass_runtime
-from verifier.cohort import CohortRejected
-from verifier.cohort_file import read_cohort
-from verifier.cohort_output import check_out_dir, issue_to_folder
-from verifier.errors import InvalidInput, UnreadableInput
-from verifier.keystore import PrivateKeyStore
+from verifier.cli.base import (
+    EXIT_REFUSED,
+    Runtime,
+    emit,
+    json_option,
+    pass_runtime,
+    uses_database,
+)
+from verifier.core.errors import InvalidInput, UnreadableInput
+from verifier.issuance.cohort import CohortRejected
+from verifier.issuance.cohort_file import read_cohort
+from verifier.issuance.service import IssuingService
+from verifier.printing.cohort_folder import check_out_dir, issue_to_folder
+from verifier.store import registry
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -33,25 +40,22 @@ def register(main: click.Group) -> None:
               help="New or empty folder for results.csv, QR codes and printable pages.")
 @json_option
 @pass_runtime
+@uses_database
 def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json: bool) -> None:
     """Issue a whole cohort from CSV or .xlsx: all rows or none."""
-    rt.database()
-    agency = registry.get_agency(agency_id)
+    registry.get_agency(agency_id)  # an unknown agency is named before a large file is read
     check_out_dir(out_dir)
     cohort_file = read_cohort(_read(file), filename=file.name)
-    signer = keyring.signer(PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase),
-                            agency_id)
+    issuing = IssuingService.from_settings(rt.settings)
     try:
         with _progress(len(cohort_file.rows)) as advance:
-            prepared, urls = issue_to_folder(
-                cohort_file, agency, signer, out_dir, pepper=rt.settings.nik_pepper,
-                base_url=rt.settings.base_url, now=rt.now(), on_progress=advance,
-            )
+            prepared, urls = issue_to_folder(issuing, cohort_file, agency_id, out_dir,
+                                             now=rt.now(), on_progress=advance)
     except CohortRejected as rejected:
         _report_problems(rejected, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None
     if as_json:
-        emit(True, cohort_output.batch_summary(prepared, urls))
+        emit(True, prepared.summary(urls))
     else:
         click.echo(f"{prepared.issued} issued, {prepared.existing} existing; files in {out_dir}")
 

@@ -12,19 +12,23 @@ from typing import Any
 import click
 
 from verifier import demo as demo_instance
-from verifier import issuer, keyring, qr, records, registry, revocation
 from verifier.cli.base import (
     EXIT_REFUSED,
     Runtime,
     emit,
-    instant_option,
+    instant,
     json_option,
+    one_of,
     pass_runtime,
+    uses_database,
 )
-from verifier.errors import UnreadableInput
-from verifier.keystore import PrivateKeyStore
-from verifier.service import VerificationService
-from verifier.verify import VerificationResult
+from verifier.core.errors import UnreadableInput
+from verifier.core.verify import VerificationResult
+from verifier.issuance.issuer import IssueRequest
+from verifier.issuance.service import IssuingService
+from verifier.qr import render, scan
+from verifier.store import records, revocation
+from verifier.verification import VerificationService
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 _CLI_ACTOR = "cli"
@@ -39,12 +43,14 @@ def register(main: click.Group) -> None:
 @click.command()
 @click.option("--agency", "agency_id", required=True)
 @click.option("--name", "holder_name", required=True, help="Holder's full name.")
-@click.option("--job-code", help="Jabatan kerja code, e.g. ME063100.")
-@click.option("--job", "job_title", help="Jabatan kerja title (resolved with --level).")
+@click.option("--job-code", callback=one_of("job_code", "job_title"),
+              help="Jabatan kerja code, e.g. ME063100.")
+@click.option("--job", "job_title", callback=one_of("job_code", "job_title"),
+              help="Jabatan kerja title (resolved with --level).")
 @click.option("--level", type=int, required=True, help="KKNI jenjang 1-9.")
 @click.option("--nik", help="Holder's NIK; stored only as an HMAC.")
 @click.option("--number", help="Certificate number (assigned when omitted).")
-@click.option("--valid-from", help="Start of validity (ISO-8601; default now).")
+@click.option("--valid-from", callback=instant, help="Start of validity (ISO-8601; default now).")
 @click.option(
     "--qr",
     "qr_file",
@@ -53,6 +59,7 @@ def register(main: click.Group) -> None:
 )
 @json_option
 @pass_runtime
+@uses_database
 def issue(
     rt: Runtime,
     agency_id: str,
@@ -62,35 +69,21 @@ def issue(
     level: int,
     nik: str | None,
     number: str | None,
-    valid_from: str | None,
+    valid_from: int | None,
     qr_file: Path | None,
     as_json: bool,
 ) -> None:
     """Issue one signed credential."""
-    start = instant_option(valid_from, "--valid-from")
-    if (job_code is None) == (job_title is None):
-        raise click.UsageError("give exactly one of --job-code and --job")
     # The QR file is reserved before issuing: a credential must not be issued, then lost to a
     # path that cannot be written.
     reserved = contextlib.nullcontext() if qr_file is None else _reserved_qr_file(qr_file)
     with reserved as write_qr:
-        rt.database()
-        agency = registry.get_agency(agency_id)
-        request = issuer.IssueRequest(
-            agency_id, holder_name, level, job_code, job_title, nik, number, start
-        )
-        # Check the request before unlocking the private key: a typo should not cost a KDF run.
-        issuer.build_credential(request, agency, rt.now())
-        signer = keyring.signer(
-            PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase), agency_id
-        )
-        signed = issuer.issue_one(
-            request, agency, signer, pepper=rt.settings.nik_pepper, now=rt.now()
-        )
-        url = qr.credential_url(rt.settings.base_url, signed.token)
+        request = IssueRequest(agency_id, holder_name, level, job_code, job_title, nik, number,
+                               valid_from)
+        issued = IssuingService.from_settings(rt.settings).issue(request, now=rt.now())
         if write_qr is not None:
-            write_qr(url, signed.credential.number)
-        emit(as_json, {"number": signed.credential.number, "token": signed.token, "url": url})
+            write_qr(issued.url, issued.number)
+        emit(as_json, issued.to_dict())
 
 
 @contextlib.contextmanager
@@ -98,7 +91,7 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
     """Create a temporary file beside ``path`` (a usage error, exit 2, when that fails) and
     yield a function that writes the QR into it and moves it into place; the temporary file is
     removed whatever happens."""
-    if path.suffix.lower() not in qr.QR_FILE_SUFFIXES:
+    if path.suffix.lower() not in render.QR_FILE_SUFFIXES:
         raise click.BadParameter("the QR file must end in .png or .svg", param_hint="--qr")
     if path.is_dir():
         raise click.BadParameter(f"cannot write {path}: it is a folder", param_hint="--qr")
@@ -112,7 +105,7 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
 
     def write(url: str, number: str) -> None:
         try:
-            qr.write_qr(url, temporary)
+            render.write_qr(url, temporary)
             os.replace(temporary, path)
         except (UnreadableInput, OSError) as exc:
             reason = exc.message if isinstance(exc, UnreadableInput) else exc.strerror
@@ -127,15 +120,16 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
 
 @click.command()
 @click.argument("token")
-@click.option("--at", help="Evaluate the validity window at this ISO-8601 instant.")
+@click.option("--at", callback=instant,
+              help="Evaluate the validity window at this ISO-8601 instant.")
 @json_option
 @pass_runtime
-def verify(rt: Runtime, token: str, at: str | None, as_json: bool) -> None:
+@uses_database
+def verify(rt: Runtime, token: str, at: int | None, as_json: bool) -> None:
     """Verify a token, QR payload, verify URL or QR image (PNG)."""
-    instant = instant_option(at, "--at")
     text = _token_text(token)
-    service = VerificationService(rt.database(), rt.settings.leeway_seconds)
-    result = service.verify(text, at=instant)
+    service = VerificationService(rt.settings.leeway_seconds)
+    result = service.verify(text, at=at)
     emit(as_json, result.to_dict(), lambda data: _describe_result(result, data))
     if not result.valid:
         raise click.exceptions.Exit(EXIT_REFUSED)
@@ -147,7 +141,7 @@ def _token_text(argument: str) -> str:
     if path.suffix.lower() in _IMAGE_SUFFIXES or _is_file(path):
         if not _is_file(path):
             raise UnreadableInput(f"no such file: {argument}")
-        return qr.read_qr_image(path)
+        return scan.read_qr_image(path)
     return argument
 
 
@@ -190,11 +184,11 @@ note_option = click.option("--note", help="Internal note (never shown publicly).
 @note_option
 @json_option
 @pass_runtime
+@uses_database
 def revoke(
     rt: Runtime, agency_id: str, number: str, reason: str, note: str | None, as_json: bool
 ) -> None:
     """Revoke a credential for good."""
-    rt.database()
     change = revocation.revoke(agency_id, number, reason, note=note, actor=_CLI_ACTOR, now=rt.now())
     emit(as_json, change.to_dict())
 
@@ -206,11 +200,11 @@ def revoke(
 @note_option
 @json_option
 @pass_runtime
+@uses_database
 def suspend(
     rt: Runtime, agency_id: str, number: str, reason: str, note: str | None, as_json: bool
 ) -> None:
     """Suspend a credential until reinstated."""
-    rt.database()
     change = revocation.suspend(
         agency_id, number, reason, note=note, actor=_CLI_ACTOR, now=rt.now()
     )
@@ -223,9 +217,9 @@ def suspend(
 @note_option
 @json_option
 @pass_runtime
+@uses_database
 def reinstate(rt: Runtime, agency_id: str, number: str, note: str | None, as_json: bool) -> None:
     """Lift a suspension."""
-    rt.database()
     change = revocation.reinstate(agency_id, number, note=note, actor=_CLI_ACTOR, now=rt.now())
     emit(as_json, change.to_dict())
 
@@ -235,18 +229,19 @@ def reinstate(rt: Runtime, agency_id: str, number: str, note: str | None, as_jso
 @click.option("--nik", required=True, help="The holder's NIK (matched through its HMAC).")
 @json_option
 @pass_runtime
+@uses_database
 def find(rt: Runtime, agency_id: str, nik: str, as_json: bool) -> None:
     """The agency's own credentials for a NIK."""
-    rt.database()
     emit(as_json, records.find_by_nik(agency_id, nik, rt.settings.nik_pepper))
 
 
 @click.command()
 @json_option
 @pass_runtime
+@uses_database
 def demo(rt: Runtime, as_json: bool) -> None:
     """Create (once) a demo agency with valid, revoked, suspended and expired credentials."""
-    service = VerificationService(rt.database(), rt.settings.leeway_seconds)
+    service = VerificationService(rt.settings.leeway_seconds)
     listing = demo_instance.ensure_demo(rt.settings, service, rt.now())
     emit(
         as_json,

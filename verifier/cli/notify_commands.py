@@ -14,7 +14,7 @@ from types import FrameType
 
 import click
 
-from verifier.cli.base import Runtime, emit, json_option, pass_runtime
+from verifier.cli.base import Runtime, emit, json_option, pass_runtime, uses_database
 from verifier.crew.notifier import Notifier, NotifierSettings
 
 _DEFAULTS = NotifierSettings()
@@ -44,10 +44,10 @@ def notify() -> None:
               help="Seconds a subscriber has to answer.")
 @json_option
 @pass_runtime
+@uses_database
 def notify_run(rt: Runtime, once: bool, poll_seconds: float, lease_seconds: int,
                first_retry_seconds: int, timeout_seconds: float, as_json: bool) -> None:
     """Deliver webhooks (and find expiring credentials) until stopped."""
-    rt.database()
     settings = NotifierSettings(poll_seconds=poll_seconds, lease_seconds=lease_seconds,
                                 first_retry_seconds=first_retry_seconds,
                                 timeout_seconds=max(1.0, min(timeout_seconds, lease_seconds / 2)))

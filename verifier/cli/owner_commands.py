@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from verifier.cli.base import Runtime, emit, json_option, pass_runtime
+from verifier.cli.base import Runtime, emit, json_option, pass_runtime, uses_database
 from verifier.crew import projects
 
 
@@ -23,16 +23,16 @@ def owner() -> None:
 @click.option("--name", required=True, help="Full name: ministry, state company, consultant.")
 @json_option
 @pass_runtime
+@uses_database
 def owner_add(rt: Runtime, owner_id: str, name: str, as_json: bool) -> None:
     """Register a project owner."""
-    rt.database()
     emit(as_json, projects.add_owner(owner_id, name, rt.now()).to_dict())
 
 
 @owner.command("list")
 @json_option
 @pass_runtime
+@uses_database
 def owner_list(rt: Runtime, as_json: bool) -> None:
     """List project owners."""
-    rt.database()
     emit(as_json, [info.to_dict() for info in projects.list_owners()])

@@ -6,18 +6,21 @@ from pathlib import Path
 
 import click
 
-from verifier import apikeys, keyring, registry
 from verifier.cli.base import (
     DashArgumentCommand,
     Runtime,
     emit,
-    instant_option,
+    instant,
     json_option,
+    one_of,
     pass_runtime,
+    uses_database,
 )
-from verifier.db import SchemaChange, open_database, upgrade_schema
-from verifier.errors import InvalidInput
-from verifier.keystore import PrivateKeyStore
+from verifier.core.errors import InvalidInput
+from verifier.issuance import keyring
+from verifier.issuance.keystore import PrivateKeyStore
+from verifier.store import apikeys, registry
+from verifier.store.db import SchemaChange, open_database, upgrade_schema
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 
@@ -59,11 +62,11 @@ def agency() -> None:
 @click.option("--kind", type=click.Choice(registry.AGENCY_KINDS), default="lsp", show_default=True)
 @json_option
 @pass_runtime
+@uses_database
 def agency_add(
     rt: Runtime, agency_id: str, name: str, levels: str, kind: str, as_json: bool
 ) -> None:
     """Register an agency."""
-    rt.database()
     info = registry.add_agency(agency_id, name, registry.parse_levels(levels), kind, rt.now())
     emit(as_json, info.to_dict())
 
@@ -71,9 +74,9 @@ def agency_add(
 @agency.command("list")
 @json_option
 @pass_runtime
+@uses_database
 def agency_list(rt: Runtime, as_json: bool) -> None:
     """List agencies."""
-    rt.database()
     emit(as_json, [info.to_dict() for info in registry.list_agencies()])
 
 
@@ -87,9 +90,9 @@ def keys() -> None:
 @click.option("--alg", type=click.Choice(["EdDSA", "ES256"]), default="EdDSA", show_default=True)
 @json_option
 @pass_runtime
+@uses_database
 def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
     """New active signing key; the previous active key is retired."""
-    rt.database()
     store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
     emit(as_json, keyring.generate(store, agency_id, alg, rt.now()).to_dict())
 
@@ -98,9 +101,9 @@ def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
 @click.option("--agency", "agency_id")
 @json_option
 @pass_runtime
+@uses_database
 def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
     """List keys."""
-    rt.database()
     emit(as_json, [key.to_dict() for key in registry.list_keys(agency_id)])
 
 
@@ -108,9 +111,9 @@ def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
 @click.argument("kid")
 @json_option
 @pass_runtime
+@uses_database
 def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
     """Stop signing with a key; what it signed stays valid."""
-    rt.database()
     emit(as_json, registry.retire_key(kid, rt.now()).to_dict())
 
 
@@ -118,24 +121,23 @@ def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
 @click.argument("kid")
 @json_option
 @pass_runtime
+@uses_database
 def keys_revoke(rt: Runtime, kid: str, as_json: bool) -> None:
     """A compromised key: everything it signed fails verification."""
-    rt.database()
     emit(as_json, registry.revoke_key(kid, rt.now()).to_dict())
 
 
 @keys.command("import")
 @click.option("--agency", "agency_id", required=True)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--since", help="Start of the key's service (ISO-8601 date).")
+@click.option("--since", callback=instant, help="Start of the key's service (ISO-8601 date).")
 @json_option
 @pass_runtime
-def keys_import(rt: Runtime, agency_id: str, file: Path, since: str | None, as_json: bool) -> None:
+@uses_database
+def keys_import(rt: Runtime, agency_id: str, file: Path, since: int | None, as_json: bool) -> None:
     """Trust an external public key (PEM or JWK); its own kid is ignored."""
-    since_at = instant_option(since, "--since")
-    rt.database()
     data = _read_key_file(file)
-    emit(as_json, keyring.import_public(agency_id, data, since_at, rt.now()).to_dict())
+    emit(as_json, keyring.import_public(agency_id, data, since, rt.now()).to_dict())
 
 
 def _read_key_file(file: Path) -> bytes:
@@ -151,9 +153,9 @@ def _read_key_file(file: Path) -> bytes:
 @keys.command("jwks")
 @json_option
 @pass_runtime
+@uses_database
 def keys_jwks(rt: Runtime, as_json: bool) -> None:
     """All keys that still verify, as a JWK Set."""
-    rt.database()
     emit(True, registry.jwks())
 
 
@@ -163,16 +165,16 @@ def apikey() -> None:
 
 
 @apikey.command("create")
-@click.option("--agency", "agency_id", help="An agency's key (the agency API).")
-@click.option("--owner", "owner_id", help="A project owner's key (crew checks, projects).")
+@click.option("--agency", "agency_id", callback=one_of("agency_id", "owner_id"),
+              help="An agency's key (the agency API).")
+@click.option("--owner", "owner_id", callback=one_of("agency_id", "owner_id"),
+              help="A project owner's key (crew checks, projects).")
 @json_option
 @pass_runtime
+@uses_database
 def apikey_create(rt: Runtime, agency_id: str | None, owner_id: str | None,
                   as_json: bool) -> None:
     """New API key for an agency or a project owner; each can do nothing the other can."""
-    if (agency_id is None) == (owner_id is None):
-        raise click.UsageError("give exactly one of --agency and --owner")
-    rt.database()
     if owner_id is not None:
         emit(as_json, apikeys.create_for_owner(owner_id, rt.now()))
     else:
@@ -184,9 +186,9 @@ def apikey_create(rt: Runtime, agency_id: str | None, owner_id: str | None,
 @click.option("--owner", "owner_id")
 @json_option
 @pass_runtime
+@uses_database
 def apikey_list(rt: Runtime, agency_id: str | None, owner_id: str | None, as_json: bool) -> None:
     """List API key ids (never secrets)."""
-    rt.database()
     emit(as_json, [info.to_dict() for info in apikeys.list_keys(agency_id, owner_id)])
 
 
@@ -194,7 +196,7 @@ def apikey_list(rt: Runtime, agency_id: str | None, owner_id: str | None, as_jso
 @click.argument("key_id")
 @json_option
 @pass_runtime
+@uses_database
 def apikey_revoke(rt: Runtime, key_id: str, as_json: bool) -> None:
     """Revoke an API key."""
-    rt.database()
     emit(as_json, apikeys.revoke(key_id, rt.now()).to_dict())

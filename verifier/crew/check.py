@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from verifier import name_match, registry
+from verifier import name_match
 from verifier.crew import projects
 from verifier.crew.calendar import today
 from verifier.crew.evaluation import (
@@ -27,7 +27,8 @@ from verifier.crew.evaluation import (
 from verifier.crew.roster import AgencyResolver
 from verifier.crew.worker import RosterWorker
 from verifier.name_match import folded_name
-from verifier.service import VerificationService
+from verifier.store import registry
+from verifier.verification import VerificationService
 
 
 def agency_resolver() -> AgencyResolver:

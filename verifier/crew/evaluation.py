@@ -14,11 +14,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from verifier.credential import to_iso
+from verifier.core.credential import to_iso
 from verifier.crew.calendar import day_end
 from verifier.crew.worker import RosterWorker
-from verifier.messages import DEFAULT_LANGUAGE
-from verifier.verify import SHOWS_CREDENTIAL, Status, VerificationResult
+from verifier.core.messages import DEFAULT_LANGUAGE
+from verifier.core.verify import SHOWS_CREDENTIAL, Status, VerificationResult
 
 #: A row given by number: no credential of that agency has that number with that name.
 NOT_FOUND = "not_found"

@@ -27,9 +27,9 @@ import peewee
 from verifier.crew import outbox, projects, webhooks
 from verifier.crew.calendar import DAY, today
 from verifier.crew.outbox import Claimed
-from verifier.db import storage_errors
-from verifier.errors import StorageUnavailable
-from verifier.models import database_proxy
+from verifier.store.db import storage_errors
+from verifier.core.errors import StorageUnavailable
+from verifier.store.db import bound_database
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float) ->
 
 def _drop_connection() -> None:
     """Forget a connection the database broke, so that the next round connects afresh."""
-    database = database_proxy.obj
+    database = bound_database()
     try:
         if not database.is_closed():
             database.close()

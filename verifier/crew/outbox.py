@@ -21,16 +21,16 @@ from typing import Any
 
 import peewee
 
-from verifier.credential import to_iso
+from verifier.core.credential import to_iso
 from verifier.crew.calendar import DAY, day_end, today
-from verifier.models import (
+from verifier.store.db import bound_database
+from verifier.store.models import (
     CrewMember,
     ExpiryNotice,
     Project,
     RevocationRecord,
     WebhookMessage,
     WebhookSubscription,
-    database_proxy,
 )
 
 #: Event type of each revocation action (SPEC §5 actions).
@@ -164,7 +164,7 @@ def _warn_once(project_id: str, agency_id: str, number: str, rows: list[CrewMemb
         "days_left": max(1, -(-(expires_at - now) // DAY)),
     }
     try:
-        with database_proxy.obj.atomic():
+        with bound_database().atomic():
             # The notice's primary key makes a second notifier's attempt fail as a whole.
             ExpiryNotice.create(project=project_id, agency_id=agency_id, number=number, at=now)
             return sum(_insert(watch, EXPIRING_EVENT, now, data) for watch in _watches(rows))
@@ -193,7 +193,7 @@ def _due(now: int) -> Any:
 def claim(owner: str, now: int, lease_seconds: int, limit: int) -> list[Claimed]:
     """Take up to ``limit`` due messages for ``lease_seconds``; none that another notifier
     holds (PostgreSQL: rows locked by another claim are skipped; SQLite: claims take turns)."""
-    database = database_proxy.obj
+    database = bound_database()
     with database.atomic():
         query = (WebhookMessage.select(WebhookMessage.id).where(_due(now))
                  .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit))

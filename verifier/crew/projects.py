@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from verifier.credential import AGENCY_ID_RE, check_text, clean_text, to_iso
+from verifier.core.credential import AGENCY_ID_RE, check_text, to_iso
 from verifier.crew.evaluation import Identity, Outcome, ProjectTerms, Requirement
 from verifier.crew.worker import RosterWorker
-from verifier.errors import Conflict, InvalidInput, NotFound
-from verifier.issuer import STORE_CHUNK, chunks
-from verifier.models import CrewMember, Project, ProjectOwner, database_proxy
-from verifier.nik import quoted
+from verifier.core.errors import Conflict, InvalidInput, NotFound
+from verifier.store.credentials import STORE_CHUNK, chunks
+from verifier.store.models import CrewMember, Project, ProjectOwner
+from verifier.core.nik import quoted
+from verifier.core.text import clean_text
+from verifier.store.db import bound_database
 
 MAX_OWNER_NAME = 200
 #: Never repeats the id asked for (it is typed by someone who may not own it).
@@ -69,7 +71,7 @@ def add_owner(owner_id: str, name: str, now: int) -> OwnerInfo:
         check_text(name, "owner name", MAX_OWNER_NAME)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="name") from None
-    with database_proxy.obj.atomic():
+    with bound_database().atomic():
         if ProjectOwner.get_or_none(ProjectOwner.id == owner_id) is not None:
             raise Conflict(f"project owner {owner_id} already exists", field="id")
         ProjectOwner.create(id=owner_id, name=name, created_at=now)
@@ -141,7 +143,7 @@ def _info(row: Project) -> ProjectInfo:
 def replace_crew(project: ProjectInfo, outcomes: Sequence[Outcome]) -> None:
     """Make the project's crew exactly these workers, in one transaction."""
     rows = [_crew_row(project.id, outcome) for outcome in outcomes]
-    with database_proxy.obj.atomic():
+    with bound_database().atomic():
         CrewMember.delete().where(CrewMember.project == project.id).execute()
         for chunk in chunks(rows, STORE_CHUNK):
             CrewMember.insert_many(chunk).execute()

@@ -6,8 +6,8 @@ it as it is), one row per worker in input order, findings space-separated.
 
 from __future__ import annotations
 
-from verifier.cohort_output import excel_csv
-from verifier.credential import to_iso
+from verifier.printing.cohort_folder import excel_csv
+from verifier.core.credential import to_iso
 from verifier.crew.evaluation import CrewReport, WorkerReport
 
 COLUMNS = ("line", "ref", "status", "problem", "number", "holder_name", "job_title", "job_code",

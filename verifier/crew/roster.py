@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from verifier.cohort import RowProblem
-from verifier.cohort_file import CohortRow, Layout, read_cohort
-from verifier.credential import (
+from verifier.issuance.cohort import RowProblem
+from verifier.issuance.cohort_file import CohortRow, Layout, read_cohort
+from verifier.core.credential import (
     MAX_TEXT_LENGTH,
     check_number,
     check_text,
-    clean_text,
     has_control_characters,
 )
 from verifier.crew.worker import RosterWorker
-from verifier.errors import InvalidInput
-from verifier.nik import holds_nik_like
+from verifier.core.errors import InvalidInput
+from verifier.core.nik import holds_nik_like
+from verifier.core.text import clean_text
 
 #: Workers in one check or one crew (issue 11).
 MAX_WORKERS = 2000

@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from verifier.credential import JOB_CODE_RE, check_text, clean_text
+from verifier.core.credential import JOB_CODE_RE, check_text
 from verifier.crew.evaluation import ProjectTerms, Requirement
-from verifier.errors import InvalidInput
-from verifier.nik import holds_nik_like
+from verifier.core.errors import InvalidInput
+from verifier.core.nik import holds_nik_like
+from verifier.core.text import clean_text
 
 MAX_PROJECT_NAME = 200
 MAX_REQUIREMENTS = 100

@@ -19,10 +19,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from verifier.config import is_loopback_host
-from verifier.credential import has_control_characters, to_iso
+from verifier.core.credential import has_control_characters, to_iso
 from verifier.crew.projects import ProjectInfo
-from verifier.errors import InvalidInput, NotFound
-from verifier.models import WebhookSubscription
+from verifier.core.errors import InvalidInput, NotFound
+from verifier.store.models import WebhookSubscription
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # Standard Webhooks: between 24 and 64 bytes

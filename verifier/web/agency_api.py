@@ -12,12 +12,14 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from verifier import issuer, keyring, qr, records, registry, revocation
-from verifier.credential import checked_number, parse_instant
-from verifier.db import storage_errors
-from verifier.errors import InvalidInput, NotFound
-from verifier.nik import check_nik
-from verifier.revocation import NO_SUCH_CREDENTIAL
+from verifier.core.credential import checked_number, parse_instant
+from verifier.core.errors import InvalidInput, NotFound
+from verifier.core.nik import check_nik
+from verifier.issuance.issuer import IssueRequest
+from verifier.qr import render
+from verifier.store import records, revocation
+from verifier.store.db import storage_errors
+from verifier.store.revocation import NO_SUCH_CREDENTIAL
 from verifier.web import auth, requests
 from verifier.web.auth import current_caller
 from verifier.web.requests import InvalidBody, Member, json_response, read_object
@@ -46,22 +48,14 @@ NOTE_MEMBERS = {"note": Member(str)}
 def issue_credential() -> Response:
     """Issue and sign a credential for the caller's agency; ``201 {"number","token","url"}``."""
     body = read_object(ISSUE_MEMBERS)
-    settings = current_state().settings
     issue_request = _issue_request(current_caller().agency_id, body)
-    agency = registry.get_agency(issue_request.agency_id)
-    now = int(time.time())
-    # Check everything before unlocking the private key: a typo should not cost a KDF run.
-    issuer.build_credential(issue_request, agency, now)
-    signer = keyring.signer(current_state().key_store, agency.id)
-    signed = issuer.issue_one(issue_request, agency, signer, pepper=settings.nik_pepper, now=now)
-    number = signed.credential.number
-    url = qr.credential_url(settings.base_url, signed.token)
-    response = json_response({"number": number, "token": signed.token, "url": url}, 201)
-    response.headers["Location"] = url_for(".get_credential", number=number)
+    issued = current_state().issuing.issue(issue_request, now=int(time.time()))
+    response = json_response(issued.to_dict(), 201)
+    response.headers["Location"] = url_for(".get_credential", number=issued.number)
     return response
 
 
-def _issue_request(agency_id: str, body: dict[str, Any]) -> issuer.IssueRequest:
+def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:
     """The core request; iss and every time except valid_from are ours, never the client's."""
     if body.get("nik") is not None:
         check_nik(body["nik"])
@@ -72,7 +66,7 @@ def _issue_request(agency_id: str, body: dict[str, Any]) -> issuer.IssueRequest:
         except ValueError:
             raise InvalidInput("valid_from must be an ISO-8601 date or date-time",
                                field="valid_from") from None
-    return issuer.IssueRequest(
+    return IssueRequest(
         agency_id=agency_id,
         holder_name=body["holder_name"],
         level=body["level"],
@@ -129,19 +123,19 @@ def _find(nik: str) -> Response:
 @storage_errors()
 def credential_qr_svg(number: str) -> Response:
     """The QR code of an own credential as SVG."""
-    return Response(qr.qr_svg(_credential_url(number)), mimetype="image/svg+xml")
+    return Response(render.qr_svg(_credential_url(number)), mimetype="image/svg+xml")
 
 
 @bp.get("/credentials/<number>/qr.png")
 @storage_errors()
 def credential_qr_png(number: str) -> Response:
     """The QR code of an own credential as PNG."""
-    return Response(qr.qr_png(_credential_url(number)), mimetype="image/png")
+    return Response(render.qr_png(_credential_url(number)), mimetype="image/png")
 
 
 def _credential_url(number: str) -> str:
     token = records.get_token(current_caller().agency_id, _existing(number))
-    return qr.credential_url(current_state().settings.base_url, token)
+    return current_state().issuing.verify_url(token)
 
 
 @bp.post("/credentials/<number>/revoke")

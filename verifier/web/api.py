@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from verifier import nik_match, registry
-from verifier.db import outdated_schema, storage_errors
-from verifier.errors import StorageUnavailable
-from verifier.nik import check_nik
-from verifier.verify import VerificationResult
+from verifier.config import RateLimit
+from verifier.core.errors import StorageUnavailable
+from verifier.core.nik import check_nik
+from verifier.core.verify import VerificationResult
+from verifier.store import nik_match, registry
+from verifier.store.db import outdated_schema, storage_errors
 from verifier.web import limits, openapi, requests
 from verifier.web.database import reconnecting
 from verifier.web.i18n import request_language
@@ -26,7 +27,7 @@ JWKS_MAX_AGE = 300  # seconds: relying parties may cache the key set this long
 
 
 @bp.post("/api/v1/verify")
-@limits.limited(limits.VERIFY)
+@limits.limited(RateLimit.VERIFY)
 @reconnecting
 @storage_errors()
 def verify() -> Response:
@@ -36,7 +37,7 @@ def verify() -> Response:
     nik: str | None = body.get("nik")
     if nik is not None:
         # Per client as well as per credential (in the database): see verifier.web.limits.
-        limits.hit(limits.NIK_MATCH)
+        limits.hit(RateLimit.NIK_MATCH)
         check_nik(nik)  # 422 before any lookup; the message never repeats the NIK
     state = current_state()
     now = int(time.time())

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, g, request
 
-from verifier import apikeys
-from verifier.db import storage_errors
-from verifier.errors import InvalidInput
+from verifier.config import RateLimit
+from verifier.core.errors import InvalidInput
+from verifier.store import apikeys
+from verifier.store.db import storage_errors
 from verifier.web import limits
 from verifier.web.problems import problem
 
@@ -81,12 +82,12 @@ def optional_owner() -> OwnerCaller | Response | None:
 def owner_of_key(api_key: str) -> OwnerCaller | None:
     """The project owner a key typed into a form acts for, or None (counted as a failed login,
     under the same per-client limit as a wrong Authorization header)."""
-    limits.current_limiter().check(limits.FAILED_AUTH, limits.client_address())
+    limits.current_limiter().check(RateLimit.FAILED_AUTH, limits.client_address())
     try:
         with storage_errors():
             owner_id = apikeys.authenticate_owner(api_key)
     except InvalidInput:
-        limits.hit(limits.FAILED_AUTH)
+        limits.hit(RateLimit.FAILED_AUTH)
         return None
     return OwnerCaller(owner_id, api_key.strip().split("_", 2)[1])
 
@@ -106,7 +107,7 @@ def _authenticate_with(
 ) -> Response | None:
     # One counter per client across all authenticated routes, counted only on 401: correct keys
     # never use it up; a client that keeps failing is refused before its key is even looked at.
-    limits.current_limiter().check(limits.FAILED_AUTH, limits.client_address())
+    limits.current_limiter().check(RateLimit.FAILED_AUTH, limits.client_address())
     header = request.headers.get("Authorization", "")
     if not header.strip():
         return _unauthorized("an API key is required: Authorization: Bearer <API key>", None)
@@ -124,7 +125,7 @@ def _authenticate_with(
 
 
 def _unauthorized(detail: str, error: str | None = "invalid_token") -> Response:
-    limits.hit(limits.FAILED_AUTH)
+    limits.hit(RateLimit.FAILED_AUTH)
     response = problem(401, detail)
     challenge = 'Bearer realm="skk"'
     if error:  # RFC 6750 §3.1: no error code when the request carried no credentials at all

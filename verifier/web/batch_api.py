@@ -11,18 +11,19 @@ The app refuses bodies over 16 KiB everywhere (SPEC §6); this route alone takes
 :data:`MAX_BODY_BYTES`, still refused with 413 from ``Content-Length`` before a byte is read.
 Every row is checked before anything is signed; a 422 lists every problem with line and column,
 and nothing is issued. Signing happens outside the database transaction; the inserts are one
-short transaction (``cohort.commit``). Messages never hold a NIK.
+short transaction (``IssuingService.issue_cohort``). Messages never hold a NIK.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Blueprint, Response
 
-from verifier import cohort, cohort_output, keyring, qr, registry
-from verifier.cohort_file import read_cohort
-from verifier.db import storage_errors
+from verifier.issuance.cohort import CohortRejected, PreparedCohort
+from verifier.issuance.cohort_file import read_cohort
+from verifier.store.db import storage_errors
 from verifier.web import auth, requests
 from verifier.web.auth import current_caller
 from verifier.web.problems import problem
@@ -59,18 +60,17 @@ def issue_batch() -> Response:
     data, filename = read_upload("participant list")
     cohort_file = read_cohort(data, filename=filename, max_rows=MAX_ROWS,
                               max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
-    agency = registry.get_agency(current_caller().agency_id)
-    settings = current_state().settings
-    signer = keyring.signer(current_state().key_store, agency.id)
+    issuing = current_state().issuing
+
+    def summary(prepared: PreparedCohort) -> dict[str, Any]:
+        # Made before the commit, URLs included: once stored, nothing is left that could fail.
+        return prepared.summary([issuing.verify_url(entry.token) for entry in prepared.entries])
+
     try:
-        prepared = cohort.prepare(cohort_file, agency, signer, pepper=settings.nik_pepper,
-                                  now=int(time.time()))
-    except cohort.CohortRejected as rejected:
+        _, body = issuing.issue_cohort(cohort_file, current_caller().agency_id,
+                                       now=int(time.time()), render=summary)
+    except CohortRejected as rejected:
         return problem(422, rejected.message, field="file",
                        errors=[p.to_dict() for p in rejected.problems])
-    # URLs are rendered before the commit too: once stored, nothing is left that could fail.
-    urls = [qr.credential_url(settings.base_url, entry.token) for entry in prepared.entries]
-    body = cohort_output.batch_summary(prepared, urls)
-    cohort.commit(prepared)
     return json_response(body, 201)
 

@@ -19,8 +19,8 @@ from verifier.crew import check, projects, roster, terms, webhooks
 from verifier.crew.evaluation import CrewReport, ProjectTerms, Requirement
 from verifier.crew.report_csv import report_csv
 from verifier.crew.roster import RosterRejected, RosterWorker
-from verifier.db import storage_errors
-from verifier.errors import TooManyAttempts
+from verifier.store.db import storage_errors
+from verifier.core.errors import TooManyAttempts
 from verifier.web import auth, limits, requests
 from verifier.web.auth import current_owner
 from verifier.web.i18n import request_language

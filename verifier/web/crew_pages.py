@@ -14,15 +14,15 @@ from typing import Any
 
 from flask import Blueprint, Response, make_response, render_template, request
 
-from verifier import registry
-from verifier.cohort import RowProblem
-from verifier.cohort_output import excel_csv
+from verifier.issuance.cohort import RowProblem
+from verifier.printing.cohort_folder import excel_csv
 from verifier.crew import terms
 from verifier.crew.evaluation import CrewReport
 from verifier.crew.report_csv import report_csv
 from verifier.crew.roster import LAYOUT, MAX_WORKERS, RosterRejected
-from verifier.db import storage_errors
-from verifier.errors import InvalidInput, TooManyAttempts
+from verifier.store.db import storage_errors
+from verifier.core.errors import InvalidInput, TooManyAttempts
+from verifier.store import registry
 from verifier.web import auth, crew_api
 from verifier.web.page_model import moment, verdict_view
 from verifier.web.requests import XLSX_TYPE, accept_body_up_to, read_upload

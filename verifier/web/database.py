@@ -12,10 +12,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-import peewee
 from flask import Flask
 
-from verifier.errors import StorageUnavailable
+from verifier.core.errors import StorageUnavailable
+from verifier.store.db import closed_by_server, connect, disconnect
 from verifier.web.state import current_state
 
 
@@ -25,22 +25,12 @@ def init_app(app: Flask) -> None:
 
 
 def _connect() -> None:
-    database = current_state().database
-    try:
-        database.connect(reuse_if_open=True)
-    # DatabaseError too: SQLite reports a damaged file ("file is not a database") that way.
-    except (peewee.DatabaseError, peewee.InterfaceError) as exc:
-        raise StorageUnavailable("database unavailable") from exc
+    connect(current_state().database)
 
 
 def drop_connection() -> None:
     """Close this thread's connection after a failure so the next request starts afresh."""
-    database = current_state().database
-    try:
-        if not database.is_closed():
-            database.close()
-    except peewee.PeeweeException:
-        pass  # the connection is already broken; forgetting it is all that is left to do
+    disconnect(current_state().database)
 
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -61,7 +51,7 @@ def reconnecting(view: View) -> View:
         try:
             return view(*args, **kwargs)
         except StorageUnavailable:
-            if not _closed_by_server():
+            if not closed_by_server(current_state().database):
                 raise
             drop_connection()
             _connect()
@@ -69,10 +59,3 @@ def reconnecting(view: View) -> View:
 
     return run  # type: ignore[return-value]
 
-
-def _closed_by_server() -> bool:
-    database = current_state().database
-    if database.is_closed():
-        return False
-    # psycopg2 marks a connection the server closed (closed == 2); SQLite's never is.
-    return bool(getattr(database.connection(), "closed", 0))

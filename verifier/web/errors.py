@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 
-import peewee
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from verifier.errors import SkkError, StorageUnavailable, TooManyAttempts
+from verifier.core.errors import SkkError, StorageUnavailable, TooManyAttempts
+from verifier.store.db import STORAGE_FAILURES
 from verifier.web.database import drop_connection
 from verifier.web.problems import problem, problem_from, status_for
 
@@ -26,8 +26,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(SkkError, _skk_error)
     # Views wrap their queries in storage_errors(); these catch a query that escaped it, so a
     # database failure is still a 503 that drops the broken connection, never a 500.
-    app.register_error_handler(peewee.DatabaseError, _storage_failure)  # OperationalError too
-    app.register_error_handler(peewee.InterfaceError, _storage_failure)
+    for failure in STORAGE_FAILURES:
+        app.register_error_handler(failure, _storage_failure)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -62,7 +62,7 @@ def _unavailable(error: StorageUnavailable) -> Response:
     return response
 
 
-def _storage_failure(error: peewee.PeeweeException) -> Response:
+def _storage_failure(error: Exception) -> Response:
     return _unavailable(StorageUnavailable(f"database unavailable: {type(error).__name__}"))
 
 

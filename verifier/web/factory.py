@@ -52,7 +52,7 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     inline_style = style.load()
     style.init_app(app, inline_style)
     security.init_app(app, settings, inline_style.csp_source)
-    limits.init_app(app, environ)
+    limits.init_app(app, settings)
     errors.init_app(app)
     _register_blueprints(app)
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, LARGEST_BODY)  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from verifier.config import PACKAGE_DIR
-from verifier.messages import DEFAULT_LANGUAGE, LANGUAGES
+from verifier.core.messages import DEFAULT_LANGUAGE, LANGUAGES
 
 TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from verifier.registry import AGENCY_KINDS
-from verifier.revocation import MAX_NOTE_LENGTH, REASONS
-from verifier.verify import Status
+from verifier.core.verify import Status
+from verifier.store.registry import AGENCY_KINDS
+from verifier.store.revocation import MAX_NOTE_LENGTH, REASONS
 
 INSTANT = {"type": "string", "format": "date-time", "examples": ["2026-11-23T10:00:00Z"]}
 NUMBER = {

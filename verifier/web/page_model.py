@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 from flask_babel import format_date, format_time
 
-from verifier import jobs
-from verifier.credential import to_iso
-from verifier.verify import SHOWS_CREDENTIAL, Status, VerificationResult
+from verifier.core import jobs
+from verifier.core.credential import to_iso
+from verifier.core.verify import SHOWS_CREDENTIAL, Status, VerificationResult
 
 DAY = 86_400
 #: Warn the checker when a valid certificate has less than this long to run.

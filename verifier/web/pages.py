@@ -13,10 +13,11 @@ from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from werkzeug.routing import PathConverter
 
-from verifier import name_match, registry
-from verifier.db import storage_errors
-from verifier.messages import DEFAULT_LANGUAGE
-from verifier.nik import holds_nik_like
+from verifier.config import RateLimit
+from verifier.core.messages import DEFAULT_LANGUAGE
+from verifier.core.nik import holds_nik_like
+from verifier.store import records, registry
+from verifier.store.db import storage_errors
 from verifier.web import limits
 from verifier.web.database import reconnecting
 from verifier.web.i18n import asked_language
@@ -66,7 +67,7 @@ def home() -> str:
 
 @bp.get("/v/<payload:payload>")
 @bp.get("/V/<payload:payload>")
-@limits.limited(limits.VERIFY)
+@limits.limited(RateLimit.VERIFY)
 @reconnecting
 @storage_errors()
 def verify(payload: str) -> str:
@@ -83,7 +84,7 @@ def manual_check_form() -> str:
 
 
 @bp.post("/cek")
-@limits.limited(limits.MANUAL_CHECK)
+@limits.limited(RateLimit.MANUAL_CHECK)
 @reconnecting
 @storage_errors()
 def manual_check() -> tuple[str, int] | str:
@@ -95,7 +96,7 @@ def manual_check() -> tuple[str, int] | str:
     form = {key: request.form.get(key, "") for key in CHECK_FIELDS}
     if not all(value.strip() for value in form.values()):
         return _check_page(form=form, outcome="incomplete"), 400
-    token = name_match.match(form["agency"], form["number"], form["name"]).token
+    token = records.matching_token(form["agency"], form["number"], form["name"])
     if token is None:
         return _check_page(form=form, outcome="no_match")
     view = verdict_view(current_state().verifier.verify(token))

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from verifier.errors import (
+from verifier.core.errors import (
     ConfigurationError,
     Conflict,
     InvalidInput,

@@ -18,8 +18,8 @@ from typing import Any
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
-from verifier.jws import MalformedToken, parse_json_object
-from verifier.nik import holds_nik_like
+from verifier.core.jws import MalformedToken, parse_json_object
+from verifier.core.nik import holds_nik_like
 from verifier.web.problems import problem
 
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")

@@ -6,26 +6,25 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlsplit
 
-import peewee
 from flask import Flask, current_app
 
 from verifier.config import Settings, is_loopback_host
-from verifier.db import open_database
-from verifier.keystore import PrivateKeyStore
-from verifier.printing import verify_domain
-from verifier.service import VerificationService
+from verifier.core.links import verify_domain
+from verifier.issuance.service import IssuingService
+from verifier.store.db import Database, open_database
+from verifier.verification import VerificationService
 
 EXTENSION_KEY = "skk"
 
 
 @dataclass(frozen=True)
 class WebState:
-    """What request handlers need: settings, database, verifier and key store."""
+    """What request handlers need: settings, database, and the verifying and issuing services."""
 
     settings: Settings
-    database: peewee.Database
+    database: Database
     verifier: VerificationService
-    key_store: PrivateKeyStore
+    issuing: IssuingService
 
     @cached_property
     def is_demo(self) -> bool:
@@ -44,8 +43,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[EXTENSION_KEY] = WebState(
         settings=settings,
         database=database,
-        verifier=VerificationService(database, settings.leeway_seconds),
-        key_store=PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
+        verifier=VerificationService(settings.leeway_seconds),
+        issuing=IssuingService.from_settings(settings),
     )
 
 
