@@ -36,9 +36,10 @@ from urllib.parse import quote
 
 from bench_http import free_port, skk, skk_env, start, stop  # the same setup as its benchmark
 
-from verifier import issuer, keyring, qr, registry
-from verifier.store.db import open_database
+from verifier.issuance import issuer
 from verifier.issuance.keystore import PrivateKeyStore
+from verifier.issuance.service import IssuingService
+from verifier.store.db import open_database
 from verifier.verification import VerificationService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,16 +100,15 @@ def issue_crew(env: dict[str, str], count: int) -> tuple[list[str], list[str]]:
     """Issue ``count`` credentials in this process; their verify URLs and numbers."""
     database = open_database(env["SKK_DATABASE_URL"])
     store = PrivateKeyStore(Path(env["SKK_KEYS_DIR"]), env["SKK_KEY_PASSPHRASE"])
-    agency = registry.get_agency(AGENCY_ID)
-    signer = keyring.signer(store, AGENCY_ID)
+    issuing = IssuingService(store, pepper=None, base_url=env["SKK_BASE_URL"])
     now = int(time.time())  # not before the key's creation (SPEC §2 rule 5)
     urls, numbers = [], []
     for index in range(count):
         request = issuer.IssueRequest(AGENCY_ID, f"Pekerja Benchmark {index}", 3,
                                       job_code="ME063100")
-        signed = issuer.issue_one(request, agency, signer, pepper=None, now=now)
-        urls.append(qr.credential_url(env["SKK_BASE_URL"], signed.token))
-        numbers.append(signed.credential.number)
+        issued = issuing.issue(request, now=now)
+        urls.append(issued.url)
+        numbers.append(issued.number)
     database.close()
     return urls, numbers
 
@@ -150,7 +150,7 @@ def request(port: int, method: str, path: str, body: Any = None,
 def throughput(env: dict[str, str], port: int, urls: list[str]) -> float:
     """Median over rounds of (in-process seconds per token) / (HTTP seconds per worker)."""
     database = open_database(env["SKK_DATABASE_URL"])
-    service = VerificationService(database, 60)
+    service = VerificationService(60)
     body = {"workers": [{"ref": str(i), "credential": url} for i, url in enumerate(urls)]}
     check_answer(request(port, "POST", "/api/v1/crew-check", body), len(urls))  # warm-up
     for url in urls[:50]:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from verifier import apikeys, issuer, revocation
-from verifier.crew import projects
+from tests.helpers import DAY
+from verifier.store import apikeys, projects, revocation
+from verifier.store.credentials import SignedCredential
 from verifier.store.models import CrewMember, WebhookSubscription
 from verifier.web.crew_api import MAX_BODY_BYTES
 
-from .conftest import DAY
 from .test_crew_roster import xlsx
 
 CHECK = "/api/v1/crew-check"
@@ -33,7 +33,7 @@ def wall_clock() -> int:
 @pytest.fixture
 def fresh(contoh, issue):
     """Factory: a credential of lsp-contoh issued an hour ago (pages and API use the wall clock)."""
-    def make(**fields: Any) -> issuer.SignedCredential:
+    def make(**fields: Any) -> SignedCredential:
         return issue(now=wall_clock() - 3600, **fields)
     return make
 
@@ -212,7 +212,7 @@ def limited(database, env):
     return client
 
 
-def _typed(signed: issuer.SignedCredential) -> dict[str, str]:
+def _typed(signed: SignedCredential) -> dict[str, str]:
     return {"agency": "lsp-contoh", "number": signed.credential.number, "holder_name": HOLDER}
 
 
@@ -550,7 +550,7 @@ def watched_event_bodies(client, fresh, owner_auth) -> list[dict[str, Any]]:
     import json
 
     from verifier.core.credential import add_years
-    from verifier.crew import outbox
+    from verifier.store import outbox
     from verifier.store.models import WebhookMessage
 
     signed = fresh()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from verifier import revocation
+from verifier.store import revocation
 
 from .test_browser import CSP_PROBE, Watch, server  # noqa: F401 (the server fixture)
 from .test_crew_api import cohort_75, roster_75, wall_clock  # noqa: F401 (the fixture)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from verifier import issuer, revocation
-from verifier.crew import check, projects, terms
-from verifier.crew.calendar import today
-from verifier.crew.evaluation import (
+from tests.helpers import DAY, NOW
+from verifier.core.crew import terms
+from verifier.core.crew.calendar import today
+from verifier.core.crew.evaluation import (
     NAME_MISMATCH,
     NOT_FOUND,
     STATUSES,
@@ -21,11 +21,13 @@ from verifier.crew.evaluation import (
     evaluate,
     outcome_of,
 )
-from verifier.crew.roster import RosterWorker
+from verifier.core.crew.worker import RosterWorker
 from verifier.core.errors import InvalidInput, NotFound
+from verifier.crew import check
+from verifier.issuance import issuer
+from verifier.store import projects, revocation
 from verifier.verification import VerificationService
 
-from .conftest import DAY, NOW
 from .test_verify import (
     World,
     case_bad_signature_flipped_byte,

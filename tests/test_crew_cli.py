@@ -7,11 +7,12 @@ import time
 
 import pytest
 
-from verifier import apikeys
-from verifier.crew import projects, terms, webhooks
+from tests.helpers import NOW
+from verifier.core.crew import terms
+from verifier.crew import webhooks
+from verifier.store import apikeys, projects
 from verifier.store.models import WebhookMessage
 
-from .conftest import NOW
 from .test_cli import as_json, skk  # noqa: F401 (the skk fixture)
 
 

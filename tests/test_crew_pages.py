@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from verifier import apikeys, revocation
-from verifier.crew import projects, roster
+from verifier.crew.roster_file import from_file
+from verifier.store import apikeys, projects, revocation
 from verifier.store.models import CrewMember
 
 from .test_crew_api import fresh, wall_clock  # noqa: F401 (the fresh fixture)
@@ -53,8 +53,8 @@ def test_templates_are_lists_the_reader_takes(client, database):
         response = client.get(f"{PAGE}/{name}")
         assert response.status_code == 200
         assert "attachment" in response.headers["Content-Disposition"]
-        workers = roster.from_file(response.get_data(), lambda typed: "lsp-contoh", name,
-                                   max_unpacked_bytes=2**24)
+        workers = from_file(response.get_data(), lambda typed: "lsp-contoh", name,
+                           max_unpacked_bytes=2**24)
         assert [w.by_number for w in workers] == [False, True]
         assert workers[1].number == "ME063100 3 48213377 2026"
     text = client.get(f"{PAGE}/template.csv").get_data().decode("utf-8-sig")

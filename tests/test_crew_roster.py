@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from verifier.crew import roster
-from verifier.crew.roster import MAX_WORKERS, RosterRejected, RosterWorker
+from verifier.core.crew import roster
+from verifier.core.crew.roster import MAX_WORKERS, RosterRejected
+from verifier.core.crew.worker import RosterWorker
 from verifier.core.errors import InvalidInput
+from verifier.crew import roster_file
 
 NIK = "3273010001900042"
 AGENCIES = {"lsp-contoh": "lsp-contoh", "LSP Konstruksi Contoh Nusantara": "lsp-contoh"}
@@ -24,7 +26,7 @@ def resolve(typed: str) -> str | None:
 
 
 def from_csv(text: str, encoding: str = "utf-8") -> list[RosterWorker]:
-    return roster.from_file(text.encode(encoding), resolve, "kru.csv",
+    return roster_file.from_file(text.encode(encoding), resolve, "kru.csv",
                             max_unpacked_bytes=UNPACKED)
 
 
@@ -74,7 +76,7 @@ def test_xlsx_with_numbers_and_cells_named():
                  [None, None, "lsp-contoh", "ME063100 3 1 2026", "Budi"],
                  [None, None, "lsp-contoh", 4.1e15, "Ani"],
                  [None, None, "lsp-lain", "X 2", None]])
-    found = problems(lambda: roster.from_file(data, resolve, "kru.xlsx",
+    found = problems(lambda: roster_file.from_file(data, resolve, "kru.xlsx",
                                               max_unpacked_bytes=UNPACKED))
     assert found == [
         {"line": 4, "column": "nomor", "message": "this looks like a NIK, not a certificate "
@@ -85,7 +87,7 @@ def test_xlsx_with_numbers_and_cells_named():
          "GET /api/v1/agencies lists them) or its full name (cell C5)"},
     ]
     good = xlsx([["ref", "kredensial"], [17, TOKEN]])
-    assert roster.from_file(good, resolve, max_unpacked_bytes=UNPACKED) == [
+    assert roster_file.from_file(good, resolve, max_unpacked_bytes=UNPACKED) == [
         RosterWorker(1, 2, "17", credential=TOKEN)]
 
 

@@ -18,14 +18,16 @@ from typing import Any
 
 import pytest
 
-from verifier import issuer, revocation
-from verifier.crew import check, outbox, projects, terms, webhooks
-from verifier.crew.calendar import today
+from tests.helpers import DAY, NOW
+from verifier.core.crew import terms
+from verifier.core.crew.calendar import today
+from verifier.core.crew.worker import RosterWorker
+from verifier.crew import check, webhooks
 from verifier.crew.notifier import Notifier, NotifierSettings, http_post, retry_delay
-from verifier.crew.roster import RosterWorker
+from verifier.store import outbox, projects, revocation
+from verifier.store import webhooks as stored_webhooks
+from verifier.store.credentials import SignedCredential
 from verifier.store.models import ExpiryNotice, WebhookMessage
-
-from .conftest import DAY, NOW
 
 URL = "https://hook.example.id/skk"
 SETTINGS = NotifierSettings(first_retry_seconds=5, lease_seconds=60, timeout_seconds=5)
@@ -83,7 +85,7 @@ class Watched:
     """An owner's running project with one credential on its crew and one subscription."""
 
     project: projects.ProjectInfo
-    signed: issuer.SignedCredential
+    signed: SignedCredential
     secret: str
     subscription: str
 
@@ -163,7 +165,7 @@ def test_message_is_written_in_the_changes_transaction(watched, database):
         assert len(messages()) == 1  # written together, inside the transaction
         raise RuntimeError("the surrounding transaction fails")
     assert messages() == []
-    assert revocation.lookup(database, "lsp-contoh", watched.signed.credential.number) is None
+    assert revocation.lookup("lsp-contoh", watched.signed.credential.number) is None
 
 
 def test_a_failing_outbox_write_undoes_the_revocation(watched, database, monkeypatch):
@@ -173,7 +175,7 @@ def test_a_failing_outbox_write_undoes_the_revocation(watched, database, monkeyp
     monkeypatch.setattr(outbox, "_insert", broken)
     with pytest.raises(RuntimeError):
         _revoke(watched)
-    assert revocation.lookup(database, "lsp-contoh", watched.signed.credential.number) is None
+    assert revocation.lookup("lsp-contoh", watched.signed.credential.number) is None
 
 
 def test_ended_projects_and_unsubscribed_ones_hear_nothing(watched, issue, service):
@@ -321,7 +323,7 @@ def test_two_notifiers_never_claim_the_same_message(watched):
 
 def test_unsubscribing_drops_undelivered_messages(watched):
     _revoke(watched)
-    webhooks.unsubscribe(watched.project, watched.subscription)
+    stored_webhooks.unsubscribe(watched.project, watched.subscription)
     assert messages() == []
 
 

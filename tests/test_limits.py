@@ -28,8 +28,7 @@ from verifier.core import jws, qr_payload
 from verifier.core.jws import MAX_TOKEN_LENGTH
 from verifier.core.qr_payload import MAX_PAYLOAD_DIGITS
 from verifier.core.verify import Status
-from verifier.crew import projects
-from verifier.store import apikeys
+from verifier.store import apikeys, projects
 
 #: Far over every route's limit (the batch upload allows a few MiB, the rest 16 KiB).
 HUGE = 2**31

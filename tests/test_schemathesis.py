@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
 
 from tests.helpers import NOW
-from verifier.crew import projects
-from verifier.store import apikeys
+from verifier.store import apikeys, projects
 from verifier.web import openapi
 
 EXAMPLES = int(os.environ.get("SKK_SCHEMATHESIS_EXAMPLES", "25"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from verifier.cli.base import Runtime, emit, json_option, pass_runtime, uses_database
-from verifier.crew import projects
+from verifier.store import projects
 
 
 def register(main: click.Group) -> None:

@@ -1,5 +1,5 @@
 """Checking a crew: verify every worker, match the rows given by number, find the credentials on
-other owners' overlapping projects, then evaluate (``verifier.crew.evaluation``).
+other owners' overlapping projects, then evaluate (``verifier.core.crew.evaluation``).
 
 Every worker is verified at one instant, so the report is one consistent picture. A row given by
 number gets its credential's status when agency, number and name all match an issued credential
@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from verifier import name_match
-from verifier.crew import projects
-from verifier.crew.calendar import today
-from verifier.crew.evaluation import (
+from verifier.core.crew.calendar import today
+from verifier.core.crew.evaluation import (
     NAME_MISMATCH,
     NOT_FOUND,
     CrewReport,
@@ -24,10 +22,10 @@ from verifier.crew.evaluation import (
     evaluate,
     outcome_of,
 )
-from verifier.crew.roster import AgencyResolver
-from verifier.crew.worker import RosterWorker
-from verifier.name_match import folded_name
-from verifier.store import registry
+from verifier.core.crew.roster import AgencyResolver
+from verifier.core.crew.worker import RosterWorker
+from verifier.core.text import fold
+from verifier.store import projects, records, registry
 from verifier.verification import VerificationService
 
 
@@ -35,8 +33,8 @@ def agency_resolver() -> AgencyResolver:
     """Typed agency -> registered id: the id itself, or the full name (case, spacing ignored)."""
     agencies = registry.list_agencies()
     by_id = {agency.id: agency.id for agency in agencies}
-    by_name = {folded_name(agency.name): agency.id for agency in agencies}
-    return lambda typed: by_id.get(typed.strip().lower()) or by_name.get(folded_name(typed))
+    by_name = {fold(agency.name): agency.id for agency in agencies}
+    return lambda typed: by_id.get(typed.strip().lower()) or by_name.get(fold(typed))
 
 
 def outcomes(
@@ -48,7 +46,7 @@ def outcomes(
 ) -> list[Outcome]:
     """Each worker's verification outcome, in order."""
     by_number = [worker for worker in workers if worker.by_number]
-    answers = name_match.match_many(
+    answers = records.match_many(
         [(w.agency or "", w.number or "", w.holder_name or "") for w in by_number])
     matched = {worker.position: answer for worker, answer in zip(by_number, answers, strict=True)}
     found = []

@@ -22,14 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import peewee
-
-from verifier.crew import outbox, projects, webhooks
-from verifier.crew.calendar import DAY, today
-from verifier.crew.outbox import Claimed
-from verifier.store.db import storage_errors
+from verifier.core.crew.calendar import DAY, today
 from verifier.core.errors import StorageUnavailable
-from verifier.store.db import bound_database
+from verifier.crew import webhooks
+from verifier.store import outbox, projects
+from verifier.store.db import bound_database, disconnect, storage_errors
+from verifier.store.outbox import Claimed
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +75,6 @@ def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float) ->
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
-
-
-def _drop_connection() -> None:
-    """Forget a connection the database broke, so that the next round connects afresh."""
-    database = bound_database()
-    try:
-        if not database.is_closed():
-            database.close()
-    except peewee.PeeweeException:
-        pass  # already broken; forgetting it is all there is to do
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -145,7 +133,8 @@ class Notifier:
                 busy = self.deliver_round(tally)
             except StorageUnavailable as exc:
                 log.warning("notifier: %s; trying again shortly", exc.message)
-                _drop_connection()
+                # Forget a connection the database broke: the next round connects afresh.
+                disconnect(bound_database())
                 busy = False
             if not busy:
                 stop.wait(self.settings.poll_seconds)

@@ -1,10 +1,11 @@
-"""Webhook subscriptions of watched projects, and signing per Standard Webhooks.
+"""Webhook subscriptions of watched projects: the URL rules, the secret, and signing per
+Standard Webhooks (the subscriptions themselves are kept by ``verifier.store.webhooks``).
 
 https://www.standardwebhooks.com/: every POST carries ``webhook-id`` (stable across retries),
 ``webhook-timestamp`` (seconds, of the attempt) and ``webhook-signature: v1,<base64 of
 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>``, where the key is the base64-decoded part of the
 subscription's secret ``whsec_<base64>``. The secret is shown once, when the subscription is
-made; it is kept in the clear because signing needs it (docs/crew-check.md says so).
+made; the store keeps it in the clear because signing needs it (docs/crew-check.md says so).
 """
 
 from __future__ import annotations
@@ -14,35 +15,18 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from verifier.config import is_loopback_host
-from verifier.core.credential import has_control_characters, to_iso
-from verifier.crew.projects import ProjectInfo
-from verifier.core.errors import InvalidInput, NotFound
-from verifier.store.models import WebhookSubscription
+from verifier.core.credential import has_control_characters
+from verifier.core.errors import InvalidInput
+from verifier.store import webhooks
+from verifier.store.projects import ProjectInfo
+from verifier.store.webhooks import Subscription
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # Standard Webhooks: between 24 and 64 bytes
 MAX_URL_LENGTH = 2000
-MAX_SUBSCRIPTIONS = 10  # per project
-NO_SUCH_WEBHOOK = "this project has no such webhook"
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """A subscription without its secret."""
-
-    id: str
-    project_id: str
-    url: str
-    created_at: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """The API's webhook object (the secret only ever in the answer that created it)."""
-        return {"id": self.id, "url": self.url, "created_at": to_iso(self.created_at)}
 
 
 def new_secret() -> str:
@@ -105,31 +89,5 @@ def _is_internal(host: str) -> bool:
 def subscribe(project: ProjectInfo, url: str, now: int, *,
               local_allowed: bool) -> tuple[Subscription, str]:
     """A new subscription of the project and its secret (shown this once)."""
-    checked = check_url(url, local_allowed=local_allowed)
-    count = WebhookSubscription.select().where(WebhookSubscription.project == project.id).count()
-    if count >= MAX_SUBSCRIPTIONS:
-        raise InvalidInput(f"at most {MAX_SUBSCRIPTIONS} webhooks per project", field="url")
     secret = new_secret()
-    row = WebhookSubscription.create(id=secrets.token_hex(8), project=project.id, url=checked,
-                                     secret=secret, created_at=now)
-    return _info(row), secret
-
-
-def subscriptions(project: ProjectInfo) -> list[Subscription]:
-    """The project's subscriptions, oldest first."""
-    rows = WebhookSubscription.select().where(WebhookSubscription.project == project.id)
-    return [_info(row) for row in rows.order_by(WebhookSubscription.created_at,
-                                                 WebhookSubscription.id)]
-
-
-def unsubscribe(project: ProjectInfo, webhook_id: str) -> None:
-    """Delete one subscription of the project, with its undelivered messages."""
-    deleted = WebhookSubscription.delete().where(
-        (WebhookSubscription.id == webhook_id) & (WebhookSubscription.project == project.id)
-    ).execute() if webhook_id.isascii() and webhook_id.isalnum() else 0
-    if not deleted:
-        raise NotFound(NO_SUCH_WEBHOOK, field="webhook")
-
-
-def _info(row: WebhookSubscription) -> Subscription:
-    return Subscription(row.id, row.project_id, row.url, row.created_at)
+    return webhooks.add(project, check_url(url, local_allowed=local_allowed), secret, now), secret

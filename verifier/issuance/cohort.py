@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from verifier.core.credential import Credential, parse_instant
-from verifier.core.errors import InvalidInput
+from verifier.core.errors import InvalidInput, RowProblem
 from verifier.core.keys import SigningKey
 from verifier.core.nik import check_nik, nik_hmac
 from verifier.core.text import fold
@@ -29,19 +29,6 @@ _FIELD_COLUMN = {"holder_name": "name", "level": "level", "job_code": "job_code"
                  "job_title": "job_title", "number": "number", "valid_from": "valid_from",
                  "nik": "nik"}
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """One problem: line, column (as the file names it) and a message that never holds a NIK."""
-
-    line: int
-    column: str
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The API's error object."""
-        return {"line": self.line, "column": self.column, "message": self.message}
 
 
 class CohortRejected(InvalidInput):

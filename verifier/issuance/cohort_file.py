@@ -5,8 +5,8 @@ Windows-1252, CRLF line ends, stray blank lines, padded cells and NIKs typed wit
 apostrophe. Worse, it silently turns a 16-digit NIK into a float (``3,57504E+15``), losing digits:
 such a cell is reported by name, never guessed at. Nothing here ever echoes a NIK.
 
-The columns are a :class:`Layout`: the cohort's by default; a crew roster (``verifier.crew``)
-reads its own columns with the same reader.
+The columns are a :class:`Layout`: the cohort's by default; a crew roster
+(``verifier.crew.roster_file``) reads its own columns with the same reader.
 """
 
 from __future__ import annotations

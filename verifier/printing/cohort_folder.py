@@ -7,12 +7,10 @@ signed token on disk, and a crash after it leaves a folder that a re-run fills i
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from verifier.core.errors import InvalidInput, UnreadableInput
@@ -21,10 +19,10 @@ from verifier.issuance.cohort import CohortEntry, PreparedCohort
 from verifier.issuance.cohort_file import CohortFile
 from verifier.issuance.service import IssuingService
 from verifier.printing import certificates
+from verifier.printing.spreadsheet import excel_csv
 from verifier.qr.parallel import Progress, QrRenderer
 
 RESULT_COLUMNS = ("line", "number", "name", "job", "level", "status", "url")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def issue_to_folder(
@@ -95,22 +93,6 @@ def results_csv(entries: Sequence[CohortEntry], urls: Sequence[str]) -> bytes:
         rows.append((entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
                      entry.status, url))
     return excel_csv(RESULT_COLUMNS, rows)
-
-
-def excel_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """``;``-separated UTF-8 with BOM and CRLF, as Excel in Indonesian opens it; formula-safe;
-    None is an empty cell."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_formula_safe("" if cell is None else str(cell)) for cell in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _formula_safe(cell: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
-    return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
 
 
 def check_out_dir(out_dir: Path) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 from verifier.core.credential import to_iso
 from verifier.core.errors import InvalidInput, NotFound
 from verifier.core.nik import quoted
-from verifier.store.models import ApiKeyRecord, ProjectOwner
+from verifier.store.models import ApiKeyRecord
+from verifier.store.projects import get_owner
 from verifier.store.registry import get_agency
 
 _API_KEY_RE = re.compile(r"skk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -58,7 +59,7 @@ def create(agency_id: str, now: int) -> dict[str, str]:
 
 def create_for_owner(owner_id: str, now: int) -> dict[str, str]:
     """A new project owner's key, shown once like an agency's."""
-    _get_owner(owner_id)
+    get_owner(owner_id)
     return _create(now, owner=owner_id)
 
 
@@ -69,11 +70,6 @@ def _create(now: int, **holder: str) -> dict[str, str]:
     return {"key_id": key_id, **holder, "api_key": f"skk_{key_id}_{secret}"}
 
 
-def _get_owner(owner_id: str) -> None:
-    if ProjectOwner.get_or_none(ProjectOwner.id == owner_id) is None:
-        raise NotFound(f"no project owner {quoted(owner_id)}", field="owner")
-
-
 def list_keys(agency_id: str | None = None, owner_id: str | None = None) -> list[ApiKeyInfo]:
     """Keys, optionally of one agency or one project owner."""
     query = ApiKeyRecord.select().order_by(ApiKeyRecord.created_at, ApiKeyRecord.key_id)
@@ -81,7 +77,7 @@ def list_keys(agency_id: str | None = None, owner_id: str | None = None) -> list
         get_agency(agency_id)
         query = query.where(ApiKeyRecord.agency == agency_id)
     if owner_id is not None:
-        _get_owner(owner_id)
+        get_owner(owner_id)
         query = query.where(ApiKeyRecord.owner == owner_id)
     return [_info(row) for row in query]
 

@@ -26,6 +26,8 @@ from typing import Any
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
+from verifier.store import schema_v4
+
 #: The schema a database has when ``skk_meta`` says nothing newer: the first release.
 BASE_VERSION = 1
 
@@ -64,10 +66,8 @@ def _add_watched_projects(migrator: SchemaMigrator) -> None:
     # Crew checks for project owners (verifier.crew): owners, their projects and crews, webhook
     # subscriptions and their outbox, expiry warnings sent. Owners get API keys in the agencies'
     # table, so api_key.agency_id becomes optional and api_key.owner_id is added.
-    from verifier.crew import schema_v4  # frozen: the tables exactly as version 4 creates them
-
     database = migrator.database
-    tables = schema_v4.tables(database)
+    tables = schema_v4.tables(database)  # frozen: the tables exactly as version 4 creates them
     owner: Any = tables[0]
     owner.create_table(safe=False)
     migrate(

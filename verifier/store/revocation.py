@@ -15,7 +15,7 @@ from verifier.core.credential import checked_number, has_control_characters, to_
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.core.nik import holds_nik_like
 from verifier.core.trust import RevocationStatus
-from verifier.crew import outbox
+from verifier.store import outbox
 from verifier.store.db import bound_database
 from verifier.store.models import (
     CredentialRecord,

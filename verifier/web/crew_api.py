@@ -15,12 +15,17 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from verifier.crew import check, projects, roster, terms, webhooks
-from verifier.crew.evaluation import CrewReport, ProjectTerms, Requirement
-from verifier.crew.report_csv import report_csv
-from verifier.crew.roster import RosterRejected, RosterWorker
-from verifier.store.db import storage_errors
+from verifier.config import RateLimit
+from verifier.core.crew import roster, terms
+from verifier.core.crew.evaluation import CrewReport, ProjectTerms, Requirement
+from verifier.core.crew.roster import RosterRejected
+from verifier.core.crew.worker import RosterWorker
 from verifier.core.errors import TooManyAttempts
+from verifier.crew import check, roster_file, webhooks
+from verifier.printing.crew_report import report_csv
+from verifier.store import projects
+from verifier.store import webhooks as stored_webhooks
+from verifier.store.db import storage_errors
 from verifier.web import auth, limits, requests
 from verifier.web.auth import current_owner
 from verifier.web.i18n import request_language
@@ -115,7 +120,7 @@ def count_number_rows(workers: list[RosterWorker]) -> None:
     if not asked:
         return
     try:
-        limits.hit(limits.MANUAL_CHECK, cost=asked)
+        limits.hit(RateLimit.MANUAL_CHECK, cost=asked)
     except TooManyAttempts as refused:
         raise TooManyAttempts(
             f"{refused.message}: without a project key, each worker given by certificate number "
@@ -130,7 +135,7 @@ def _workers_from_upload() -> list[RosterWorker]:
 
 def roster_from_upload(data: bytes, filename: str) -> list[RosterWorker]:
     """The workers of an uploaded CSV or .xlsx list (also the page's)."""
-    return roster.from_file(data, check.agency_resolver(), filename,
+    return roster_file.from_file(data, check.agency_resolver(), filename,
                             max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
 
 
@@ -242,7 +247,8 @@ def subscribe(project_id: str) -> Response:
 def list_webhooks(project_id: str) -> Response:
     """The project's subscriptions (never their secrets)."""
     project = projects.get_project(current_owner().owner_id, project_id)
-    return json_response({"webhooks": [s.to_dict() for s in webhooks.subscriptions(project)]})
+    found = stored_webhooks.subscriptions(project)
+    return json_response({"webhooks": [subscription.to_dict() for subscription in found]})
 
 
 @projects_bp.delete("/<project_id>/webhooks/<webhook_id>")
@@ -250,5 +256,5 @@ def list_webhooks(project_id: str) -> Response:
 def unsubscribe(project_id: str, webhook_id: str) -> Response:
     """Delete a subscription and its undelivered messages."""
     project = projects.get_project(current_owner().owner_id, project_id)
-    webhooks.unsubscribe(project, webhook_id)
+    stored_webhooks.unsubscribe(project, webhook_id)
     return Response(status=204)

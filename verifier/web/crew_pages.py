@@ -14,15 +14,14 @@ from typing import Any
 
 from flask import Blueprint, Response, make_response, render_template, request
 
-from verifier.issuance.cohort import RowProblem
-from verifier.printing.cohort_folder import excel_csv
-from verifier.crew import terms
-from verifier.crew.evaluation import CrewReport
-from verifier.crew.report_csv import report_csv
-from verifier.crew.roster import LAYOUT, MAX_WORKERS, RosterRejected
-from verifier.store.db import storage_errors
-from verifier.core.errors import InvalidInput, TooManyAttempts
+from verifier.core.crew import terms
+from verifier.core.crew.evaluation import CrewReport
+from verifier.core.crew.roster import COLUMNS, MAX_WORKERS, RosterRejected
+from verifier.core.errors import InvalidInput, RowProblem, TooManyAttempts
+from verifier.printing.crew_report import report_csv
+from verifier.printing.spreadsheet import excel_csv
 from verifier.store import registry
+from verifier.store.db import storage_errors
 from verifier.web import auth, crew_api
 from verifier.web.page_model import moment, verdict_view
 from verifier.web.requests import XLSX_TYPE, accept_body_up_to, read_upload
@@ -30,8 +29,8 @@ from verifier.web.requests import XLSX_TYPE, accept_body_up_to, read_upload
 bp = Blueprint("crew_pages", __name__)
 
 #: The template's columns (the first header of each roster column) and two example rows.
-TEMPLATE_HEADER = ["no", *(LAYOUT.columns[c][0] for c in ("ref", "credential", "agency",
-                                                          "number", "holder_name"))]
+TEMPLATE_HEADER = ["no", *(COLUMNS[c][0] for c in ("ref", "credential", "agency", "number",
+                                                    "holder_name"))]
 TEMPLATE_ROWS = [
     ["1", "KRU-001", "HTTPS://SERTIFIKAT.EXAMPLE.ID/V/…", "", "", ""],
     ["2", "KRU-002", "", "lsp-contoh", "ME063100 3 48213377 2026", "Rina Marlina"],

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from verifier.crew.evaluation import STATUSES, Finding
-from verifier.crew.outbox import EXPIRING_EVENT, STATE_EVENTS
-from verifier.crew.roster import MAX_CREDENTIAL_LENGTH, MAX_WORKERS
+from verifier.core.crew.evaluation import STATUSES, Finding
+from verifier.core.crew.roster import MAX_CREDENTIAL_LENGTH, MAX_WORKERS
+from verifier.store.outbox import EXPIRING_EVENT, STATE_EVENTS
 from verifier.web.openapi_spec import AGENCY_ID, INSTANT, NUMBER, _object, _ref
 from verifier.web.requests import XLSX_TYPE
 

@@ -1,26 +1,26 @@
-"""A crew roster: the workers to check, from JSON members or an uploaded CSV or .xlsx file.
+"""A crew roster: the workers to check, from JSON members or from a spreadsheet's rows.
 
 Each worker is either a scanned credential (the verify URL, QR payload or JWS, as scanned) or
-agency + certificate number + holder name, as the manual check takes them. Files are read by the
-cohort reader (``verifier.cohort_file``: Excel-ID CSV quirks, .xlsx) with the roster's columns.
-Every problem of every row is collected with its line and column before anything is checked;
-messages never repeat a cell that could hold a NIK, and a roster never holds one.
+agency + certificate number + holder name, as the manual check takes them. Every problem of
+every row is collected with its line and column before anything is checked; messages never
+repeat a cell that could hold a NIK, and a roster never holds one. Pure: the rows of a file are
+read by ``verifier.crew.roster_file`` (the cohort reader with :data:`COLUMNS`), and the agency a
+row names is resolved by a function the caller passes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
-from verifier.issuance.cohort import RowProblem
-from verifier.issuance.cohort_file import CohortRow, Layout, read_cohort
 from verifier.core.credential import (
     MAX_TEXT_LENGTH,
     check_number,
     check_text,
     has_control_characters,
 )
-from verifier.crew.worker import RosterWorker
-from verifier.core.errors import InvalidInput
+from verifier.core.crew.worker import RosterWorker
+from verifier.core.errors import InvalidInput, RowProblem
 from verifier.core.nik import holds_nik_like
 from verifier.core.text import clean_text
 
@@ -34,30 +34,48 @@ MAX_AGENCY_LENGTH = 200
 FIELDS = ("ref", "credential", "agency", "number", "holder_name")
 _BY_NUMBER = ("agency", "number", "holder_name")
 #: Typed agency (its id or its name) -> the registered agency's id, or None.
-AgencyResolver = Callable[[str], "str | None"]
+AgencyResolver = Callable[[str], str | None]
+
+#: The roster's columns in a file: Indonesian headers first, English aliases after
+#: (docs/crew-check.md). Other columns, such as "No." or a NIK, are ignored.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "ref": ("ref", "referensi"),
+    "credential": ("kredensial", "credential", "qr"),
+    "agency": ("lembaga", "agency"),
+    "number": ("nomor", "nomor_sertifikat", "number"),
+    "holder_name": ("nama", "holder_name", "name"),
+}
+#: Cells where a typed leading apostrophe (Excel's "treat as text") is not part of the value.
+APOSTROPHE_COLUMNS = frozenset({"ref", "number"})
+#: Cells Excel must not have turned into scientific notation (it loses digits).
+EXACT_DIGIT_COLUMNS = frozenset({"number"})
 
 
-def _missing_columns(present: set[str]) -> list[str]:
+def missing_columns(present: set[str]) -> list[str]:
+    """What a file's header lacks: a credential column, or all three of the number columns."""
     if "credential" in present or set(_BY_NUMBER) <= present:
         return []
     return ["kredensial/credential, or lembaga/agency + nomor/number + nama/holder_name"]
 
 
-#: The roster's columns: Indonesian headers first, English aliases after (docs/crew-check.md).
-LAYOUT = Layout(
-    columns={
-        "ref": ("ref", "referensi"),
-        "credential": ("kredensial", "credential", "qr"),
-        "agency": ("lembaga", "agency"),
-        "number": ("nomor", "nomor_sertifikat", "number"),
-        "holder_name": ("nama", "holder_name", "name"),
-    },
-    missing=_missing_columns,
-    apostrophe=frozenset({"ref", "number"}),
-    exact_digits=frozenset({"number"}),
-    row_noun="worker",
-    purpose="check",
-)
+class TableRow(Protocol):
+    """A spreadsheet row as the file reader gives it (``verifier.issuance.cohort_file``)."""
+
+    @property
+    def line(self) -> int:
+        """Its line in the file."""
+
+    @property
+    def cells(self) -> Mapping[str, str]:
+        """Its cells by canonical column."""
+
+    @property
+    def places(self) -> Mapping[str, str]:
+        """Each column's Excel cell ("C5"), empty for CSV."""
+
+    @property
+    def mangled(self) -> frozenset[str]:
+        """Columns whose cell Excel stored in scientific notation."""
 
 
 class RosterRejected(InvalidInput):
@@ -81,18 +99,17 @@ def from_members(
     return _checked(rows, agency_of)
 
 
-def from_file(
-    data: bytes, agency_of: AgencyResolver, filename: str = "", *, max_unpacked_bytes: int
+def from_table(
+    rows: Sequence[TableRow], headers: Mapping[str, str], agency_of: AgencyResolver
 ) -> list[RosterWorker]:
-    """Workers from a CSV (as Excel saves it) or .xlsx file; problems name line and column."""
-    table = read_cohort(data, filename=filename, max_rows=MAX_WORKERS,
-                        max_unpacked_bytes=max_unpacked_bytes, layout=LAYOUT)
-    rows = [_Row(index, row.line, dict(row.cells), _places(row), table.headers, row.mangled)
-            for index, row in enumerate(table.rows, 1)]
-    return _checked(rows, agency_of)
+    """Workers from a spreadsheet's rows; a problem names the row's line, the column as the
+    file's header ``headers`` names it, and the Excel cell (the reader bounds their number)."""
+    checked = [_Row(index, row.line, dict(row.cells), _places(row), headers, row.mangled)
+               for index, row in enumerate(rows, 1)]
+    return _checked(checked, agency_of)
 
 
-def _places(row: CohortRow) -> dict[str, str]:
+def _places(row: TableRow) -> dict[str, str]:
     return {column: cell for column, cell in row.places.items() if cell}
 
 

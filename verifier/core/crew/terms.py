@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from verifier.core.credential import JOB_CODE_RE, check_text
-from verifier.crew.evaluation import ProjectTerms, Requirement
+from verifier.core.crew.evaluation import ProjectTerms, Requirement
 from verifier.core.errors import InvalidInput
 from verifier.core.nik import holds_nik_like
 from verifier.core.text import clean_text

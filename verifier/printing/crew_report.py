@@ -6,9 +6,9 @@ it as it is), one row per worker in input order, findings space-separated.
 
 from __future__ import annotations
 
-from verifier.printing.cohort_folder import excel_csv
 from verifier.core.credential import to_iso
-from verifier.crew.evaluation import CrewReport, WorkerReport
+from verifier.core.crew.evaluation import CrewReport, WorkerReport
+from verifier.printing.spreadsheet import excel_csv
 
 COLUMNS = ("line", "ref", "status", "problem", "number", "holder_name", "job_title", "job_code",
            "level", "agency", "expires_at", "findings")

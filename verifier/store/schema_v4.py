@@ -1,4 +1,5 @@
-"""The tables schema version 4 adds, frozen as that step creates them (``verifier.migrations``).
+"""The tables schema version 4 adds, frozen as that step creates them
+(``verifier.store.migrations``).
 
 A migration step must never use the current models: they describe the newest schema, which may
 have moved on. These classes are bound to the database being upgraded and to nothing else.

@@ -16,14 +16,14 @@ from datetime import date
 from typing import Any
 
 from verifier.core.credential import AGENCY_ID_RE, check_text, to_iso
-from verifier.crew.evaluation import Identity, Outcome, ProjectTerms, Requirement
-from verifier.crew.worker import RosterWorker
+from verifier.core.crew.evaluation import Identity, Outcome, ProjectTerms, Requirement
+from verifier.core.crew.worker import RosterWorker
 from verifier.core.errors import Conflict, InvalidInput, NotFound
-from verifier.store.credentials import STORE_CHUNK, chunks
-from verifier.store.models import CrewMember, Project, ProjectOwner
 from verifier.core.nik import quoted
 from verifier.core.text import clean_text
+from verifier.store.credentials import STORE_CHUNK, chunks
 from verifier.store.db import bound_database
+from verifier.store.models import CrewMember, Project, ProjectOwner
 
 MAX_OWNER_NAME = 200
 #: Never repeats the id asked for (it is typed by someone who may not own it).
@@ -92,7 +92,8 @@ def get_owner(owner_id: str) -> OwnerInfo:
 
 
 def create_project(owner_id: str, terms: ProjectTerms, now: int) -> ProjectInfo:
-    """Register a project of ``owner_id`` (terms checked by ``verifier.crew.terms.watched``)."""
+    """Register a project of ``owner_id``; its terms were checked by
+    :func:`verifier.core.crew.terms.watched`."""
     get_owner(owner_id)
     assert terms.starts is not None and terms.ends is not None and terms.name is not None
     project_id = secrets.token_hex(8)

@@ -1,7 +1,6 @@
 """Project dates: calendar days in Indonesia's western time zone (WIB), where pages show dates.
 
-Imports nothing of the service, so that the revocation store can reach the outbox (which needs
-these) without an import cycle through verification.
+A project's ``ends`` day is over at the end of that day in WIB, wherever the server runs.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from verifier.core.credential import to_iso
-from verifier.crew.calendar import day_end
-from verifier.crew.worker import RosterWorker
+from verifier.core.crew.calendar import day_end
+from verifier.core.crew.worker import RosterWorker
 from verifier.core.messages import DEFAULT_LANGUAGE
 from verifier.core.verify import SHOWS_CREDENTIAL, Status, VerificationResult
 

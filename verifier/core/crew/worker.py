@@ -1,5 +1,5 @@
 """One worker of a crew as the owner gave it: its own module, so that the pure evaluation
-(``verifier.crew.evaluation``) needs nothing of the file readers."""
+(``verifier.core.crew.evaluation``) needs nothing of the roster's checks."""
 
 from __future__ import annotations
 

@@ -2,12 +2,13 @@
 
 A revocation, suspension or reinstatement writes one message per subscription of every running
 project whose crew holds that credential, inside the revocation's own transaction
-(:func:`enqueue_state_change`, called by ``verifier.revocation``): the change and its messages
+(:func:`enqueue_state_change`, called by ``verifier.store.revocation``): the change and its messages
 commit together or not at all. The notifier (``verifier.crew.notifier``) claims due messages for
 a while (a lease), so a notifier killed mid-delivery loses its claim when the lease runs out and
 another delivers the message, with the same ``webhook-id``: at least once, never lost.
 
-Imports only the models and the calendar: the revocation store imports this module.
+Imports no other store module but the models and the database: the revocation store imports
+this one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import peewee
 
 from verifier.core.credential import to_iso
-from verifier.crew.calendar import DAY, day_end, today
+from verifier.core.crew.calendar import DAY, day_end, today
 from verifier.store.db import bound_database
 from verifier.store.models import (
     CrewMember,
