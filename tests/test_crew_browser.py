@@ -22,6 +22,9 @@ from .test_browser import CSP_PROBE, Watch, server  # noqa: F401 (the server fix
 from .test_crew_api import cohort_75, roster_75, wall_clock  # noqa: F401 (the fixture)
 from .test_crew_roster import xlsx
 
+#: Headless Chromium.
+pytestmark = pytest.mark.browser
+
 #: A4 in PostScript points, as a PDF's MediaBox gives it.
 A4_LONG, A4_SHORT = 841.89, 595.28
 _MEDIA_BOX = re.compile(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]")

@@ -39,6 +39,9 @@ from tests.serving import (
 from tests.test_crew_webhooks import verify_signature
 from tests.webhook_receiver import HANG, Delivery, Receiver
 
+#: gunicorn, the notifier and the CLI as processes.
+pytestmark = pytest.mark.system
+
 AGENCY = "lsp-uji"
 HOLDER = "Sutrisno Wibowo Uji"
 PROJECT_NAME = "Bendungan Uji Kru"
