@@ -63,6 +63,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_stores.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_offline.py
+	$(BIN)/python benchmarks/bench_crew.py
 
 # Long fuzzing runs (minutes each) of the token parser, the QR payload decoder and the cohort
 # reader; `make test` runs the same properties with few examples.

@@ -95,7 +95,7 @@ def build_world(store: PrivateKeyStore, service: VerificationService, base_url: 
         fields = {"holder_name": "Rina Marlina", "level": 3, "job_code": "ME063100", **fields}
         request = issuer.IssueRequest(agency_id=agency_id, **fields)
         issuing = IssuingService(world.store, pepper=None, base_url=base_url)
-        return issuing.issue(request, now=now).signed.token
+        return issuing.issue(request, actor="test", now=now).signed.token
 
     def forms(name: str, token: str) -> None:
         """The token as every entry point takes it: JWS, payload, URLs, with noise around."""

@@ -112,6 +112,18 @@ def test_contracts_hold_for_the_package_as_it_is(copy_of_the_package: Path) -> N
                      id="web-peewee"),
         pytest.param("issuance/service.py", "from playhouse import db_url",
                      "Only the store speaks Peewee", id="issuance-playhouse"),
+        pytest.param("core/crew/evaluation.py", "import peewee", "The core imports no",
+                     id="crew-rules-peewee"),
+        pytest.param("core/crew/roster.py", "from verifier.issuance import cohort_file",
+                     "Layers", id="crew-rules-reader"),
+        pytest.param("store/outbox.py", "from verifier.crew import notifier", "Layers",
+                     id="store-crew-service"),
+        pytest.param("crew/check.py", "from verifier.web import state", "Layers",
+                     id="crew-service-web"),
+        pytest.param("printing/crew_report.py", "from verifier.crew import check", "Layers",
+                     id="printing-crew-service"),
+        pytest.param("crew/notifier.py", "import peewee", "Only the store speaks Peewee",
+                     id="crew-service-peewee"),
     ],
 )
 def test_an_import_across_a_layer_breaks_a_contract(

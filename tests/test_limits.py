@@ -28,7 +28,7 @@ from verifier.core import jws, qr_payload
 from verifier.core.jws import MAX_TOKEN_LENGTH
 from verifier.core.qr_payload import MAX_PAYLOAD_DIGITS
 from verifier.core.verify import Status
-from verifier.store import apikeys
+from verifier.store import apikeys, projects
 
 #: Far over every route's limit (the batch upload allows a few MiB, the rest 16 KiB).
 HUGE = 2**31
@@ -82,6 +82,18 @@ def agency_auth(contoh) -> dict[str, str]:
     return {"Authorization": f"Bearer {apikeys.create('lsp-contoh', NOW)['api_key']}"}
 
 
+@pytest.fixture
+def owner_auth(database) -> dict[str, str]:
+    """Authorization header of a project owner, so owners' routes get past authentication."""
+    projects.add_owner("pupr-batas", "Ditjen Uji Batas", NOW)
+    return {"Authorization": f"Bearer {apikeys.create_for_owner('pupr-batas', NOW)['api_key']}"}
+
+
+def _key_for(path: str, agency: dict[str, str], owner: dict[str, str]) -> dict[str, str]:
+    """The key a route takes: a project owner's under /api/v1/projects, else an agency's."""
+    return owner if path.startswith("/api/v1/projects") else agency
+
+
 # --- in the app --------------------------------------------------------------------------------
 
 
@@ -96,13 +108,14 @@ CONTENT_TYPES = ["application/json", "text/csv", "application/x-www-form-urlenco
                  "multipart/form-data; boundary=x"]
 
 
-def test_every_post_route_refuses_an_oversized_body_unread(app, agency_auth) -> None:
+def test_every_post_route_refuses_an_oversized_body_unread(app, agency_auth, owner_auth) -> None:
     client = app.test_client()
     for path in _post_paths(app):
         statuses = set()
         for content_type in CONTENT_TYPES:
             UnreadableBody.read_from = False
-            response = client.post(path, headers=agency_auth, environ_overrides={
+            headers = _key_for(path, agency_auth, owner_auth)
+            response = client.post(path, headers=headers, environ_overrides={
                 "wsgi.input": UnreadableBody(),
                 "CONTENT_LENGTH": str(HUGE),
                 "CONTENT_TYPE": content_type,
@@ -174,12 +187,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     port = serving.free_port()
     env = serving.server_environment(serving.fresh_database("sqlite", tmp), tmp, port)
     api_key = serving.prepare_agency(env, "lsp-batas", "LSP Uji Batas")
+    serving.skk(env, "owner", "add", "pupr-batas", "--name", "Ditjen Uji Batas")
+    owner_key = serving.skk(env, "apikey", "create", "--owner", "pupr-batas")["api_key"]
     access, errors = tmp / "access.log", tmp / "error.log"
     from verifier import create_app
 
     paths = _post_paths(create_app({**env, "TESTING": True}))
     with serving.Server(env, access, errors):
-        yield {"port": port, "api_key": api_key, "errors": errors, "post_paths": paths}
+        yield {"port": port, "api_key": api_key, "owner_key": owner_key, "errors": errors,
+               "post_paths": paths}
 
 
 def _exchange(port: int, raw: bytes) -> tuple[int, float]:
@@ -233,9 +249,10 @@ def test_chunked_body_over_every_limit_is_refused(server: dict[str, Any],
     still be refused, never cut at the limit and parsed (Werkzeug cuts silently)."""
     chunk = b"a," * (LARGEST_BODY // 2 + 1024)
     body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk)
-    headers = {"Content-Type": content_type, "Transfer-Encoding": "chunked",
-               "Authorization": f"Bearer {server['api_key']}"}
     for path in server["post_paths"]:
+        key = server["owner_key" if path.startswith("/api/v1/projects") else "api_key"]
+        headers = {"Content-Type": content_type, "Transfer-Encoding": "chunked",
+                   "Authorization": f"Bearer {key}"}
         status, _ = _exchange(server["port"], _request("POST", path, headers, body))
         assert status in (413, 415), f"{path} ({content_type}): {status}"
 

@@ -292,9 +292,10 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     assert ("credential_agency_id_kid", ("agency_id", "kid"), False) in (
         upgraded_schema["credential"]["indexes"])
     added_tables = {model._meta.table_name for model in ALL_TABLES} - set(before)
-    assert added_tables == {"rate_counter",  # by step 3, offline bundles by 4, the rest by 5
-                            "bundle_key", "offline_change", "audit_event", "staff_user",
-                            "staff_session", "agency_policy", "pending_approval", "cohort_import"}
+    assert added_tables == {  # by step 3; offline bundles by 4; the console by 5; projects by 6
+        "rate_counter", "bundle_key", "offline_change", "audit_event", "staff_user",
+        "staff_session", "agency_policy", "pending_approval", "cohort_import", "project_owner",
+        "project", "crew_member", "webhook_subscription", "webhook_message", "expiry_notice"}
     # The audit log starts with the revocation history; every other new table starts empty.
     copied = sorted(
         [(event_id, AGENCY.id, NOW - 3600, "cli", ACTIONS[status], NUMBERS[status], status,
@@ -302,8 +303,12 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
          for event_id, status in enumerate(("revoked", "suspended"), start=1)], key=repr)
     assert all_rows(v1_database) == {
         **before, **{table: [] for table in added_tables}, "audit_event": copied,
+        # step 6 gave api_key an owner_id column (NULL for every agency key)
+        "api_key": sorted((*row, None) for row in before["api_key"]),
         "skk_meta": sorted([("registry_version", 2),
                             ("schema_version", db.SCHEMA_VERSION)], key=repr)}
+    api_key_columns = {c.name: c.null for c in v1_database.get_columns("api_key")}
+    assert api_key_columns["agency_id"] and api_key_columns["owner_id"]
 
     # The upgraded database works: keys verify, revoked stays revoked, suspended stays suspended,
     # and the version-1 key still signs.

@@ -84,8 +84,16 @@ def test_agency_operations_require_the_api_key_and_document_401(doc):
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             agency = path.startswith(("/api/v1/credentials", "/api/v1/audit"))
-            assert ("security" in operation) is agency, (path, method)
+            owner = path.startswith("/api/v1/projects")
+            optional = path == "/api/v1/crew-check"  # public; a project owner's key does more
+            assert ("security" in operation) is (agency or owner or optional), (path, method)
             if agency:
+                assert operation["security"] == [{"apiKey": []}], (path, method)
+            if owner:
+                assert operation["security"] == [{"ownerKey": []}], (path, method)
+            if optional:
+                assert operation["security"] == [{}, {"ownerKey": []}]
+            if agency or owner or optional:
                 assert {"401", "429", "503"} <= set(operation["responses"]), (path, method)
 
 

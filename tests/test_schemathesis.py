@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import allow_header_conformance, positive
 
 from tests.helpers import NOW
 from verifier.issuance import bundles
-from verifier.store import apikeys
+from verifier.store import apikeys, projects
 from verifier.web import openapi
 
 EXAMPLES = int(os.environ.get("SKK_SCHEMATHESIS_EXAMPLES", "25"))
@@ -57,8 +57,11 @@ def seeded(contoh, issue, store, env: dict[str, str]) -> dict[str, Any]:
     api_key = apikeys.create("lsp-contoh", NOW)["api_key"]
     bundles.new_key(store, NOW)  # so that /api/v1/offline/bundle answers
 
+    projects.add_owner("pupr-tol", "Ditjen Bina Marga", NOW)
+    owner_key = apikeys.create_for_owner("pupr-tol", NOW)["api_key"]
     app = create_app({**env, **_NO_LIMITS, "TESTING": True})
-    return {"app": app, "api_key": api_key, "number": issued.credential.number}
+    return {"app": app, "api_key": api_key, "owner_key": owner_key,
+            "number": issued.credential.number}
 
 
 def test_the_tested_document_is_the_one_served(seeded: dict[str, Any]) -> None:
@@ -82,8 +85,18 @@ def test_api_conforms_to_its_openapi_document(case: Any, seeded: dict[str, Any])
     # The agency key goes on every request except those testing a missing key (negative cases
     # that removed the Authorization header): those must get their 401.
     negated = case.operation.schema.is_security_param_negated(case)
-    headers = {} if negated else {"Authorization": f"Bearer {seeded['api_key']}"}
+    headers = {} if negated else _auth(case.operation.path, seeded)
     case.call_and_validate(app=seeded["app"], headers=headers, excluded_checks=_excluded(case))
+
+
+def _auth(path: str, seeded: dict[str, Any]) -> dict[str, str]:
+    """The key an operation takes: a project owner's on its routes, none on the public crew
+    check (a wrong kind of key is a 401 there), an agency's everywhere else."""
+    if path.startswith("/api/v1/projects"):
+        return {"Authorization": f"Bearer {seeded['owner_key']}"}
+    if path == "/api/v1/crew-check":
+        return {}
+    return {"Authorization": f"Bearer {seeded['api_key']}"}
 
 
 def _excluded(case: Any) -> list[Any]:

@@ -8,6 +8,8 @@ from verifier.cli import (
     batch_commands,
     bundle_commands,
     credential_commands,
+    notify_commands,
+    owner_commands,
     registry_commands,
     user_commands,
 )
@@ -25,3 +27,5 @@ credential_commands.register(main)
 batch_commands.register(main)
 bundle_commands.register(main)
 user_commands.register(main)
+owner_commands.register(main)
+notify_commands.register(main)

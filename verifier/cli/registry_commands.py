@@ -13,6 +13,7 @@ from verifier.cli.base import (
     emit,
     instant,
     json_option,
+    one_of,
     pass_runtime,
     uses_database,
 )
@@ -162,27 +163,36 @@ def keys_jwks(rt: Runtime, as_json: bool) -> None:
 
 @click.group()
 def apikey() -> None:
-    """Agency API keys (shown once; only a hash is stored)."""
+    """API keys of agencies and project owners (shown once; only a hash is stored)."""
 
 
 @apikey.command("create")
-@click.option("--agency", "agency_id", required=True)
+@click.option("--agency", "agency_id", callback=one_of("agency_id", "owner_id"),
+              help="An agency's key (the agency API).")
+@click.option("--owner", "owner_id", callback=one_of("agency_id", "owner_id"),
+              help="A project owner's key (crew checks, projects).")
 @json_option
 @pass_runtime
 @uses_database
-def apikey_create(rt: Runtime, agency_id: str, as_json: bool) -> None:
-    """New API key for an agency."""
-    emit(as_json, key_admin.create_api_key(agency_id, actor=audit.CLI_ACTOR, now=rt.now()))
+def apikey_create(rt: Runtime, agency_id: str | None, owner_id: str | None,
+                  as_json: bool) -> None:
+    """New API key for an agency or a project owner; each can do nothing the other can."""
+    if owner_id is not None:
+        emit(as_json, apikeys.create_for_owner(owner_id, rt.now()))
+    else:
+        emit(as_json, key_admin.create_api_key(str(agency_id), actor=audit.CLI_ACTOR,
+                                               now=rt.now()))
 
 
 @apikey.command("list")
 @click.option("--agency", "agency_id")
+@click.option("--owner", "owner_id")
 @json_option
 @pass_runtime
 @uses_database
-def apikey_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
+def apikey_list(rt: Runtime, agency_id: str | None, owner_id: str | None, as_json: bool) -> None:
     """List API key ids (never secrets)."""
-    emit(as_json, [info.to_dict() for info in apikeys.list_keys(agency_id)])
+    emit(as_json, [info.to_dict() for info in apikeys.list_keys(agency_id, owner_id)])
 
 
 @apikey.command("revoke")

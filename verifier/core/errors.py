@@ -4,6 +4,11 @@ The CLI maps these to exit statuses and the web layer to HTTP status codes, so t
 to know about either.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
 
 class SkkError(Exception):
     """Base of every error this package raises on purpose."""
@@ -45,3 +50,17 @@ class TooManyAttempts(SkkError):
                  retry_after: int | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem of a list (a cohort, a crew roster): line, column (as the file or the JSON
+    member names it) and a message that never holds a NIK."""
+
+    line: int
+    column: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's error object."""
+        return {"line": self.line, "column": self.column, "message": self.message}

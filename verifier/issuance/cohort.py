@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from verifier.core.credential import Credential, parse_instant
-from verifier.core.errors import InvalidInput
+from verifier.core.errors import InvalidInput, RowProblem
 from verifier.core.keys import SigningKey
 from verifier.core.nik import check_nik, nik_hmac
 from verifier.core.text import fold
@@ -33,19 +33,6 @@ _FIELD_COLUMN = {"holder_name": "name", "level": "level", "job_code": "job_code"
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 #: Entry statuses whose certificate a print pack holds: never a revoked or suspended one.
 PRINTABLE = frozenset({"issued", "existing"})
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """One problem: line, column (as the file names it) and a message that never holds a NIK."""
-
-    line: int
-    column: str
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The API's error object."""
-        return {"line": self.line, "column": self.column, "message": self.message}
 
 
 class CohortRejected(InvalidInput):

@@ -4,6 +4,9 @@ Excel in an Indonesian locale writes ``;``-separated CSV, often with a UTF-8 byt
 Windows-1252, CRLF line ends, stray blank lines, padded cells and NIKs typed with a leading
 apostrophe. Worse, it silently turns a 16-digit NIK into a float (``3,57504E+15``), losing digits:
 such a cell is reported by name, never guessed at. Nothing here ever echoes a NIK.
+
+The columns are a :class:`Layout`: the cohort's by default; a crew roster
+(``verifier.crew.roster_file``) reads its own columns with the same reader.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +33,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "valid_from": ("berlaku_mulai", "valid_from"),
     "association": ("asosiasi", "association"),
 }
-_HEADER_TO_COLUMN = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
 #: Cells where a typed leading apostrophe (Excel's "treat as text") is not part of the value.
 _APOSTROPHE_COLUMNS = frozenset({"nik", "number", "job_code", "level", "valid_from"})
 _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")
@@ -38,6 +40,41 @@ XLSX_MAGIC = b"PK\x03\x04"
 #: Unpacked size of an .xlsx read by default (`skk issue-batch`): about 40 times the twelve-
 #: column 5,000-row file, far beyond any cohort, far below what would exhaust memory.
 MAX_XLSX_UNPACKED_BYTES = 160 * 1024 * 1024
+
+
+def _missing_cohort_columns(present: set[str]) -> list[str]:
+    missing = [COLUMNS[c][0] + "/" + COLUMNS[c][1] for c in ("name", "level")
+               if c not in present]
+    if not {"job_code", "job_title"} & present:
+        missing.append("kode_jabatan/job_code or jabatan/job_title")
+    if not {"nik", "number"} & present:
+        missing.append("nik or nomor/number")
+    return missing
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns a kind of list has: canonical column -> accepted headers, which columns a
+    header must have (``missing`` names those lacking), and the cells Excel's habits touch."""
+
+    columns: dict[str, tuple[str, ...]]
+    missing: Callable[[set[str]], list[str]]
+    #: Cells where a typed leading apostrophe (Excel's "treat as text") is not part of the value.
+    apostrophe: frozenset[str]
+    #: Cells that must never be in scientific notation (Excel has then lost their digits).
+    exact_digits: frozenset[str]
+    #: What a row is and what a file is read for, as messages say it.
+    row_noun: str = "participant"
+    purpose: str = "batch"
+
+    def column_of(self, header: str) -> str | None:
+        """The canonical column a header text names, if any."""
+        return next((column for column, aliases in self.columns.items() if header in aliases),
+                    None)
+
+
+COHORT_LAYOUT = Layout(COLUMNS, _missing_cohort_columns, _APOSTROPHE_COLUMNS,
+                       frozenset({"nik", "number"}))
 
 
 @dataclass(frozen=True)
@@ -66,18 +103,20 @@ def read_cohort(
     filename: str = "",
     max_rows: int | None = None,
     max_unpacked_bytes: int = MAX_XLSX_UNPACKED_BYTES,
+    layout: Layout = COHORT_LAYOUT,
 ) -> CohortFile:
     """Parse CSV or .xlsx bytes (told apart by content, not by name) into rows."""
     if data.startswith(XLSX_MAGIC) or filename.lower().endswith(".xlsx"):
         _check_unpacked_size(data, max_unpacked_bytes)
-        cohort = _read_xlsx(data, max_rows)
+        cohort = _read_xlsx(data, max_rows, layout)
     else:
-        cohort = _read_csv(data, max_rows)
+        cohort = _read_csv(data, max_rows, layout)
     if not cohort.rows:
-        raise InvalidInput("the file has a header but no participant rows", field="file")
+        raise InvalidInput(f"the file has a header but no {layout.row_noun} rows",
+                           field="file")
     if max_rows is not None and len(cohort.rows) > max_rows:
         raise InvalidInput(f"the file has more than {max_rows} rows; at most {max_rows} per "
-                           "batch", field="file")
+                           f"{layout.purpose}", field="file")
     return cohort
 
 
@@ -89,13 +128,13 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _read_csv(data: bytes, max_rows: int | None) -> CohortFile:
+def _read_csv(data: bytes, max_rows: int | None, layout: Layout) -> CohortFile:
     text = _decode(data)
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max((";", ",", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records = ((reader.line_num, record) for record in reader)
-    return _rows_from(records, place=lambda column_index, line: "", max_rows=max_rows)
+    return _rows_from(records, layout, place=lambda column_index, line: "", max_rows=max_rows)
 
 
 def _check_unpacked_size(data: bytes, limit: int) -> None:
@@ -114,7 +153,7 @@ def _check_unpacked_size(data: bytes, limit: int) -> None:
         raise InvalidInput(f"the .xlsx unpacks to more than {limit / 2**20:g} MiB", field="file")
 
 
-def _read_xlsx(data: bytes, max_rows: int | None) -> CohortFile:
+def _read_xlsx(data: bytes, max_rows: int | None, layout: Layout) -> CohortFile:
     from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
 
@@ -131,6 +170,7 @@ def _read_xlsx(data: bytes, max_rows: int | None) -> CohortFile:
         )
         return _rows_from(
             records,
+            layout,
             place=lambda column_index, line: f"{get_column_letter(column_index + 1)}{line}",
             max_rows=max_rows,
         )
@@ -157,11 +197,12 @@ def _xlsx_text(value: Any) -> str:
 
 
 def _rows_from(
-    records: Iterable[tuple[int, list[str]]], place: Any, max_rows: int | None = None
+    records: Iterable[tuple[int, list[str]]], layout: Layout, place: Any,
+    max_rows: int | None = None,
 ) -> CohortFile:
     iterator: Iterator[tuple[int, list[str]]] = iter(records)
-    header_line, header = _first_non_blank(iterator)
-    columns = _map_header(header)
+    header_line, header = _first_non_blank(iterator, layout)
+    columns = _map_header(header, layout)
     headers = {column: header[index].strip() for index, column in columns.items()}
     rows = []
     for line, record in iterator:
@@ -170,9 +211,9 @@ def _rows_from(
         cells, places, mangled = {}, {}, set()
         for index, column in columns.items():
             raw = record[index] if index < len(record) else ""
-            cells[column] = _clean(raw, column)
+            cells[column] = _clean(raw, column in layout.apostrophe)
             places[column] = place(index, line)
-            if _is_mangled_number(raw, column):
+            if column in layout.exact_digits and _is_mangled_number(raw, column):
                 mangled.add(column)
         rows.append(CohortRow(line, cells, places, frozenset(mangled)))
         if max_rows is not None and len(rows) > max_rows:
@@ -180,45 +221,40 @@ def _rows_from(
     return CohortFile(rows, headers)
 
 
-def _first_non_blank(records: Iterator[tuple[int, list[str]]]) -> tuple[int, list[str]]:
+def _first_non_blank(
+    records: Iterator[tuple[int, list[str]]], layout: Layout
+) -> tuple[int, list[str]]:
     for line, record in records:
         if any(cell.strip() for cell in record):
             return line, record
-    raise InvalidInput("the file is empty: expected a header row and participant rows",
+    raise InvalidInput(f"the file is empty: expected a header row and {layout.row_noun} rows",
                        field="file")
 
 
-def _map_header(header: list[str]) -> dict[int, str]:
+def _map_header(header: list[str], layout: Layout) -> dict[int, str]:
     columns: dict[int, str] = {}
     for index, text in enumerate(header):
         key = re.sub(r"[\s-]+", "_", text.strip().lstrip("\ufeff").lower())
-        column = _HEADER_TO_COLUMN.get(key)
+        column = layout.column_of(key)
         if column is None:
             continue  # extra columns such as "No." are allowed and ignored
         if column in columns.values():
             raise InvalidInput(f"column {text.strip()!r} appears twice", field="file")
         columns[index] = column
-    missing = [COLUMNS[c][0] + "/" + COLUMNS[c][1] for c in ("name", "level")
-               if c not in columns.values()]
-    if not {"job_code", "job_title"} & set(columns.values()):
-        missing.append("kode_jabatan/job_code or jabatan/job_title")
-    if not {"nik", "number"} & set(columns.values()):
-        missing.append("nik or nomor/number")
+    missing = layout.missing(set(columns.values()))
     if missing:
         raise InvalidInput(f"missing column(s): {'; '.join(missing)}", field="file")
     return columns
 
 
-def _clean(raw: str, column: str) -> str:
+def _clean(raw: str, apostrophe: bool) -> str:
     value = raw.strip()
-    if column in _APOSTROPHE_COLUMNS and value.startswith("'"):
+    if apostrophe and value.startswith("'"):
         value = value[1:].strip()
     return value
 
 
 def _is_mangled_number(raw: str, column: str) -> bool:
-    if column not in ("nik", "number"):
-        return False
     if isinstance(raw, _Number) and column == "nik":
         return True  # Excel keeps 15 significant digits: a numeric NIK cell is always damaged
     return bool(_SCIENTIFIC.fullmatch(raw.strip().lstrip("'")))

@@ -10,8 +10,6 @@ signed token on disk, and a crash after it leaves a folder that a re-run fills i
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import shutil
 import tempfile
@@ -20,11 +18,11 @@ from pathlib import Path
 
 from verifier.core.errors import InvalidInput, UnreadableInput
 from verifier.core.links import verify_domain
-from verifier.core.text import formula_safe
 from verifier.issuance.cohort import PRINTABLE, CohortEntry, PreparedCohort
 from verifier.issuance.cohort_file import CohortFile
 from verifier.issuance.service import IssuingService
 from verifier.printing import certificates
+from verifier.printing.spreadsheet import excel_csv
 from verifier.qr.parallel import Progress, QrRenderer
 
 RESULT_COLUMNS = ("line", "number", "name", "job", "level", "status", "url")
@@ -95,16 +93,13 @@ def qr_file_name(number: str) -> str:
 
 
 def results_csv(entries: Sequence[CohortEntry], urls: Sequence[str]) -> bytes:
-    """``;``-separated UTF-8 with BOM and CRLF, as Excel in Indonesian opens it; formula-safe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(RESULT_COLUMNS)
+    """The cohort's results, one row per participant in file order (:func:`excel_csv`)."""
+    rows = []
     for entry, url in zip(entries, urls, strict=True):
         cred = entry.credential
-        row = (entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
-               entry.status, url)
-        writer.writerow([formula_safe(str(cell)) for cell in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows.append((entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
+                     entry.status, url))
+    return excel_csv(RESULT_COLUMNS, rows)
 
 
 def check_out_dir(out_dir: Path) -> None:

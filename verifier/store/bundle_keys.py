@@ -29,7 +29,10 @@ def add(verifying_key: keys.VerifyingKey, now: int) -> BundleKey:
 
 def list_keys() -> list[BundleKey]:
     """Every bundle key, oldest first."""
-    query = BundleKeyRecord.select().order_by(BundleKeyRecord.created_at, BundleKeyRecord.kid)
+    # Retired keys first: a key made in the same second as its successor must still come first.
+    query = BundleKeyRecord.select().order_by(
+        BundleKeyRecord.retired_at.is_null(), BundleKeyRecord.created_at, BundleKeyRecord.kid
+    )
     return [_bundle_key(row) for row in query]
 
 

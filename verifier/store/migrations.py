@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
+
+from verifier.store import schema_v6
 
 #: The schema a database has when ``skk_meta`` says nothing newer: the first release.
 BASE_VERSION = 1
@@ -86,6 +89,8 @@ def _create_offline_tables(migrator: SchemaMigrator) -> None:
 
     BundleKey.create_table(safe=False)
     OfflineChange.create_table(safe=False)
+
+
 def _create_console_tables(migrator: SchemaMigrator) -> None:
     # The agency console (issue 12): the audit log of every action, staff accounts and their
     # server-side sessions, four-eyes policy and approvals, and console cohort imports. The
@@ -194,12 +199,29 @@ def _create_console_tables(migrator: SchemaMigrator) -> None:
     )
 
 
+def _add_watched_projects(migrator: SchemaMigrator) -> None:
+    # Crew checks for project owners (verifier.crew): owners, their projects and crews, webhook
+    # subscriptions and their outbox, expiry warnings sent. Owners get API keys in the agencies'
+    # table, so api_key.agency_id becomes optional and api_key.owner_id is added.
+    database = migrator.database
+    tables = schema_v6.tables(database)  # frozen: the tables exactly as version 6 creates them
+    owner: Any = tables[0]
+    owner.create_table(safe=False)
+    migrate(
+        migrator.add_column("api_key", "owner_id", peewee.ForeignKeyField(
+            owner, field=owner.id, null=True, on_delete="RESTRICT")),
+        migrator.drop_not_null("api_key", "agency_id"),
+    )
+    database.create_tables(tables[1:], safe=False)
+
+
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, _index_credential_kid),
     Migration(3, _create_rate_counter),
     Migration(4, _create_offline_tables),
     Migration(5, _create_console_tables),
+    Migration(6, _add_watched_projects),
 )
 
 #: The schema version this program creates and needs.

@@ -129,12 +129,26 @@ class RevocationEvent(BaseModel):
         indexes = ((("agency", "number"), False),)
 
 
+class ProjectOwner(BaseModel):
+    """Who runs watched projects: a ministry, state company or supervising consultant."""
+
+    id = CharField(primary_key=True, max_length=40)
+    name = CharField(max_length=200)
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "project_owner"
+
+
 class ApiKeyRecord(BaseModel):
-    """An agency API key: the id is public, the secret only as a hash."""
+    """An API key of an agency or (schema 6) of a project owner: exactly one of the two is set.
+    The id is public, the secret only kept as a hash."""
 
     key_id = CharField(primary_key=True, max_length=32)
-    agency = ForeignKeyField(Agency, backref="api_keys", on_delete="RESTRICT")
-    agency_id: str
+    agency = ForeignKeyField(Agency, backref="api_keys", on_delete="RESTRICT", null=True)
+    agency_id: str | None
+    owner = ForeignKeyField(ProjectOwner, backref="api_keys", on_delete="RESTRICT", null=True)
+    owner_id: str | None
     secret_hash = CharField(max_length=128)
     created_at = BigIntegerField()
     revoked_at = BigIntegerField(null=True)
@@ -192,7 +206,9 @@ class OfflineChange(BaseModel):
 
     class Meta:
         table_name = "offline_change"
-# --- The audit log and the agency console (schema version 4, issue 12) ----------------------
+
+
+# --- The audit log and the agency console (schema version 5, issue 12) ----------------------
 
 
 class AuditEvent(BaseModel):
@@ -309,6 +325,104 @@ class CohortImport(BaseModel):
         table_name = "cohort_import"
 
 
+# --- Watched projects of project owners (schema version 6, verifier.crew) -------------------
+
+
+class Project(BaseModel):
+    """A project an owner watches: its period (dates in WIB) and the jobs and levels it needs."""
+
+    id = CharField(primary_key=True, max_length=32)
+    owner = ForeignKeyField(ProjectOwner, backref="projects", on_delete="RESTRICT")
+    owner_id: str
+    name = CharField(max_length=200)
+    starts_on = CharField(max_length=10)  # YYYY-MM-DD: ISO dates compare as text
+    ends_on = CharField(max_length=10)
+    requirements = TextField()  # JSON list of {"job_code", "min_level"}
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "project"
+        indexes = ((("owner", "ends_on"), False),)
+
+
+class CrewMember(BaseModel):
+    """One worker of a project's crew, as the owner gave it: a scanned credential, or agency +
+    number + name. Never a NIK. ``agency_id``/``number``/``expires_at`` name the credential
+    once it was authenticated (signature or an issued record), so it can be watched."""
+
+    id = AutoField()
+    project = ForeignKeyField(Project, backref="crew", on_delete="CASCADE")
+    project_id: str
+    position = IntegerField()  # order in the list the owner sent
+    line = IntegerField(null=True)  # line in the uploaded file
+    ref = CharField(max_length=100, null=True)
+    credential = TextField(null=True)
+    given_agency = CharField(max_length=200, null=True)
+    given_number = CharField(max_length=40, null=True)
+    given_name = CharField(max_length=100, null=True)
+    agency_id = CharField(max_length=40, null=True)
+    number = CharField(max_length=40, null=True)
+    expires_at = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "crew_member"
+        indexes = ((("agency_id", "number"), False), (("project", "position"), False))
+
+
+class WebhookSubscription(BaseModel):
+    """Where a project's events are POSTed; the secret signs them (Standard Webhooks)."""
+
+    id = CharField(primary_key=True, max_length=32)
+    project = ForeignKeyField(Project, backref="webhooks", on_delete="CASCADE")
+    project_id: str
+    url = CharField(max_length=2000)
+    secret = CharField(max_length=100)  # whsec_<base64>: needed in the clear to sign
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "webhook_subscription"
+
+
+class WebhookMessage(BaseModel):
+    """The outbox: one event for one subscription, written in the transaction of the change.
+
+    ``next_attempt_at`` is NULL once the message is delivered or given up; a notifier owns a
+    message while ``lease_until`` is in the future, so a killed notifier's claim runs out.
+    """
+
+    id = AutoField()
+    message_id = CharField(max_length=40, unique=True)  # the stable webhook-id
+    subscription = ForeignKeyField(WebhookSubscription, on_delete="CASCADE")
+    subscription_id: str
+    event_type = CharField(max_length=40)
+    body = TextField()  # the exact JSON sent on every attempt
+    created_at = BigIntegerField()
+    next_attempt_at = BigIntegerField(null=True, index=True)
+    attempts = IntegerField(default=0)
+    lease_owner = CharField(max_length=40, null=True)
+    lease_until = BigIntegerField(null=True)
+    delivered_at = BigIntegerField(null=True)
+    given_up_at = BigIntegerField(null=True)
+    last_status = IntegerField(null=True)  # HTTP status of the last attempt, 0: no answer
+    last_error = CharField(max_length=200, null=True)
+
+    class Meta:
+        table_name = "webhook_message"
+
+
+class ExpiryNotice(BaseModel):
+    """An expiry warning already enqueued for this credential on this project: sent once."""
+
+    project = ForeignKeyField(Project, on_delete="CASCADE")
+    agency_id = CharField(max_length=40)
+    number = CharField(max_length=40)
+    at = BigIntegerField()
+
+    class Meta:
+        table_name = "expiry_notice"
+        primary_key = CompositeKey("project", "agency_id", "number")
+
+
 ALL_TABLES = (
     SkkMeta,
     Agency,
@@ -316,6 +430,7 @@ ALL_TABLES = (
     CredentialRecord,
     RevocationRecord,
     RevocationEvent,
+    ProjectOwner,
     ApiKeyRecord,
     NikMiss,
     RateCounter,
@@ -327,4 +442,9 @@ ALL_TABLES = (
     AgencyPolicy,
     PendingApproval,
     CohortImport,
+    Project,
+    CrewMember,
+    WebhookSubscription,
+    WebhookMessage,
+    ExpiryNotice,
 )

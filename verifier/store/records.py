@@ -1,9 +1,12 @@
 """Issued-credential records: an agency's own (by number, or by NIK through its HMAC), and the
-manual check's question "is there one with this number and this holder?"."""
+question of the manual check and of crew rows given by number: "is there one with this number
+and this holder?"."""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from verifier.core.credential import (
@@ -18,6 +21,7 @@ from verifier.core.errors import NotFound
 from verifier.core.nik import nik_hmac
 from verifier.core.text import fold
 from verifier.core.trust import RevocationStatus
+from verifier.store.credentials import chunks
 from verifier.store.models import CredentialRecord
 from verifier.store.registry import get_agency
 from verifier.store.revocation import NO_SUCH_CREDENTIAL, lookup
@@ -55,28 +59,75 @@ def find_by_nik(agency_id: str, nik: str, pepper: str | None) -> list[dict[str, 
     return [_record(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class NumberMatch:
+    """What the records say about one (agency, number, holder name) question."""
+
+    #: The stored token when the agency has that number with that holder name.
+    token: str | None
+    #: The agency has a credential with that number, whatever its holder's name.
+    number_known: bool
+
+
+_NO_MATCH = NumberMatch(None, False)
+
+
 def matching_token(agency_id: str, raw_number: str, name: str) -> str | None:
-    """The stored token when the agency's credential with that number has that holder name.
+    """The stored token when the agency's credential with that number has that holder name (the
+    manual check's question; :func:`match_many` says how they compare)."""
+    return match_many([(agency_id, raw_number, name)])[0].token
+
+
+def match_many(questions: Sequence[tuple[str, str, str]]) -> list[NumberMatch]:
+    """The answers to many (agency, number, holder name) questions, in order (the manual check
+    asks one, a crew check one per row given by number); one query per agency and chunk.
 
     Names compare folded (case, spacing and composition do not matter), in constant time, and
     against every candidate (none, usually one), so that timing says nothing more. Numbers
     compare after canonical_number; typed in lower case they also find the upper-case number
     printed on the certificate (phones often start a field in lower case).
     """
+    asked = [_number_forms(agency_id, raw_number, name)
+             for agency_id, raw_number, name in questions]
+    wanted: dict[str, set[str]] = {}
+    for agency_id, numbers in (form for form in asked if form is not None):
+        wanted.setdefault(agency_id, set()).update(numbers)
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for agency_id, numbers in wanted.items():
+        for chunk in chunks(sorted(numbers)):
+            rows = CredentialRecord.select(
+                CredentialRecord.number, CredentialRecord.holder_name, CredentialRecord.token
+            ).where((CredentialRecord.agency == agency_id) & CredentialRecord.number.in_(chunk))
+            for row in rows:
+                found.setdefault((agency_id, row.number), []).append(
+                    (row.holder_name, str(row.token)))
+    answers = []
+    for (agency_id, _, name), form in zip(questions, asked, strict=True):
+        if form is None:
+            answers.append(_NO_MATCH)
+            continue
+        candidates = [row for number in sorted(form[1])
+                      for row in found.get((agency_id, number), [])]
+        answers.append(_compare(candidates, name))
+    return answers
+
+
+def _number_forms(agency_id: str, raw_number: str, name: str) -> tuple[str, set[str]] | None:
+    """The agency and the number forms to look up; None for a question no record can answer."""
     number = canonical_number(raw_number)
     if (not NUMBER_RE.fullmatch(number) or len(name) > 4 * MAX_TEXT_LENGTH
             or not AGENCY_ID_RE.fullmatch(agency_id)):
         return None  # (PostgreSQL would refuse a NUL in any of them outright: a 5xx)
-    rows = CredentialRecord.select(CredentialRecord.holder_name, CredentialRecord.token).where(
-        (CredentialRecord.agency == agency_id)
-        & CredentialRecord.number.in_(sorted({number, number.upper()}))
-    )
+    return agency_id, {number, number.upper()}
+
+
+def _compare(candidates: list[tuple[str, str]], name: str) -> NumberMatch:
     typed = fold(name).encode()
-    found = None
-    for row in rows:
-        if hmac.compare_digest(fold(row.holder_name).encode(), typed):
-            found = str(row.token)
-    return found
+    token = None
+    for holder_name, stored_token in candidates:
+        if hmac.compare_digest(fold(holder_name).encode(), typed):
+            token = stored_token
+    return NumberMatch(token, bool(candidates))
 
 
 def _record(row: CredentialRecord) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from verifier.core.credential import checked_number, has_control_characters, to_
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.core.nik import holds_nik_like
 from verifier.core.trust import RevocationStatus
-from verifier.store import audit
+from verifier.store import audit, outbox
 from verifier.store.credentials import chunks
 from verifier.store.db import bound_database
 from verifier.store.models import (
@@ -240,6 +240,8 @@ def _transition(
     record_change(agency_id, number)
     audit.record(agency_id, actor, action, at=now, number=number, status=target, reason=reason,
                  note=note)
+    # Watched crews hear of it from messages committed with the change, or not at all.
+    outbox.enqueue_state_change(agency_id, number, action, target, reason, now)
     return StateChange(
         agency_id, number, target, now, reason if target != "active" else None, changed=True
     )

@@ -1,12 +1,15 @@
-"""Agency API authentication: ``Authorization: Bearer skk_<key_id>_<secret>`` -> the caller.
+"""API authentication: ``Authorization: Bearer skk_<key_id>_<secret>`` -> the caller.
 
-Every failure is the same 401 (RFC 6750 §3) whatever went wrong, so a guesser learns nothing
-about which key ids exist, and failures count against a per-client limit shared by every agency
-route: correct keys never use it up, a client that keeps failing is stopped before it is checked.
+Agency routes take agency keys (:func:`protect`), project owners' routes owner keys
+(:func:`protect_owner`); a key of the other kind is refused like an unknown one. Every failure is
+the same 401 (RFC 6750 §3) whatever went wrong, so a guesser learns nothing about which key ids
+exist, and failures count against a per-client limit shared by every authenticated route: correct
+keys never use it up, a client that keeps failing is stopped before it is checked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, g, request
@@ -34,9 +37,25 @@ class Caller:
         return f"apikey:{self.key_id}"
 
 
+@dataclass(frozen=True)
+class OwnerCaller:
+    """The authenticated project owner and the key it used."""
+
+    owner_id: str
+    key_id: str
+
+
+_OWNER_KEY = "_skk_owner"
+
+
 def protect(bp: Blueprint) -> None:
-    """Require an API key on every route of ``bp``, under the failed-authentication limit."""
+    """Require an agency API key on every route of ``bp``, under the failed-authentication limit."""
     bp.before_request(_authenticate)
+
+
+def protect_owner(bp: Blueprint) -> None:
+    """Require a project owner's API key on every route of ``bp``, under the same limit."""
+    bp.before_request(_authenticate_owner)
 
 
 def current_caller() -> Caller:
@@ -45,9 +64,49 @@ def current_caller() -> Caller:
     return caller
 
 
+def current_owner() -> OwnerCaller:
+    """The project owner calling this request (set before the view runs)."""
+    caller: OwnerCaller = g.get(_OWNER_KEY)
+    return caller
+
+
+def optional_owner() -> OwnerCaller | Response | None:
+    """For a public route that does more for project owners: None without an Authorization
+    header, the owner for a good owner key, a 401 response for any other key."""
+    if not request.headers.get("Authorization", "").strip():
+        return None
+    refusal = _authenticate_owner()
+    return refusal if refusal is not None else current_owner()
+
+
+def owner_of_key(api_key: str) -> OwnerCaller | None:
+    """The project owner a key typed into a form acts for, or None (counted as a failed login,
+    under the same per-client limit as a wrong Authorization header)."""
+    limits.current_limiter().check(RateLimit.FAILED_AUTH, limits.client_address())
+    try:
+        with storage_errors():
+            owner_id = apikeys.authenticate_owner(api_key)
+    except InvalidInput:
+        limits.hit(RateLimit.FAILED_AUTH)
+        return None
+    return OwnerCaller(owner_id, api_key.strip().split("_", 2)[1])
+
+
 def _authenticate() -> Response | None:
-    # One counter per client across all agency routes, counted only on 401: correct keys never
-    # use it up; a client that keeps failing is refused before its key is even looked at.
+    return _authenticate_with(apikeys.authenticate, lambda holder, key_id: g.setdefault(
+        _CALLER_KEY, Caller(holder, key_id)))
+
+
+def _authenticate_owner() -> Response | None:
+    return _authenticate_with(apikeys.authenticate_owner, lambda holder, key_id: g.setdefault(
+        _OWNER_KEY, OwnerCaller(holder, key_id)))
+
+
+def _authenticate_with(
+    authenticate: Callable[[str], str], remember: Callable[[str, str], object]
+) -> Response | None:
+    # One counter per client across all authenticated routes, counted only on 401: correct keys
+    # never use it up; a client that keeps failing is refused before its key is even looked at.
     limits.current_limiter().check(RateLimit.FAILED_AUTH, limits.client_address())
     header = request.headers.get("Authorization", "")
     if not header.strip():
@@ -57,11 +116,11 @@ def _authenticate() -> Response | None:
         return _unauthorized("the Authorization header must be 'Bearer <API key>'")
     try:
         with storage_errors():
-            agency_id = apikeys.authenticate(api_key)
+            holder = authenticate(api_key)
     except InvalidInput:
         return _unauthorized("unknown, revoked or malformed API key")
     # authenticate() accepted skk_<12 hex>_<secret>; the id is the part between the first '_'s.
-    g.setdefault(_CALLER_KEY, Caller(agency_id, api_key.strip().split("_", 2)[1]))
+    remember(holder, api_key.strip().split("_", 2)[1])
     return None
 
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, request
-from werkzeug.exceptions import UnsupportedMediaType
+from flask import Blueprint, Response
 
 from verifier.issuance.cohort import CohortRejected, PreparedCohort
 from verifier.issuance.cohort_file import read_cohort
@@ -28,7 +27,7 @@ from verifier.store.db import storage_errors
 from verifier.web import auth, requests
 from verifier.web.auth import current_caller
 from verifier.web.problems import problem
-from verifier.web.requests import InvalidBody, json_response
+from verifier.web.requests import accept_body_up_to, json_response, read_upload
 from verifier.web.state import current_state
 
 bp = Blueprint("batch_api", __name__, url_prefix="/api/v1")
@@ -44,9 +43,6 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 #: Unpacked size of all parts of an .xlsx: 5,000 twelve-column rows unpack to 3.7 MB (openpyxl
 #: reads them in ~2 s); the reader refuses more before inflating anything (a zip bomb).
 MAX_XLSX_UNPACKED_BYTES = 16 * 1024 * 1024
-CSV_TYPES = frozenset({"text/csv", "application/csv"})
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MULTIPART_TYPE = "multipart/form-data"
 _TOO_LARGE = (f"body over the {MAX_BODY_BYTES // 2**20} MiB limit of this endpoint "
               f"(at most {MAX_ROWS} rows per request; use `skk issue-batch` for more)")
 
@@ -59,13 +55,9 @@ def issue_batch() -> Response:
     Always 201 as issue 4 specifies, also for a re-sent file where every row already existed
     (``issued`` is then 0): a client tells the two apart by the counts, not the status.
     """
-    # Only this route reads a large body; the app-wide 16 KiB limit stays for every other one.
-    request.max_content_length = MAX_BODY_BYTES
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return problem(413, _TOO_LARGE)
-    # A chunked body has a Content-Length by now too (requests.ChunkedBodyLimit), so the check
-    # above refused any body over the limit before a byte of it was parsed.
-    data, filename = _upload()
+    # Only the list uploads read a large body; the app-wide 16 KiB limit stays for the rest.
+    accept_body_up_to(MAX_BODY_BYTES, _TOO_LARGE)
+    data, filename = read_upload("participant list")
     cohort_file = read_cohort(data, filename=filename, max_rows=MAX_ROWS,
                               max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
     issuing = current_state().issuing
@@ -83,20 +75,3 @@ def issue_batch() -> Response:
                        errors=[p.to_dict() for p in rejected.problems])
     return json_response(body, 201)
 
-
-def _upload() -> tuple[bytes, str]:
-    """The file's bytes and a name hinting its kind (only ``.xlsx`` matters to the reader)."""
-    mimetype = request.mimetype
-    if mimetype in CSV_TYPES | {XLSX_TYPE}:
-        data = request.get_data(cache=False)
-        return data, "upload.xlsx" if mimetype == XLSX_TYPE else "upload.csv"
-    if mimetype == MULTIPART_TYPE:
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidBody("the multipart body needs the participant list in a part named "
-                              "'file'", field="file")
-        # The part's own name only tells .xlsx from CSV; it is never echoed (it may hold anything).
-        name = "upload.xlsx" if (upload.filename or "").lower().endswith(".xlsx") else "upload.csv"
-        return upload.read(), name
-    raise UnsupportedMediaType(f"send the participant list as text/csv, {XLSX_TYPE}, or "
-                               f"{MULTIPART_TYPE} with a part named 'file'")

@@ -10,7 +10,18 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier.config import INSTANCE_DIR, load_settings
-from verifier.web import batch_api, console, database, errors, i18n, limits, security, state, style
+from verifier.web import (
+    batch_api,
+    console,
+    crew_api,
+    database,
+    errors,
+    i18n,
+    limits,
+    security,
+    state,
+    style,
+)
 from verifier.web.requests import ChunkedBodyLimit
 
 #: Flask defaults we rely on; test_config may override any of them.
@@ -18,8 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024,  # SPEC §6: refused with 413 before any parsing
     "MAX_FORM_MEMORY_SIZE": 16 * 1024,
 }
-#: The largest body any route takes (the batch upload); chunked bodies are buffered up to this.
-LARGEST_BODY = batch_api.MAX_BODY_BYTES
+#: The largest body any route takes (the list uploads); chunked bodies are buffered up to this.
+LARGEST_BODY = max(batch_api.MAX_BODY_BYTES, crew_api.MAX_BODY_BYTES)
 
 
 def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -59,10 +70,13 @@ def build_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from verifier.web import agency_api, api, offline, pages
+    from verifier.web import agency_api, api, crew_pages, offline, pages
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(crew_pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(agency_api.bp)
     app.register_blueprint(batch_api.bp)
     app.register_blueprint(offline.bp)
+    app.register_blueprint(crew_api.bp)
+    app.register_blueprint(crew_api.projects_bp)

@@ -65,18 +65,25 @@ class RateLimiter:
         }
         self._limits = dict(limits)
 
-    def hit(self, name: RateLimit, client: str) -> None:
-        """Count one request of ``client`` against limit ``name``; TooManyAttempts when spent."""
-        self._apply(self._strategies[name].hit, name, client)
+    def hit(self, name: RateLimit, client: str, cost: int = 1) -> None:
+        """Count ``cost`` requests of ``client`` against limit ``name``; TooManyAttempts when
+        they do not fit (then, for a cost above one, nothing is counted)."""
+        if cost > 1:
+            # Counting would add the cost even where it does not fit: see first that it does.
+            self.check(name, client, cost)
+        self._apply(self._strategies[name].hit, name, client, cost)
 
-    def check(self, name: RateLimit, client: str) -> None:
-        """TooManyAttempts when ``client`` has already spent limit ``name``; counts nothing."""
-        self._apply(self._strategies[name].test, name, client)
+    def check(self, name: RateLimit, client: str, cost: int = 1) -> None:
+        """TooManyAttempts when ``cost`` more requests of ``client`` would not fit in limit
+        ``name``; counts nothing."""
+        self._apply(self._strategies[name].test, name, client, cost)
 
-    def _apply(self, allows: Callable[..., bool], name: RateLimit, client: str) -> None:
+    def _apply(
+        self, allows: Callable[..., bool], name: RateLimit, client: str, cost: int
+    ) -> None:
         try:
             for item in self._limits[name]:
-                if not allows(item, name, client):
+                if not allows(item, name, client, cost=cost):
                     raise self._refusal(item, name, client)
         except StorageError as exc:  # on every verify: a plain try, not a context manager
             raise _store_unavailable(exc) from None
@@ -112,9 +119,9 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def hit(name: RateLimit) -> None:
-    """Count this request against limit ``name`` for its client."""
-    current_limiter().hit(name, client_address())
+def hit(name: RateLimit, cost: int = 1) -> None:
+    """Count this request against limit ``name`` for its client, as ``cost`` requests."""
+    current_limiter().hit(name, client_address(), cost)
 
 
 def limited(name: RateLimit) -> Callable[[View], View]:

@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from verifier.store.audit import ACTIONS
+from verifier.web import openapi_crew
 from verifier.web.openapi_spec import (
     BATCH_PATHS,
     LIST_PARAMETERS,
@@ -199,6 +200,7 @@ PATHS: dict[str, Any] = {
     )},
     **BATCH_PATHS,
     **OFFLINE_PATHS,
+    **openapi_crew.CREW_PATHS,
 }
 
 
@@ -213,12 +215,13 @@ def _base_document() -> dict[str, Any]:
             "description": "Issue and verify signed construction-worker competency certificates "
             "(SKK). Errors are RFC 9457 application/problem+json.",
         },
-        "tags": [{"name": "public"}, {"name": "agency"}, {"name": "pages"}],
+        "tags": [{"name": "public"}, {"name": "agency"}, {"name": "owner"}, {"name": "pages"}],
         "paths": PATHS,
+        "webhooks": openapi_crew.WEBHOOKS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_crew.CREW_SCHEMAS},
             "responses": RESPONSES,
-            "securitySchemes": SECURITY_SCHEMES,
+            "securitySchemes": {**SECURITY_SCHEMES, "ownerKey": openapi_crew.SECURITY_SCHEME},
         },
     }
 

@@ -291,7 +291,8 @@ SCHEMAS["BatchProblem"] = {
 
 
 def _batch_limits() -> tuple[str, str, str]:
-    from verifier.web.batch_api import MAX_BODY_BYTES, MAX_ROWS, XLSX_TYPE
+    from verifier.web.batch_api import MAX_BODY_BYTES, MAX_ROWS
+    from verifier.web.requests import XLSX_TYPE
 
     return f"{MAX_ROWS:,}", f"{MAX_BODY_BYTES // 2**20} MiB", XLSX_TYPE
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, request
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 
 from verifier.core.jws import MalformedToken, parse_json_object
 from verifier.core.nik import holds_nik_like
 from verifier.web.problems import problem
 
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-_KIND_NAMES = {str: "a string", int: "an integer"}
+_KIND_NAMES = {str: "a string", int: "an integer", dict: "an object", list: "an array"}
 
 
 class InvalidBody(BadRequest):
@@ -62,23 +62,37 @@ def read_object(
     """
     if allow_empty and not request.content_length and not request.get_data(cache=True):
         return {}
-    body = _body(lone_surrogates)
+    return check_members(_body(lone_surrogates), members)
+
+
+def check_members(body: Any, members: Mapping[str, Member], where: str = "") -> dict[str, Any]:
+    """``body``'s members, type-checked as :func:`read_object` does; ``where`` names a nested
+    object in messages and ``field`` (``workers[3].``)."""
+    if not isinstance(body, dict):
+        raise InvalidBody(f"{where.rstrip('.') or 'the body'} must be an object",
+                          field=where.rstrip(".") or None)
     for name in body:
         if name not in members:
             if _SAFE_NAME.fullmatch(name) and not holds_nik_like(name):
-                raise InvalidBody(f"unknown member {name!r}", field=name)
+                raise InvalidBody(f"unknown member {where + name!r}", field=where + name)
             raise InvalidBody("unknown member")  # never echo a name that could be a NIK
     checked: dict[str, Any] = {}
     for name, member in members.items():
         value = body.get(name)
         if value is None:
             if member.required:
-                raise InvalidBody(f"member {name!r} is required", field=name)
+                raise InvalidBody(f"member {where + name!r} is required", field=where + name)
             continue
         if not _has_kind(value, member.kind):
-            raise InvalidBody(f"member {name!r} must be {_KIND_NAMES[member.kind]}", field=name)
+            raise InvalidBody(f"member {where + name!r} must be {_KIND_NAMES[member.kind]}",
+                              field=where + name)
         checked[name] = value
     return checked
+
+
+def read_json_object() -> dict[str, Any]:
+    """The body as one strict JSON object, unchecked (for bodies with nested members)."""
+    return _body()
 
 
 def _body(lone_surrogates: bool = False) -> dict[str, Any]:
@@ -134,3 +148,45 @@ class ChunkedBodyLimit:
         # Werkzeug ignores Content-Length while Transfer-Encoding says chunked (RFC 9112 §6.3).
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         return self.app(environ, start_response)
+
+
+CSV_TYPES = frozenset({"text/csv", "application/csv"})
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MULTIPART_TYPE = "multipart/form-data"
+
+
+def accept_body_up_to(limit: int, too_large: str) -> None:
+    """Let this route read a body up to ``limit`` bytes (the app's default is 16 KiB); 413 with
+    ``too_large`` before a byte is read when Content-Length says more."""
+    request.max_content_length = limit
+    # Werkzeug's multipart reader buffers 64 KiB reads and refuses any buffer over the form
+    # memory limit (16 KiB app-wide), so without this any uploaded file over 16 KiB got a 413.
+    request.max_form_memory_size = limit
+    # A chunked body has a Content-Length by now too (ChunkedBodyLimit), so this refuses any
+    # body over the limit before a byte of it is parsed.
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(too_large)
+
+
+def is_upload() -> bool:
+    """The body is a CSV, an .xlsx or a multipart form (rather than JSON)."""
+    return request.mimetype in CSV_TYPES | {XLSX_TYPE, MULTIPART_TYPE}
+
+
+def read_upload(what: str) -> tuple[bytes, str]:
+    """The uploaded list's bytes and a name hinting its kind (only ``.xlsx`` matters to the
+    reader): a text/csv or .xlsx body, or a multipart form with the file in part ``file``."""
+    mimetype = request.mimetype
+    if mimetype in CSV_TYPES | {XLSX_TYPE}:
+        data = request.get_data(cache=False)
+        return data, "upload.xlsx" if mimetype == XLSX_TYPE else "upload.csv"
+    if mimetype == MULTIPART_TYPE:
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidBody(f"the multipart body needs the {what} in a part named 'file'",
+                              field="file")
+        # The part's own name only tells .xlsx from CSV; it is never echoed (it may hold anything).
+        name = "upload.xlsx" if (upload.filename or "").lower().endswith(".xlsx") else "upload.csv"
+        return upload.read(), name
+    raise UnsupportedMediaType(f"send the {what} as text/csv, {XLSX_TYPE}, or "
+                               f"{MULTIPART_TYPE} with a part named 'file'")
