@@ -292,10 +292,12 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     assert ("credential_agency_id_kid", ("agency_id", "kid"), False) in (
         upgraded_schema["credential"]["indexes"])
     added_tables = {model._meta.table_name for model in ALL_TABLES} - set(before)
-    assert added_tables == {  # by step 3; offline bundles by 4; the console by 5; projects by 6
+    assert added_tables == {  # by step 3; offline bundles by 4; the console by 5; projects by 6;
+        # idempotency records and imported job masters by 7
         "rate_counter", "bundle_key", "offline_change", "audit_event", "staff_user",
         "staff_session", "agency_policy", "pending_approval", "cohort_import", "project_owner",
-        "project", "crew_member", "webhook_subscription", "webhook_message", "expiry_notice"}
+        "project", "crew_member", "webhook_subscription", "webhook_message", "expiry_notice",
+        "idempotency_record", "job_master_version"}
     # The audit log starts with the revocation history; every other new table starts empty.
     copied = sorted(
         [(event_id, AGENCY.id, NOW - 3600, "cli", ACTIONS[status], NUMBERS[status], status,

@@ -215,6 +215,40 @@ def _add_watched_projects(migrator: SchemaMigrator) -> None:
     database.create_tables(tables[1:], safe=False)
 
 
+def _add_operations_tables(migrator: SchemaMigrator) -> None:
+    # Operations (issue 14): the answers kept for Idempotency-Key retries of issuing requests,
+    # and imported versions of the jabatan kerja master.
+
+    class IdempotencyRecord(peewee.Model):  # frozen: the tables exactly as version 7 creates them
+        id = peewee.AutoField()
+        scope = peewee.CharField(max_length=80)
+        key = peewee.CharField(max_length=255)
+        fingerprint = peewee.CharField(max_length=64)
+        status_code = peewee.IntegerField(null=True)
+        response_body = peewee.TextField(null=True)
+        created_at = peewee.BigIntegerField(index=True)
+
+        class Meta:
+            database = migrator.database
+            table_name = "idempotency_record"
+            legacy_table_names = False  # index names as the current models make them
+            indexes = ((("scope", "key"), True),)
+
+    class JobMasterVersion(peewee.Model):
+        version = peewee.IntegerField(primary_key=True)
+        imported_at = peewee.BigIntegerField()
+        actor = peewee.CharField(max_length=80)
+        source = peewee.CharField(max_length=255)
+        sha256 = peewee.CharField(max_length=64)
+        content = peewee.TextField()
+
+        class Meta:
+            database = migrator.database
+            table_name = "job_master_version"
+
+    migrator.database.create_tables([IdempotencyRecord, JobMasterVersion], safe=False)
+
+
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, _index_credential_kid),
@@ -222,6 +256,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, _create_offline_tables),
     Migration(5, _create_console_tables),
     Migration(6, _add_watched_projects),
+    Migration(7, _add_operations_tables),
 )
 
 #: The schema version this program creates and needs.

@@ -423,6 +423,42 @@ class ExpiryNotice(BaseModel):
         primary_key = CompositeKey("project", "agency_id", "number")
 
 
+# --- Operations (schema version 7, issue 14) -------------------------------------------------
+
+
+class IdempotencyRecord(BaseModel):
+    """The first answer to an issuing request sent with an ``Idempotency-Key`` header, so that a
+    retry gets it again instead of issuing twice (verifier.store.idempotency). ``scope`` names
+    the caller (an API key), so two callers never see each other's keys."""
+
+    id = AutoField()
+    scope = CharField(max_length=80)
+    key = CharField(max_length=255)
+    fingerprint = CharField(max_length=64)  # SHA-256 hex of method, path and body
+    status_code = IntegerField(null=True)  # NULL while the first request is still running
+    response_body = TextField(null=True)
+    created_at = BigIntegerField(index=True)
+
+    class Meta:
+        table_name = "idempotency_record"
+        indexes = ((("scope", "key"), True),)
+
+
+class JobMasterVersion(BaseModel):
+    """One imported version of the jabatan kerja master (``skk jobs import``); the newest is the
+    one issuing uses, the package's own list applies while none was imported."""
+
+    version = IntegerField(primary_key=True)
+    imported_at = BigIntegerField()
+    actor = CharField(max_length=80)
+    source = CharField(max_length=255)  # the file's name, as given
+    sha256 = CharField(max_length=64)
+    content = TextField()  # the validated rows as JSON
+
+    class Meta:
+        table_name = "job_master_version"
+
+
 ALL_TABLES = (
     SkkMeta,
     Agency,
@@ -447,4 +483,6 @@ ALL_TABLES = (
     WebhookSubscription,
     WebhookMessage,
     ExpiryNotice,
+    IdempotencyRecord,
+    JobMasterVersion,
 )
