@@ -21,7 +21,7 @@ from verifier.core.errors import InvalidInput
 from verifier.issuance import keyring
 from verifier.issuance.keystore import PrivateKeyStore
 from verifier.store import apikeys, audit, registry
-from verifier.store.db import SchemaChange, open_database, upgrade_schema
+from verifier.store.db import SchemaChange, upgrade_schema
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 
@@ -39,7 +39,7 @@ def register(main: click.Group) -> None:
 @pass_runtime
 def init(rt: Runtime, as_json: bool) -> None:
     """Create or upgrade the database schema (idempotent)."""
-    change = upgrade_schema(open_database(rt.settings.database_url, create=True))
+    change = upgrade_schema(rt.open_database(create=True))
     emit(as_json, {"schema_version": change.after}, lambda d: _describe_change(change))
 
 
