@@ -201,7 +201,7 @@ def test_setting_defaults_and_bounds_match_the_code() -> None:
     assert MAX_PROXY_HOPS >= 1  # deploy.md's example sets 1
 
 
-# -- rate limits ------------------------------------------------------------------------------------
+# -- rate limits -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("limit", list(RateLimit), ids=lambda limit: limit.value)
@@ -244,7 +244,7 @@ def test_nik_guessing_lock_in_the_docs_matches_the_code() -> None:
         assert int(misses) == nik_match.MAX_MISSES
 
 
-# -- retention --------------------------------------------------------------------------------------
+# -- retention -------------------------------------------------------------------------------------
 
 
 def test_the_privacy_notices_retention_is_what_pruning_does() -> None:
