@@ -580,6 +580,19 @@ def test_an_upload_is_forgotten_after_a_day(team, tab, clock):
 # -- keys, API keys, users ------------------------------------------------------------------------
 
 
+def test_the_keys_page_says_whether_this_host_signs(team, tab, contoh, settings):
+    """As `skk keys list`: "signs here" only with the private file present (issue 14, item 4)."""
+    _signed_in(tab, team["admin"])
+
+    def signs_here() -> str:
+        row = re.search(rf"<code>{contoh.kid}</code>.*?</tr>", _text(tab.get("/console/keys")))
+        return re.findall(r"<td>([^<]*)</td>", row.group(0))[-1]
+
+    assert signs_here() == "ya"
+    (settings.keys_dir / f"{contoh.kid}.pem").unlink()
+    assert signs_here() == "tidak"
+
+
 def test_keys_and_api_keys(team, tab, contoh):
     _signed_in(tab, team["admin"])
     assert tab.submit("/console/keys", {"alg": "ES256"}, page="/console/keys"

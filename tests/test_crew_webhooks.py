@@ -24,7 +24,7 @@ from verifier.core.crew.calendar import today
 from verifier.core.crew.worker import RosterWorker
 from verifier.crew import check, webhooks
 from verifier.crew.notifier import Notifier, NotifierSettings, http_post, retry_delay
-from verifier.store import outbox, projects, revocation
+from verifier.store import outbox, projects, pruning, revocation
 from verifier.store import webhooks as stored_webhooks
 from verifier.store.credentials import SignedCredential
 from verifier.store.models import ExpiryNotice, WebhookMessage
@@ -463,3 +463,17 @@ def test_nobody_listening_is_a_failed_attempt(watched, receiver, database):
     tally = Notifier(SETTINGS, clock=Clock(NOW)).run_once()
     assert tally.failed == 1 and messages()[0].last_status == 0
     assert messages()[0].last_error in ("ConnectionRefusedError", "URLError")
+
+
+def test_skk_prune_forgets_them_without_a_notifier(watched):
+    """`skk prune` (verifier.store.pruning) keeps the privacy notice's promise on its own."""
+    _revoke(watched)
+    Notifier(SETTINGS, send=Sender(), clock=Clock(NOW)).run_once()
+    assert len(messages()) == 1
+    assert pruning.prune(NOW + 29 * DAY)["webhook_message"] == 0
+    assert pruning.prune(NOW + 31 * DAY)["webhook_message"] == 1 and messages() == []
+    end = date.fromisoformat("2026-12-31")
+    after_retention = int(NOW + (end - today(NOW)).days * DAY + 92 * DAY)
+    assert pruning.prune(after_retention - 5 * DAY)["project"] == 0
+    assert pruning.prune(after_retention)["project"] == 1
+    assert projects.list_projects("pupr-tol") == []

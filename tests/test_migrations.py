@@ -32,6 +32,7 @@ from peewee import (
 
 from tests.helpers import DAY, NOW
 from verifier.cli import main
+from verifier.config import redacted_url
 from verifier.core import keys
 from verifier.core.errors import ConfigurationError, StorageUnavailable
 from verifier.core.trust import AgencyInfo
@@ -337,15 +338,15 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     assert describe_schema(v1_database) == upgraded_schema
 
 
-def test_v1_database_refused_by_other_commands_until_init(v1_database, skk) -> None:
+def test_v1_database_refused_by_other_commands_until_init(v1_database, skk, env) -> None:
     result = skk("agency", "list")
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.strip() == (
         f"skk: database schema is version 1, this program needs {db.SCHEMA_VERSION}; "
-        "run `skk init` to upgrade")
+        f"run `skk init` to upgrade (database {redacted_url(env['SKK_DATABASE_URL'])})")
 
 
-def test_database_newer_than_program_is_refused_untouched(v1_database, skk) -> None:
+def test_database_newer_than_program_is_refused_untouched(v1_database, skk, env) -> None:
     assert skk("init").exit_code == 0
     newer = db.SCHEMA_VERSION + 1
     v1_database.execute_sql(f"UPDATE skk_meta SET value = {newer} WHERE name = 'schema_version'")
@@ -357,7 +358,8 @@ def test_database_newer_than_program_is_refused_untouched(v1_database, skk) -> N
         assert result.stdout == ""
         assert result.stderr.strip() == (
             f"skk: database schema is version {newer}, newer than this program (version "
-            f"{db.SCHEMA_VERSION}); install the newer program, do not downgrade the database")
+            f"{db.SCHEMA_VERSION}); install the newer program, do not downgrade the database "
+            f"(database {redacted_url(env['SKK_DATABASE_URL'])})")
     assert recorded_version(v1_database) == newer
     assert describe_schema(v1_database) == schema
 

@@ -21,7 +21,7 @@ def test_parse_levels() -> None:
 def test_generated_key_retires_previous_and_only_active_signs(contoh, make_key) -> None:
     newer = make_key(alg="ES256", at=NOW)
     old = registry.get_key(contoh.kid)
-    assert (old.state, old.retired_at, old.can_sign) == ("retired", NOW, False)
+    assert (old.state, old.retired_at, old.is_signing_key) == ("retired", NOW, False)
     assert registry.signing_key_of("lsp-contoh").kid == newer.kid
 
 
@@ -29,7 +29,7 @@ def test_imported_key_never_signs_and_keeps_active_generated_key(contoh) -> None
     external = keys.generate_signing_key().verifying_key()
     imported = registry.add_key("lsp-contoh", external, origin="imported", not_before=None,
                                 now=NOW)
-    assert imported.can_sign is False and imported.state == "active"
+    assert imported.is_signing_key is False and imported.state == "active"
     assert registry.signing_key_of("lsp-contoh").kid == contoh.kid
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from limits import RateLimitItem, parse_many
 
@@ -115,13 +115,23 @@ class Settings:
     rate_limit_storage_uri: str | None = None
     #: Seconds a signed offline trust bundle stays fresh; past it, offline checks say stale_data.
     offline_max_age: int = DEFAULT_OFFLINE_MAX_AGE
+    #: Production hosts set SKK_REQUIRE_DATABASE_URL=1: without SKK_DATABASE_URL, every command
+    #: and the web app then refuse to start instead of using the development SQLite file.
+    require_database_url: bool = False
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``SKK_*`` variables; bad values raise ConfigurationError."""
     env = os.environ if environ is None else environ
+    require_database_url = _flag(env, "SKK_REQUIRE_DATABASE_URL")
+    given_url = env.get("SKK_DATABASE_URL", "").strip()
+    if require_database_url and not given_url:
+        raise ConfigurationError(
+            "SKK_DATABASE_URL is not set, and SKK_REQUIRE_DATABASE_URL refuses the default "
+            f"database {redacted_url(_database_url(DEFAULT_DATABASE_URL))}; set SKK_DATABASE_URL "
+            "(in an env file read with `. FILE`, quote a value holding `&`)")
     return Settings(
-        database_url=_database_url(env.get("SKK_DATABASE_URL", DEFAULT_DATABASE_URL)),
+        database_url=_database_url(given_url or DEFAULT_DATABASE_URL),
         keys_dir=_resolve(env.get("SKK_KEYS_DIR", "keys"), PROJECT_ROOT),
         key_passphrase=env.get("SKK_KEY_PASSPHRASE") or None,
         nik_pepper=env.get("SKK_NIK_PEPPER") or None,
@@ -134,7 +144,35 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_storage_uri=env.get("SKK_RATELIMIT_STORAGE_URI", "").strip() or None,
         offline_max_age=_bounded(env, "SKK_OFFLINE_MAX_AGE", DEFAULT_OFFLINE_MAX_AGE,
                                  MAX_OFFLINE_MAX_AGE, lowest=MIN_OFFLINE_MAX_AGE),
+        require_database_url=require_database_url,
     )
+
+
+#: Query parameters of a database URL that hold a secret (libpq's names), never printed.
+_SECRET_URL_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password (in the user part or a ``password=`` parameter): the form a
+    command or log may show to name the database it uses."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: show no more than the scheme
+        return url.partition("://")[0] + "://…"
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")  # a password may itself hold "@"
+        name = user.partition(":")[0]
+        netloc = f"{name}@{host}" if name else host
+    query = "&".join(item for item in parts.query.split("&") if item and not _secret(item))
+    # Put together by hand: urlunsplit would drop the empty host of sqlite:////path.
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def _secret(parameter: str) -> bool:
+    """True for a ``name=value`` query item naming a password (percent-encoded or not)."""
+    name = unquote_plus(parameter.partition("=")[0]).strip().lower()
+    return name in _SECRET_URL_PARAMETERS
 
 
 def _rate_limits(env: Mapping[str, str]) -> RateLimits:
@@ -190,6 +228,17 @@ def _base_url(url: str) -> str:
     if parts.scheme != "https" and not is_loopback_host(parts.hostname):
         raise ConfigurationError("SKK_BASE_URL must use https outside a local demo")
     return url
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no variable: 1/true/yes or 0/false/no (any case; unset or empty is no)."""
+    raw = env.get(name, "")
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("", "0", "false", "no"):
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0 (true/false, yes/no), not {raw!r}")
 
 
 def _bounded(env: Mapping[str, str], name: str, default: int, highest: int,

@@ -44,7 +44,7 @@ def ensure_demo(settings: Settings, service: VerificationService, now: int) -> l
     agency = _ensure_agency(now)
     issuing = IssuingService.from_settings(settings)
     key_store = PrivateKeyStore(settings.keys_dir, settings.key_passphrase)
-    if not any(key.can_sign for key in registry.list_keys(agency.id)):
+    if not any(keyring.can_sign(key_store, key) for key in registry.list_keys(agency.id)):
         keyring.generate(key_store, agency.id, "EdDSA", now)
     if not bundles.has_signer(key_store):
         bundles.new_key(key_store, now)  # so that /periksa and offline checks work in the demo too

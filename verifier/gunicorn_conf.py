@@ -9,6 +9,26 @@ Gunicorn reads this file as Python in the master, before any worker starts.
 """
 
 import os
+import sys
+from typing import Any
+
+from verifier.config import load_settings, redacted_url
+from verifier.core.errors import ConfigurationError
+
+# The app's settings, checked here in the master before any worker starts: a bad setting (or,
+# with SKK_REQUIRE_DATABASE_URL, a missing SKK_DATABASE_URL) stops the server with one line and
+# status 2 (SPEC §5's status for configuration), not with a traceback from every worker.
+try:
+    _settings = load_settings()
+except ConfigurationError as _error:
+    print(f"skk: {_error.message}", file=sys.stderr)
+    raise SystemExit(2) from None
+
+
+def on_starting(server: Any) -> None:  # gunicorn calls it in the master
+    """Name the database in the log, without its password: never silently the wrong one."""
+    server.log.info("database %s", redacted_url(_settings.database_url))
+
 
 bind = [os.environ.get("SKK_BIND", "127.0.0.1:8000")]
 _workers = os.environ.get("SKK_WORKERS", "2").strip()

@@ -8,6 +8,7 @@ from verifier.cli import (
     batch_commands,
     bundle_commands,
     credential_commands,
+    maintenance_commands,
     notify_commands,
     owner_commands,
     registry_commands,
@@ -29,3 +30,4 @@ bundle_commands.register(main)
 user_commands.register(main)
 owner_commands.register(main)
 notify_commands.register(main)
+maintenance_commands.register(main)

@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 
 import click
 
-from verifier.config import Settings, load_settings
+from verifier.config import Settings, load_settings, redacted_url
 from verifier.core.credential import parse_instant
 from verifier.core.errors import Conflict, InvalidInput, NotFound, SkkError
 from verifier.core.nik import without_niks
-from verifier.store.db import open_database, require_schema, storage_errors
+from verifier.store.db import Database, open_database, require_schema, storage_errors
 
 #: SPEC §5: 1 = not valid or refused; 2 = bad usage, unreadable file, no database or configuration.
 EXIT_REFUSED = 1
@@ -23,16 +23,26 @@ _REFUSALS = (InvalidInput, NotFound, Conflict)
 
 
 class SkkGroup(click.Group):
-    """A click group that turns our errors into one stderr line and the right exit status."""
+    """A click group that turns our errors into one stderr line and the right exit status, and
+    names the database a command used (never silently the wrong one: docs/deploy.md §3).
+
+    The database is named on stderr, never in stdout or JSON (which programs parse): as
+    ``skk: database URL`` after a command that used one, or at the end of its error line, so an
+    error stays one line (SPEC §5). The URL is shown without its password.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; an error becomes ``skk: <message>`` on stderr and exit 1 or 2."""
+        rt = ctx.ensure_object(Runtime)
         try:
             with storage_errors():
-                return super().invoke(ctx)
+                outcome = super().invoke(ctx)
         except SkkError as exc:
-            click.echo(f"skk: {without_niks(exc.message)}", err=True)
+            click.echo(f"skk: {without_niks(exc.message)}{rt.database_note()}", err=True)
             ctx.exit(EXIT_REFUSED if isinstance(exc, _REFUSALS) else EXIT_USAGE)
+        except click.exceptions.Exit:
+            rt.name_database()  # e.g. `skk verify` printed a result and exits 1
+            raise
         except click.exceptions.NoArgsIsHelpError as exc:
             # `skk agency` alone: click's message would be the whole help text.
             path = exc.ctx.command_path if exc.ctx else "skk"
@@ -44,8 +54,10 @@ class SkkGroup(click.Group):
             # Click repeats what was typed, which may be a NIK put in the wrong place.
             # (Click lays a required choice's values out on lines of their own: join them.)
             one_line = " ".join(exc.format_message().split())
-            click.echo(f"skk: {without_niks(one_line)}", err=True)
+            click.echo(f"skk: {without_niks(one_line)}{rt.database_note()}", err=True)
             ctx.exit(exc.exit_code)
+        rt.name_database()
+        return outcome
 
 
 class DashArgumentCommand(click.Command):
@@ -97,6 +109,8 @@ class Runtime:
     def __init__(self) -> None:
         self._settings: Settings | None = None
         self._database_bound = False
+        #: The database this command opened, password left out; None until it opens one.
+        self.database_shown: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -105,12 +119,28 @@ class Runtime:
             self._settings = load_settings()
         return self._settings
 
+    def open_database(self, *, create: bool = False) -> Database:
+        """Open the configured database and bind the store to it (``create``: a missing SQLite
+        file too, for `skk init`); from here on the command names it on stderr."""
+        url = self.settings.database_url
+        self.database_shown = redacted_url(url)
+        return open_database(url, create=create)
+
     def bind_database(self) -> None:
         """Open the configured database and bind the store to it, refusing one `skk init` has
         not prepared (ConfigurationError: exit 2)."""
         if not self._database_bound:
-            require_schema(open_database(self.settings.database_url))
+            require_schema(self.open_database())
             self._database_bound = True
+
+    def database_note(self) -> str:
+        """`` (database URL)`` to end an error line with, once a database was opened; else ""."""
+        return f" (database {self.database_shown})" if self.database_shown else ""
+
+    def name_database(self) -> None:
+        """After a command: ``skk: database URL`` on stderr when it used a database."""
+        if self.database_shown:
+            click.echo(f"skk: database {self.database_shown}", err=True)
 
     @staticmethod
     def now() -> int:

@@ -63,7 +63,9 @@ def notify_run(rt: Runtime, once: bool, poll_seconds: float, lease_seconds: int,
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    logging.getLogger(__name__).info("notifier %s running", notifier.name)
+    # A service runs for weeks: name its database now, not only when it stops.
+    logging.getLogger(__name__).info("notifier %s running on database %s", notifier.name,
+                                     rt.database_shown)
     emit(as_json, notifier.run(stop).to_dict())
 
 

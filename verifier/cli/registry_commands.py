@@ -21,7 +21,7 @@ from verifier.core.errors import InvalidInput
 from verifier.issuance import keyring
 from verifier.issuance.keystore import PrivateKeyStore
 from verifier.store import apikeys, audit, registry
-from verifier.store.db import SchemaChange, open_database, upgrade_schema
+from verifier.store.db import SchemaChange, upgrade_schema
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 
@@ -39,7 +39,7 @@ def register(main: click.Group) -> None:
 @pass_runtime
 def init(rt: Runtime, as_json: bool) -> None:
     """Create or upgrade the database schema (idempotent)."""
-    change = upgrade_schema(open_database(rt.settings.database_url, create=True))
+    change = upgrade_schema(rt.open_database(create=True))
     emit(as_json, {"schema_version": change.after}, lambda d: _describe_change(change))
 
 
@@ -94,9 +94,9 @@ def keys() -> None:
 @uses_database
 def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
     """New active signing key; the previous active key is retired."""
-    store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
+    store = _key_store(rt)
     key = key_admin.generate_key(store, agency_id, alg, actor=audit.CLI_ACTOR, now=rt.now())
-    emit(as_json, key.to_dict())
+    emit(as_json, keyring.describe(store, key))
 
 
 @keys.command("list")
@@ -105,8 +105,10 @@ def keys_generate(rt: Runtime, agency_id: str, alg: str, as_json: bool) -> None:
 @pass_runtime
 @uses_database
 def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
-    """List keys."""
-    emit(as_json, [key.to_dict() for key in registry.list_keys(agency_id)])
+    """List keys; can_sign says whether this host signs with the key (its private file is here
+    and opens with SKK_KEY_PASSPHRASE)."""
+    store = _key_store(rt)
+    emit(as_json, [keyring.describe(store, key) for key in registry.list_keys(agency_id)])
 
 
 @keys.command("retire", cls=DashArgumentCommand)
@@ -116,7 +118,8 @@ def keys_list(rt: Runtime, agency_id: str | None, as_json: bool) -> None:
 @uses_database
 def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
     """Stop signing with a key; what it signed stays valid."""
-    emit(as_json, key_admin.retire_key(kid, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())
+    key = key_admin.retire_key(kid, actor=audit.CLI_ACTOR, now=rt.now())
+    emit(as_json, keyring.describe(_key_store(rt), key))
 
 
 @keys.command("revoke", cls=DashArgumentCommand)
@@ -126,7 +129,8 @@ def keys_retire(rt: Runtime, kid: str, as_json: bool) -> None:
 @uses_database
 def keys_revoke(rt: Runtime, kid: str, as_json: bool) -> None:
     """A compromised key: everything it signed fails verification."""
-    emit(as_json, key_admin.revoke_key(kid, actor=audit.CLI_ACTOR, now=rt.now()).to_dict())
+    key = key_admin.revoke_key(kid, actor=audit.CLI_ACTOR, now=rt.now())
+    emit(as_json, keyring.describe(_key_store(rt), key))
 
 
 @keys.command("import")
@@ -139,7 +143,12 @@ def keys_revoke(rt: Runtime, kid: str, as_json: bool) -> None:
 def keys_import(rt: Runtime, agency_id: str, file: Path, since: int | None, as_json: bool) -> None:
     """Trust an external public key (PEM or JWK); its own kid is ignored."""
     data = _read_key_file(file)
-    emit(as_json, keyring.import_public(agency_id, data, since, rt.now()).to_dict())
+    key = keyring.import_public(agency_id, data, since, rt.now())
+    emit(as_json, keyring.describe(_key_store(rt), key))
+
+
+def _key_store(rt: Runtime) -> PrivateKeyStore:
+    return PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
 
 
 def _read_key_file(file: Path) -> bytes:

@@ -57,9 +57,9 @@ class NotifierSettings:
     #: Seconds between searches for expiring credentials and for data to forget.
     housekeeping_seconds: int = 60
     #: Delivered and given-up messages are forgotten after this many days.
-    keep_messages_days: int = 30
+    keep_messages_days: int = outbox.KEEP_DONE_DAYS
     #: Projects are deleted, with crews and subscriptions, this many days after they end.
-    keep_projects_days: int = 90
+    keep_projects_days: int = projects.KEEP_ENDED_DAYS
 
 
 def retry_delay(attempts: int, settings: NotifierSettings) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from verifier.core import keys
 from verifier.core.keys import SigningKey
 from verifier.issuance.keystore import PrivateKeyStore
@@ -24,6 +26,18 @@ def import_public(agency_id: str, data: bytes, since: int | None, now: int) -> r
     registry.get_agency(agency_id)
     verifying_key = keys.import_public_key(data)
     return registry.add_key(agency_id, verifying_key, origin="imported", not_before=since, now=now)
+
+
+def can_sign(store: PrivateKeyStore, key: registry.TrustedKey) -> bool:
+    """True when issuing here would sign with ``key``: the registry's active generated key, and
+    its private file on this host opens with the passphrase (a file lost in a move, a wrong
+    SKK_KEY_PASSPHRASE or a verify-only host all say False)."""
+    return key.is_signing_key and store.opens(key.kid)
+
+
+def describe(store: PrivateKeyStore, key: registry.TrustedKey) -> dict[str, Any]:
+    """The SPEC §5 key object, ``can_sign`` as this host finds it."""
+    return key.to_dict(can_sign=can_sign(store, key))
 
 
 def signer(store: PrivateKeyStore, agency_id: str) -> SigningKey:

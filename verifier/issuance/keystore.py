@@ -55,6 +55,15 @@ class PrivateKeyStore:
         self._cache[kid] = key
         return key
 
+    def opens(self, kid: str) -> bool:
+        """True when this host can sign with ``kid``: its file is here, private (mode 0600),
+        and the configured passphrase decrypts it to that very key."""
+        try:
+            self.load(kid)
+        except (ConfigurationError, InvalidInput):
+            return False
+        return True
+
     def has(self, kid: str) -> bool:
         """True when a private key file for ``kid`` exists; False for anything not a kid."""
         if kid in self._cache:

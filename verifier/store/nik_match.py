@@ -15,6 +15,7 @@ from verifier.core.nik import nik_hmac
 from verifier.store.models import CredentialRecord, NikMiss
 
 MAX_MISSES = 5
+#: Misses count for a day, and are deleted after it (verifier.store.pruning).
 WINDOW_SECONDS = 24 * 3600
 
 
@@ -46,3 +47,8 @@ def match_nik(agency_id: str, number: str, nik: str, pepper: str | None, now: in
     if not matched:
         NikMiss.create(agency=agency_id, number=number, at=now)
     return matched
+
+
+def prune(now: int) -> int:
+    """Delete misses that have left the window: they count for nothing any more; how many."""
+    return int(NikMiss.delete().where(NikMiss.at <= now - WINDOW_SECONDS).execute())

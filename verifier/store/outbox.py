@@ -43,6 +43,8 @@ STATE_EVENTS = {
 EXPIRING_EVENT = "credential.expiring"
 #: Warn when a credential on a crew has this little left and runs out before the project ends.
 EXPIRY_WARNING_SECONDS = 30 * DAY
+#: Delivered and given-up messages are deleted this many days later (the privacy notice).
+KEEP_DONE_DAYS = 30
 
 
 def new_message_id() -> str:

@@ -26,6 +26,9 @@ from verifier.store.db import bound_database
 from verifier.store.models import CrewMember, Project, ProjectOwner
 
 MAX_OWNER_NAME = 200
+#: Projects are deleted, with crews and subscriptions, this many days after their end date
+#: (the privacy notice).
+KEEP_ENDED_DAYS = 90
 #: Never repeats the id asked for (it is typed by someone who may not own it).
 NO_SUCH_PROJECT = "you have no such project"
 

@@ -53,6 +53,11 @@ def expires_at_ms(name: str, now_ms: int) -> int:
     return now_ms if row is None else int(row.expires_at_ms)
 
 
+def prune(now: int) -> int:
+    """Delete every counter whose window has ended (the longest window is a day); how many."""
+    return int(RateCounter.delete().where(RateCounter.expires_at_ms <= now * 1000).execute())
+
+
 def clear(name: str | None = None) -> int:
     """Forget one counter, or all of them; how many rows went."""
     query = RateCounter.delete()

@@ -163,7 +163,7 @@ def signing_key_of(agency_id: str) -> TrustedKey:
     """The agency's active generated key; Conflict when it has none."""
     get_agency(agency_id)
     for key in list_keys(agency_id):
-        if key.can_sign:
+        if key.is_signing_key:
             return key
     raise Conflict(
         f"agency {agency_id} has no active signing key; run `skk keys generate --agency "

@@ -13,6 +13,7 @@ from verifier import key_admin
 from verifier.core.credential import DAY, day_start, to_iso
 from verifier.core.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from verifier.core.text import formula_safe
+from verifier.issuance import keyring
 from verifier.issuance.keystore import PrivateKeyStore
 from verifier.staff import accounts
 from verifier.store import apikeys, approvals, audit, registry, staff_accounts
@@ -111,7 +112,11 @@ def keys() -> str:
 
 def _keys_page(created: dict[str, str] | None, error: dict[str, str] | None) -> str:
     agency_id = current_account().agency_id
-    return render_template("console/keys.html", keys=registry.list_keys(agency_id),
+    keys = registry.list_keys(agency_id)
+    settings = current_state().settings
+    store = PrivateKeyStore(settings.keys_dir, settings.key_passphrase)
+    signing = {key.kid for key in keys if keyring.can_sign(store, key)}  # as `skk keys list`
+    return render_template("console/keys.html", keys=keys, signing=signing,
                            api_keys=apikeys.list_keys(agency_id), algorithms=KEY_ALGORITHMS,
                            created=created, error=error)
 
