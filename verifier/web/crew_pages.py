@@ -2,8 +2,8 @@
 
 Upload the list (template downloadable), see the report with problems first, print it on A4
 landscape, download it as CSV (a ``data:`` link: nothing is stored, no script is needed). The
-same check as ``POST /api/v1/crew-check``: rows given by number count against the manual check's
-limit unless a project owner's key is typed in.
+same check as ``POST /api/v1/crew-check``: rows given by number count as manual checks (misses
+and matches apart) unless a project owner's key is typed in.
 """
 
 from __future__ import annotations
@@ -57,8 +57,6 @@ def crew_check() -> Response:
         if request.files.get("file") is None or not request.files["file"].filename:
             raise InvalidInput("choose the file with the worker list", field="file")
         workers = crew_api.roster_from_upload(*read_upload("worker list"))
-        if owner_id is None:
-            crew_api.count_number_rows(workers)
         report = crew_api.one_off_report(workers, project_terms, owner_id)
     except RosterRejected as rejected:
         return make_response(_form_page(form, problems=rejected.problems), 422)

@@ -84,19 +84,23 @@ def manual_check_form() -> str:
 
 
 @bp.post("/cek")
-@limits.limited(RateLimit.MANUAL_CHECK)
 @reconnecting
 @storage_errors()
 def manual_check() -> tuple[str, int] | str:
     """Show a status only when agency, number and holder name all match a credential issued here.
 
     Any mismatch gives one neutral answer, the same whether the number exists or not, so the
-    form cannot be used to harvest names by trying numbers.
+    form cannot be used to harvest names by trying numbers. Misses (an incomplete form too)
+    count against the strict per-client limit, matches against a generous one
+    (:func:`verifier.web.limits.count_manual_checks`).
     """
+    limits.manual_checks_open()
     form = {key: request.form.get(key, "") for key in CHECK_FIELDS}
     if not all(value.strip() for value in form.values()):
+        limits.count_manual_checks(matched=0, missed=1)
         return _check_page(form=form, outcome="incomplete"), 400
     token = records.matching_token(form["agency"], form["number"], form["name"])
+    limits.count_manual_checks(matched=int(token is not None), missed=int(token is None))
     if token is None:
         return _check_page(form=form, outcome="no_match")
     view = verdict_view(current_state().verifier.verify(token))
