@@ -8,6 +8,7 @@ from verifier.cli import (
     batch_commands,
     bundle_commands,
     credential_commands,
+    job_commands,
     notify_commands,
     owner_commands,
     registry_commands,
@@ -28,4 +29,5 @@ batch_commands.register(main)
 bundle_commands.register(main)
 user_commands.register(main)
 owner_commands.register(main)
+job_commands.register(main)
 notify_commands.register(main)

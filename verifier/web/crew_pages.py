@@ -24,7 +24,7 @@ from verifier.store import registry
 from verifier.store.db import storage_errors
 from verifier.web import auth, crew_api
 from verifier.web.page_model import moment, verdict_view
-from verifier.web.requests import XLSX_TYPE, accept_body_up_to, read_upload
+from verifier.web.requests import XLSX_TYPE, accept_body_up_to, attachment, read_upload
 
 bp = Blueprint("crew_pages", __name__)
 
@@ -114,7 +114,7 @@ def _csv_link(report: CrewReport) -> str:
 @bp.get("/cek-kru/template.csv")
 def template_csv() -> Response:
     """An empty list to fill in, as Excel in Indonesian opens it."""
-    return _download(excel_csv(TEMPLATE_HEADER, TEMPLATE_ROWS), "text/csv", "daftar-kru.csv")
+    return attachment(excel_csv(TEMPLATE_HEADER, TEMPLATE_ROWS), "text/csv", "daftar-kru.csv")
 
 
 @bp.get("/cek-kru/template.xlsx")
@@ -133,10 +133,4 @@ def template_xlsx() -> Response:
             cell.number_format = "@"  # Text: Excel never turns a number into 4,1E+15
     out = io.BytesIO()
     workbook.save(out)
-    return _download(out.getvalue(), XLSX_TYPE, "daftar-kru.xlsx")
-
-
-def _download(data: bytes, mimetype: str, name: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return attachment(out.getvalue(), XLSX_TYPE, "daftar-kru.xlsx")
