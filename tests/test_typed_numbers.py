@@ -156,3 +156,14 @@ def test_console_finds_the_number_however_typed(numbered, database, env):
     assert found.status_code == 200 and NUMBER in found.get_data(as_text=True)
     page = tab.get("/console/credentials/" + quote(NUMBER.lower()))
     assert page.status_code == 200 and HOLDER in page.get_data(as_text=True)
+
+
+def test_a_cohort_row_given_again_in_other_case_is_existing(numbered):
+    from verifier.issuance import cohort
+    from verifier.issuance.cohort_file import read_cohort
+    from verifier.store import registry
+
+    rows = f"nama;nomor;kode_jabatan;jenjang\n{HOLDER};{TYPED};ME063100;3\n"
+    fresh, existing = cohort.plan(read_cohort(rows.encode()), registry.get_agency("lsp-contoh"),
+                                  pepper=None, now=_wall())
+    assert not fresh and [entry.credential.number for entry in existing] == [NUMBER]
