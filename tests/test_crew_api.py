@@ -203,10 +203,12 @@ def test_other_bodies(client, database):
 
 @pytest.fixture
 def limited(database, env):
-    """The app with a manual-check limit of 3 a minute, and a client from one address."""
+    """The app with manual checks limited to 3 misses and 5 matches a minute, and a client from
+    one address."""
     from verifier import create_app
 
-    app = create_app({**env, "TESTING": True, "SKK_RATELIMIT_MANUAL_CHECK": "3 per minute"})
+    app = create_app({**env, "TESTING": True, "SKK_RATELIMIT_MANUAL_CHECK": "3 per minute",
+                      "SKK_RATELIMIT_MANUAL_CHECK_MATCH": "5 per minute"})
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
     return client
@@ -216,16 +218,20 @@ def _typed(signed: SignedCredential) -> dict[str, str]:
     return {"agency": "lsp-contoh", "number": signed.credential.number, "holder_name": HOLDER}
 
 
-def test_rows_by_number_count_against_the_manual_check_limit(limited, fresh, owner_auth):
+def _guess(index: int) -> dict[str, str]:
+    return {"agency": "lsp-contoh", "number": f"TEBAK {index}", "holder_name": "Tebakan"}
+
+
+def test_rows_by_number_count_as_manual_checks_by_outcome(limited, fresh, owner_auth):
     signed = fresh()
     two = {"workers": [_typed(signed), _typed(signed), {"credential": signed.token}]}
-    assert limited.post(CHECK, json=two).status_code == 200  # 2 of 3 spent
-    refused = limited.post(CHECK, json=two)  # 2 more do not fit: nothing counted
+    assert limited.post(CHECK, json=two).status_code == 200  # 2 of 5 matches spent
+    assert limited.post(CHECK, json=two).status_code == 200  # 4 of 5
+    refused = limited.post(CHECK, json=two)  # counted (6 of 5), then refused
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     assert "counts as one manual check" in refused.get_json()["detail"]
-    one = {"workers": [_typed(signed)]}
-    assert limited.post(CHECK, json=one).status_code == 200  # the third fits
-    # /cek shares the counter; scanned rows never count; an owner's key is not limited.
+    # Spent matches close /cek too (before any look-up); scanned rows never count; an owner's
+    # key is not limited.
     manual = limited.post("/cek", data={"agency": "lsp-contoh", "number": "X", "name": "Y"})
     assert manual.status_code == 429
     assert limited.post(CHECK, json={"workers": [{"credential": signed.token}] * 20}
@@ -235,11 +241,26 @@ def test_rows_by_number_count_against_the_manual_check_limit(limited, fresh, own
     assert {w["status"] for w in as_owner.get_json()["workers"]} == {"valid"}
 
 
-def test_a_list_larger_than_the_limit_explains_itself(limited, fresh):
+def test_misses_in_a_list_spend_the_strict_limit(limited, fresh):
     signed = fresh()
-    response = limited.post(CHECK, json={"workers": [_typed(signed)] * 4})
-    assert response.status_code == 429
-    assert "this list has 4" in response.get_json()["detail"]
+    # Three matches and two misses fit; the next miss spends the last one; then the client,
+    # /cek included, is refused before anything is looked up, whatever the rows hold.
+    mixed = {"workers": [_typed(signed)] * 3 + [_guess(1), _guess(2)]}
+    statuses = [w["status"] for w in limited.post(CHECK, json=mixed).get_json()["workers"]]
+    assert statuses == ["valid"] * 3 + ["not_found"] * 2
+    assert limited.post(CHECK, json={"workers": [_guess(3)]}).status_code == 200
+    refused = limited.post(CHECK, json={"workers": [_typed(signed)]})
+    assert refused.status_code == 429
+    assert limited.post("/cek", data={"agency": "lsp-contoh", "number": signed.credential.number,
+                                      "name": HOLDER}).status_code == 429
+
+
+def test_a_list_with_more_misses_than_are_left_is_counted_then_refused(limited, fresh):
+    response = limited.post(CHECK, json={"workers": [_guess(index) for index in range(40)]})
+    assert response.status_code == 429 and "workers" not in response.get_json()
+    assert "counts as one manual check" in response.get_json()["detail"]
+    # Counted: the next list, all matches, is refused too (an enumerator got one answer: 429).
+    assert limited.post(CHECK, json={"workers": [_typed(fresh())]}).status_code == 429
 
 
 def test_owner_key_tells_name_mismatch_public_check_does_not(client, fresh, owner_auth):

@@ -132,7 +132,7 @@ def test_missing_file_is_explained(client, contoh):
 def test_rows_by_number_are_limited_unless_a_project_key_is_typed(database, env, fresh):  # noqa
     from verifier import create_app
 
-    app = create_app({**env, "TESTING": True, "SKK_RATELIMIT_MANUAL_CHECK": "2 per minute"})
+    app = create_app({**env, "TESTING": True, "SKK_RATELIMIT_MANUAL_CHECK_MATCH": "2 per minute"})
     client = app.test_client()
     signed = fresh()
     rows = [["lembaga", "nomor", "nama"]] + [["lsp-contoh", signed.credential.number, HOLDER]] * 3

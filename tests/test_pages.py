@@ -454,6 +454,46 @@ def test_manual_check_is_rate_limited(client, signed):
     assert client.get("/cek", environ_base={"REMOTE_ADDR": "10.7.7.7"}).status_code == 200
 
 
+def test_forty_exact_matches_from_one_address_all_succeed(client, signed):
+    # A site office behind one NAT checks its crew: matches spend the generous limit only.
+    for _ in range(40):
+        response = _check(client, "lsp-contoh", signed.credential.number, HOLDER,
+                          address="10.7.7.20")
+        assert response.status_code == 200 and has_verdict(_body(response))
+    # The strict miss limit is untouched: ten misses are still answered.
+    for _ in range(10):
+        assert _check(client, "lsp-contoh", "TEBAK 1", "Tebakan",
+                      address="10.7.7.20").status_code == 200
+
+
+def test_a_miss_enumeration_run_is_stopped(client, signed):
+    answered = [_check(client, "lsp-contoh", f"SI013013 1 {index:08d} 2026", HOLDER,
+                       address="10.7.7.21").status_code for index in range(30)]
+    assert answered == [200] * 10 + [429] * 20
+    # Once the misses are spent, a true match is refused too: a 429 must never mean "miss".
+    refused = _check(client, "lsp-contoh", signed.credential.number, HOLDER, address="10.7.7.21")
+    assert refused.status_code == 429 and not has_verdict(_body(refused))
+
+
+def test_the_manual_check_limits_reset(database, env, signed, monkeypatch):
+    from verifier.web import limit_stores
+
+    clock = {"now": time.time()}
+    monkeypatch.setattr(limit_stores, "time", type("Clock", (), {
+        "time": staticmethod(lambda: clock["now"])}))
+    client = create_app({**env, "TESTING": True, "SKK_RATELIMIT_MANUAL_CHECK": "2 per minute",
+                         "SKK_RATELIMIT_MANUAL_CHECK_MATCH": "3 per minute"}).test_client()
+    number = signed.credential.number
+    assert [_check(client, "lsp-contoh", "TEBAK", "X").status_code for _ in range(3)] == [
+        200, 200, 429]
+    clock["now"] += 61
+    assert [_check(client, "lsp-contoh", number, HOLDER).status_code for _ in range(4)] == [
+        200, 200, 200, 429]
+    clock["now"] += 61
+    assert _check(client, "lsp-contoh", number, HOLDER).status_code == 200
+    assert _check(client, "lsp-contoh", "TEBAK", "X").status_code == 200
+
+
 def test_manual_check_keeps_the_chosen_language(client, signed):
     response = _check(client, "lsp-contoh", signed.credential.number, HOLDER,
                       query_string={"lang": "en"})

@@ -44,7 +44,7 @@ schemathesis.serializer.alias(
 #: have their own tests (tests/test_api.py, tests/test_agency_api.py).
 _NO_LIMITS = {
     f"SKK_RATELIMIT_{name}": "1000000 per minute"
-    for name in ("VERIFY", "NIK_MATCH", "MANUAL_CHECK", "FAILED_AUTH")
+    for name in ("VERIFY", "NIK_MATCH", "MANUAL_CHECK", "MANUAL_CHECK_MATCH", "FAILED_AUTH")
 }
 
 

@@ -57,7 +57,10 @@ class RateLimit(StrEnum):
 
     VERIFY = "verify"  # POST /api/v1/verify and the /v/ pages
     NIK_MATCH = "nik-match"  # verify requests that ask about a NIK
-    MANUAL_CHECK = "manual-check"  # POST /cek
+    # POST /cek and crew rows given by number: those that find nothing (misses) and those
+    # that find the certificate (matches), counted apart (verifier.web.limits.ManualChecks).
+    MANUAL_CHECK = "manual-check"
+    MANUAL_CHECK_MATCH = "manual-check-match"
     FAILED_AUTH = "failed-auth"  # agency API requests refused with 401
     CONSOLE_LOGIN_ACCOUNT = "console-login-account"  # failed console sign-ins per account
     CONSOLE_LOGIN_CLIENT = "console-login-client"  # failed console sign-ins per client
@@ -71,10 +74,14 @@ class RateLimit(StrEnum):
 #: Per client address, in the ``limits`` notation (``"10 per minute;50 per day"``). Verify is
 #: generous: one mobile carrier's NAT puts many honest site checkers behind one address. NIK
 #: questions are also stopped per credential in the database (verifier.store.nik_match).
+#: Manual checks count by outcome: a miss (nothing found: how guessing looks) against the strict
+#: limit, a found certificate against a much higher one, so a site office behind one NAT can
+#: check a whole crew while guessing stays as slow as before (verifier.web.limits).
 DEFAULT_RATE_LIMITS: Mapping[RateLimit, str] = MappingProxyType({
     RateLimit.VERIFY: "300 per minute",
     RateLimit.NIK_MATCH: "60 per hour",
     RateLimit.MANUAL_CHECK: "10 per minute;50 per day",
+    RateLimit.MANUAL_CHECK_MATCH: "60 per minute;300 per day",
     RateLimit.FAILED_AUTH: "20 per minute",
     # Failed console sign-ins: per account (whoever tries it, from anywhere) and per client.
     RateLimit.CONSOLE_LOGIN_ACCOUNT: "5 per 15 minutes",

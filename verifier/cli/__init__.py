@@ -8,6 +8,7 @@ from verifier.cli import (
     batch_commands,
     bundle_commands,
     credential_commands,
+    job_commands,
     maintenance_commands,
     notify_commands,
     owner_commands,
@@ -29,5 +30,6 @@ batch_commands.register(main)
 bundle_commands.register(main)
 user_commands.register(main)
 owner_commands.register(main)
+job_commands.register(main)
 notify_commands.register(main)
 maintenance_commands.register(main)

@@ -5,14 +5,22 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from verifier.config import Settings, load_settings, redacted_url
 from verifier.core.credential import parse_instant
-from verifier.core.errors import Conflict, InvalidInput, NotFound, SkkError
+from verifier.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RowProblem,
+    SkkError,
+    UnreadableInput,
+)
 from verifier.core.nik import without_niks
 from verifier.store.db import Database, open_database, require_schema, storage_errors
 
@@ -177,6 +185,27 @@ def emit(as_json: bool, data: Any, human: Callable[[Any], str] | None = None) ->
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo((human or describe)(data))
+
+
+def read_input_file(file: Path, max_bytes: int) -> bytes:
+    """The bytes of an input file; InvalidInput when larger than ``max_bytes``."""
+    try:
+        if file.stat().st_size > max_bytes:
+            raise InvalidInput(f"{file} is larger than {max_bytes // 2**20} MiB", field="file")
+        return file.read_bytes()
+    except OSError as exc:  # vanished or unreadable since click checked it: exit 2, one line
+        raise UnreadableInput(f"cannot read {file}: {exc.strerror}") from None
+
+
+def report_problems(message: str, problems: Sequence[RowProblem], as_json: bool) -> None:
+    """Every problem of a refused file: as the API's ``{"errors": [...]}`` on stdout, or one
+    line each on stderr, then ``message``."""
+    if as_json:
+        emit(True, {"errors": [problem.to_dict() for problem in problems]})
+        return
+    for problem in problems:
+        click.echo(f"line {problem.line}, {problem.column}: {problem.message}", err=True)
+    click.echo(f"skk: {message}", err=True)
 
 
 def describe(data: Any) -> str:

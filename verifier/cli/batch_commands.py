@@ -15,9 +15,10 @@ from verifier.cli.base import (
     emit,
     json_option,
     pass_runtime,
+    read_input_file,
+    report_problems,
     uses_database,
 )
-from verifier.core.errors import InvalidInput, UnreadableInput
 from verifier.issuance.cohort import CohortRejected
 from verifier.issuance.cohort_file import read_cohort
 from verifier.issuance.service import IssuingService
@@ -45,7 +46,7 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
     """Issue a whole cohort from CSV or .xlsx: all rows or none."""
     registry.get_agency(agency_id)  # an unknown agency is named before a large file is read
     check_out_dir(out_dir)
-    cohort_file = read_cohort(_read(file), filename=file.name)
+    cohort_file = read_cohort(read_input_file(file, MAX_FILE_BYTES), filename=file.name)
     issuing = IssuingService.from_settings(rt.settings)
     try:
         with _progress(len(cohort_file.rows)) as advance:
@@ -53,32 +54,12 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
                                              actor=audit.CLI_ACTOR, now=rt.now(),
                                              on_progress=advance)
     except CohortRejected as rejected:
-        _report_problems(rejected, as_json)
+        report_problems(rejected.message, rejected.problems, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None
     if as_json:
         emit(True, prepared.summary(urls))
     else:
         click.echo(f"{prepared.issued} issued, {prepared.existing} existing; files in {out_dir}")
-
-
-def _read(file: Path) -> bytes:
-    try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            raise InvalidInput(f"{file} is larger than {MAX_FILE_BYTES // 2**20} MiB",
-                               field="file")
-        return file.read_bytes()
-    except OSError as exc:  # vanished or unreadable since click checked it: exit 2, one line
-        raise UnreadableInput(f"cannot read {file}: {exc.strerror}") from None
-
-
-def _report_problems(rejected: CohortRejected, as_json: bool) -> None:
-    """Every problem: as the API's ``{"errors": [...]}`` on stdout, or one line each on stderr."""
-    if as_json:
-        emit(True, {"errors": [problem.to_dict() for problem in rejected.problems]})
-        return
-    for problem in rejected.problems:
-        click.echo(f"line {problem.line}, {problem.column}: {problem.message}", err=True)
-    click.echo(f"skk: {rejected.message}", err=True)
 
 
 class _progress:

@@ -103,6 +103,13 @@ def canonical_number(raw: str) -> str:
     return single_spaced(raw)
 
 
+def number_key(raw: str) -> str:
+    """The form in which certificate numbers compare: canonical and upper-case, so that a number
+    typed in lower case or with stray spaces finds the one printed (numbers are ASCII, SPEC §2;
+    they are stored as issued, and only compared in this form)."""
+    return canonical_number(raw).upper()
+
+
 def check_number(number: str) -> None:
     """A certificate number as SPEC §2 allows it: pattern, single spaces, no outer space."""
     if not NUMBER_RE.fullmatch(number) or number != canonical_number(number):

@@ -15,15 +15,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from verifier.core.credential import Credential, parse_instant
+from verifier.core.credential import Credential, number_key, parse_instant
 from verifier.core.errors import InvalidInput, RowProblem
+from verifier.core.jobs import JobMaster
 from verifier.core.keys import SigningKey
 from verifier.core.nik import check_nik, nik_hmac
 from verifier.core.text import fold
 from verifier.core.trust import AgencyInfo
 from verifier.issuance import issuer
 from verifier.issuance.cohort_file import CohortFile, CohortRow
-from verifier.store import credentials, revocation
+from verifier.store import credentials, job_masters, revocation
 from verifier.store.credentials import SignedCredential
 
 #: IssueRequest field -> cohort column, to name the column a domain error belongs to.
@@ -128,8 +129,9 @@ def plan(
     """New candidates and existing entries; CohortRejected listing every problem otherwise."""
     problems: list[RowProblem] = []
     candidates = []
+    master = job_masters.active_master()  # once: every row against the same version
     for row in cohort.rows:
-        row_problems, candidate = _check_row(row, cohort, agency, pepper, now)
+        row_problems, candidate = _check_row(row, cohort, agency, master, pepper, now)
         problems += row_problems
         if candidate is not None:
             candidates.append(candidate)
@@ -149,7 +151,8 @@ def _problem(row: CohortRow, cohort: CohortFile, column: str, message: str) -> R
 
 
 def _check_row(
-    row: CohortRow, cohort: CohortFile, agency: AgencyInfo, pepper: str | None, now: int
+    row: CohortRow, cohort: CohortFile, agency: AgencyInfo, master: JobMaster,
+    pepper: str | None, now: int
 ) -> tuple[list[RowProblem], _Candidate | None]:
     problems: list[RowProblem] = []
     cells = row.cells
@@ -190,7 +193,7 @@ def _check_row(
         valid_from=valid_from,
     )
     try:
-        credential = issuer.build_credential(request, agency, now)
+        credential = issuer.build_credential(request, agency, now, master)
     except InvalidInput as exc:
         column = _FIELD_COLUMN.get(exc.field or "", "name")
         if column == "job_code" and request.job_code is None:
@@ -253,8 +256,10 @@ def _against_database(
     candidates: list[_Candidate], cohort: CohortFile, agency: AgencyInfo, now: int
 ) -> tuple[list[_Candidate], list[CohortEntry], list[RowProblem]]:
     by_nik = credentials.by_nik_hmac(agency.id, [c.nik_digest for c in candidates if c.nik_digest])
-    by_number = credentials.by_number(agency.id,
-                                      [c.credential.number for c in candidates if c.number_given])
+    # A number given again finds its certificate however typed (case, spaces).
+    twins = credentials.numbers_as_stored(
+        agency.id, [c.credential.number for c in candidates if c.number_given])
+    by_number = credentials.by_number(agency.id, [n for forms in twins.values() for n in forms])
     fresh: list[_Candidate] = []
     existing: list[CohortEntry] = []
     problems: list[RowProblem] = []
@@ -262,7 +267,8 @@ def _against_database(
         earlier = [s for s in by_nik.get(c.nik_digest or "", [])
                    if s.credential.job_code == c.credential.job_code
                    and s.credential.expires_at > now]
-        same_number = by_number.get(c.credential.number, []) if c.number_given else []
+        same_number = [s for number in twins.get(number_key(c.credential.number), [])
+                       for s in by_number.get(number, [])] if c.number_given else []
         found = earlier or same_number
         if not found:
             fresh.append(c)

@@ -33,6 +33,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "valid_from": ("berlaku_mulai", "valid_from"),
     "association": ("asosiasi", "association"),
 }
+#: The downloadable template (``/templates/cohort.csv``): every column under its Indonesian
+#: header, and example rows (one by job code, one by job title; never a NIK, not even a made-up
+#: one: the template is public).
+TEMPLATE_HEADER = [aliases[0] for aliases in COLUMNS.values()]
+TEMPLATE_ROWS = [
+    ["Rina Marlina", "", "ME063100", "", "3", "LSP-2026-0001", "2026-02-01", ""],
+    ["Budi Santoso", "", "", "Tukang Pasang Bata", "1", "LSP-2026-0002", "01/02/2026",
+     "Asosiasi Contoh"],
+]
 #: Cells where a typed leading apostrophe (Excel's "treat as text") is not part of the value.
 _APOSTROPHE_COLUMNS = frozenset({"nik", "number", "job_code", "level", "valid_from"})
 _SCIENTIFIC = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")

@@ -44,8 +44,13 @@ class IssueRequest:
     valid_from: int | None = None
 
 
-def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Credential:
-    """Check a request against the agency and the job master; InvalidInput names the field."""
+def build_credential(request: IssueRequest, agency: AgencyInfo, now: int,
+                     master: jobs.JobMaster | None = None) -> Credential:
+    """Check a request against the agency and the job master; InvalidInput names the field.
+
+    ``master`` is the active jabatan kerja list (``verifier.store.job_masters.active_master``,
+    which the issuing service and cohorts pass in); the package's list when None.
+    """
     level = request.level
     if type(level) is not int or not 1 <= level <= 9:
         raise InvalidInput("level must be a whole number from 1 to 9", field="level")
@@ -55,7 +60,8 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Cre
             f"{agency.level_min}-{agency.level_max}",
             field="level",
         )
-    job = resolve_job(request.job_code, request.job_title, level)
+    job = resolve_job(request.job_code, request.job_title, level,
+                      jobs.package_master() if master is None else master)
     name = clean_text(request.holder_name) if isinstance(request.holder_name, str) else ""
     try:
         check_text(name, "holder name")
@@ -69,7 +75,7 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Cre
     if type(valid_from) is not int or not 0 <= valid_from <= MAX_VALID_FROM:
         raise InvalidInput("valid_from must fall between 1970 and 9990", field="valid_from")
     if request.number is None:
-        number = assign_number(job, now)
+        number = assign_number(job.code, job.level, now)
     else:
         number = checked_number(request.number)
         if holds_nik_like(number):
@@ -89,12 +95,13 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int) -> Cre
     )
 
 
-def resolve_job(code: str | None, title: str | None, level: int) -> jobs.Job:
+def resolve_job(code: str | None, title: str | None, level: int,
+                master: jobs.JobMaster) -> jobs.Job:
     """The master-list job for a code or a title at ``level``; InvalidInput when none fits."""
     if (code is None) == (title is None):
         raise InvalidInput("give exactly one of job_code and job_title", field="job_code")
     if code is not None:
-        job = jobs.find_by_code(code)
+        job = master.find_by_code(code)
         if job is None:
             raise InvalidInput(_unknown("job code", code), field="job_code")
         if job.level != level:
@@ -104,9 +111,9 @@ def resolve_job(code: str | None, title: str | None, level: int) -> jobs.Job:
             )
         return job
     assert title is not None
-    job = jobs.find_by_title(title, level)
+    job = master.find_by_title(title, level)
     if job is None:
-        levels = jobs.levels_for_title(title)
+        levels = master.levels_for_title(title)
         if levels:
             raise InvalidInput(
                 f"job title {title.strip()!r} exists at level(s) "
@@ -126,14 +133,14 @@ def _unknown(what: str, typed: str) -> str:
     return f"unknown {what} {shown!r}"
 
 
-def assign_number(job: jobs.Job, now: int) -> str:
+def assign_number(job_code: str | None, level: int, now: int) -> str:
     """``<job code> <level> <8 random digits> <year>``, e.g. ``ME063100 3 48213377 2026``.
 
     Random rather than sequential serials: nothing can be learned by counting, and several
     issuing hosts never race for the next value. A collision is retried on insert.
     """
     year = datetime.fromtimestamp(now, UTC).year
-    return f"{job.code} {job.level} {secrets.randbelow(10**8):08d} {year}"
+    return f"{job_code} {level} {secrets.randbelow(10**8):08d} {year}"
 
 
 def sign(credential: Credential, key: SigningKey) -> str:
@@ -151,6 +158,6 @@ def sign_credential(
 
 
 def renumbered(credential: Credential, now: int) -> Credential:
-    """The same credential under a newly drawn number, for an assigned one that was taken."""
-    job = resolve_job(credential.job_code, None, credential.level)
-    return replace(credential, number=assign_number(job, now))
+    """The same credential under a newly drawn number, for an assigned one that was taken (its
+    job was checked against the master when it was built)."""
+    return replace(credential, number=assign_number(credential.job_code, credential.level, now))

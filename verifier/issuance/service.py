@@ -26,7 +26,7 @@ from verifier.issuance.cohort import PreparedCohort
 from verifier.issuance.cohort_file import CohortFile
 from verifier.issuance.issuer import IssueRequest
 from verifier.issuance.keystore import PrivateKeyStore
-from verifier.store import audit, credentials, registry
+from verifier.store import audit, credentials, job_masters, registry
 from verifier.store.credentials import SignedCredential
 from verifier.store.db import transaction
 
@@ -75,7 +75,7 @@ class IssuingService:
         agency = registry.get_agency(request.agency_id)
         # Everything is checked before the private key is unlocked: a typo must not cost a
         # key-derivation run, and a host without keys still names the mistake.
-        credential = issuer.build_credential(request, agency, now)
+        credential = issuer.build_credential(request, agency, now, job_masters.active_master())
         digest = None if request.nik is None else nik_hmac(request.nik, agency.id, self._pepper)
         signer = self._signer(agency.id)
         for attempt in range(ASSIGN_ATTEMPTS):

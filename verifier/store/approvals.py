@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import peewee
 
-from verifier.core.credential import checked_number
 from verifier.core.errors import Conflict, NotFound
 from verifier.store import audit, revocation
+from verifier.store.credentials import stored_number
 from verifier.store.db import bound_database
 from verifier.store.models import AgencyPolicy, PendingApproval
 from verifier.store.registry import get_agency
@@ -87,7 +87,7 @@ def request_revocation(
     """File a revocation for a second admin; Conflict when one is waiting or it is revoked.
     ``suspend_now`` suspends an active credential at once too, in the same transaction (so it
     is suspended only if the request is filed), to stop a fraud while the revocation waits."""
-    canonical = checked_number(number)
+    canonical = stored_number(agency_id, number)
     revocation.check_request("revoke", agency_id, canonical, reason, note)
     with bound_database().atomic():
         state = revocation.lookup(agency_id, canonical)

@@ -46,6 +46,7 @@ ACTIONS = (
     "key_revoked",
     "apikey_created",
     "apikey_revoked",
+    "jobs_import",  # a jabatan kerja master imported (no agency: it applies to all)
 )
 #: What an actor filter may look like: our own actor strings, nothing else.
 ACTOR_RE = re.compile(r"[a-z0-9:.+-]{1,80}")

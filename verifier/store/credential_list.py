@@ -22,6 +22,7 @@ from verifier.core import jobs
 from verifier.core.credential import JOB_CODE_RE
 from verifier.core.errors import InvalidInput
 from verifier.core.trust import RevocationStatus
+from verifier.store import job_masters
 from verifier.store.models import CredentialRecord, RevocationRecord
 from verifier.store.records import record_dict
 from verifier.store.registry import get_agency
@@ -107,9 +108,10 @@ def counts(agency_id: str, now: int) -> dict[str, int]:
 
 
 def job_choices(agency_id: str) -> list[jobs.Job]:
-    """The master list's jobs at levels the agency may certify, by title then level."""
+    """The active master list's jobs at levels the agency may certify, by title then level."""
     agency = get_agency(agency_id)
-    return sorted((job for job in jobs.master() if agency.authorises(job.level)),
+    return sorted((job for job in job_masters.active_master().jobs
+                   if agency.authorises(job.level)),
                   key=lambda job: (job.title.casefold(), job.level))
 
 

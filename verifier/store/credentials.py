@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import peewee
 
-from verifier.core.credential import Credential
+from verifier.core.credential import Credential, checked_number, number_key
 from verifier.core.errors import Conflict
 from verifier.core.nik import quoted
 from verifier.store.db import bound_database
@@ -99,6 +99,47 @@ def by_number(agency_id: str, numbers: Sequence[str]) -> dict[str, list[SignedCr
     return _by(CredentialRecord.number, agency_id, numbers)
 
 
+def numbers_as_stored(agency_id: str, numbers: Sequence[str]) -> dict[str, list[str]]:
+    """The agency's stored numbers that equal each of these canonical numbers in case-blind
+    comparison, by :func:`~verifier.core.credential.number_key` (absent ones left out).
+
+    The number as typed and its upper- and lower-case forms are looked up first, on the unique
+    index; only a key still unanswered (a mixed-case number) is compared as ``UPPER(number)``,
+    which reads the agency's rows.
+    """
+    keys = {number_key(number) for number in numbers}
+    forms = {form for number in numbers for form in (number, number.upper(), number.lower())}
+    found: dict[str, set[str]] = {}
+    for chunk in chunks(sorted(forms)):
+        _collect(found, (CredentialRecord.agency == agency_id) & CredentialRecord.number.in_(chunk))
+    for chunk in chunks(sorted(keys - found.keys())):
+        _collect(found, (CredentialRecord.agency == agency_id)
+                 & peewee.fn.UPPER(CredentialRecord.number).in_(chunk))
+    return {key: sorted(stored) for key, stored in found.items()}
+
+
+def _collect(found: dict[str, set[str]], condition: Any) -> None:
+    for row in CredentialRecord.select(CredentialRecord.number).where(condition):
+        found.setdefault(number_key(row.number), set()).add(row.number)
+
+
+def stored_number(agency_id: str, raw: str) -> str:
+    """The agency's number as stored for a number however typed (case, outer and doubled spaces
+    do not matter): the same number when stored so, else the one stored number it equals in
+    case-blind comparison; the canonical typed number when none does (NotFound is the caller's
+    to say). InvalidInput when it cannot be a number; Conflict when several stored numbers
+    differ from it only in case."""
+    number = checked_number(raw)
+    if CredentialRecord.select().where((CredentialRecord.agency == agency_id)
+                                       & (CredentialRecord.number == number)).exists():
+        return number
+    stored = numbers_as_stored(agency_id, [number]).get(number_key(number), [])
+    if len(stored) > 1:
+        raise Conflict("several certificate numbers differ from this one only in upper and "
+                       "lower case: type it exactly as printed", field="number")
+    return stored[0] if stored else number
+
+
 def _by(column: Any, agency_id: str, values: Sequence[str]) -> dict[str, list[SignedCredential]]:
     found: dict[str, list[SignedCredential]] = {}
     for chunk in chunks(sorted(set(values))):
@@ -111,9 +152,13 @@ def _by(column: Any, agency_id: str, values: Sequence[str]) -> dict[str, list[Si
 
 
 def _check_unique(credentials: list[Credential]) -> None:
+    """Conflict when a number exists for its agency, also in other upper or lower case (a number
+    found however typed must name one certificate; the index holds them as issued)."""
     numbers: dict[str, list[str]] = {}
     for credential in credentials:
-        numbers.setdefault(credential.agency_id, []).append(credential.number)
+        number = credential.number
+        numbers.setdefault(credential.agency_id, []).extend(
+            {number, number.upper(), number.lower()})
     for agency_id, wanted in numbers.items():
         for chunk in chunks(wanted):
             taken = (

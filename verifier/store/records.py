@@ -14,14 +14,14 @@ from verifier.core.credential import (
     MAX_TEXT_LENGTH,
     NUMBER_RE,
     canonical_number,
-    checked_number,
+    number_key,
     to_iso,
 )
 from verifier.core.errors import NotFound
 from verifier.core.nik import nik_hmac
 from verifier.core.text import fold
 from verifier.core.trust import RevocationStatus
-from verifier.store.credentials import chunks
+from verifier.store.credentials import chunks, numbers_as_stored, stored_number
 from verifier.store.models import CredentialRecord
 from verifier.store.registry import get_agency
 from verifier.store.revocation import NO_SUCH_CREDENTIAL, lookup
@@ -38,9 +38,10 @@ def get_token(agency_id: str, number: str) -> str:
 
 
 def _row(agency_id: str, number: str) -> CredentialRecord:
+    """The agency's row for a number however typed (:func:`stored_number`)."""
     row = CredentialRecord.get_or_none(
         (CredentialRecord.agency == agency_id)
-        & (CredentialRecord.number == checked_number(number))
+        & (CredentialRecord.number == stored_number(agency_id, number))
     )
     if row is None:
         raise NotFound(NO_SUCH_CREDENTIAL, field="number")
@@ -84,41 +85,42 @@ def match_many(questions: Sequence[tuple[str, str, str]]) -> list[NumberMatch]:
 
     Names compare folded (case, spacing and composition do not matter), in constant time, and
     against every candidate (none, usually one), so that timing says nothing more. Numbers
-    compare after canonical_number; typed in lower case they also find the upper-case number
-    printed on the certificate (phones often start a field in lower case).
+    compare by number_key, as everywhere a number is typed: in lower case or with stray spaces
+    they find the number printed on the certificate (phones often start a field in lower case).
     """
-    asked = [_number_forms(agency_id, raw_number, name)
+    asked = [_number_asked(agency_id, raw_number, name)
              for agency_id, raw_number, name in questions]
     wanted: dict[str, set[str]] = {}
-    for agency_id, numbers in (form for form in asked if form is not None):
-        wanted.setdefault(agency_id, set()).update(numbers)
+    for agency_id, number in (form for form in asked if form is not None):
+        wanted.setdefault(agency_id, set()).add(number)
     found: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for agency_id, numbers in wanted.items():
-        for chunk in chunks(sorted(numbers)):
+        stored = [number for forms in numbers_as_stored(agency_id, sorted(numbers)).values()
+                  for number in forms]
+        for chunk in chunks(stored):
             rows = CredentialRecord.select(
                 CredentialRecord.number, CredentialRecord.holder_name, CredentialRecord.token
             ).where((CredentialRecord.agency == agency_id) & CredentialRecord.number.in_(chunk))
             for row in rows:
-                found.setdefault((agency_id, row.number), []).append(
+                found.setdefault((agency_id, number_key(row.number)), []).append(
                     (row.holder_name, str(row.token)))
     answers = []
     for (agency_id, _, name), form in zip(questions, asked, strict=True):
         if form is None:
             answers.append(_NO_MATCH)
             continue
-        candidates = [row for number in sorted(form[1])
-                      for row in found.get((agency_id, number), [])]
-        answers.append(_compare(candidates, name))
+        answers.append(_compare(found.get((agency_id, number_key(form[1])), []), name))
     return answers
 
 
-def _number_forms(agency_id: str, raw_number: str, name: str) -> tuple[str, set[str]] | None:
-    """The agency and the number forms to look up; None for a question no record can answer."""
+def _number_asked(agency_id: str, raw_number: str, name: str) -> tuple[str, str] | None:
+    """The agency and the canonical number to look up; None for a question no record can
+    answer."""
     number = canonical_number(raw_number)
     if (not NUMBER_RE.fullmatch(number) or len(name) > 4 * MAX_TEXT_LENGTH
             or not AGENCY_ID_RE.fullmatch(agency_id)):
         return None  # (PostgreSQL would refuse a NUL in any of them outright: a 5xx)
-    return agency_id, {number, number.upper()}
+    return agency_id, number
 
 
 def _compare(candidates: list[tuple[str, str]], name: str) -> NumberMatch:

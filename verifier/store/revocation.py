@@ -12,12 +12,12 @@ from typing import Any
 
 import peewee
 
-from verifier.core.credential import checked_number, has_control_characters, to_iso
+from verifier.core.credential import has_control_characters, to_iso
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.core.nik import holds_nik_like
 from verifier.core.trust import RevocationStatus
 from verifier.store import audit, outbox
-from verifier.store.credentials import chunks
+from verifier.store.credentials import chunks, stored_number
 from verifier.store.db import bound_database
 from verifier.store.models import (
     CredentialRecord,
@@ -143,7 +143,7 @@ def _apply(
     actor: str,
     now: int,
 ) -> StateChange:
-    number = checked_number(raw_number)
+    number = stored_number(agency_id, raw_number)  # however typed: case, spaces
     check_request(action, agency_id, number, reason, note)
     for attempt in range(2):
         try:
@@ -261,7 +261,7 @@ def history(agency_id: str, number: str | None = None) -> list[dict[str, Any]]:
     """The agency's own revocation history, oldest first (notes included: agency-only view)."""
     query = RevocationEvent.select().where(RevocationEvent.agency == agency_id)
     if number is not None:
-        query = query.where(RevocationEvent.number == checked_number(number))
+        query = query.where(RevocationEvent.number == stored_number(agency_id, number))
     return [
         {
             "number": event.number,

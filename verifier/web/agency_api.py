@@ -17,7 +17,7 @@ from verifier.core.errors import InvalidInput, NotFound
 from verifier.core.nik import check_nik
 from verifier.issuance.issuer import IssueRequest
 from verifier.qr import render
-from verifier.store import approvals, audit, credential_list, records, revocation
+from verifier.store import approvals, audit, credential_list, credentials, records, revocation
 from verifier.store.db import storage_errors
 from verifier.store.revocation import NO_SUCH_CREDENTIAL
 from verifier.web import auth, requests
@@ -255,7 +255,8 @@ def audit_log() -> Response:
     args = request.args
     number = args.get("number")
     filters = audit.AuditFilter(
-        number=None if number is None else checked_number(number),
+        number=None if number is None else credentials.stored_number(
+            current_caller().agency_id, number),
         actor=args.get("actor"),
         action=args.get("action"),
         since=_day(args.get("since"), "since"),

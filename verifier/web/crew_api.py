@@ -2,20 +2,21 @@
 
 ``POST /api/v1/crew-check`` is public and stores nothing: a roster in (JSON, or a CSV or .xlsx
 list as the cohort upload takes it), a report out (JSON, or CSV for ``Accept: text/csv``). Rows
-given by number count against the manual check's per-client limit unless the caller sends a
-project owner's key; rows given by a scanned credential do not count. ``/api/v1/projects...``
-needs a project owner's key (``skk apikey create --owner ID``) and shows only the owner's own
-projects: another owner's is 404, like one that never existed.
+given by number count as manual checks (misses and matches apart, as /cek counts them) unless
+the caller sends a project owner's key; rows given by a scanned credential do not count.
+``/api/v1/projects...`` needs a project owner's key (``skk apikey create --owner ID``) and shows
+only the owner's own projects: another owner's is 404, like one that never existed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from verifier.config import RateLimit
 from verifier.core.crew import roster, terms
 from verifier.core.crew.evaluation import CrewReport, ProjectTerms, Requirement
 from verifier.core.crew.roster import RosterRejected
@@ -100,33 +101,42 @@ def crew_check() -> Response:
         project_terms = terms.one_off(project.get("name"), project.get("ends"), _requirements(
             project.get("requirements", []), "project.requirements"))
         workers = _workers_from_json(body["workers"])
-    if owner_id is None:
-        count_number_rows(workers)
     return report_response(one_off_report(workers, project_terms, owner_id))
 
 
 def one_off_report(workers: list[RosterWorker], project_terms: ProjectTerms,
                    owner_id: str | None) -> CrewReport:
-    """The report of a one-off check (also the page's)."""
+    """The report of a one-off check (also the page's); without a project owner's key, the rows
+    given by number count as manual checks (:func:`counted_as_manual_checks`)."""
     at = int(time.time())
-    found = check.outcomes(current_state().verifier, workers, owner_id=owner_id, at=at)
+    counted = owner_id is None and any(worker.by_number for worker in workers)
+    with counted_as_manual_checks(counted):
+        found = check.outcomes(current_state().verifier, workers, owner_id=owner_id, at=at)
+        if counted:
+            by_number = [outcome for outcome in found if outcome.worker.by_number]
+            missed = sum(outcome.result is None for outcome in by_number)
+            limits.count_manual_checks(matched=len(by_number) - missed, missed=missed)
     return check.report(found, project_terms, check.one_off_period(project_terms, at),
                         owner_id=owner_id, at=at)
 
 
-def count_number_rows(workers: list[RosterWorker]) -> None:
-    """Rows given by number count against the manual check's per-client limit, all at once."""
-    asked = sum(worker.by_number for worker in workers)
-    if not asked:
+@contextmanager
+def counted_as_manual_checks(counted: bool) -> Iterator[None]:
+    """Rows given by number count as manual checks, by outcome as /cek counts them: a miss
+    against the strict per-client limit, a found certificate against the generous one. The
+    list is refused before anything is looked up when either is spent; one that spends more
+    than is left is still counted, then refused (its report withheld)."""
+    if not counted:
+        yield
         return
     try:
-        limits.hit(RateLimit.MANUAL_CHECK, cost=asked)
+        limits.manual_checks_open()
+        yield
     except TooManyAttempts as refused:
         raise TooManyAttempts(
             f"{refused.message}: without a project key, each worker given by certificate number "
-            f"counts as one manual check, and this list has {asked}; give the scanned "
-            "certificates instead, or use a project owner's API key",
-            field="workers", retry_after=refused.retry_after) from None
+            "counts as one manual check; give the scanned certificates instead, or use a "
+            "project owner's API key", field="workers", retry_after=refused.retry_after) from None
 
 
 def _workers_from_upload() -> list[RosterWorker]:

@@ -2,8 +2,8 @@
 
 Upload the list (template downloadable), see the report with problems first, print it on A4
 landscape, download it as CSV (a ``data:`` link: nothing is stored, no script is needed). The
-same check as ``POST /api/v1/crew-check``: rows given by number count against the manual check's
-limit unless a project owner's key is typed in.
+same check as ``POST /api/v1/crew-check``: rows given by number count as manual checks (misses
+and matches apart) unless a project owner's key is typed in.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from verifier.store import registry
 from verifier.store.db import storage_errors
 from verifier.web import auth, crew_api
 from verifier.web.page_model import moment, verdict_view
-from verifier.web.requests import XLSX_TYPE, accept_body_up_to, read_upload
+from verifier.web.requests import XLSX_TYPE, accept_body_up_to, attachment, read_upload
 
 bp = Blueprint("crew_pages", __name__)
 
@@ -57,8 +57,6 @@ def crew_check() -> Response:
         if request.files.get("file") is None or not request.files["file"].filename:
             raise InvalidInput("choose the file with the worker list", field="file")
         workers = crew_api.roster_from_upload(*read_upload("worker list"))
-        if owner_id is None:
-            crew_api.count_number_rows(workers)
         report = crew_api.one_off_report(workers, project_terms, owner_id)
     except RosterRejected as rejected:
         return make_response(_form_page(form, problems=rejected.problems), 422)
@@ -116,7 +114,7 @@ def _csv_link(report: CrewReport) -> str:
 @bp.get("/cek-kru/template.csv")
 def template_csv() -> Response:
     """An empty list to fill in, as Excel in Indonesian opens it."""
-    return _download(excel_csv(TEMPLATE_HEADER, TEMPLATE_ROWS), "text/csv", "daftar-kru.csv")
+    return attachment(excel_csv(TEMPLATE_HEADER, TEMPLATE_ROWS), "text/csv", "daftar-kru.csv")
 
 
 @bp.get("/cek-kru/template.xlsx")
@@ -135,10 +133,4 @@ def template_xlsx() -> Response:
             cell.number_format = "@"  # Text: Excel never turns a number into 4,1E+15
     out = io.BytesIO()
     workbook.save(out)
-    return _download(out.getvalue(), XLSX_TYPE, "daftar-kru.xlsx")
-
-
-def _download(data: bytes, mimetype: str, name: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return attachment(out.getvalue(), XLSX_TYPE, "daftar-kru.xlsx")

@@ -78,6 +78,20 @@ class RateLimiter:
         ``name``; counts nothing."""
         self._apply(self._strategies[name].test, name, client, cost)
 
+    def charge(self, name: RateLimit, client: str, cost: int) -> None:
+        """Count ``cost`` requests of ``client`` against every window of limit ``name``, even
+        beyond it (what was done is counted); TooManyAttempts when they did not fit."""
+        if cost < 1:
+            return
+        strategy = self._strategies[name]
+        try:
+            over = [item for item in self._limits[name]
+                    if not strategy.hit(item, name, client, cost=cost)]
+        except StorageError as exc:
+            raise _store_unavailable(exc) from None
+        if over:
+            raise self._refusal(over[0], name, client)
+
     def _apply(
         self, allows: Callable[..., bool], name: RateLimit, client: str, cost: int
     ) -> None:
@@ -122,6 +136,34 @@ def client_address() -> str:
 def hit(name: RateLimit, cost: int = 1) -> None:
     """Count this request against limit ``name`` for its client, as ``cost`` requests."""
     current_limiter().hit(name, client_address(), cost)
+
+
+def manual_checks_open() -> None:
+    """TooManyAttempts when this client has no manual check left, missed or matched.
+
+    Asked before anything is looked up, so that a refusal never depends on the answer: were
+    matches still answered once the misses are spent, a 429 would itself say "miss".
+    """
+    limiter, client = current_limiter(), client_address()
+    limiter.check(RateLimit.MANUAL_CHECK, client)
+    limiter.check(RateLimit.MANUAL_CHECK_MATCH, client)
+
+
+def count_manual_checks(*, matched: int, missed: int) -> None:
+    """Count this client's answered manual checks by outcome (/cek: one; a crew list: one per
+    row given by number): misses against the strict limit that keeps guessing slow, matches
+    against the generous one that lets a site office behind one NAT check its crew.
+    TooManyAttempts when either did not fit (both are counted first)."""
+    limiter, client = current_limiter(), client_address()
+    refusals = []
+    for name, cost in ((RateLimit.MANUAL_CHECK, missed),
+                       (RateLimit.MANUAL_CHECK_MATCH, matched)):
+        try:
+            limiter.charge(name, client, cost)
+        except TooManyAttempts as refused:
+            refusals.append(refused)
+    if refusals:
+        raise refusals[0]
 
 
 def limited(name: RateLimit) -> Callable[[View], View]:

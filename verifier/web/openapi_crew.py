@@ -207,9 +207,10 @@ _NO_CONTENT = {"description": "Deleted."}
 CREW_PATHS: dict[str, Any] = {
     "/api/v1/crew-check": {"post": {
         "summary": "Check a whole crew at once (nothing is stored)",
-        "description": _ROSTER_TEXT + " Rows given by number count against the manual "
-        "check's per-client limit (SKK_RATELIMIT_MANUAL_CHECK) unless a project owner's key is "
-        "sent; scanned rows never do. Project terms: JSON member project, or for files the "
+        "description": _ROSTER_TEXT + " Rows given by number count as manual checks "
+        "unless a project owner's key is sent, by outcome: misses against the per-client "
+        "SKK_RATELIMIT_MANUAL_CHECK, found certificates against SKK_RATELIMIT_MANUAL_CHECK_MATCH; "
+        "scanned rows never count. Project terms: JSON member project, or for files the "
         "query or form fields name, ends (YYYY-MM-DD) and requirements (ME063100:3, ...).",
         "tags": ["public"],
         "security": [{}, *OWNER],

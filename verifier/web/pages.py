@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from werkzeug.routing import PathConverter
@@ -16,12 +16,15 @@ from werkzeug.routing import PathConverter
 from verifier.config import RateLimit
 from verifier.core.messages import DEFAULT_LANGUAGE
 from verifier.core.nik import holds_nik_like
+from verifier.issuance import cohort_file
+from verifier.printing.spreadsheet import excel_csv
 from verifier.store import records, registry
 from verifier.store.db import storage_errors
 from verifier.web import limits
 from verifier.web.database import reconnecting
 from verifier.web.i18n import asked_language
 from verifier.web.page_model import verdict_view
+from verifier.web.requests import attachment
 from verifier.web.state import current_state
 
 bp = Blueprint("pages", __name__)
@@ -84,19 +87,23 @@ def manual_check_form() -> str:
 
 
 @bp.post("/cek")
-@limits.limited(RateLimit.MANUAL_CHECK)
 @reconnecting
 @storage_errors()
 def manual_check() -> tuple[str, int] | str:
     """Show a status only when agency, number and holder name all match a credential issued here.
 
     Any mismatch gives one neutral answer, the same whether the number exists or not, so the
-    form cannot be used to harvest names by trying numbers.
+    form cannot be used to harvest names by trying numbers. Misses (an incomplete form too)
+    count against the strict per-client limit, matches against a generous one
+    (:func:`verifier.web.limits.count_manual_checks`).
     """
+    limits.manual_checks_open()
     form = {key: request.form.get(key, "") for key in CHECK_FIELDS}
     if not all(value.strip() for value in form.values()):
+        limits.count_manual_checks(matched=0, missed=1)
         return _check_page(form=form, outcome="incomplete"), 400
     token = records.matching_token(form["agency"], form["number"], form["name"])
+    limits.count_manual_checks(matched=int(token is not None), missed=int(token is None))
     if token is None:
         return _check_page(form=form, outcome="no_match")
     view = verdict_view(current_state().verifier.verify(token))
@@ -108,6 +115,14 @@ def _check_page(form: dict[str, str], outcome: str | None = None, **extra: Any) 
     # A NIK typed into a box is not filled back in: a NIK is never echoed (SPEC §7).
     shown = {key: "" if holds_nik_like(value) else value for key, value in form.items()}
     return render_template("check.html", agencies=agencies, form=shown, outcome=outcome, **extra)
+
+
+@bp.get("/templates/cohort.csv")
+def cohort_template() -> Response:
+    """An empty participant list with every cohort column (README "Cohort files"), as Excel in
+    Indonesian opens it; public, holding no personal data."""
+    return attachment(excel_csv(cohort_file.TEMPLATE_HEADER, cohort_file.TEMPLATE_ROWS),
+                      "text/csv", "daftar-peserta.csv")
 
 
 @bp.get("/privasi")

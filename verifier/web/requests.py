@@ -121,6 +121,13 @@ def json_response(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, mimetype="application/json")
 
 
+def attachment(data: bytes, mimetype: str, name: str) -> Response:
+    """A file to download under ``name`` (templates, exports)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 class ChunkedBodyLimit:
     """WSGI middleware: a body sent without Content-Length (chunked) gets one, or is refused.
 

@@ -1,0 +1,169 @@
+"""Certificate numbers are found however typed (issue 14, item 6): upper or lower case, outer and
+doubled spaces, in the CLI, the agency API, the pages and the console, on both stores."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+from click.testing import CliRunner
+
+from tests.console_support import Clock, ConsoleClient, make_staff
+from tests.helpers import NOW
+from verifier import create_app
+from verifier.cli import main
+from verifier.core.errors import Conflict
+from verifier.store import apikeys, credentials, records, revocation
+
+HOLDER = "Muhammad Rizky Pratama Saputra"
+NUMBER = "ME063100 3 00001234 2026"
+#: As people type it: lower case, spaces around and doubled.
+TYPED = "  me063100  3 00001234 2026 "
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _wall() -> int:
+    return int(time.time())
+
+
+@pytest.fixture
+def numbered(contoh, issue):
+    """A credential of lsp-contoh with the number NUMBER, valid by the wall clock."""
+    return issue(now=_wall() - 3600, number=NUMBER)
+
+
+@pytest.fixture
+def agency_auth(contoh) -> dict[str, str]:
+    return {"Authorization": f"Bearer {apikeys.create('lsp-contoh', NOW)['api_key']}"}
+
+
+# --- the store: one lookup for every front door --------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", [TYPED, NUMBER.lower(), f" {NUMBER} ",
+                                   "Me063100 3  00001234 2026"])
+def test_stored_number_finds_the_number_however_typed(numbered, typed):
+    assert credentials.stored_number("lsp-contoh", typed) == NUMBER
+    assert records.get_record("lsp-contoh", typed)["number"] == NUMBER
+
+
+def test_a_mixed_case_number_is_found_in_upper_case(contoh, issue):
+    issue(number="Lsp-Contoh.7")
+    assert credentials.stored_number("lsp-contoh", "LSP-CONTOH.7") == "Lsp-Contoh.7"
+    assert credentials.stored_number("lsp-contoh", " lsp-contoh.7") == "Lsp-Contoh.7"
+
+
+def test_a_number_is_not_issued_again_in_other_case(numbered, issue):
+    with pytest.raises(Conflict, match="already exists"):
+        issue(number=NUMBER.lower())
+
+
+def test_numbers_differing_in_mixed_case_are_never_guessed(contoh, issue):
+    issue(number="Ab-1")
+    issue(number="aB-1")  # neither the upper nor the lower form of the first
+    assert credentials.stored_number("lsp-contoh", "Ab-1") == "Ab-1"
+    assert credentials.stored_number("lsp-contoh", "aB-1") == "aB-1"
+    with pytest.raises(Conflict, match="only in upper and lower case"):
+        credentials.stored_number("lsp-contoh", "AB-1")
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_cli_revocation_commands_take_the_number_however_typed(numbered, env):
+    runner = CliRunner()
+
+    def skk(*args: str) -> dict[str, Any]:
+        result = runner.invoke(main, [*args, "--json"], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    suspended = skk("suspend", "--agency", "lsp-contoh", TYPED, "--reason", "investigation")
+    assert (suspended["number"], suspended["status"]) == (NUMBER, "suspended")
+    assert skk("reinstate", "--agency", "lsp-contoh", NUMBER.lower())["status"] == "active"
+    revoked = skk("revoke", "--agency", "lsp-contoh", f" {NUMBER.lower()}", "--reason", "fraud")
+    assert (revoked["number"], revoked["status"]) == (NUMBER, "revoked")
+    assert revocation.lookup("lsp-contoh", NUMBER).status == "revoked"
+    # No second record under the typed spelling: the token's own number is what was revoked.
+    assert revocation.lookup("lsp-contoh", NUMBER.lower()) is None
+
+
+# --- the agency API ----------------------------------------------------------------------------
+
+
+def test_api_routes_take_the_number_however_typed(numbered, app, agency_auth):
+    client = app.test_client()
+    path = "/api/v1/credentials/" + quote(TYPED)
+    record = client.get(path, headers=agency_auth)
+    assert record.status_code == 200 and record.get_json()["number"] == NUMBER
+    assert client.get(path + "/qr.svg", headers=agency_auth).status_code == 200
+    suspended = client.post(path + "/suspend", json={"reason": "investigation"},
+                            headers=agency_auth)
+    assert suspended.status_code == 200 and suspended.get_json()["number"] == NUMBER
+    reinstated = client.post("/api/v1/credentials/" + quote(NUMBER.lower()) + "/reinstate",
+                             json={}, headers=agency_auth)
+    assert reinstated.status_code == 200 and reinstated.get_json()["status"] == "active"
+    audit = client.get("/api/v1/audit", query_string={"number": NUMBER.lower()},
+                       headers=agency_auth).get_json()
+    assert [event["action"] for event in audit["events"]] == ["issue", "suspend", "reinstate"]
+
+
+def test_the_readme_url_example_finds_its_certificate(contoh, issue, app, agency_auth):
+    text = README.read_text(encoding="utf-8")
+    paths = re.findall(r'https://skk\.example\.go\.id(/api/v1/credentials/[^"/]+)(/\w+)?"', text)
+    assert paths, "README shows no percent-encoded certificate URL"
+    issue(number=unquote(paths[0][0].rsplit("/", 1)[1]))
+    client = app.test_client()
+    for path, action in paths:
+        assert "%20" in path
+        if action:
+            response = client.post(path + action, json={"reason": "data_error"},
+                                   headers=agency_auth)
+        else:
+            response = client.get(path, headers=agency_auth)
+        assert response.status_code == 200, (path, action, response.get_json())
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+
+def test_manual_check_takes_the_number_however_typed(numbered, client):
+    response = client.post("/cek", data={"agency": "lsp-contoh", "number": TYPED,
+                                         "name": HOLDER.upper()})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and NUMBER in body and "Tidak ada sertifikat" not in body
+
+
+def test_crew_rows_take_the_number_however_typed(numbered, client):
+    row = {"agency": "lsp-contoh", "number": TYPED, "holder_name": HOLDER}
+    report = client.post("/api/v1/crew-check", json={"workers": [row]}).get_json()
+    assert [worker["status"] for worker in report["workers"]] == ["valid"]
+
+
+def test_console_finds_the_number_however_typed(numbered, database, env):
+    staff = make_staff("lsp-contoh", "adi", "admin")
+    clock = Clock()
+    tab = ConsoleClient(create_app({**env, "TESTING": True, "CONSOLE_CLOCK": clock}).test_client(),
+                        clock)
+    assert tab.sign_in(staff).status_code == 303
+    found = tab.submit("/console/search", {"by": "number", "query": TYPED},
+                       page="/console/search")
+    assert found.status_code == 200 and NUMBER in found.get_data(as_text=True)
+    page = tab.get("/console/credentials/" + quote(NUMBER.lower()))
+    assert page.status_code == 200 and HOLDER in page.get_data(as_text=True)
+
+
+def test_a_cohort_row_given_again_in_other_case_is_existing(numbered):
+    from verifier.issuance import cohort
+    from verifier.issuance.cohort_file import read_cohort
+    from verifier.store import registry
+
+    rows = f"nama;nomor;kode_jabatan;jenjang\n{HOLDER};{TYPED};ME063100;3\n"
+    fresh, existing = cohort.plan(read_cohort(rows.encode()), registry.get_agency("lsp-contoh"),
+                                  pepper=None, now=_wall())
+    assert not fresh and [entry.credential.number for entry in existing] == [NUMBER]
