@@ -37,6 +37,8 @@ ISSUE_MEMBERS = {
     "nik": Member(str),
     "number": Member(str),
     "valid_from": Member(str),
+    "allow_expired": Member(bool),
+    "allow_future": Member(bool),
 }
 NIK_MEMBERS = {"nik": Member(str, required=True)}
 REASON_MEMBERS = {"reason": Member(str, required=True), "note": Member(str)}
@@ -83,6 +85,8 @@ def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:
         nik=body.get("nik"),
         number=body.get("number"),
         valid_from=valid_from,
+        allow_expired=body.get("allow_expired", False),
+        allow_future=body.get("allow_future", False),
     )
 
 
