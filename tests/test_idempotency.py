@@ -167,7 +167,7 @@ def test_a_refusal_is_the_answer_a_retry_gets(client, auth):
 
 @pytest.mark.parametrize("key", [
     '""', '"unterminated', "two words", '"tab\tinside"', '"' + "x" * 256 + '"', "a,b",
-    '"é"',
+    '"é"', "x" * 256,
 ])
 def test_a_malformed_key_is_400_naming_the_header(client, auth, key):
     body = _problem(_issue(client, auth, key=key), 400)

@@ -44,9 +44,12 @@ MAX_KEY_LENGTH = 255
 #: Seconds a client is asked to wait before retrying a key whose first request still runs.
 IN_FLIGHT_RETRY_AFTER = 2
 # RFC 8941 §3.3.3 sf-string: printable ASCII, with \" and \\ the only escapes.
-_SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+_LENGTH = f"{{1,{MAX_KEY_LENGTH}}}"
+_SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])' + _LENGTH + ')"')
 # RFC 8941 §3.3.4 token characters (tchar, ":" and "/"), any of them first: lenient.
-_BARE_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z:/]+")
+_BARE_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z:/-]" + _LENGTH)
+#: What the header may hold, as the OpenAPI document states it.
+KEY_PATTERN = f"^({_SF_STRING.pattern}|{_BARE_TOKEN.pattern})$"
 _UNESCAPE = re.compile(r"\\([\"\\])")
 _BAD_KEY = (f"{HEADER} must be a quoted string (RFC 8941) or a bare token of 1 to "
             f"{MAX_KEY_LENGTH} printable characters")
@@ -89,14 +92,10 @@ def request_key() -> str | None:
     value = values[0].strip(" \t")
     quoted = _SF_STRING.fullmatch(value)
     if quoted is not None:
-        key = _UNESCAPE.sub(r"\1", quoted.group(1))
-    elif _BARE_TOKEN.fullmatch(value):
-        key = value
-    else:
-        raise InvalidBody(_BAD_KEY, field=HEADER)
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise InvalidBody(_BAD_KEY, field=HEADER)
-    return key
+        return _UNESCAPE.sub(r"\1", quoted.group(1))
+    if _BARE_TOKEN.fullmatch(value):
+        return value
+    raise InvalidBody(_BAD_KEY, field=HEADER)
 
 
 def _fingerprint(content: bytes) -> str:
