@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import peewee
 import pytest
 
 from tests.helpers import DAY, NOW
@@ -153,6 +154,20 @@ def test_a_first_request_that_crashes_releases_the_key(client, auth, monkeypatch
     monkeypatch.setattr(IssuingService, "issue", crashing_once)
     assert _issue(client, auth).status_code == 500
     assert _issue(client, auth).status_code == 201
+    assert _count() == 1
+
+
+def test_an_answer_that_cannot_be_stored_is_still_given(client, auth, monkeypatch):
+    def database_gone(*args, **kwargs):
+        raise peewee.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(idempotency, "finish", database_gone)
+    first = _issue(client, auth)
+    # Issued and committed: the client learns so, rather than a 503 inviting a second issue.
+    assert first.status_code == 201 and first.get_json()["number"]
+    assert _count() == 1
+    monkeypatch.undo()
+    assert _issue(client, auth).status_code == 409  # the claim stays until its lease ends
     assert _count() == 1
 
 

@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from verifier.web.problems import problem, problem_from, status_for
 from verifier.web.requests import InvalidBody
 from verifier.web.state import current_state
 
+log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 #: The header that marks an answer as the stored answer of an earlier request.
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -124,7 +126,12 @@ def _run_and_keep(scope: str, key: str, claimed_at: int, run: Callable[[], Respo
     if not _kept(response.status_code):
         _release(scope, key, claimed_at)
         return response
-    idempotency.finish(scope, key, claimed_at, response.status_code, _envelope(response))
+    try:
+        idempotency.finish(scope, key, claimed_at, response.status_code, _envelope(response))
+    except (StorageUnavailable, *STORAGE_FAILURES) as exc:
+        # What was done is done (committed): its answer is the truth, a 503 would invite a
+        # retry. A retry meets the unanswered claim (409) until its lease ends.
+        log.warning("idempotency answer not stored: %s", type(exc).__name__)
     return response
 
 
