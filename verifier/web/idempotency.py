@@ -55,6 +55,8 @@ KEY_PATTERN = f"^({_SF_STRING.pattern}|{_BARE_TOKEN.pattern})$"
 _UNESCAPE = re.compile(r"\\([\"\\])")
 _BAD_KEY = (f"{HEADER} must be a quoted string (RFC 8941) or a bare token of 1 to "
             f"{MAX_KEY_LENGTH} printable characters")
+#: A database that does not answer, however it says so.
+_DATABASE_FAILURES: tuple[type[Exception], ...] = (StorageUnavailable, *STORAGE_FAILURES)
 #: Answers never stored: the retry of a request refused for the moment must run.
 _NOT_STORED = frozenset({429})
 
@@ -128,7 +130,7 @@ def _run_and_keep(scope: str, key: str, claimed_at: int, run: Callable[[], Respo
         return response
     try:
         idempotency.finish(scope, key, claimed_at, response.status_code, _envelope(response))
-    except (StorageUnavailable, *STORAGE_FAILURES) as exc:
+    except _DATABASE_FAILURES as exc:
         # What was done is done (committed): its answer is the truth, a 503 would invite a
         # retry. A retry meets the unanswered claim (409) until its lease ends.
         log.warning("idempotency answer not stored: %s", type(exc).__name__)
@@ -142,7 +144,7 @@ def _kept(status: int) -> bool:
 def _release(scope: str, key: str, claimed_at: int) -> None:
     # The request already failed; a database that fails again must not hide why. The claim
     # then lapses after idempotency.IN_FLIGHT_LEASE_SECONDS.
-    with contextlib.suppress(StorageUnavailable, *STORAGE_FAILURES):
+    with contextlib.suppress(*_DATABASE_FAILURES):
         idempotency.release(scope, key, claimed_at)
 
 
