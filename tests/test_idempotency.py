@@ -6,6 +6,7 @@ after, a failed first request releases its key, and keys belong to the API key t
 
 from __future__ import annotations
 
+import io
 import threading
 from typing import Any
 
@@ -211,14 +212,22 @@ def test_a_batch_resent_as_a_new_multipart_form_is_the_same_request(client, auth
     headers = {**auth, "Idempotency-Key": KEY}
 
     def send():
-        import io
-        # Every send draws a new multipart boundary, as curl -F does.
+            # Every send draws a new multipart boundary, as curl -F does.
         return client.post(BATCH, data={"file": (io.BytesIO(sample_bytes()), "peserta.csv")},
                            content_type="multipart/form-data", headers=headers)
 
     first, again = send(), send()
     assert first.status_code == 201 and again.get_data() == first.get_data()
     assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_batch_file_is_the_same_request_as_a_body_or_in_a_form(client, auth):
+    headers = {**auth, "Idempotency-Key": KEY}
+    first = client.post(BATCH, data=sample_bytes(), content_type="text/csv", headers=headers)
+    again = client.post(BATCH, data={"file": (io.BytesIO(sample_bytes()), "peserta.csv")},
+                        content_type="multipart/form-data", headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
 
 
 def test_a_batch_with_another_file_under_the_same_key_is_422(client, auth):

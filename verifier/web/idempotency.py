@@ -107,8 +107,7 @@ def _fingerprint(content: bytes) -> str:
     # reversed by anyone who reads the table. Without a pepper no NIK can be issued at all.
     pepper = (current_state().settings.nik_pepper or "").encode()
     digest = hmac.new(pepper, b"skk idempotency\0", hashlib.sha256)
-    for part in (request.method.encode(), request.path.encode(),
-                 (request.mimetype or "").encode()):
+    for part in (request.method.encode(), request.path.encode()):
         digest.update(len(part).to_bytes(8, "big") + part)
     digest.update(content)
     return digest.hexdigest()
