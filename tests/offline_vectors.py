@@ -132,10 +132,11 @@ def build_world(store: PrivateKeyStore, service: VerificationService, base_url: 
                        now=NOW - 6000)
     revocation.reinstate("lsp-contoh", "REI 0001 2026", note=None, actor="t", now=NOW - 5000)
     forms("revoked-and-expired", issue(number="OLD 0001 2019",
-                                       valid_from=add_years(NOW - 40 * DAY, -5)))
+                                       valid_from=add_years(NOW - 40 * DAY, -5),
+                                       allow_expired=True))
     revocation.revoke("lsp-contoh", "OLD 0001 2019", "superseded", note=None, actor="t",
                       now=NOW - 4000)
-    forms("expired", issue(valid_from=add_years(NOW - 40 * DAY, -5)))
+    forms("expired", issue(valid_from=add_years(NOW - 40 * DAY, -5), allow_expired=True))
     forms("not-yet-valid-nbf", issue(valid_from=NOW + 10 * DAY))
     forms("not-yet-valid-iat", issue(now=NOW + LEEWAY + 1, valid_from=NOW - DAY))
     forms("level-not-authorized", issuer.sign(_hand_made("lsp-kecil", level=3),

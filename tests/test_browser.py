@@ -160,7 +160,7 @@ def test_verdict_is_big_clear_and_clean(
 ):
     now = int(time.time())
     valid_from = add_years(now - 30 * 86400, -5) if state == "expired" else None
-    signed = issue(now=now - 3600, valid_from=valid_from)
+    signed = issue(now=now - 3600, valid_from=valid_from, allow_expired=state == "expired")
     if state == "revoked":
         revocation.revoke("lsp-contoh", signed.credential.number, "fraud", note=None, actor="t",
                           now=now - 60)
@@ -214,7 +214,8 @@ def test_verdict_words_never_break_inside_a_word(browser, server, contoh, issue)
     now = int(time.time())
     tokens = [
         issue(now=now - 3600).token,
-        issue(now=now - 3600, valid_from=add_years(now - 30 * 86400, -5)).token,
+        issue(now=now - 3600, valid_from=add_years(now - 30 * 86400, -5),
+              allow_expired=True).token,
         issue(now=now - 3600, valid_from=now + 10 * 86400).token,
     ]
     context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True)

@@ -374,6 +374,8 @@ def test_issue_one_with_a_nik_that_is_never_shown(team, tab, service, caplog):
     ({"level": "7"}, "level"),  # outside the agency's levels
     ({"holder_name": f"Rina {NIK}"}, "holder_name"),
     ({"valid_from": "15/01/2026"}, "valid_from"),
+    ({"valid_from": "2015-01-01"}, "valid_from"),  # expired before it is issued (issue 14)
+    ({"valid_from": "2099-01-01"}, "valid_from"),  # far ahead
 ])
 def test_issue_errors_name_the_field_and_issue_nothing(team, tab, fields, field):
     _signed_in(tab, team["operator"])

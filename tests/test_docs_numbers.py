@@ -27,7 +27,15 @@ from verifier.config import (
 )
 from verifier.core.crew.roster import MAX_WORKERS
 from verifier.staff import imports
-from verifier.store import cohort_imports, nik_match, outbox, projects, pruning, staff_sessions
+from verifier.store import (
+    cohort_imports,
+    idempotency,
+    nik_match,
+    outbox,
+    projects,
+    pruning,
+    staff_sessions,
+)
 from verifier.store.migrations import SCHEMA_VERSION
 from verifier.web import batch_api, crew_api
 from verifier.web.factory import DEFAULTS
@@ -286,6 +294,7 @@ def test_the_prune_table_lists_every_step_with_its_retention() -> None:
     assert cohort_imports.KEEP_UPLOAD_SECONDS == DAY
     assert rows["webhook_message"].startswith(f"{outbox.KEEP_DONE_DAYS} days after")
     assert rows["project"].startswith(f"{projects.KEEP_ENDED_DAYS} days after")
+    assert rows["idempotency_record"].startswith(f"{idempotency.KEEP_SECONDS // HOUR} hours after")
     ((idle, absolute),) = found(r"Sessions end after (\d+) minutes idle, (\d+) hours after "
                                 r"sign-in", CONSOLE)
     assert (int(idle) * MINUTE, int(absolute) * HOUR) == (staff_sessions.IDLE_SECONDS,

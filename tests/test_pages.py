@@ -102,7 +102,8 @@ def credential_in(contoh, issue) -> Callable[[str], SignedCredential]:
     def make(state: str) -> SignedCredential:
         now = _now()
         if state == "expired":
-            return issue(now=now - 3600, valid_from=add_years(now - 30 * DAY, -5))
+            return issue(now=now - 3600, valid_from=add_years(now - 30 * DAY, -5),
+                         allow_expired=True)
         if state == "not_yet_valid":
             return issue(now=now - 3600, valid_from=now + 10 * DAY)
         signed = issue(now=now - 3600, nik=NIK)

@@ -11,8 +11,14 @@ from click.testing import CliRunner
 
 from tests.helpers import DAY, NOW
 from verifier.cli import main
-from verifier.store import nik_match, pruning, rate_counts, staff_sessions
-from verifier.store.models import ALL_TABLES, NikMiss, RateCounter, StaffSession
+from verifier.store import idempotency, nik_match, pruning, rate_counts, staff_sessions
+from verifier.store.models import (
+    ALL_TABLES,
+    IdempotencyRecord,
+    NikMiss,
+    RateCounter,
+    StaffSession,
+)
 
 NUMBER = "ME063100 3 48213377 2026"
 
@@ -31,6 +37,10 @@ def _rows(now: int) -> None:
     _session("a", last_seen_at=now - staff_sessions.IDLE_SECONDS, expires_at=now + 3600)
     _session("b", last_seen_at=now - 60, expires_at=now)
     _session("c", last_seen_at=now - 60, expires_at=now + 60)
+    kept = idempotency.KEEP_SECONDS
+    for key, age in (("old", kept + 1), ("young", kept - 1)):
+        IdempotencyRecord.create(scope="apikey:1", key=key, fingerprint="f" * 64, status_code=201,
+                                 response_body="{}", created_at=now - age)
 
 
 def test_prune_deletes_what_has_had_its_time_and_keeps_the_rest(make_agency) -> None:
@@ -38,10 +48,12 @@ def test_prune_deletes_what_has_had_its_time_and_keeps_the_rest(make_agency) -> 
     _rows(NOW)
     deleted = pruning.prune(NOW)
     assert deleted == {"rate_counter": 1, "nik_miss": 1, "staff_session": 2,
-                       "cohort_import": 0, "webhook_message": 0, "project": 0}
+                       "cohort_import": 0, "webhook_message": 0, "project": 0,
+                       "idempotency_record": 1}
     assert [row.name for row in RateCounter.select()] == ["running"]
     assert [row.at for row in NikMiss.select()] == [NOW - nik_match.WINDOW_SECONDS + 1]
     assert [row.id_hash for row in StaffSession.select()] == ["c" * 64]
+    assert [row.key for row in IdempotencyRecord.select()] == ["young"]
     assert rate_counts.count("running", NOW * 1000) == 3  # what is kept still counts
     assert set(pruning.prune(NOW).values()) == {0}  # nothing left to do
 

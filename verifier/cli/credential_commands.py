@@ -25,7 +25,7 @@ from verifier.cli.base import (
 )
 from verifier.core.errors import UnreadableInput
 from verifier.core.verify import VerificationResult
-from verifier.issuance.issuer import IssueRequest
+from verifier.issuance.issuer import MAX_DAYS_AHEAD, IssueRequest
 from verifier.issuance.service import IssuingService
 from verifier.qr import render, scan
 from verifier.store import audit, records, revocation
@@ -52,6 +52,10 @@ def register(main: click.Group) -> None:
 @click.option("--nik", help="Holder's NIK; stored only as an HMAC.")
 @click.option("--number", help="Certificate number (assigned when omitted).")
 @click.option("--valid-from", callback=instant, help="Start of validity (ISO-8601; default now).")
+@click.option("--allow-expired", is_flag=True,
+              help="Issue although --valid-from is so old that the certificate has expired.")
+@click.option("--allow-future", is_flag=True,
+              help=f"Issue although --valid-from is more than {MAX_DAYS_AHEAD} days ahead.")
 @click.option(
     "--qr",
     "qr_file",
@@ -71,6 +75,8 @@ def issue(
     nik: str | None,
     number: str | None,
     valid_from: int | None,
+    allow_expired: bool,
+    allow_future: bool,
     qr_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -80,7 +86,8 @@ def issue(
     reserved = contextlib.nullcontext() if qr_file is None else _reserved_qr_file(qr_file)
     with reserved as write_qr:
         request = IssueRequest(agency_id, holder_name, level, job_code, job_title, nik, number,
-                               valid_from)
+                               valid_from, allow_expired=allow_expired,
+                               allow_future=allow_future)
         issued = IssuingService.from_settings(rt.settings).issue(request, actor=_CLI_ACTOR,
                                                                   now=rt.now())
         if write_qr is not None:

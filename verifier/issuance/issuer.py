@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from verifier.core import jobs, jws
 from verifier.core.credential import (
+    DAY,
     HEADER_TYPE,
     Credential,
     add_years,
@@ -28,6 +29,10 @@ from verifier.store.credentials import SignedCredential
 
 #: 9990-01-01T00:00:00Z: five years later must still be a date Python's calendar can hold.
 MAX_VALID_FROM = 253_086_768_000
+#: A valid_from further ahead than this is refused unless ``allow_future`` (issue 14): a
+#: certificate is issued once the competence is assessed, and a quarter of a year covers a
+#: validity that starts with a project or the next term; more is a typo (2062 for 2026).
+MAX_DAYS_AHEAD = 90
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ class IssueRequest:
     nik: str | None = None
     number: str | None = None
     valid_from: int | None = None
+    #: Issue although valid_from is so old that the certificate has expired already.
+    allow_expired: bool = False
+    #: Issue although valid_from is more than MAX_DAYS_AHEAD days ahead.
+    allow_future: bool = False
 
 
 def build_credential(request: IssueRequest, agency: AgencyInfo, now: int,
@@ -74,6 +83,8 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int,
     valid_from = now if request.valid_from is None else request.valid_from
     if type(valid_from) is not int or not 0 <= valid_from <= MAX_VALID_FROM:
         raise InvalidInput("valid_from must fall between 1970 and 9990", field="valid_from")
+    check_valid_from(valid_from, now, allow_expired=request.allow_expired,
+                     allow_future=request.allow_future)
     if request.number is None:
         number = assign_number(job.code, job.level, now)
     else:
@@ -93,6 +104,19 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int,
         valid_from=valid_from,
         expires_at=add_years(valid_from),
     )
+
+
+def check_valid_from(valid_from: int, now: int, *, allow_expired: bool, allow_future: bool
+                     ) -> None:
+    """Refuse a valid_from that cannot be meant (issue 14): one so old that the certificate
+    has expired at issue, or one more than :data:`MAX_DAYS_AHEAD` days ahead, unless allowed."""
+    if not allow_expired and add_years(valid_from) <= now:
+        raise InvalidInput("valid_from is more than five years ago: the certificate would have "
+                           "expired before it is issued (allow it explicitly to issue it anyway)",
+                           field="valid_from")
+    if not allow_future and valid_from > now + MAX_DAYS_AHEAD * DAY:
+        raise InvalidInput(f"valid_from is more than {MAX_DAYS_AHEAD} days ahead (allow it "
+                           "explicitly to issue it anyway)", field="valid_from")
 
 
 def resolve_job(code: str | None, title: str | None, level: int,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from verifier.core.crew.calendar import DAY, today
 from verifier.store import (
     cohort_imports,
+    idempotency,
     nik_match,
     outbox,
     projects,
@@ -39,6 +40,10 @@ def _webhook_messages(now: int) -> int:
     return outbox.purge(now - outbox.KEEP_DONE_DAYS * DAY)
 
 
+def _idempotency_records(now: int) -> int:
+    return idempotency.prune(now - idempotency.KEEP_SECONDS)
+
+
 def _ended_projects(now: int) -> int:
     return projects.delete_ended(today(now - projects.KEEP_ENDED_DAYS * DAY))
 
@@ -57,6 +62,8 @@ PRUNE_STEPS: tuple[PruneStep, ...] = (
     PruneStep("webhook_message", _webhook_messages),
     # watched projects 90 days past their end date, with crews and subscriptions (idem)
     PruneStep("project", _ended_projects),
+    # answers kept for Idempotency-Key retries, a day after the first request
+    PruneStep("idempotency_record", _idempotency_records),
 )
 
 

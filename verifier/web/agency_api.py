@@ -20,7 +20,7 @@ from verifier.qr import render
 from verifier.store import approvals, audit, credential_list, credentials, records, revocation
 from verifier.store.db import storage_errors
 from verifier.store.revocation import NO_SUCH_CREDENTIAL
-from verifier.web import auth, requests
+from verifier.web import auth, idempotency, requests
 from verifier.web.auth import current_caller
 from verifier.web.requests import InvalidBody, Member, json_response, read_object
 from verifier.web.state import current_state
@@ -37,6 +37,8 @@ ISSUE_MEMBERS = {
     "nik": Member(str),
     "number": Member(str),
     "valid_from": Member(str),
+    "allow_expired": Member(bool),
+    "allow_future": Member(bool),
 }
 NIK_MEMBERS = {"nik": Member(str, required=True)}
 REASON_MEMBERS = {"reason": Member(str, required=True), "note": Member(str)}
@@ -46,14 +48,21 @@ NOTE_MEMBERS = {"note": Member(str)}
 @bp.post("/credentials")
 @storage_errors()
 def issue_credential() -> Response:
-    """Issue and sign a credential for the caller's agency; ``201 {"number","token","url"}``."""
+    """Issue and sign a credential for the caller's agency; ``201 {"number","token","url"}``;
+    once per ``Idempotency-Key`` (verifier.web.idempotency)."""
     body = read_object(ISSUE_MEMBERS)
     caller = current_caller()
-    issue_request = _issue_request(caller.agency_id, body)
-    issued = current_state().issuing.issue(issue_request, actor=caller.actor, now=int(time.time()))
-    response = json_response(issued.to_dict(), 201)
-    response.headers["Location"] = url_for(".get_credential", number=issued.number)
-    return response
+
+    def issue() -> Response:
+        issue_request = _issue_request(caller.agency_id, body)
+        issued = current_state().issuing.issue(issue_request, actor=caller.actor,
+                                               now=int(time.time()))
+        response = json_response(issued.to_dict(), 201)
+        response.headers["Location"] = url_for(".get_credential", number=issued.number)
+        return response
+
+    # A retry with the same Idempotency-Key gets the first answer instead of a second credential.
+    return idempotency.answer_once(caller.actor, request.get_data(cache=True), issue)
 
 
 def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:
@@ -76,6 +85,8 @@ def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:
         nik=body.get("nik"),
         number=body.get("number"),
         valid_from=valid_from,
+        allow_expired=body.get("allow_expired", False),
+        allow_future=body.get("allow_future", False),
     )
 
 

@@ -24,8 +24,8 @@ from flask import Blueprint, Response
 from verifier.issuance.cohort import CohortRejected, PreparedCohort
 from verifier.issuance.cohort_file import read_cohort
 from verifier.store.db import storage_errors
-from verifier.web import auth, requests
-from verifier.web.auth import current_caller
+from verifier.web import auth, idempotency, requests
+from verifier.web.auth import Caller, current_caller
 from verifier.web.problems import problem
 from verifier.web.requests import accept_body_up_to, json_response, read_upload
 from verifier.web.state import current_state
@@ -53,15 +53,24 @@ def issue_batch() -> Response:
     """Issue every row of the uploaded list, or none: ``201 {"issued","existing","results"}``.
 
     Always 201 as issue 4 specifies, also for a re-sent file where every row already existed
-    (``issued`` is then 0): a client tells the two apart by the counts, not the status.
+    (``issued`` is then 0): a client tells the two apart by the counts, not the status. With an
+    ``Idempotency-Key`` a retry gets the first answer again (verifier.web.idempotency).
     """
     # Only the list uploads read a large body; the app-wide 16 KiB limit stays for the rest.
     accept_body_up_to(MAX_BODY_BYTES, _TOO_LARGE)
     data, filename = read_upload("participant list")
+    caller = current_caller()
+    # The file's bytes (and kind) make two uploads the same, not the multipart body around them:
+    # `curl -F` draws a new boundary for every send.
+    content = filename.encode() + b"\0" + data
+    return idempotency.answer_once(caller.actor, content,
+                                   lambda: _issue_list(data, filename, caller))
+
+
+def _issue_list(data: bytes, filename: str, caller: Caller) -> Response:
     cohort_file = read_cohort(data, filename=filename, max_rows=MAX_ROWS,
                               max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
     issuing = current_state().issuing
-    caller = current_caller()
 
     def summary(prepared: PreparedCohort) -> dict[str, Any]:
         # Made before the commit, URLs included: once stored, nothing is left that could fail.

@@ -9,8 +9,10 @@ from verifier.store.audit import ACTIONS
 from verifier.web import openapi_crew
 from verifier.web.openapi_spec import (
     BATCH_PATHS,
+    IDEMPOTENCY_KEY_PARAMETER,
     LIST_PARAMETERS,
     OFFLINE_PATHS,
+    REPLAYED_HEADER,
     RESPONSES,
     SCHEMAS,
     SECURITY_SCHEMES,
@@ -135,9 +137,11 @@ PATHS: dict[str, Any] = {
     )},
     "/api/v1/credentials": {
         "post": _op(
-            "Issue a credential", _json(_ref("Issued"), "Issued; Location names the record."),
+            "Issue a credential",
+            {**_json(_ref("Issued"), "Issued; Location names the record."),
+             "headers": REPLAYED_HEADER},
             *_BODY_ERRORS, "Conflict", "UnprocessableContent", agency=True, code="201",
-            requestBody=_body("IssueRequest"),
+            parameters=[IDEMPOTENCY_KEY_PARAMETER], requestBody=_body("IssueRequest"),
         ),
         "get": _op(
             "Own credentials: for a NIK, or a page of all of them",

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from verifier.core.verify import Status
+from verifier.issuance.issuer import MAX_DAYS_AHEAD
 from verifier.store.audit import ACTIONS
 from verifier.store.credential_list import MAX_PER_PAGE, STATUSES
 from verifier.store.registry import AGENCY_KINDS
 from verifier.store.revocation import MAX_NOTE_LENGTH, REASONS
+from verifier.web import idempotency
 
 INSTANT = {"type": "string", "format": "date-time", "examples": ["2026-11-23T10:00:00Z"]}
 NUMBER = {
@@ -136,8 +138,15 @@ ISSUE_REQUEST = _object(
         "level": LEVEL,
         "nik": {**NIK, "type": ["string", "null"]},
         "number": {**NUMBER, "type": ["string", "null"], "description": "Assigned when omitted."},
-        "valid_from": {"type": ["string", "null"], "description": "ISO-8601; default now.",
+        "valid_from": {"type": ["string", "null"], "description": "ISO-8601; default now. "
+                       "Refused (422) when the certificate would have expired already (more "
+                       f"than five years ago) or when more than {MAX_DAYS_AHEAD} days ahead, "
+                       "unless allow_expired or allow_future says it is meant.",
                        "examples": ["2026-01-15"]},
+        "allow_expired": {"type": ["boolean", "null"], "description": "Issue although "
+                          "valid_from is so old that the certificate has expired at issue."},
+        "allow_future": {"type": ["boolean", "null"], "description": "Issue although "
+                         f"valid_from is more than {MAX_DAYS_AHEAD} days ahead."},
     },
     required=["holder_name", "level"],
     description="Exactly one of job_code and job_title. iss, kid, iat, nbf and exp are never "
@@ -229,10 +238,12 @@ _PROBLEMS = {
     "BadRequest": "Unparseable JSON, a member of the wrong type, or an unknown member.",
     "Unauthorized": "Missing, malformed, unknown or revoked API key.",
     "NotFound": "No such record, or it belongs to another agency.",
-    "Conflict": "Duplicate number, or a state change the rules refuse.",
+    "Conflict": "Duplicate number, a state change the rules refuse, or the first request "
+    "with this Idempotency-Key is still running (Retry-After).",
     "ContentTooLarge": "Body over 16 KiB, refused before parsing.",
     "UnsupportedMediaType": "The body is not application/json.",
-    "UnprocessableContent": "A domain rule: level, job code, NIK, number, reason, date...",
+    "UnprocessableContent": "A domain rule: level, job code, NIK, number, reason, date...; or "
+    "an Idempotency-Key already used for another request.",
     "TooManyRequests": "Rate limit (per client), or too many wrong NIKs for one credential.",
     "ServiceUnavailable": "The database does not answer (never a verdict), or this host is "
     "not set up for the request.",
@@ -253,6 +264,27 @@ SECURITY_SCHEMES = {
         "bearerFormat": "skk_<key_id>_<secret>",
         "description": "Created with `skk apikey create --agency ID`; acts only for that agency.",
     }
+}
+
+
+# --- Idempotency-Key on the issuing routes (verifier.web.idempotency) ------------------------
+
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Makes a retry safe (IETF httpapi draft \"The Idempotency-Key HTTP Header "
+    "Field\"): a Structured Fields string such as \"8e03978e-40d5-43e8-bc93-6894a57f9324\" "
+    "(a bare token is accepted too), 1 to 255 characters, one per new request, scoped to the API "
+    "key. The same key with the same request within 24 hours gets the first answer again "
+    "(Idempotent-Replayed: true) and issues nothing; with another request 422; while the first "
+    "request still runs 409 with Retry-After. A first request that failed with 5xx or 429 "
+    "leaves the key unused.",
+    "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
+    "examples": {"uuid": {"value": '"8e03978e-40d5-43e8-bc93-6894a57f9324"'}},
+}
+REPLAYED_HEADER: dict[str, Any] = {
+    "Idempotent-Replayed": {"description": "true when this is the stored answer to an earlier "
+                            "request with the same Idempotency-Key.",
+                            "schema": {"type": "string", "enum": ["true"]}},
 }
 
 
@@ -318,6 +350,7 @@ BATCH_PATHS: dict[str, Any] = {
         "when none is new).",
         "tags": ["agency"],
         "security": [{"apiKey": []}],
+        "parameters": [IDEMPOTENCY_KEY_PARAMETER],
         "requestBody": {"required": True, "content": {
             "text/csv": {"schema": {"type": "string"}},
             _XLSX: {"schema": {"type": "string", "contentMediaType": _XLSX}},
@@ -330,14 +363,18 @@ BATCH_PATHS: dict[str, Any] = {
         "responses": {
             "201": {"description": "Every row issued, or found issued before (issued is 0 when "
                                    "the file was sent again).",
+                    "headers": REPLAYED_HEADER,
                     "content": {"application/json": {"schema": _ref("BatchIssued")}}},
             "400": {"$ref": "#/components/responses/BadRequest"},
             "401": {"$ref": "#/components/responses/Unauthorized"},
-            "409": {"$ref": "#/components/responses/Conflict"},
+            "409": _problem_response("Another import of the agency issued some of these rows "
+                                     "meanwhile, or the first request with this "
+                                     "Idempotency-Key is still running (Retry-After)."),
             "413": _problem_response(f"Body over {_BATCH_BYTES}, refused before it is read."),
             "415": _problem_response("Not text/csv, .xlsx or multipart/form-data."),
             "422": _problem_response("Nothing was issued: the rows' problems, or why the file "
-                                     f"is unusable (including more than {_BATCH_ROWS} rows).",
+                                     f"is unusable (including more than {_BATCH_ROWS} rows), "
+                                     "or the Idempotency-Key was used for another file.",
                                      "BatchProblem"),
             "429": {"$ref": "#/components/responses/TooManyRequests"},
             "503": {"$ref": "#/components/responses/ServiceUnavailable"},

@@ -23,7 +23,8 @@ from verifier.core.nik import holds_nik_like
 from verifier.web.problems import problem
 
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-_KIND_NAMES = {str: "a string", int: "an integer", dict: "an object", list: "an array"}
+_KIND_NAMES = {str: "a string", int: "an integer", dict: "an object", list: "an array",
+               bool: "true or false"}
 
 
 class InvalidBody(BadRequest):
@@ -110,7 +111,7 @@ def _body(lone_surrogates: bool = False) -> dict[str, Any]:
 
 def _has_kind(value: object, kind: type) -> bool:
     # bool is an int in Python but not in JSON: ``"level": true`` is a wrong type.
-    return isinstance(value, kind) and not isinstance(value, bool)
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
 
 
 def json_response(data: Any, status: int = 200) -> Response:

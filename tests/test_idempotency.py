@@ -1,0 +1,312 @@
+"""Idempotency-Key on the issuing routes (issue 14): a retry never issues twice, on both stores.
+
+The store's claim is race-safe (the unique index decides), answers are kept 24 hours and pruned
+after, a failed first request releases its key, and keys belong to the API key that sent them.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any
+
+import peewee
+import pytest
+
+from tests.helpers import DAY, NOW
+from tests.test_batch_api import BATCH, sample_bytes
+from verifier.core.errors import StorageUnavailable
+from verifier.issuance.service import IssuingService
+from verifier.store import apikeys, idempotency
+from verifier.store.idempotency import IN_FLIGHT_LEASE_SECONDS, KEEP_SECONDS
+from verifier.store.models import CredentialRecord, IdempotencyRecord
+
+ISSUE = "/api/v1/credentials"
+KEY = '"8e03978e-40d5-43e8-bc93-6894a57f9324"'
+BODY = {"holder_name": "Rina Marlina", "job_code": "ME063100", "level": 3,
+        "nik": "3201000000000017"}
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def auth(contoh) -> dict[str, str]:
+    """Authorization header of lsp-contoh."""
+    return _bearer(apikeys.create("lsp-contoh", NOW)["api_key"])
+
+
+def _bearer(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def _issue(client, headers: dict[str, str], key: str | None = KEY, **fields: Any):
+    sent = dict(headers) if key is None else {**headers, "Idempotency-Key": key}
+    return client.post(ISSUE, json={**BODY, **fields}, headers=sent)
+
+
+def _count() -> int:
+    return CredentialRecord.select().count()
+
+
+def _problem(response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    return response.get_json(force=True)
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+def test_a_retried_issue_issues_once_and_answers_the_same(client, auth):
+    first = _issue(client, auth)
+    again = _issue(client, auth)
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.mimetype == "application/json"
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert _count() == 1
+    # The answer is stored, never the NIK the body held.
+    stored = IdempotencyRecord.get()
+    assert BODY["nik"] not in stored.response_body and BODY["nik"] not in stored.fingerprint
+
+
+def test_a_bare_token_key_is_the_same_key_as_the_quoted_one(client, auth):
+    first = _issue(client, auth, key=KEY)
+    again = _issue(client, auth, key=KEY.strip('"'))
+    assert again.get_data() == first.get_data() and _count() == 1
+
+
+def test_without_a_key_every_post_issues(client, auth):
+    first = _issue(client, auth, key=None)
+    second = _issue(client, auth, key=None)
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["number"] != second.get_json()["number"]
+    assert _count() == 2 and IdempotencyRecord.select().count() == 0
+
+
+def test_the_same_key_with_another_body_is_422(client, auth):
+    assert _issue(client, auth).status_code == 201
+    body = _problem(_issue(client, auth, holder_name="Budi Santoso"), 422)
+    assert body["field"] == "Idempotency-Key"
+    assert "different request" in body["detail"]
+    assert _count() == 1
+
+
+def test_the_same_key_on_the_other_issuing_route_is_422(client, auth):
+    assert _issue(client, auth).status_code == 201
+    response = client.post(BATCH, data=sample_bytes(), content_type="text/csv",
+                           headers={**auth, "Idempotency-Key": KEY})
+    assert _problem(response, 422)["field"] == "Idempotency-Key"
+    assert _count() == 1
+
+
+def test_keys_of_two_api_keys_never_collide(client, auth, contoh):
+    other = _bearer(apikeys.create("lsp-contoh", NOW)["api_key"])
+    first, second = _issue(client, auth), _issue(client, other)
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["number"] != second.get_json()["number"]
+    assert "Idempotent-Replayed" not in second.headers
+    assert _count() == 2
+
+
+def test_a_retry_while_the_first_request_runs_is_409(client, auth, monkeypatch):
+    inner: list[Any] = []
+    issue = IssuingService.issue
+
+    def issue_with_a_retry_meanwhile(self, *args, **kwargs):
+        inner.append(_issue(client, auth))  # the client gave up waiting and sent it again
+        return issue(self, *args, **kwargs)
+
+    monkeypatch.setattr(IssuingService, "issue", issue_with_a_retry_meanwhile)
+    first = _issue(client, auth)
+    assert first.status_code == 201
+    body = _problem(inner[0], 409)
+    assert body["field"] == "Idempotency-Key" and "still being processed" in body["detail"]
+    assert inner[0].headers["Retry-After"] == "2"
+    assert _count() == 1
+
+
+def test_a_first_request_that_fails_with_503_releases_the_key(client, auth, monkeypatch):
+    issue = IssuingService.issue
+    failures = [StorageUnavailable("database unavailable: gone")]
+
+    def failing_once(self, *args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return issue(self, *args, **kwargs)
+
+    monkeypatch.setattr(IssuingService, "issue", failing_once)
+    assert _issue(client, auth).status_code == 503
+    assert IdempotencyRecord.select().count() == 0
+    retried = _issue(client, auth)
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    assert _count() == 1
+
+
+def test_a_first_request_that_crashes_releases_the_key(client, auth, monkeypatch):
+    issue = IssuingService.issue
+    crashes = [RuntimeError("a bug")]
+
+    def crashing_once(self, *args, **kwargs):
+        if crashes:
+            raise crashes.pop()
+        return issue(self, *args, **kwargs)
+
+    monkeypatch.setattr(IssuingService, "issue", crashing_once)
+    assert _issue(client, auth).status_code == 500
+    assert _issue(client, auth).status_code == 201
+    assert _count() == 1
+
+
+def test_an_answer_that_cannot_be_stored_is_still_given(client, auth, monkeypatch):
+    def database_gone(*args, **kwargs):
+        raise peewee.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(idempotency, "finish", database_gone)
+    first = _issue(client, auth)
+    # Issued and committed: the client learns so, rather than a 503 inviting a second issue.
+    assert first.status_code == 201 and first.get_json()["number"]
+    assert _count() == 1
+    monkeypatch.undo()
+    assert _issue(client, auth).status_code == 409  # the claim stays until its lease ends
+    assert _count() == 1
+
+
+def test_a_refusal_is_the_answer_a_retry_gets(client, auth):
+    first = _issue(client, auth, level=7)  # lsp-contoh issues levels 1-6 only
+    assert _problem(first, 422)["field"] == "level"
+    again = _issue(client, auth, level=7)
+    assert again.get_data() == first.get_data() and again.mimetype == PROBLEM
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert _count() == 0
+
+
+@pytest.mark.parametrize("key", [
+    '""', '"unterminated', "two words", '"tab\tinside"', '"' + "x" * 256 + '"', "a,b",
+    '"é"', "x" * 256,
+])
+def test_a_malformed_key_is_400_naming_the_header(client, auth, key):
+    body = _problem(_issue(client, auth, key=key), 400)
+    assert body["field"] == "Idempotency-Key"
+    assert _count() == 0
+
+
+def test_escapes_in_a_quoted_key_are_read(client, auth):
+    first = _issue(client, auth, key=r'"a\"b\\c"')
+    assert first.status_code == 201
+    assert IdempotencyRecord.get().key == 'a"b\\c'
+
+
+def test_a_retried_batch_issues_once(client, auth):
+    headers = {**auth, "Idempotency-Key": KEY}
+    first = client.post(BATCH, data=sample_bytes(), content_type="text/csv", headers=headers)
+    issued = _count()
+    assert first.status_code == 201 and issued == first.get_json()["issued"] > 0
+    again = client.post(BATCH, data=sample_bytes(), content_type="text/csv", headers=headers)
+    assert again.status_code == 201 and again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert _count() == issued
+
+
+def test_a_batch_resent_as_a_new_multipart_form_is_the_same_request(client, auth):
+    headers = {**auth, "Idempotency-Key": KEY}
+
+    def send():
+            # Every send draws a new multipart boundary, as curl -F does.
+        return client.post(BATCH, data={"file": (io.BytesIO(sample_bytes()), "peserta.csv")},
+                           content_type="multipart/form-data", headers=headers)
+
+    first, again = send(), send()
+    assert first.status_code == 201 and again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_batch_file_is_the_same_request_as_a_body_or_in_a_form(client, auth):
+    headers = {**auth, "Idempotency-Key": KEY}
+    first = client.post(BATCH, data=sample_bytes(), content_type="text/csv", headers=headers)
+    again = client.post(BATCH, data={"file": (io.BytesIO(sample_bytes()), "peserta.csv")},
+                        content_type="multipart/form-data", headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.get_data() == first.get_data()
+
+
+def test_a_batch_with_another_file_under_the_same_key_is_422(client, auth):
+    headers = {**auth, "Idempotency-Key": KEY}
+    assert client.post(BATCH, data=sample_bytes(), content_type="text/csv",
+                       headers=headers).status_code == 201
+    issued = _count()
+    other = sample_bytes().replace(b"\n", b"\r\n")
+    response = client.post(BATCH, data=other, content_type="text/csv", headers=headers)
+    assert _problem(response, 422)["field"] == "Idempotency-Key"
+    assert _count() == issued
+
+
+# --- the store -------------------------------------------------------------------------------
+
+def test_claim_finish_lookup(database):
+    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
+    found = idempotency.claim("apikey:a", "k", "f1", NOW + 1)
+    assert found is not None and found.in_flight
+    assert idempotency.finish("apikey:a", "k", NOW, 201, "answer")
+    record = idempotency.lookup("apikey:a", "k")
+    assert record is not None and not record.in_flight
+    assert (record.status_code, record.response_body, record.fingerprint) == (201, "answer", "f1")
+    assert idempotency.claim("apikey:a", "k", "f1", NOW + 2) == record
+    assert idempotency.claim("apikey:b", "k", "f1", NOW + 2) is None  # another caller's key
+
+
+def test_release_lets_the_next_request_claim(database):
+    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
+    assert idempotency.release("apikey:a", "k", NOW)
+    assert idempotency.lookup("apikey:a", "k") is None
+    assert idempotency.claim("apikey:a", "k", "f1", NOW + 1) is None
+
+
+def test_an_abandoned_claim_is_taken_over_after_its_lease(database):
+    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
+    assert idempotency.claim("apikey:a", "k", "f1", NOW + IN_FLIGHT_LEASE_SECONDS - 1).in_flight
+    # Another body never takes over: the first may have issued before its worker died.
+    assert idempotency.claim("apikey:a", "k", "f2", NOW + IN_FLIGHT_LEASE_SECONDS) is not None
+    later = NOW + IN_FLIGHT_LEASE_SECONDS
+    assert idempotency.claim("apikey:a", "k", "f1", later) is None
+    # The dead worker's claim is gone: it can neither answer nor release the new one.
+    assert not idempotency.finish("apikey:a", "k", NOW, 201, "late")
+    assert not idempotency.release("apikey:a", "k", NOW)
+    assert idempotency.finish("apikey:a", "k", later, 201, "answer")
+
+
+def test_an_answer_is_kept_24_hours_then_the_key_is_new(database):
+    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
+    idempotency.finish("apikey:a", "k", NOW, 201, "answer")
+    assert idempotency.claim("apikey:a", "k", "f2", NOW + KEEP_SECONDS - 1) is not None
+    assert idempotency.claim("apikey:a", "k", "f2", NOW + KEEP_SECONDS) is None
+
+
+def test_prune_removes_records_older_than_before(database):
+    for offset, key in ((-2 * DAY, "old"), (-DAY - 1, "day-old"), (-DAY + 1, "young")):
+        assert idempotency.claim("apikey:a", key, "f", NOW + offset) is None
+    assert idempotency.prune(NOW - KEEP_SECONDS) == 2
+    assert [r.key for r in IdempotencyRecord.select()] == ["young"]
+    assert idempotency.prune(NOW - KEEP_SECONDS) == 0
+
+
+def test_racing_claims_of_one_key_have_exactly_one_winner(database):
+    racers = 8
+    start = threading.Barrier(racers)
+    results: list[Any] = []
+
+    def race() -> None:
+        start.wait()
+        try:
+            results.append(idempotency.claim("apikey:a", "k", "f", NOW))
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == racers
+    assert sum(result is None for result in results) == 1
+    assert IdempotencyRecord.select().count() == 1
