@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from typing import Any
 
 import peewee
@@ -20,6 +21,7 @@ from verifier.issuance.service import IssuingService
 from verifier.store import apikeys, idempotency
 from verifier.store.idempotency import IN_FLIGHT_LEASE_SECONDS, KEEP_SECONDS
 from verifier.store.models import CredentialRecord, IdempotencyRecord
+from verifier.web import idempotency as web_idempotency
 
 ISSUE = "/api/v1/credentials"
 KEY = '"8e03978e-40d5-43e8-bc93-6894a57f9324"'
@@ -158,18 +160,88 @@ def test_a_first_request_that_crashes_releases_the_key(client, auth, monkeypatch
     assert _count() == 1
 
 
-def test_an_answer_that_cannot_be_stored_is_still_given(client, auth, monkeypatch):
-    def database_gone(*args, **kwargs):
-        raise peewee.OperationalError("server closed the connection unexpectedly")
+def _database_gone(*args: Any, **kwargs: Any) -> Any:
+    raise peewee.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(idempotency, "finish", database_gone)
-    first = _issue(client, auth)
-    # Issued and committed: the client learns so, rather than a 503 inviting a second issue.
-    assert first.status_code == 201 and first.get_json()["number"]
-    assert _count() == 1
+
+def test_an_answer_that_cannot_be_stored_issues_nothing(client, auth, monkeypatch):
+    monkeypatch.setattr(idempotency, "finish", _database_gone)
+    # The answer is stored in the issuing transaction: it failing rolls the credential back.
+    assert _problem(_issue(client, auth), 503)["status"] == 503
+    assert _count() == 0 and IdempotencyRecord.select().count() == 0
     monkeypatch.undo()
-    assert _issue(client, auth).status_code == 409  # the claim stays until its lease ends
+    retried = _issue(client, auth)
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
     assert _count() == 1
+
+
+def test_an_issue_whose_claim_was_lost_meanwhile_rolls_back(client, auth, monkeypatch):
+    # Taken over after its lease (or answered) by another request before this one committed.
+    monkeypatch.setattr(idempotency, "finish", lambda *args: False)
+    response = _issue(client, auth)
+    assert "still being processed" in _problem(response, 409)["detail"]
+    assert response.headers["Retry-After"] == "2"
+    assert _count() == 0
+
+
+def test_a_batch_whose_claim_was_lost_meanwhile_rolls_back(client, auth, monkeypatch):
+    monkeypatch.setattr(idempotency, "finish", lambda *args: False)
+    response = client.post(BATCH, data=sample_bytes(), content_type="text/csv",
+                           headers={**auth, "Idempotency-Key": KEY})
+    assert _problem(response, 409)["field"] == "Idempotency-Key"
+    assert _count() == 0
+
+
+def test_an_exit_right_after_the_commit_keeps_the_answer(client, auth, monkeypatch):
+    issue = IssuingService.issue
+
+    def exit_after_commit(self, *args, **kwargs):
+        issue(self, *args, **kwargs)
+        raise SystemExit(1)  # the worker is stopped (a timeout's abort) just after COMMIT
+
+    monkeypatch.setattr(IssuingService, "issue", exit_after_commit)
+    with pytest.raises(SystemExit):
+        _issue(client, auth)
+    monkeypatch.undo()
+    retried = _issue(client, auth)
+    assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true"
+    assert _count() == 1
+
+
+def test_a_connection_lost_after_the_commit_replays_after_the_lease(client, auth, monkeypatch):
+    issue = IssuingService.issue
+
+    def committed_then_lost(self, *args, **kwargs):
+        issue(self, *args, **kwargs)
+        _database_gone()
+
+    monkeypatch.setattr(IssuingService, "issue", committed_then_lost)
+    monkeypatch.setattr(idempotency, "release", _database_gone)
+    assert _issue(client, auth).status_code == 503
+    monkeypatch.undo()
+    later = time.time() + IN_FLIGHT_LEASE_SECONDS + 1  # a lapsed claim may be taken over
+    monkeypatch.setattr(time, "time", lambda: later)
+    retried = _issue(client, auth)
+    assert retried.status_code == 201 and retried.headers["Idempotent-Replayed"] == "true"
+    assert _count() == 1
+
+
+def test_a_refusal_that_cannot_be_stored_is_given_and_the_connection_dropped(
+    client, auth, monkeypatch
+):
+    dropped: list[bool] = []
+    drop = web_idempotency.drop_connection
+
+    def dropping() -> None:
+        dropped.append(True)
+        drop()
+
+    monkeypatch.setattr(idempotency, "finish", _database_gone)
+    monkeypatch.setattr(web_idempotency, "drop_connection", dropping)
+    assert _problem(_issue(client, auth, level=7), 422)["field"] == "level"
+    assert dropped == [True]
+    monkeypatch.undo()
+    assert _issue(client, auth, key='"another"').status_code == 201  # the app reconnects
 
 
 def test_a_refusal_is_the_answer_a_retry_gets(client, auth):
