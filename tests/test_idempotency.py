@@ -347,6 +347,26 @@ def test_an_abandoned_claim_is_taken_over_after_its_lease(database):
     assert idempotency.finish("apikey:a", "k", later, 201, "answer")
 
 
+def test_a_takeover_never_wipes_an_answer_stored_since_the_claim_was_read(database, monkeypatch):
+    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
+    lookup = idempotency.lookup
+    reads: list[int] = []
+
+    def read_before_the_answer(scope: str, key: str) -> idempotency.Record | None:
+        found = lookup(scope, key)
+        reads.append(1)
+        if len(reads) == 1:
+            # The lapsed claim is read unanswered; its slow worker stores its answer right then.
+            assert idempotency.finish("apikey:a", "k", NOW, 201, "answer")
+        return found
+
+    monkeypatch.setattr(idempotency, "lookup", read_before_the_answer)
+    found = idempotency.claim("apikey:a", "k", "f1", NOW + IN_FLIGHT_LEASE_SECONDS)
+    assert found is not None and (found.status_code, found.response_body) == (201, "answer")
+    record = lookup("apikey:a", "k")
+    assert record is not None and record.response_body == "answer"
+
+
 def test_an_answer_is_kept_24_hours_then_the_key_is_new(database):
     assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
     idempotency.finish("apikey:a", "k", NOW, 201, "answer")
