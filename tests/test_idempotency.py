@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import DAY, NOW
 from tests.test_batch_api import BATCH, sample_bytes
-from verifier.core.errors import StorageUnavailable
+from verifier.core.errors import Conflict, StorageUnavailable
 from verifier.issuance.service import IssuingService
 from verifier.store import apikeys, idempotency
 from verifier.store.idempotency import IN_FLIGHT_LEASE_SECONDS, KEEP_SECONDS
@@ -139,6 +139,23 @@ def test_a_first_request_that_fails_with_503_releases_the_key(client, auth, monk
 
     monkeypatch.setattr(IssuingService, "issue", failing_once)
     assert _issue(client, auth).status_code == 503
+    assert IdempotencyRecord.select().count() == 0
+    retried = _issue(client, auth)
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    assert _count() == 1
+
+
+def test_a_conflict_is_not_kept_so_the_retry_runs_again(client, auth, monkeypatch):
+    issue = IssuingService.issue
+    conflicts = [Conflict("another import of the agency issued these meanwhile; run it again")]
+
+    def conflicting_once(self, *args, **kwargs):
+        if conflicts:
+            raise conflicts.pop()
+        return issue(self, *args, **kwargs)
+
+    monkeypatch.setattr(IssuingService, "issue", conflicting_once)
+    assert _problem(_issue(client, auth), 409)["status"] == 409
     assert IdempotencyRecord.select().count() == 0
     retried = _issue(client, auth)
     assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers

@@ -5,11 +5,12 @@ Idempotency-Key HTTP Header Field"): a retried request never issues twice.
 * The key is a Structured Fields string (RFC 8941), ``Idempotency-Key: "8e03978e-..."``; a bare
   value of token characters (``Idempotency-Key: 8e03978e-...``) is accepted too, as clients
   often send it unquoted. 1 to :data:`MAX_KEY_LENGTH` characters; anything else is a 400.
-* First use of a key: the request runs; its answer (any status below 500 except 429) is stored
-  with the key for at least 24 hours (:mod:`verifier.store.idempotency`). An answer that reports
-  a write is stored in the transaction of that write, so a key whose claim has no answer proves
-  that nothing was committed. A 5xx, a 429 or a crash before the commit releases the key, so
-  that the retry runs.
+* First use of a key: the request runs; its answer (any status below 500 except 409 and 429)
+  is stored with the key for at least 24 hours (:mod:`verifier.store.idempotency`). An answer
+  that reports a write is stored in the transaction of that write, so a key whose claim has no
+  answer proves that nothing was committed. A 5xx, a 409 (a conflict, which wrote nothing and
+  says to run it again), a 429 or a crash before the commit releases the key, so that the
+  retry runs.
 * Same key and same request again: the stored answer, same status and body, with
   ``Idempotent-Replayed: true``. Same key, different request: 422. While the first request is
   still running: 409 with ``Retry-After``.
@@ -60,8 +61,9 @@ _BAD_KEY = (f"{HEADER} must be a quoted string (RFC 8941) or a bare token of 1 t
             f"{MAX_KEY_LENGTH} printable characters")
 #: A database that does not answer, however it says so.
 _DATABASE_FAILURES: tuple[type[Exception], ...] = (StorageUnavailable, *STORAGE_FAILURES)
-#: Answers never stored: the retry of a request refused for the moment must run.
-_NOT_STORED = frozenset({429})
+#: Answers never stored: the retry of a request refused for the moment must run (a 429; a 409,
+#: whose message says to run it again, and which wrote nothing).
+_NOT_STORED = frozenset({409, 429})
 
 
 #: What a view calls with its answer, inside the transaction that does what the answer says.
