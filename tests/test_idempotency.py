@@ -391,8 +391,19 @@ def test_an_answer_is_kept_24_hours_then_the_key_is_new(database):
     assert idempotency.claim("apikey:a", "k", "f2", NOW + KEEP_SECONDS) is None
 
 
+def test_a_claim_forgets_answers_older_than_24_hours(database):
+    # The privacy notice's promise holds without the prune timer: a claim deletes them.
+    for scope in ("agency:a", "agency:b"):
+        assert idempotency.claim(scope, "old", "f", NOW) is None
+        assert idempotency.finish(scope, "old", NOW, 201, "Rina Marlina's answer")
+    assert idempotency.claim("agency:a", "young", "f", NOW + 1) is None
+    assert idempotency.claim("agency:a", "new", "f", NOW + KEEP_SECONDS + 1) is None
+    assert sorted(r.key for r in IdempotencyRecord.select()) == ["new", "young"]
+
+
 def test_prune_removes_records_older_than_before(database):
-    for offset, key in ((-2 * DAY, "old"), (-DAY - 1, "day-old"), (-DAY + 1, "young")):
+    # Newest first: a claim itself forgets the records older than a day before it.
+    for offset, key in ((-DAY + 1, "young"), (-DAY - 1, "day-old"), (-2 * DAY, "old")):
         assert idempotency.claim("apikey:a", key, "f", NOW + offset) is None
     assert idempotency.prune(NOW - KEEP_SECONDS) == 2
     assert [r.key for r in IdempotencyRecord.select()] == ["young"]

@@ -19,7 +19,8 @@ import peewee
 from verifier.store.db import bound_database
 from verifier.store.models import IdempotencyRecord
 
-#: Records are kept (and answers replayed) at least this long; :func:`prune` removes older ones.
+#: Records are kept (and answers replayed) this long; :func:`prune` (run by every claim and by
+#: ``skk prune``) removes older ones.
 KEEP_SECONDS = 24 * 3600
 #: A claim still without an answer after this long belongs to a worker that died (gunicorn
 #: kills a worker after 30 s, verifier/gunicorn_conf.py): a retry may take it over.
@@ -54,7 +55,12 @@ def claim(scope: str, key: str, fingerprint: str, now: int) -> Record | None:
     :data:`IN_FLIGHT_LEASE_SECONDS` with the same fingerprint, is taken over (a compare-and-set
     on its ``created_at``, and on its still missing answer for one in flight, so that of two
     retries only one takes it and an answer stored meanwhile is never wiped).
+
+    Every claim first deletes the records older than :data:`KEEP_SECONDS` (any caller's: one
+    probe of the ``created_at`` index, rarely a row): the privacy notice's 24 hours hold for
+    these answers (names and numbers) even on a host without the ``skk prune`` timer.
     """
+    prune(now - KEEP_SECONDS)
     for _ in range(_CLAIM_ATTEMPTS):
         if _insert(scope, key, fingerprint, now):
             return None
