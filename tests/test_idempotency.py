@@ -1,7 +1,7 @@
 """Idempotency-Key on the issuing routes (issue 14): a retry never issues twice, on both stores.
 
 The store's claim is race-safe (the unique index decides), answers are kept 24 hours and pruned
-after, a failed first request releases its key, and keys belong to the API key that sent them.
+after, a failed first request releases its key, and keys belong to the agency (all its API keys).
 """
 
 from __future__ import annotations
@@ -102,8 +102,20 @@ def test_the_same_key_on_the_other_issuing_route_is_422(client, auth):
     assert _count() == 1
 
 
-def test_keys_of_two_api_keys_never_collide(client, auth, contoh):
-    other = _bearer(apikeys.create("lsp-contoh", NOW)["api_key"])
+def test_the_api_keys_of_one_agency_share_their_keys(client, auth, contoh):
+    # The agency rotated its API key between the attempt and the retry.
+    rotated = _bearer(apikeys.create("lsp-contoh", NOW)["api_key"])
+    first, retried = _issue(client, auth), _issue(client, rotated)
+    assert first.status_code == retried.status_code == 201
+    assert retried.get_data() == first.get_data()
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert _count() == 1
+
+
+def test_keys_of_two_agencies_never_collide(client, auth, make_agency, make_key):
+    make_agency("lsp-lain", name="LSP Lain")
+    make_key("lsp-lain")
+    other = _bearer(apikeys.create("lsp-lain", NOW)["api_key"])
     first, second = _issue(client, auth), _issue(client, other)
     assert first.status_code == second.status_code == 201
     assert first.get_json()["number"] != second.get_json()["number"]
@@ -333,39 +345,39 @@ def test_a_batch_with_another_file_under_the_same_key_is_422(client, auth):
 # --- the store -------------------------------------------------------------------------------
 
 def test_claim_finish_lookup(database):
-    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
-    found = idempotency.claim("apikey:a", "k", "f1", NOW + 1)
+    assert idempotency.claim("agency:a", "k", "f1", NOW) is None
+    found = idempotency.claim("agency:a", "k", "f1", NOW + 1)
     assert found is not None and found.in_flight
-    assert idempotency.finish("apikey:a", "k", NOW, 201, "answer")
-    record = idempotency.lookup("apikey:a", "k")
+    assert idempotency.finish("agency:a", "k", NOW, 201, "answer")
+    record = idempotency.lookup("agency:a", "k")
     assert record is not None and not record.in_flight
     assert (record.status_code, record.response_body, record.fingerprint) == (201, "answer", "f1")
-    assert idempotency.claim("apikey:a", "k", "f1", NOW + 2) == record
-    assert idempotency.claim("apikey:b", "k", "f1", NOW + 2) is None  # another caller's key
+    assert idempotency.claim("agency:a", "k", "f1", NOW + 2) == record
+    assert idempotency.claim("agency:b", "k", "f1", NOW + 2) is None  # another caller's key
 
 
 def test_release_lets_the_next_request_claim(database):
-    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
-    assert idempotency.release("apikey:a", "k", NOW)
-    assert idempotency.lookup("apikey:a", "k") is None
-    assert idempotency.claim("apikey:a", "k", "f1", NOW + 1) is None
+    assert idempotency.claim("agency:a", "k", "f1", NOW) is None
+    assert idempotency.release("agency:a", "k", NOW)
+    assert idempotency.lookup("agency:a", "k") is None
+    assert idempotency.claim("agency:a", "k", "f1", NOW + 1) is None
 
 
 def test_an_abandoned_claim_is_taken_over_after_its_lease(database):
-    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
-    assert idempotency.claim("apikey:a", "k", "f1", NOW + IN_FLIGHT_LEASE_SECONDS - 1).in_flight
+    assert idempotency.claim("agency:a", "k", "f1", NOW) is None
+    assert idempotency.claim("agency:a", "k", "f1", NOW + IN_FLIGHT_LEASE_SECONDS - 1).in_flight
     # Another body never takes over: the first may have issued before its worker died.
-    assert idempotency.claim("apikey:a", "k", "f2", NOW + IN_FLIGHT_LEASE_SECONDS) is not None
+    assert idempotency.claim("agency:a", "k", "f2", NOW + IN_FLIGHT_LEASE_SECONDS) is not None
     later = NOW + IN_FLIGHT_LEASE_SECONDS
-    assert idempotency.claim("apikey:a", "k", "f1", later) is None
+    assert idempotency.claim("agency:a", "k", "f1", later) is None
     # The dead worker's claim is gone: it can neither answer nor release the new one.
-    assert not idempotency.finish("apikey:a", "k", NOW, 201, "late")
-    assert not idempotency.release("apikey:a", "k", NOW)
-    assert idempotency.finish("apikey:a", "k", later, 201, "answer")
+    assert not idempotency.finish("agency:a", "k", NOW, 201, "late")
+    assert not idempotency.release("agency:a", "k", NOW)
+    assert idempotency.finish("agency:a", "k", later, 201, "answer")
 
 
 def test_a_takeover_never_wipes_an_answer_stored_since_the_claim_was_read(database, monkeypatch):
-    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
+    assert idempotency.claim("agency:a", "k", "f1", NOW) is None
     lookup = idempotency.lookup
     reads: list[int] = []
 
@@ -374,21 +386,21 @@ def test_a_takeover_never_wipes_an_answer_stored_since_the_claim_was_read(databa
         reads.append(1)
         if len(reads) == 1:
             # The lapsed claim is read unanswered; its slow worker stores its answer right then.
-            assert idempotency.finish("apikey:a", "k", NOW, 201, "answer")
+            assert idempotency.finish("agency:a", "k", NOW, 201, "answer")
         return found
 
     monkeypatch.setattr(idempotency, "lookup", read_before_the_answer)
-    found = idempotency.claim("apikey:a", "k", "f1", NOW + IN_FLIGHT_LEASE_SECONDS)
+    found = idempotency.claim("agency:a", "k", "f1", NOW + IN_FLIGHT_LEASE_SECONDS)
     assert found is not None and (found.status_code, found.response_body) == (201, "answer")
-    record = lookup("apikey:a", "k")
+    record = lookup("agency:a", "k")
     assert record is not None and record.response_body == "answer"
 
 
 def test_an_answer_is_kept_24_hours_then_the_key_is_new(database):
-    assert idempotency.claim("apikey:a", "k", "f1", NOW) is None
-    idempotency.finish("apikey:a", "k", NOW, 201, "answer")
-    assert idempotency.claim("apikey:a", "k", "f2", NOW + KEEP_SECONDS - 1) is not None
-    assert idempotency.claim("apikey:a", "k", "f2", NOW + KEEP_SECONDS) is None
+    assert idempotency.claim("agency:a", "k", "f1", NOW) is None
+    idempotency.finish("agency:a", "k", NOW, 201, "answer")
+    assert idempotency.claim("agency:a", "k", "f2", NOW + KEEP_SECONDS - 1) is not None
+    assert idempotency.claim("agency:a", "k", "f2", NOW + KEEP_SECONDS) is None
 
 
 def test_a_claim_forgets_answers_older_than_24_hours(database):
@@ -404,7 +416,7 @@ def test_a_claim_forgets_answers_older_than_24_hours(database):
 def test_prune_removes_records_older_than_before(database):
     # Newest first: a claim itself forgets the records older than a day before it.
     for offset, key in ((-DAY + 1, "young"), (-DAY - 1, "day-old"), (-2 * DAY, "old")):
-        assert idempotency.claim("apikey:a", key, "f", NOW + offset) is None
+        assert idempotency.claim("agency:a", key, "f", NOW + offset) is None
     assert idempotency.prune(NOW - KEEP_SECONDS) == 2
     assert [r.key for r in IdempotencyRecord.select()] == ["young"]
     assert idempotency.prune(NOW - KEEP_SECONDS) == 0
@@ -418,7 +430,7 @@ def test_racing_claims_of_one_key_have_exactly_one_winner(database):
     def race() -> None:
         start.wait()
         try:
-            results.append(idempotency.claim("apikey:a", "k", "f", NOW))
+            results.append(idempotency.claim("agency:a", "k", "f", NOW))
         finally:
             database.close()
 

@@ -70,7 +70,8 @@ def issue_credential() -> Response:
         return answered[0]
 
     # A retry with the same Idempotency-Key gets the first answer instead of a second credential.
-    return idempotency.answer_once(caller.actor, request.get_data(cache=True), issue)
+    return idempotency.answer_once(idempotency.agency_scope(caller.agency_id),
+                                   request.get_data(cache=True), issue)
 
 
 def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:

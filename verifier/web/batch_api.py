@@ -62,7 +62,7 @@ def issue_batch() -> Response:
     # The file's bytes (and kind) make two uploads the same, not the multipart body around them:
     # `curl -F` draws a new boundary for every send.
     content = filename.encode() + b"\0" + data
-    return idempotency.answer_once(caller.actor, content,
+    return idempotency.answer_once(idempotency.agency_scope(caller.agency_id), content,
                                    lambda keep: _issue_list(data, filename, caller, keep))
 
 

@@ -15,7 +15,9 @@ Idempotency-Key HTTP Header Field"): a retried request never issues twice.
   ``Idempotent-Replayed: true``. Same key, different request: 422. While the first request is
   still running: 409 with ``Retry-After``.
 
-Keys belong to the caller (the API key), so two callers never share or see each other's keys.
+Keys belong to the agency (every API key of it), so an API key rotated between an attempt
+and its retry still finds the first answer, and two agencies never share or see each
+other's keys.
 The fingerprint of a request is an HMAC (keyed with the NIK pepper: bodies hold NIKs) of the
 method, the path and what the view names as the request's content.
 """
@@ -79,7 +81,7 @@ class ClaimLost(Exception):
 def answer_once(scope: str, content: bytes, run: Callable[[Keep], Response]) -> Response:
     """``run(keep)``'s answer, or the answer already given to this key's first request.
 
-    ``scope`` names the caller, ``content`` is what makes two
+    ``scope`` names who owns the keys (:func:`agency_scope`), ``content`` is what makes two
     requests the same (the body as sent, or the uploaded file's bytes for a multipart form
     whose boundary changes per send). A view whose answer follows a write calls ``keep(answer)``
     inside the transaction of that write: the answer is stored with what it reports or not at
@@ -100,6 +102,12 @@ def answer_once(scope: str, content: bytes, run: Callable[[Keep], Response]) -> 
     if found.in_flight or found.response_body is None:
         return _in_flight()
     return _replayed(found.status_code or 200, found.response_body)
+
+
+def agency_scope(agency_id: str) -> str:
+    """The scope of an agency's keys: every API key of the agency shares them, so that a key
+    rotated between an attempt and its retry still finds the first answer."""
+    return f"agency:{agency_id}"
 
 
 def request_key() -> str | None:
