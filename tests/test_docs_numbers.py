@@ -267,6 +267,8 @@ def test_the_privacy_notices_retention_is_what_pruning_does() -> None:
     ((days,),) = found(r"messages sent to the owner are deleted (\d+) days after they were "
                        r"delivered", PRIVACY)
     assert int(days) == outbox.KEEP_DONE_DAYS
+    ((hours,),) = found(r"never a NIK\): deleted after (\d+) hours", PRIVACY)
+    assert int(hours) * HOUR == idempotency.KEEP_SECONDS
     ((days,),) = found(r"at most (\d+) days after the project's end date", PRIVACY)
     assert int(days) == projects.KEEP_ENDED_DAYS
     ((projects_days, messages_days),) = found(

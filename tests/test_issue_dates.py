@@ -167,3 +167,37 @@ def test_batch_rows_with_impossible_dates_are_listed_with_line_and_column(client
                                                           (4, "berlaku_mulai")]
     assert "expired" in errors[0]["message"] and "days ahead" in errors[1]["message"]
     assert _count() == 0
+
+
+def test_a_file_resent_years_later_reports_its_rows_existing(client, auth, monkeypatch):
+    # Issued when valid_from was four years back; re-sent when that is over five years back.
+    exam = time.strftime("%Y-%m-%d", time.gmtime(NOW - 4 * 365 * DAY))
+    data = (b"nama,nomor,kode_jabatan,jenjang,berlaku_mulai\n"
+            b"Rina Marlina,ME063100 3 00000001 2022,ME063100,3," + exam.encode() + b"\n")
+    monkeypatch.setattr(time, "time", lambda: NOW)
+    first = client.post(BATCH, data=data, content_type="text/csv", headers=auth)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    assert first.get_json()["issued"] == 1
+    monkeypatch.setattr(time, "time", lambda: NOW + 400 * DAY)
+    again = client.post(BATCH, data=data, content_type="text/csv", headers=auth)
+    assert again.status_code == 201, again.get_data(as_text=True)
+    assert (again.get_json()["issued"], again.get_json()["existing"]) == (0, 1)
+    assert again.get_json()["results"][0]["status"] == "existing"
+    # The same date on a new row is still refused, with line and column.
+    new_row = data + b"Budi Santoso,ME063100 3 00000002 2022,ME063100,3," + exam.encode() + b"\n"
+    refused = client.post(BATCH, data=new_row, content_type="text/csv", headers=auth)
+    assert refused.status_code == 422
+    errors = refused.get_json(force=True)["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [(3, "berlaku_mulai")]
+    assert "expired" in errors[0]["message"]
+    assert _count() == 1
+
+
+def test_a_row_with_another_problem_still_names_its_date(client, auth):
+    data = (b"nama,nik,kode_jabatan,jenjang,berlaku_mulai\n"
+            b"Rina Marlina,123,ME063100,3,2015-01-01\n")
+    response = client.post(BATCH, data=data, content_type="text/csv", headers=auth)
+    assert response.status_code == 422
+    errors = response.get_json(force=True)["errors"]
+    assert sorted(e["column"] for e in errors) == ["berlaku_mulai", "nik"]
+    assert _count() == 0

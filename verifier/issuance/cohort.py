@@ -138,6 +138,9 @@ def plan(
     problems += _duplicates_in_file(candidates, cohort)
     fresh, existing, found = _against_database(candidates, cohort, agency, now)
     problems += found
+    # The date bounds hold for new certificates only: a file re-sent years later reports its
+    # rows issued back then as existing.
+    problems += [p for c in fresh for p in _out_of_bounds(c.row, cohort, c.credential, now)]
     if problems:
         raise CohortRejected(sorted(problems, key=lambda p: (p.line, p.column)))
     _reassign_colliding_numbers(fresh, now)
@@ -191,6 +194,8 @@ def _check_row(
         job_title=None if cells.get("job_code") else cells.get("job_title") or None,
         number=cells.get("number") or None,
         valid_from=valid_from,
+        allow_expired=True,  # the date bounds are checked once the row is known to be new
+        allow_future=True,
     )
     try:
         credential = issuer.build_credential(request, agency, now, master)
@@ -201,8 +206,19 @@ def _check_row(
         fail(column, exc.message)
         return problems, None
     if problems:
-        return problems, None
+        return problems + _out_of_bounds(row, cohort, credential, now), None
     return [], _Candidate(row, credential, digest, request.number is not None)
+
+
+def _out_of_bounds(row: CohortRow, cohort: CohortFile, credential: Credential, now: int
+                   ) -> list[RowProblem]:
+    """The row's problem when its certificate, if issued now, would break the date bounds."""
+    try:
+        issuer.check_valid_from(credential.valid_from, now, allow_expired=False,
+                                allow_future=False)
+    except InvalidInput as exc:
+        return [_problem(row, cohort, "valid_from", exc.message)]
+    return []
 
 
 def _level(text: str) -> int | None:

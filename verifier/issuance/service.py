@@ -69,9 +69,17 @@ class IssuingService:
         return cls(PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
                    pepper=settings.nik_pepper, base_url=settings.base_url)
 
-    def issue(self, request: IssueRequest, *, actor: str, now: int) -> Issued:
+    def issue(self, request: IssueRequest, *, actor: str, now: int,
+              store_with: Callable[[Issued], None] | None = None) -> Issued:
         """Check, sign, store and audit one credential for ``actor``; InvalidInput, NotFound or
-        Conflict if refused."""
+        Conflict if refused.
+
+        ``store_with`` runs last inside the transaction that stores and audits the credential,
+        with what this call returns: what must be stored with it or not at all (the answer kept
+        for an ``Idempotency-Key``, so that a retry never meets a credential without its answer).
+        Whatever it raises rolls the credential back; it must not raise Conflict, which here
+        means "draw another number".
+        """
         agency = registry.get_agency(request.agency_id)
         # Everything is checked before the private key is unlocked: a typo must not cost a
         # key-derivation run, and a host without keys still names the mistake.
@@ -80,16 +88,20 @@ class IssuingService:
         signer = self._signer(agency.id)
         for attempt in range(ASSIGN_ATTEMPTS):
             signed = issuer.sign_credential(credential, signer, digest)
+            # Made before the transaction: once it commits, nothing is left that could fail.
+            issued = Issued(signed, self.verify_url(signed.token))
             try:
                 with transaction():
                     credentials.insert([signed])
                     audit.record_issued([signed.credential], actor)
+                    if store_with is not None:
+                        store_with(issued)
             except Conflict:
                 if request.number is not None or attempt == ASSIGN_ATTEMPTS - 1:
                     raise
                 credential = issuer.renumbered(credential, now)
                 continue
-            return Issued(signed, self.verify_url(signed.token))
+            return issued
         raise AssertionError("unreachable")
 
     def issue_cohort(

@@ -19,7 +19,8 @@ import peewee
 from verifier.store.db import bound_database
 from verifier.store.models import IdempotencyRecord
 
-#: Records are kept (and answers replayed) at least this long; :func:`prune` removes older ones.
+#: Records are kept (and answers replayed) this long; :func:`prune` (run by every claim and by
+#: ``skk prune``) removes older ones.
 KEEP_SECONDS = 24 * 3600
 #: A claim still without an answer after this long belongs to a worker that died (gunicorn
 #: kills a worker after 30 s, verifier/gunicorn_conf.py): a retry may take it over.
@@ -52,17 +53,26 @@ def claim(scope: str, key: str, fingerprint: str, now: int) -> Record | None:
 
     A record older than :data:`KEEP_SECONDS`, or one in flight longer than
     :data:`IN_FLIGHT_LEASE_SECONDS` with the same fingerprint, is taken over (a compare-and-set
-    on its ``created_at``, so that of two retries only one takes it).
+    on its ``created_at``, and on its still missing answer for one in flight, so that of two
+    retries only one takes it and an answer stored meanwhile is never wiped).
+
+    Every claim first deletes the records older than :data:`KEEP_SECONDS` (any caller's: one
+    probe of the ``created_at`` index, rarely a row): the privacy notice's 24 hours hold for
+    these answers (names and numbers) even on a host without the ``skk prune`` timer.
     """
+    prune(now - KEEP_SECONDS)
     for _ in range(_CLAIM_ATTEMPTS):
         if _insert(scope, key, fingerprint, now):
             return None
         found = lookup(scope, key)
         if found is None:
             continue  # released between the two statements: claim again
-        if _expired(found, fingerprint, now) and _take_over(found, fingerprint, now):
+        if not _expired(found, fingerprint, now):
+            return found
+        if _take_over(found, fingerprint, now):
             return None
-        return found
+        # Changed since it was read (answered, or taken by another retry): read it again, so
+        # that an answer stored meanwhile is replayed.
     # Claimed and released again three times in a row: as busy as a request in flight.
     return Record(scope, key, fingerprint, None, None, now)
 
@@ -88,10 +98,14 @@ def _expired(found: Record, fingerprint: str, now: int) -> bool:
 
 
 def _take_over(found: Record, fingerprint: str, now: int) -> bool:
+    unchanged = _named(found.scope, found.key, found.created_at)
+    if found.in_flight:
+        # Only while still unanswered: its worker may have stored its answer since it was read.
+        unchanged &= IdempotencyRecord.status_code.is_null()
     taken = (
         IdempotencyRecord.update(fingerprint=fingerprint, status_code=None, response_body=None,
                                  created_at=now)
-        .where(_named(found.scope, found.key, found.created_at))
+        .where(unchanged)
         .execute()
     )
     return bool(taken)

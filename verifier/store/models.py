@@ -429,7 +429,7 @@ class ExpiryNotice(BaseModel):
 class IdempotencyRecord(BaseModel):
     """The first answer to an issuing request sent with an ``Idempotency-Key`` header, so that a
     retry gets it again instead of issuing twice (verifier.store.idempotency). ``scope`` names
-    the caller (an API key), so two callers never see each other's keys."""
+    the agency (``agency:<id>``), so two agencies never see each other's keys."""
 
     id = AutoField()
     scope = CharField(max_length=80)

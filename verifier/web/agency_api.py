@@ -16,6 +16,7 @@ from verifier.core.credential import DAY, checked_number, day_start, parse_insta
 from verifier.core.errors import InvalidInput, NotFound
 from verifier.core.nik import check_nik
 from verifier.issuance.issuer import IssueRequest
+from verifier.issuance.service import Issued
 from verifier.qr import render
 from verifier.store import approvals, audit, credential_list, credentials, records, revocation
 from verifier.store.db import storage_errors
@@ -53,16 +54,24 @@ def issue_credential() -> Response:
     body = read_object(ISSUE_MEMBERS)
     caller = current_caller()
 
-    def issue() -> Response:
+    def issue(keep: idempotency.Keep) -> Response:
         issue_request = _issue_request(caller.agency_id, body)
-        issued = current_state().issuing.issue(issue_request, actor=caller.actor,
-                                               now=int(time.time()))
-        response = json_response(issued.to_dict(), 201)
-        response.headers["Location"] = url_for(".get_credential", number=issued.number)
-        return response
+        answered: list[Response] = []
+
+        def store_with(issued: Issued) -> None:
+            # In the issuing transaction: the answer is kept with the credential or not at all.
+            response = json_response(issued.to_dict(), 201)
+            response.headers["Location"] = url_for(".get_credential", number=issued.number)
+            keep(response)
+            answered.append(response)
+
+        current_state().issuing.issue(issue_request, actor=caller.actor, now=int(time.time()),
+                                      store_with=store_with)
+        return answered[0]
 
     # A retry with the same Idempotency-Key gets the first answer instead of a second credential.
-    return idempotency.answer_once(caller.actor, request.get_data(cache=True), issue)
+    return idempotency.answer_once(idempotency.agency_scope(caller.agency_id),
+                                   request.get_data(cache=True), issue)
 
 
 def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:

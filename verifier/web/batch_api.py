@@ -17,7 +17,6 @@ short transaction (``IssuingService.issue_cohort``, which audits it). Messages n
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from flask import Blueprint, Response
 
@@ -63,24 +62,33 @@ def issue_batch() -> Response:
     # The file's bytes (and kind) make two uploads the same, not the multipart body around them:
     # `curl -F` draws a new boundary for every send.
     content = filename.encode() + b"\0" + data
-    return idempotency.answer_once(caller.actor, content,
-                                   lambda: _issue_list(data, filename, caller))
+    return idempotency.answer_once(idempotency.agency_scope(caller.agency_id), content,
+                                   lambda keep: _issue_list(data, filename, caller, keep))
 
 
-def _issue_list(data: bytes, filename: str, caller: Caller) -> Response:
+def _issue_list(data: bytes, filename: str, caller: Caller, keep: idempotency.Keep) -> Response:
     cohort_file = read_cohort(data, filename=filename, max_rows=MAX_ROWS,
                               max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
     issuing = current_state().issuing
+    answered: list[Response] = []
 
-    def summary(prepared: PreparedCohort) -> dict[str, Any]:
+    def summary(prepared: PreparedCohort) -> Response:
         # Made before the commit, URLs included: once stored, nothing is left that could fail.
-        return prepared.summary([issuing.verify_url(entry.token) for entry in prepared.entries])
+        urls = [issuing.verify_url(entry.token) for entry in prepared.entries]
+        answered.append(json_response(prepared.summary(urls), 201))
+        return answered[0]
+
+    def store_with(prepared: PreparedCohort) -> None:
+        # In the transaction that stores the rows (also when every row already existed): the
+        # answer is kept with them or not at all.
+        keep(answered[0])
 
     try:
-        _, body = issuing.issue_cohort(cohort_file, caller.agency_id, actor=caller.actor,
-                                       now=int(time.time()), render=summary)
+        _, response = issuing.issue_cohort(cohort_file, caller.agency_id, actor=caller.actor,
+                                           now=int(time.time()), render=summary,
+                                           store_with=store_with)
     except CohortRejected as rejected:
         return problem(422, rejected.message, field="file",
                        errors=[p.to_dict() for p in rejected.problems])
-    return json_response(body, 201)
+    return response
 

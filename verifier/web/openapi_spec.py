@@ -273,11 +273,11 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "Makes a retry safe (IETF httpapi draft \"The Idempotency-Key HTTP Header "
     "Field\"): a Structured Fields string such as \"8e03978e-40d5-43e8-bc93-6894a57f9324\" "
-    "(a bare token is accepted too), 1 to 255 characters, one per new request, scoped to the API "
-    "key. The same key with the same request within 24 hours gets the first answer again "
-    "(Idempotent-Replayed: true) and issues nothing; with another request 422; while the first "
-    "request still runs 409 with Retry-After. A first request that failed with 5xx or 429 "
-    "leaves the key unused.",
+    "(a bare token is accepted too), 1 to 255 characters, one per new request, scoped to the "
+    "agency (all its API keys). The same key with the same request within 24 hours gets the "
+    "first answer again (Idempotent-Replayed: true) and issues nothing; with another request "
+    "422; while the first request still runs 409 with Retry-After. A first request that failed "
+    "with 5xx, 409 or 429 leaves the key unused.",
     "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
     "examples": {"uuid": {"value": '"8e03978e-40d5-43e8-bc93-6894a57f9324"'}},
 }
