@@ -37,12 +37,36 @@ PASSWORD = "s3kr1t-Pa55"
     (f"postgresql://skk@db/skk?PASS%57ORD={PASSWORD}&sslmode=require",
      "postgresql://skk@db/skk?sslmode=require"),
     (f"postgresql://skk:{PASSWORD}@[::1/skk", "postgresql://…"),  # unparseable: scheme only
+    # A "/", "?" or "#" in the password ends a URL parser's netloc early.
+    (f"postgresql://skk:pa?{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+    (f"postgresql://skk:ab/{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+    (f"postgresql://skk:pa#{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+    (f"postgresql://skk:{PASSWORD}/?#@x@db:5432/skk?sslmode=require",
+     "postgresql://skk@db:5432/skk?sslmode=require"),
+    # An "@" in the query moves the cut right: more is left out, never a password shown.
+    (f"postgresql://skk@db/skk?password={PASSWORD}@x", "postgresql://skk@x"),
     ("sqlite:////var/lib/skk/skk.sqlite3", "sqlite:////var/lib/skk/skk.sqlite3"),
     ("sqlite:///:memory:", "sqlite:///:memory:"),
 ])
 def test_redacted_url_leaves_out_every_password(url: str, shown: str) -> None:
     assert redacted_url(url) == shown
     assert PASSWORD not in redacted_url(url)
+
+
+@pytest.mark.parametrize("separator", ["?", "/", "#"])
+def test_a_bad_url_error_carries_no_part_of_the_password(skk, separator: str) -> None:
+    halves = ("Qz7Kp", "Wv9Lm")
+    url = f"postgresql://skk:{halves[0]}{separator}{halves[1]}@db.internal/skk"
+    result = skk("agency", "list", SKK_DATABASE_URL=url)
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skk: cannot use SKK_DATABASE_URL: "), lines
+    assert "percent-encoded" in lines[0]  # names what is wrong
+    assert not any(half in result.stderr for half in halves), result.stderr
+    # Without "scheme://" the value is not echoed either.
+    bare = skk("agency", "list", SKK_DATABASE_URL=f"skk:{halves[0]}@db/skk")
+    assert bare.exit_code == 2 and halves[0] not in bare.stderr
+    assert bare.stderr.startswith("skk: SKK_DATABASE_URL is not a database URL")
 
 
 def test_require_database_url_refuses_the_default_only() -> None:
