@@ -69,6 +69,18 @@ def test_a_bad_url_error_carries_no_part_of_the_password(skk, separator: str) ->
     assert bare.stderr.startswith("skk: SKK_DATABASE_URL is not a database URL")
 
 
+@pytest.mark.parametrize("blank", ["", "  ", "\t"])
+@pytest.mark.parametrize("require", [None, "0", "1"])
+def test_a_blank_database_url_is_refused_not_replaced_by_the_default(
+        skk, blank: str, require: str | None) -> None:
+    result = skk("agency", "list", SKK_DATABASE_URL=blank, SKK_REQUIRE_DATABASE_URL=require)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("skk: SKK_DATABASE_URL is set but empty; give a database URL, "
+                             "or unset it to use the development SQLite default\n")
+    with pytest.raises(ConfigurationError, match="set but empty"):
+        load_settings({"SKK_DATABASE_URL": blank})
+
+
 def test_require_database_url_refuses_the_default_only() -> None:
     with pytest.raises(ConfigurationError) as refused:
         load_settings({"SKK_REQUIRE_DATABASE_URL": "1"})

@@ -132,8 +132,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``SKK_*`` variables; bad values raise ConfigurationError."""
     env = os.environ if environ is None else environ
     require_database_url = _flag(env, "SKK_REQUIRE_DATABASE_URL")
-    given_url = env.get("SKK_DATABASE_URL", "").strip()
-    if require_database_url and not given_url:
+    given_url = env.get("SKK_DATABASE_URL")
+    if given_url is not None and not given_url.strip():
+        # Set but blank is a mistake (an env file's line lost its value), never a request
+        # for the default: falling back would put this host silently on the SQLite file.
+        raise ConfigurationError(
+            "SKK_DATABASE_URL is set but empty; give a database URL, or unset it to use the "
+            "development SQLite default")
+    if require_database_url and given_url is None:
         raise ConfigurationError(
             "SKK_DATABASE_URL is not set, and SKK_REQUIRE_DATABASE_URL refuses the default "
             f"database {redacted_url(_database_url(DEFAULT_DATABASE_URL))}; set SKK_DATABASE_URL "
