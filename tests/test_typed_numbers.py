@@ -19,6 +19,7 @@ from verifier import create_app
 from verifier.cli import main
 from verifier.core.errors import Conflict
 from verifier.store import apikeys, credentials, records, revocation
+from verifier.store.models import CredentialRecord
 
 HOLDER = "Muhammad Rizky Pratama Saputra"
 NUMBER = "ME063100 3 00001234 2026"
@@ -63,13 +64,51 @@ def test_a_number_is_not_issued_again_in_other_case(numbered, issue):
         issue(number=NUMBER.lower())
 
 
-def test_numbers_differing_in_mixed_case_are_never_guessed(contoh, issue):
-    issue(number="Ab-1")
-    issue(number="aB-1")  # neither the upper nor the lower form of the first
-    assert credentials.stored_number("lsp-contoh", "Ab-1") == "Ab-1"
-    assert credentials.stored_number("lsp-contoh", "aB-1") == "aB-1"
-    with pytest.raises(Conflict, match="only in upper and lower case"):
-        credentials.stored_number("lsp-contoh", "AB-1")
+def test_a_mixed_case_twin_is_not_issued(contoh, issue):
+    issue(number="Xy-1")
+    for twin in ("XY-1", "xY-1", "xy-1"):  # neither only upper nor only lower case
+        with pytest.raises(Conflict, match="Xy-1.* already exists"):
+            issue(number=twin)
+
+
+def test_a_twin_passing_the_check_at_the_same_moment_is_refused_by_the_index(
+        contoh, issue, env, monkeypatch):
+    # Two requests issuing ABC-9 and abc-9 at once both pass the check (neither sees the
+    # other's uncommitted row); the unique number_key index stops the second, as Conflict.
+    issue(number="ABC-9")
+    monkeypatch.setattr(credentials, "_check_unique", lambda _credentials: None)
+    with pytest.raises(Conflict, match="abc-9.* already exists for this agency"):
+        issue(number="abc-9")
+    result = CliRunner().invoke(main, [
+        "issue", "--agency", "lsp-contoh", "--name", HOLDER, "--job-code", "ME063100",
+        "--level", "3", "--number", "Abc-9"], env=env, catch_exceptions=False)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("skk: certificate number 'Abc-9' already exists")
+    assert len(result.stderr.splitlines()) == 1
+    assert credentials.numbers_as_stored("lsp-contoh", ["abc-9"]) == {"ABC-9": ["ABC-9"]}
+
+
+def _unkeyed_twins(issue) -> None:
+    """Xy-1 and XY-1 both stored, as a database from before schema version 7 may hold them
+    (the later twin without number_key)."""
+    issue(number="Xy-1")
+    CredentialRecord.update(number_key=None).where(CredentialRecord.number == "Xy-1").execute()
+    issue(number="XY-1")
+
+
+def test_numbers_differing_only_in_case_from_before_version_7_are_never_guessed(
+        contoh, issue, env):
+    _unkeyed_twins(issue)
+    assert credentials.stored_number("lsp-contoh", "Xy-1") == "Xy-1"  # typed exactly
+    assert credentials.stored_number("lsp-contoh", "XY-1") == "XY-1"
+    for typed in ("xY-1", "xy-1"):
+        with pytest.raises(Conflict, match="only in upper and lower case"):
+            credentials.stored_number("lsp-contoh", typed)
+    result = CliRunner().invoke(main, ["suspend", "--agency", "lsp-contoh", "xY-1", "--reason",
+                                       "fraud"], env=env, catch_exceptions=False)
+    assert result.exit_code == 1 and "only in upper and lower case" in result.stderr
+    assert revocation.lookup("lsp-contoh", "XY-1") is None
+    assert revocation.lookup("lsp-contoh", "Xy-1") is None
 
 
 # --- the command line --------------------------------------------------------------------------
@@ -156,6 +195,20 @@ def test_console_finds_the_number_however_typed(numbered, database, env):
     assert found.status_code == 200 and NUMBER in found.get_data(as_text=True)
     page = tab.get("/console/credentials/" + quote(NUMBER.lower()))
     assert page.status_code == 200 and HOLDER in page.get_data(as_text=True)
+
+
+def test_numbers_in_one_cohort_file_differing_only_in_case_are_duplicates(contoh):
+    from verifier.issuance import cohort
+    from verifier.issuance.cohort_file import read_cohort
+    from verifier.store import registry
+
+    rows = ("nama;nomor;kode_jabatan;jenjang\n"
+            f"{HOLDER};LSP-2026-AB1;ME063100;3\nBudi Santoso;lsp-2026-ab1;ME063100;3\n")
+    with pytest.raises(cohort.CohortRejected) as rejected:
+        cohort.plan(read_cohort(rows.encode()), registry.get_agency("lsp-contoh"),
+                    pepper=None, now=_wall())
+    assert [(p.line, p.message) for p in rejected.value.problems] == [
+        (3, "duplicate certificate number, see line 2")]
 
 
 def test_a_cohort_row_given_again_in_other_case_is_existing(numbered):
