@@ -21,7 +21,7 @@ from typing import Any
 
 from verifier.core.credential import JOB_CODE_RE, MAX_TEXT_LENGTH, check_text
 from verifier.core.errors import InvalidInput, RowProblem
-from verifier.core.text import clean_text, fold
+from verifier.core.text import clean_text, fold, unreadable_csv
 
 MASTER_VERSION = "2025"
 #: The columns of a master file, in the package file's order.
@@ -151,6 +151,14 @@ def parse_master(text: str) -> tuple[Job, ...]:
     first = text.partition("\n")[0]
     dialect = _Semicolon if first.count(";") > first.count(",") else csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        return _jobs(reader)
+    except csv.Error as exc:  # e.g. a cell over the reader's 128 KiB limit: that line, no more
+        raise MasterRejected([RowProblem(reader.line_num, "file", unreadable_csv(exc))]) from None
+
+
+def _jobs(reader: Any) -> tuple[Job, ...]:
+    """The jobs of :func:`parse_master`'s reader; csv.Error is the caller's to report."""
     header = [clean_text(cell).lower() for cell in next(reader, [])]
     problems = _header_problems(header)
     if problems:

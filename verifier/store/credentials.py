@@ -15,7 +15,7 @@ import peewee
 from verifier.core.credential import Credential, checked_number, number_key
 from verifier.core.errors import Conflict
 from verifier.core.nik import quoted
-from verifier.store.db import bound_database
+from verifier.store.db import bound_database, take_turns
 from verifier.store.models import CredentialRecord
 
 #: Rows per statement: one query per credential kept a 5,000-row cohort's transaction open
@@ -73,9 +73,7 @@ def insert_cohort(signed: Sequence[SignedCredential]) -> None:
     database = bound_database()
     agency_id = signed[0].credential.agency_id
     with database.atomic():
-        if isinstance(database, peewee.PostgresqlDatabase):
-            database.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                                 ("skk-cohort:" + agency_id,))
+        take_turns(database, "skk-cohort:" + agency_id)
         if _issued_meanwhile(signed, agency_id):
             raise Conflict(
                 "another import issued some of these rows a moment ago; nothing was issued by "

@@ -96,6 +96,14 @@ def bound_database() -> peewee.Database:
     return database
 
 
+def take_turns(database: peewee.Database, name: str) -> None:
+    """Inside a transaction: wait until no other transaction holds turn ``name``, then hold it
+    until this one ends. PostgreSQL: an advisory transaction lock; SQLite: nothing more is
+    needed, every write transaction already holds the database's write lock from its BEGIN."""
+    if isinstance(database, peewee.PostgresqlDatabase):
+        database.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+
+
 @contextlib.contextmanager
 def transaction() -> Iterator[None]:
     """One transaction (a savepoint inside another) around several store calls, for a service
