@@ -17,8 +17,10 @@ from tests.console_support import Clock, ConsoleClient, make_staff
 from tests.helpers import NOW
 from verifier import create_app
 from verifier.cli import main
+from verifier.core import keys
 from verifier.core.errors import Conflict
-from verifier.store import apikeys, credentials, records, revocation
+from verifier.issuance import issuer
+from verifier.store import apikeys, credentials, records, registry, revocation
 from verifier.store.models import CredentialRecord
 
 HOLDER = "Muhammad Rizky Pratama Saputra"
@@ -130,6 +132,52 @@ def test_cli_revocation_commands_take_the_number_however_typed(numbered, env):
     assert revocation.lookup("lsp-contoh", NUMBER).status == "revoked"
     # No second record under the typed spelling: the token's own number is what was revoked.
     assert revocation.lookup("lsp-contoh", NUMBER.lower()) is None
+
+
+def test_a_number_of_an_agency_signing_elsewhere_is_recorded_as_typed_and_said_so(
+        contoh, issue, env, app, tmp_path):
+    # Its numbers are not known here; verification compares the token's number exactly (and
+    # stays as it is): a change typed in other case must say it affects no such certificate.
+    runner = CliRunner()
+
+    def skk(*args: str):
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    assert skk("agency", "add", "dinas-luar", "--name", "Dinas PUPR Luar", "--levels", "1-6",
+               "--kind", "dinas").exit_code == 0
+    key = keys.generate_signing_key("EdDSA")
+    jwk = tmp_path / "luar.jwk"
+    jwk.write_text(json.dumps(key.verifying_key().jwk))
+    assert skk("keys", "import", "--agency", "dinas-luar", str(jwk), "--since",
+               "2025-01-01").exit_code == 0
+    request = issuer.IssueRequest("dinas-luar", HOLDER, 3, job_code="ME063100", number="ABC-1")
+    token = issuer.sign(issuer.build_credential(request, registry.get_agency("dinas-luar"),
+                                                _wall() - 3600), key)
+    note = f"skk: note: {revocation.AS_TYPED_NOTE}"
+
+    typed = skk("revoke", "--agency", "dinas-luar", "abc-1", "--reason", "fraud", "--json")
+    assert typed.exit_code == 0 and json.loads(typed.stdout)["changed"] is True
+    assert note in typed.stderr.splitlines()
+    assert set(json.loads(typed.stdout)) == {"agency", "number", "status", "at", "reason",
+                                             "changed"}  # SPEC §5's members, no more
+    assert skk("verify", token).stdout.startswith("VALID")  # the note's very point
+    exact = skk("suspend", "--agency", "dinas-luar", "ABC-1", "--reason", "fraud")
+    assert exact.exit_code == 0 and note in exact.stderr.splitlines()
+    assert skk("verify", token).stdout.startswith("SUSPENDED")
+
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {apikeys.create('dinas-luar', NOW)['api_key']}"}
+    answer = client.post("/api/v1/credentials/abc-2/suspend", json={"reason": "fraud"},
+                         headers=auth)
+    assert answer.status_code == 200 and answer.get_json()["number"] == "abc-2"
+    assert answer.headers["SKK-Number-Note"] == revocation.AS_TYPED_NOTE
+    # A number issued here is found however typed, and carries no such note.
+    issue(number="OWN-1")
+    own = skk("suspend", "--agency", "lsp-contoh", "own-1", "--reason", "fraud")
+    assert own.exit_code == 0 and "note:" not in own.stderr
+    own_auth = {"Authorization": f"Bearer {apikeys.create('lsp-contoh', NOW)['api_key']}"}
+    lifted = client.post("/api/v1/credentials/own-1/reinstate", json={}, headers=own_auth)
+    assert lifted.status_code == 200 and "SKK-Number-Note" not in lifted.headers
 
 
 # --- the agency API ----------------------------------------------------------------------------
