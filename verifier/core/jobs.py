@@ -111,21 +111,6 @@ def package_master(version: str = MASTER_VERSION) -> JobMaster:
     return JobMaster(version, parse_master(text))
 
 
-def find_by_code(code: str, version: str = MASTER_VERSION) -> Job | None:
-    """The package list's job with this code (case-insensitive), or None."""
-    return package_master(version).find_by_code(code)
-
-
-def find_by_title(title: str, level: int, version: str = MASTER_VERSION) -> Job | None:
-    """The package list's job with this title at this level, or None."""
-    return package_master(version).find_by_title(title, level)
-
-
-def levels_for_title(title: str, version: str = MASTER_VERSION) -> list[int]:
-    """Levels at which a title exists in the package list."""
-    return package_master(version).levels_for_title(title)
-
-
 def level_group(level: int) -> str:
     """The KKNI group of a jenjang: ``operator`` (1-3), ``technician`` (4-6), ``expert`` (7-9)."""
     return "operator" if level <= 3 else "technician" if level <= 6 else "expert"
