@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from verifier.store.audit import ACTIONS
+from verifier.store.audit import AGENCY_ACTIONS
 from verifier.web import openapi_crew
 from verifier.web.openapi_spec import (
     BATCH_PATHS,
@@ -191,7 +191,7 @@ PATHS: dict[str, Any] = {
              "description": "Only this actor's events (also those it approved).",
              "schema": {"type": "string"}},
             {"name": "action", "in": "query", "required": False,
-             "schema": {"enum": list(ACTIONS)}},
+             "schema": {"enum": list(AGENCY_ACTIONS)}},
             {"name": "since", "in": "query", "required": False,
              "schema": {"type": "string", "format": "date"}, "description": "First day (UTC)."},
             {"name": "until", "in": "query", "required": False,
