@@ -47,6 +47,9 @@ PASSWORD = "s3kr1t-Pa55"
     (f"postgresql://skk@db/skk?password={PASSWORD}@x", "postgresql://skk@x"),
     ("sqlite:////var/lib/skk/skk.sqlite3", "sqlite:////var/lib/skk/skk.sqlite3"),
     ("sqlite:///:memory:", "sqlite:///:memory:"),
+    ("sqlite:////srv/ops@corp/skk.sqlite3", "sqlite:////srv/ops@corp/skk.sqlite3"),  # no user
+    (f"postgresql:///skk?host=/run/postgresql&password=a@{PASSWORD}",
+     "postgresql:///skk?host=/run/postgresql"),
 ])
 def test_redacted_url_leaves_out_every_password(url: str, shown: str) -> None:
     assert redacted_url(url) == shown

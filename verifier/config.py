@@ -188,7 +188,8 @@ def _without_user_secret(url: str) -> str:
     which is the safe side.
     """
     scheme, separator, rest = url.partition("://")
-    if not separator or "@" not in rest:
+    # rest starting with "/": no host part, so no user either (a SQLite path may hold "@").
+    if not separator or "@" not in rest or rest.startswith("/"):
         return url
     user_part, _, after = rest.rpartition("@")
     # A user name ends at ":" (the password follows); the others cannot be in one unencoded.
