@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def test_a_mixed_case_twin_is_not_issued(contoh, issue):
 
 
 def test_a_twin_passing_the_check_at_the_same_moment_is_refused_by_the_index(
-        contoh, issue, env, monkeypatch):
+        contoh, issue, env, monkeypatch, app, agency_auth):
     # Two requests issuing ABC-9 and abc-9 at once both pass the check (neither sees the
     # other's uncommitted row); the unique number_key index stops the second, as Conflict.
     issue(number="ABC-9")
@@ -87,7 +88,50 @@ def test_a_twin_passing_the_check_at_the_same_moment_is_refused_by_the_index(
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("skk: certificate number 'Abc-9' already exists")
     assert len(result.stderr.splitlines()) == 1
+    answer = app.test_client().post("/api/v1/credentials", headers=agency_auth, json={
+        "holder_name": HOLDER, "job_code": "ME063100", "level": 3, "number": "aBc-9"})
+    assert answer.status_code == 409
+    assert "'aBc-9' already exists for this agency" in answer.get_json()["detail"]
     assert credentials.numbers_as_stored("lsp-contoh", ["abc-9"]) == {"ABC-9": ["ABC-9"]}
+
+
+def test_twins_issued_at_the_same_moment_make_one_certificate(contoh, issue, database,
+                                                               monkeypatch):
+    # Each request has checked before the other writes (the barrier holds the first until the
+    # second has checked too, or a second passes: SQLite makes the second wait at BEGIN).
+    both_checked = threading.Barrier(2)
+    check = credentials._check_unique
+
+    def check_then_wait(wanted):
+        check(wanted)
+        try:
+            both_checked.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+
+    monkeypatch.setattr(credentials, "_check_unique", check_then_wait)
+    outcomes: list[str] = []
+
+    def run(number: str) -> None:
+        try:
+            with database.connection_context():  # each thread its own connection
+                outcomes.append(issue(now=_wall(), number=number).credential.number)
+        except Conflict as refused:
+            outcomes.append(refused.message)
+        except BaseException as exc:  # reported below, in the test's own thread
+            outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("ABC-9", "abc-9")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    issued = [n for n in outcomes if n in ("ABC-9", "abc-9")]
+    refused = [m for m in outcomes if m not in issued]
+    assert len(issued) == 1 and len(refused) == 1, outcomes
+    assert "already exists for this agency" in refused[0]
+    assert CredentialRecord.select().where(
+        CredentialRecord.number.in_(["ABC-9", "abc-9"])).count() == 1
 
 
 def _unkeyed_twins(issue) -> None:
