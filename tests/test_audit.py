@@ -114,7 +114,10 @@ def test_audit_api_filters_and_pages(client, auth, issue):
     assert [len(page["events"]) for page in pages] == [2, 2, 1]  # 3 issued, suspend, revoke
     ids = [e["id"] for page in pages for e in page["events"]]
     assert ids == sorted(ids) and len(set(ids)) == 5
+    # A service-wide action (no agency) is never in an agency's log: not a choice either.
+    assert "jobs_import" not in app_openapi_action_choices(client)
     for query, field in [("actor=ROOT!", "actor"), ("action=hack", "action"),
+                         ("action=jobs_import", "action"),
                          ("since=15-01-2026", "since"), ("limit=0", "limit"),
                          ("limit=5000", "limit"), ("after=-1", "after"), ("who=me", "who")]:
         answer = get(query)
@@ -236,3 +239,11 @@ def test_renderer_leaves_out_unprintable_entries(contoh, settings, store):
     assert len(urls) == 3
     assert sorted(name for name in files if name.startswith("qr/")) == [
         "qr/" + cohort_folder.qr_file_name(entries[0].credential.number)]
+
+
+def app_openapi_action_choices(client) -> list[str]:
+    """The agency audit route's ?action= choices, as /openapi.json offers them."""
+    spec = client.get("/openapi.json").get_json()
+    (action,) = [p for p in spec["paths"]["/api/v1/audit"]["get"]["parameters"]
+                 if p["name"] == "action"]
+    return action["schema"]["enum"]

@@ -324,6 +324,23 @@ def test_demo_is_idempotent_and_covers_four_states(skk) -> None:
         assert json.loads(verdict.stdout)["status"] == item["status"]
 
 
+def test_demo_with_a_wrong_passphrase_stops_and_keeps_the_key(skk, env) -> None:
+    skk("init")
+    skk("agency", "add", "lsp-demo", "--name", "LSP Demo Konstruksi Nusantara", "--levels", "1-6")
+    kid = as_json(skk("keys", "generate", "--agency", "lsp-demo", "--json"))["kid"]
+    wrong = CliRunner().invoke(main, ["demo"], env={**env, "SKK_KEY_PASSPHRASE": "not-it"})
+    assert wrong.exit_code == 2 and wrong.stdout == ""
+    assert kid in wrong.stderr and "wrong SKK_KEY_PASSPHRASE" in wrong.stderr, wrong.stderr
+    keys = as_json(skk("keys", "list", "--agency", "lsp-demo", "--json"))
+    assert [(key["kid"], key["state"], key["can_sign"]) for key in keys] == [(kid, "active", True)]
+    assert [item["status"] for item in as_json(skk("demo", "--json"))] == [
+        "valid", "revoked", "suspended", "expired"]  # the right passphrase: the same key signs
+    assert {json.loads(skk("verify", "--json", item["url"]).stdout)["credential"]["number"]
+            for item in as_json(skk("demo", "--json"))} == {
+                "DEMO 0001 2026", "DEMO 0002 2026", "DEMO 0003 2026", "DEMO 0004 2020"}
+    assert len(as_json(skk("keys", "list", "--agency", "lsp-demo", "--json"))) == 1
+
+
 def test_missing_passphrase_is_configuration_error(skk, ready, env) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["keys", "generate", "--agency", "lsp-contoh"],

@@ -653,6 +653,9 @@ def test_audit_page_filters_and_exports_csv(team, tab, issue):
     assert len(rows) == 3  # her password change and enrolment (make_staff), her sign-in
     assert all("<td>user:vera</td>" in row for row in rows)
     assert tab.get("/console/audit?action=bogus").status_code == 422
+    # jobs_import is recorded without an agency: no agency's filter offers or takes it.
+    assert 'value="jobs_import"' not in page and 'value="suspend"' in page
+    assert tab.get("/console/audit?action=jobs_import").status_code == 422
     export = tab.get("/console/audit.csv?action=suspend")
     assert export.mimetype == "text/csv" and export.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig")), delimiter=";"))

@@ -158,3 +158,12 @@ def test_json_members():
 def test_too_long_credential_is_a_row_problem():
     found = problems(lambda: roster.from_members([{"credential": "x" * 4097}], resolve))
     assert found[0]["column"] == "credential" and "4096" in found[0]["message"]
+
+
+def test_a_cell_over_the_csv_field_limit_is_refused_naming_its_line() -> None:
+    huge = "x" * 200 * 1024  # over the CSV reader's 128 KiB field limit: csv.Error before
+    with pytest.raises(InvalidInput) as refused:
+        from_csv(f'nomor;nama;lembaga\nA-1;Rina;lsp-contoh\nA-2;"{huge}";lsp-contoh\n')
+    assert refused.value.message == (
+        "line 3: a cell is larger than 128 KiB: not a spreadsheet's CSV")
+    assert refused.value.field == "file"

@@ -37,12 +37,51 @@ PASSWORD = "s3kr1t-Pa55"
     (f"postgresql://skk@db/skk?PASS%57ORD={PASSWORD}&sslmode=require",
      "postgresql://skk@db/skk?sslmode=require"),
     (f"postgresql://skk:{PASSWORD}@[::1/skk", "postgresql://…"),  # unparseable: scheme only
+    # A "/", "?" or "#" in the password ends a URL parser's netloc early.
+    (f"postgresql://skk:pa?{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+    (f"postgresql://skk:ab/{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+    (f"postgresql://skk:pa#{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+    (f"postgresql://skk:{PASSWORD}/?#@x@db:5432/skk?sslmode=require",
+     "postgresql://skk@db:5432/skk?sslmode=require"),
+    # An "@" in the query moves the cut right: more is left out, never a password shown.
+    (f"postgresql://skk@db/skk?password={PASSWORD}@x", "postgresql://skk@x"),
     ("sqlite:////var/lib/skk/skk.sqlite3", "sqlite:////var/lib/skk/skk.sqlite3"),
     ("sqlite:///:memory:", "sqlite:///:memory:"),
+    ("sqlite:////srv/ops@corp/skk.sqlite3", "sqlite:////srv/ops@corp/skk.sqlite3"),  # no user
+    (f"postgresql:///skk?host=/run/postgresql&password=a@{PASSWORD}",
+     "postgresql:///skk?host=/run/postgresql"),
 ])
 def test_redacted_url_leaves_out_every_password(url: str, shown: str) -> None:
     assert redacted_url(url) == shown
     assert PASSWORD not in redacted_url(url)
+
+
+@pytest.mark.parametrize("separator", ["?", "/", "#"])
+def test_a_bad_url_error_carries_no_part_of_the_password(skk, separator: str) -> None:
+    halves = ("Qz7Kp", "Wv9Lm")
+    url = f"postgresql://skk:{halves[0]}{separator}{halves[1]}@db.internal/skk"
+    result = skk("agency", "list", SKK_DATABASE_URL=url)
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skk: cannot use SKK_DATABASE_URL: "), lines
+    assert "percent-encoded" in lines[0]  # names what is wrong
+    assert not any(half in result.stderr for half in halves), result.stderr
+    # Without "scheme://" the value is not echoed either.
+    bare = skk("agency", "list", SKK_DATABASE_URL=f"skk:{halves[0]}@db/skk")
+    assert bare.exit_code == 2 and halves[0] not in bare.stderr
+    assert bare.stderr.startswith("skk: SKK_DATABASE_URL is not a database URL")
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\t"])
+@pytest.mark.parametrize("require", [None, "0", "1"])
+def test_a_blank_database_url_is_refused_not_replaced_by_the_default(
+        skk, blank: str, require: str | None) -> None:
+    result = skk("agency", "list", SKK_DATABASE_URL=blank, SKK_REQUIRE_DATABASE_URL=require)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("skk: SKK_DATABASE_URL is set but empty; give a database URL, "
+                             "or unset it to use the development SQLite default\n")
+    with pytest.raises(ConfigurationError, match="set but empty"):
+        load_settings({"SKK_DATABASE_URL": blank})
 
 
 def test_require_database_url_refuses_the_default_only() -> None:

@@ -165,6 +165,20 @@ def test_bad_file_issues_nothing_and_writes_nothing(skk, contoh, cohort_path, tm
     assert leftovers(out) == []
 
 
+def test_a_cell_over_the_csv_field_limit_is_refused_naming_its_line(skk, contoh, cohort_path,
+                                                                    tmp_path):
+    huge = "x" * 200 * 1024  # over the CSV reader's 128 KiB field limit: csv.Error before
+    path = cohort_path(f'nama;nomor;kode_jabatan;jenjang\nRina;A-1;ME063100;3\n"{huge}";A-2;'
+                       "ME063100;3\n".encode())
+    result = issue_batch(skk, path, tmp_path / "out")
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(
+        "skk: line 3: a cell is larger than 128 KiB: not a spreadsheet's CSV"), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and CredentialRecord.select().count() == 0
+    assert not (tmp_path / "out").exists()
+
+
 def test_nonempty_out_folder_is_refused_before_anything(skk, contoh, cohort_path, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

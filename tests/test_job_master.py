@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,69 @@ def test_a_bad_file_is_refused_whole_and_writes_nothing(skk, tmp_path) -> None:
     assert as_json.exit_code == 1 and len(json.loads(as_json.stdout)["errors"]) == 2
     assert JobMasterVersion.select().count() == 0
     assert AuditEvent.select().where(AuditEvent.action == "jobs_import").count() == 0
+
+
+#: A cell over the CSV reader's 128 KiB field limit, which raised csv.Error (a traceback).
+HUGE_CELL = "x" * 200 * 1024
+
+
+def test_a_cell_over_the_csv_field_limit_is_a_row_problem(skk, tmp_path) -> None:
+    text = _updated(add=f'SI099001,"{HUGE_CELL}",Sipil,Geodesi,Operator,2,X')
+    with pytest.raises(MasterRejected) as rejected:
+        parse_master(text)
+    assert [(p.line, p.column) for p in rejected.value.problems] == [(31, "file")]
+    assert "larger than 128 KiB" in rejected.value.problems[0].message
+    result = skk("jobs", "import", str(_write(tmp_path, text)))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "line 31, file: a cell is larger than 128 KiB" in result.stderr
+    assert "Traceback" not in result.output and JobMasterVersion.select().count() == 0
+
+
+def test_two_imports_at_once_get_consecutive_versions(database) -> None:
+    # Both read the newest version before either writes, were they not taking turns: the
+    # second then failed on the version's primary key with a traceback (PostgreSQL).
+    both_read = threading.Barrier(2)
+    newest = job_masters.newest_version
+
+    def read_then_wait() -> int | None:
+        version = newest()
+        try:
+            both_read.wait(timeout=1)  # with turns taken, the other waits for this one instead
+        except threading.BrokenBarrierError:
+            pass
+        return version
+
+    errors: list[BaseException] = []
+
+    def run(text: str) -> None:
+        try:
+            with database.connection_context():  # each thread its own connection
+                _import(text)
+        except BaseException as exc:  # reported below, in the test's own thread
+            errors.append(exc)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(job_masters, "newest_version", read_then_wait)
+        threads = [threading.Thread(target=run, args=(text,)) for text in (
+            _updated(), _updated(add=NEW_JOB.replace("Drone", "Laser")))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert errors == []
+    assert [v.version for v in job_masters.versions()] == [1, 2]
+    assert len({v.sha256 for v in job_masters.versions()}) == 2
+
+
+def test_the_cached_master_is_read_again_when_a_version_holds_other_content(contoh) -> None:
+    # A restore followed by another import can give version 1 different content.
+    _import(_updated())
+    assert job_masters.active_master().find_by_code("SI099001") is not None
+    JobMasterVersion.delete().execute()
+    _import(_updated(add=NEW_JOB.replace("SI099001", "SI099003")))
+    master = job_masters.active_master()
+    assert master.version == "1" and master.find_by_code("SI099001") is None
+    assert master.find_by_code("SI099003") is not None
 
 
 # --- issuing follows the newest version ----------------------------------------------------------

@@ -34,6 +34,7 @@ from tests.helpers import DAY, NOW
 from verifier.cli import main
 from verifier.config import redacted_url
 from verifier.core import keys
+from verifier.core.credential import number_key
 from verifier.core.errors import ConfigurationError, StorageUnavailable
 from verifier.core.trust import AgencyInfo
 from verifier.issuance import issuer
@@ -308,6 +309,9 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
         **before, **{table: [] for table in added_tables}, "audit_event": copied,
         # step 6 gave api_key an owner_id column (NULL for every agency key)
         "api_key": sorted((*row, None) for row in before["api_key"]),
+        # step 7 gave credential its number as it compares (column 2 is the number)
+        "credential": sorted(((*row, number_key(row[2])) for row in before["credential"]),
+                             key=repr),
         "skk_meta": sorted([("registry_version", 2),
                             ("schema_version", db.SCHEMA_VERSION)], key=repr)}
     api_key_columns = {c.name: c.null for c in v1_database.get_columns("api_key")}
@@ -405,6 +409,41 @@ def test_credential_lookup_by_key_uses_the_version_2_index(tmp_path: Path) -> No
         ("lsp-contoh", "abc"),
     ).fetchall()
     assert any("credential_agency_id_kid" in str(row[-1]) for row in plan), plan
+
+
+def test_version_7_keys_every_number_but_pre_7_case_twins(v1_database, store, skk) -> None:
+    fill_v1(store)
+    valid = V1Credential.get(V1Credential.number == NUMBERS["valid"])
+    for twin in ("mig 0001 2026", "Mig 0001 2026"):  # possible before 7: the index is exact
+        data = {**valid.__data__, "number": twin}
+        del data["id"]
+        V1Credential.create(**data)
+    assert skk("init").exit_code == 0
+    v1_database.close()
+    keyed = v1_database.execute_sql("SELECT number, number_key FROM credential ORDER BY id")
+    assert keyed.fetchall() == [  # the oldest of the twins keeps the key, the others NULL
+        (NUMBERS["valid"], NUMBERS["valid"]), (NUMBERS["revoked"], NUMBERS["revoked"]),
+        (NUMBERS["suspended"], NUMBERS["suspended"]),
+        ("mig 0001 2026", None), ("Mig 0001 2026", None)]
+    # Typed exactly, each twin is found; typed otherwise, the number is ambiguous and refused.
+    exact = skk("suspend", "--agency", AGENCY.id, "--reason", "fraud", "Mig 0001 2026")
+    assert exact.exit_code == 0, exact.output
+    ambiguous = skk("suspend", "--agency", AGENCY.id, "--reason", "fraud", "mIG 0001 2026")
+    assert ambiguous.exit_code == 1
+    assert "differ from this one only in upper and lower case" in ambiguous.stderr
+    # No new twin: the number in any case is taken.
+    again = skk("issue", "--agency", AGENCY.id, "--name", "Budi Santoso", "--job-code",
+                "ME063100", "--level", "3", "--number", "MIG 0002 2026".lower())
+    assert again.exit_code == 1 and "already exists" in again.stderr
+
+
+def test_number_lookups_use_the_version_7_index(tmp_path: Path) -> None:
+    database = db.open_database(f"sqlite:///{tmp_path / 'plan.sqlite3'}", create=True)
+    db.init_schema(database)
+    plan = database.execute_sql(
+        "EXPLAIN QUERY PLAN SELECT number FROM credential WHERE agency_id = ? "
+        "AND number_key IN (?, ?)", ("lsp-contoh", "A-1", "B-2")).fetchall()
+    assert any("credential_agency_id_number_key" in str(row[-1]) for row in plan), plan
 
 
 def test_damaged_meta_table_is_refused(v1_database) -> None:

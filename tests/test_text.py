@@ -37,4 +37,7 @@ def test_different_names_stay_different() -> None:
 
 
 def test_job_titles_are_found_by_the_same_folding() -> None:
-    assert jobs.find_by_title("  operator   WHEEL excavator ", 3) == jobs.find_by_code("ME063100")
+    master = jobs.package_master()
+    assert master.find_by_title("  operator   WHEEL excavator ", 3) == master.find_by_code(
+        "ME063100")
+    assert master.levels_for_title("operator wheel EXCAVATOR") == [3]

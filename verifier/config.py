@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,8 +132,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``SKK_*`` variables; bad values raise ConfigurationError."""
     env = os.environ if environ is None else environ
     require_database_url = _flag(env, "SKK_REQUIRE_DATABASE_URL")
-    given_url = env.get("SKK_DATABASE_URL", "").strip()
-    if require_database_url and not given_url:
+    given_url = env.get("SKK_DATABASE_URL")
+    if given_url is not None and not given_url.strip():
+        # Set but blank is a mistake (an env file's line lost its value), never a request
+        # for the default: falling back would put this host silently on the SQLite file.
+        raise ConfigurationError(
+            "SKK_DATABASE_URL is set but empty; give a database URL, or unset it to use the "
+            "development SQLite default")
+    if require_database_url and given_url is None:
         raise ConfigurationError(
             "SKK_DATABASE_URL is not set, and SKK_REQUIRE_DATABASE_URL refuses the default "
             f"database {redacted_url(_database_url(DEFAULT_DATABASE_URL))}; set SKK_DATABASE_URL "
@@ -163,17 +170,31 @@ def redacted_url(url: str) -> str:
     """``url`` without its password (in the user part or a ``password=`` parameter): the form a
     command or log may show to name the database it uses."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(_without_user_secret(url))
     except ValueError:  # e.g. an unclosed IPv6 bracket: show no more than the scheme
         return url.partition("://")[0] + "://…"
     netloc = parts.netloc
-    if "@" in netloc:
-        user, _, host = netloc.rpartition("@")  # a password may itself hold "@"
-        name = user.partition(":")[0]
-        netloc = f"{name}@{host}" if name else host
     query = "&".join(item for item in parts.query.split("&") if item and not _secret(item))
     # Put together by hand: urlunsplit would drop the empty host of sqlite:////path.
     return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def _without_user_secret(url: str) -> str:
+    """``url`` with everything between ``scheme://`` and its last ``@`` cut but the user name.
+
+    Done on the raw text, before any URL parsing: a password holding ``/``, ``?`` or ``#``
+    ends a parser's netloc early, so that the rest of the password would pass for the host,
+    path or query. An ``@`` further right (in the query) only makes this cut more than needed,
+    which is the safe side.
+    """
+    scheme, separator, rest = url.partition("://")
+    # rest starting with "/": no host part, so no user either (a SQLite path may hold "@").
+    if not separator or "@" not in rest or rest.startswith("/"):
+        return url
+    user_part, _, after = rest.rpartition("@")
+    # A user name ends at ":" (the password follows); the others cannot be in one unencoded.
+    name = re.split(r"[:@/?#]", user_part, maxsplit=1)[0]
+    return f"{scheme}://{name}@{after}" if name else f"{scheme}://{after}"
 
 
 def _secret(parameter: str) -> bool:
@@ -203,7 +224,10 @@ def _database_url(url: str) -> str:
     """Resolve a relative SQLite file against the instance folder, never the working directory."""
     url = url.strip()
     if "://" not in url:
-        raise ConfigurationError(f"SKK_DATABASE_URL is not a database URL: {url!r}")
+        # Not echoed: a value without "scheme://" may still hold a password.
+        raise ConfigurationError(
+            "SKK_DATABASE_URL is not a database URL: it lacks the scheme:// start "
+            "(postgresql://... or sqlite:///...)")
     scheme, rest = url.split("://", 1)
     if scheme.startswith("sqlite") and rest.startswith("/") and not rest.startswith("//"):
         path = rest[1:]

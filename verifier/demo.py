@@ -44,7 +44,9 @@ def ensure_demo(settings: Settings, service: VerificationService, now: int) -> l
     agency = _ensure_agency(now)
     issuing = IssuingService.from_settings(settings)
     key_store = PrivateKeyStore(settings.keys_dir, settings.key_passphrase)
-    if not any(keyring.can_sign(key_store, key) for key in registry.list_keys(agency.id)):
+    # Only when there is no signing key at all: one this host cannot open (a wrong passphrase,
+    # a file not copied) must stop with its clear error, never be retired for a new one.
+    if not any(key.is_signing_key for key in registry.list_keys(agency.id)):
         keyring.generate(key_store, agency.id, "EdDSA", now)
     if not bundles.has_signer(key_store):
         bundles.new_key(key_store, now)  # so that /periksa and offline checks work in the demo too

@@ -211,7 +211,7 @@ def revoke(
 ) -> None:
     """Revoke a credential for good."""
     change = revocation.revoke(agency_id, number, reason, note=note, actor=_CLI_ACTOR, now=rt.now())
-    emit(as_json, change.to_dict())
+    _emit_change(as_json, change)
 
 
 @click.command()
@@ -229,7 +229,7 @@ def suspend(
     change = revocation.suspend(
         agency_id, number, reason, note=note, actor=_CLI_ACTOR, now=rt.now()
     )
-    emit(as_json, change.to_dict())
+    _emit_change(as_json, change)
 
 
 @click.command()
@@ -242,7 +242,14 @@ def suspend(
 def reinstate(rt: Runtime, agency_id: str, number: str, note: str | None, as_json: bool) -> None:
     """Lift a suspension."""
     change = revocation.reinstate(agency_id, number, note=note, actor=_CLI_ACTOR, now=rt.now())
+    _emit_change(as_json, change)
+
+
+def _emit_change(as_json: bool, change: revocation.StateChange) -> None:
+    """The SPEC §5 object; on stderr, a note when the number was recorded exactly as typed."""
     emit(as_json, change.to_dict())
+    if change.as_typed:
+        click.echo(f"skk: note: {revocation.AS_TYPED_NOTE}", err=True)
 
 
 @click.command()

@@ -21,7 +21,7 @@ from typing import Any
 
 from verifier.core.credential import JOB_CODE_RE, MAX_TEXT_LENGTH, check_text
 from verifier.core.errors import InvalidInput, RowProblem
-from verifier.core.text import clean_text, fold
+from verifier.core.text import clean_text, fold, unreadable_csv
 
 MASTER_VERSION = "2025"
 #: The columns of a master file, in the package file's order.
@@ -111,21 +111,6 @@ def package_master(version: str = MASTER_VERSION) -> JobMaster:
     return JobMaster(version, parse_master(text))
 
 
-def find_by_code(code: str, version: str = MASTER_VERSION) -> Job | None:
-    """The package list's job with this code (case-insensitive), or None."""
-    return package_master(version).find_by_code(code)
-
-
-def find_by_title(title: str, level: int, version: str = MASTER_VERSION) -> Job | None:
-    """The package list's job with this title at this level, or None."""
-    return package_master(version).find_by_title(title, level)
-
-
-def levels_for_title(title: str, version: str = MASTER_VERSION) -> list[int]:
-    """Levels at which a title exists in the package list."""
-    return package_master(version).levels_for_title(title)
-
-
 def level_group(level: int) -> str:
     """The KKNI group of a jenjang: ``operator`` (1-3), ``technician`` (4-6), ``expert`` (7-9)."""
     return "operator" if level <= 3 else "technician" if level <= 6 else "expert"
@@ -151,6 +136,14 @@ def parse_master(text: str) -> tuple[Job, ...]:
     first = text.partition("\n")[0]
     dialect = _Semicolon if first.count(";") > first.count(",") else csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        return _jobs(reader)
+    except csv.Error as exc:  # e.g. a cell over the reader's 128 KiB limit: that line, no more
+        raise MasterRejected([RowProblem(reader.line_num, "file", unreadable_csv(exc))]) from None
+
+
+def _jobs(reader: Any) -> tuple[Job, ...]:
+    """The jobs of :func:`parse_master`'s reader; csv.Error is the caller's to report."""
     header = [clean_text(cell).lower() for cell in next(reader, [])]
     problems = _header_problems(header)
     if problems:

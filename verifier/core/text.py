@@ -37,3 +37,11 @@ def formula_safe(cell: str) -> str:
     """The cell, with a quote before a leading = + - @ (or tab, CR) so a spreadsheet shows it as
     text instead of running it (results.csv, the console's audit export)."""
     return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
+
+
+def unreadable_csv(error: Exception) -> str:
+    """What a ``csv.Error`` says about a spreadsheet's CSV, in words for whoever saved it (the
+    reader refuses a cell over its 128 KiB field limit; no honest cell comes near it)."""
+    if "field larger than field limit" in str(error):
+        return "a cell is larger than 128 KiB: not a spreadsheet's CSV"
+    return f"cannot be read as CSV ({error})"

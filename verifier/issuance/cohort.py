@@ -249,7 +249,8 @@ def _duplicates_in_file(candidates: list[_Candidate], cohort: CohortFile) -> lis
     people: dict[tuple[str, str | None], int] = {}
     for c in candidates:
         if c.number_given:
-            first = numbers.setdefault(c.credential.number, c.row.line)
+            # Compared as numbers are found (case, spacing): twins would name one certificate.
+            first = numbers.setdefault(number_key(c.credential.number), c.row.line)
             if first != c.row.line:
                 problems.append(_problem(c.row, cohort, "number",
                                          f"duplicate certificate number, see line {first}"))
@@ -323,9 +324,11 @@ def _reassign_colliding_numbers(candidates: list[_Candidate], now: int) -> None:
     if not assigned:
         return
     agency_id = assigned[0].credential.agency_id
-    taken = set(credentials.by_number(agency_id, [c.credential.number for c in assigned]))
-    taken |= {c.credential.number for c in candidates if c.number_given}
+    # By number_key: a drawn number may not be another one's twin in other case either.
+    taken = set(credentials.numbers_as_stored(agency_id,
+                                              [c.credential.number for c in assigned]))
+    taken |= {number_key(c.credential.number) for c in candidates if c.number_given}
     for c in assigned:
-        while c.credential.number in taken:
+        while number_key(c.credential.number) in taken:
             c.credential = issuer.renumbered(c.credential, now)
-        taken.add(c.credential.number)
+        taken.add(number_key(c.credential.number))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.core.errors import InvalidInput
+from verifier.core.text import unreadable_csv
 
 #: Canonical column -> accepted headers (Indonesian first, English aliases).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -143,7 +144,11 @@ def _read_csv(data: bytes, max_rows: int | None, layout: Layout) -> CohortFile:
     delimiter = max((";", ",", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records = ((reader.line_num, record) for record in reader)
-    return _rows_from(records, layout, place=lambda column_index, line: "", max_rows=max_rows)
+    try:
+        return _rows_from(records, layout, place=lambda column_index, line: "", max_rows=max_rows)
+    except csv.Error as exc:  # e.g. a cell over the reader's 128 KiB limit
+        raise InvalidInput(f"line {reader.line_num}: {unreadable_csv(exc)}",
+                           field="file") from None
 
 
 def _check_unpacked_size(data: bytes, limit: int) -> None:

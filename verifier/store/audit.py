@@ -48,6 +48,10 @@ ACTIONS = (
     "apikey_revoked",
     "jobs_import",  # a jabatan kerja master imported (no agency: it applies to all)
 )
+#: Actions of the whole service, recorded with no agency: never in an agency's log.
+SERVICE_ACTIONS = frozenset({"jobs_import"})
+#: The actions an agency's log can hold: the choices of its ``action`` filter (API, console).
+AGENCY_ACTIONS = tuple(action for action in ACTIONS if action not in SERVICE_ACTIONS)
 #: What an actor filter may look like: our own actor strings, nothing else.
 ACTOR_RE = re.compile(r"[a-z0-9:.+-]{1,80}")
 CLI_ACTOR = "cli"
@@ -107,8 +111,9 @@ class AuditFilter:
         if self.actor is not None and not ACTOR_RE.fullmatch(self.actor):
             raise InvalidInput("actor must look like cli, apikey:<key id> or user:<username>",
                                field="actor")
-        if self.action is not None and self.action not in ACTIONS:
-            raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
+        if self.action is not None and self.action not in AGENCY_ACTIONS:
+            raise InvalidInput(f"action must be one of {', '.join(AGENCY_ACTIONS)}",
+                               field="action")
         return self
 
 

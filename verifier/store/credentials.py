@@ -15,7 +15,7 @@ import peewee
 from verifier.core.credential import Credential, checked_number, number_key
 from verifier.core.errors import Conflict
 from verifier.core.nik import quoted
-from verifier.store.db import bound_database
+from verifier.store.db import bound_database, take_turns
 from verifier.store.models import CredentialRecord
 
 #: Rows per statement: one query per credential kept a 5,000-row cohort's transaction open
@@ -44,14 +44,20 @@ def chunks(items: Sequence[Item], size: int = STORE_CHUNK) -> Iterator[Sequence[
 
 
 def insert(signed: Sequence[SignedCredential]) -> None:
-    """Insert in one transaction; Conflict naming the number if any already exists."""
+    """Insert in one transaction; Conflict naming the number if any already exists, also in
+    other upper or lower case (checked first, and held by the unique number_key index against
+    a twin issued by another request at the same moment)."""
     try:
         with bound_database().atomic():
             _check_unique([item.credential for item in signed])
             for chunk in chunks(signed):
                 CredentialRecord.insert_many([_row(item) for item in chunk]).execute()
     except peewee.IntegrityError:
-        raise Conflict("a certificate number was issued concurrently", field="number") from None
+        numbers = [item.credential.number for item in signed]
+        named = f"certificate number {quoted(numbers[0])}" if len(numbers) == 1 else (
+            "one of these certificate numbers")
+        raise Conflict(f"{named} already exists for this agency (issued a moment ago, "
+                       "perhaps in other upper or lower case)", field="number") from None
 
 
 def insert_cohort(signed: Sequence[SignedCredential]) -> None:
@@ -67,9 +73,7 @@ def insert_cohort(signed: Sequence[SignedCredential]) -> None:
     database = bound_database()
     agency_id = signed[0].credential.agency_id
     with database.atomic():
-        if isinstance(database, peewee.PostgresqlDatabase):
-            database.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                                 ("skk-cohort:" + agency_id,))
+        take_turns(database, "skk-cohort:" + agency_id)
         if _issued_meanwhile(signed, agency_id):
             raise Conflict(
                 "another import issued some of these rows a moment ago; nothing was issued by "
@@ -103,19 +107,29 @@ def numbers_as_stored(agency_id: str, numbers: Sequence[str]) -> dict[str, list[
     """The agency's stored numbers that equal each of these canonical numbers in case-blind
     comparison, by :func:`~verifier.core.credential.number_key` (absent ones left out).
 
-    The number as typed and its upper- and lower-case forms are looked up first, on the unique
-    index; only a key still unanswered (a mixed-case number) is compared as ``UPPER(number)``,
-    which reads the agency's rows.
+    One query on the unique (agency, number_key) index finds them. Only an agency holding
+    case-twins stored before schema version 7 (number_key NULL) has those compared as well,
+    as ``UPPER(number)`` among its NULL-key rows alone, so that such a number is seen as
+    ambiguous instead of silently naming one of the twins.
     """
-    keys = {number_key(number) for number in numbers}
-    forms = {form for number in numbers for form in (number, number.upper(), number.lower())}
+    keys = sorted({number_key(number) for number in numbers})
     found: dict[str, set[str]] = {}
-    for chunk in chunks(sorted(forms)):
-        _collect(found, (CredentialRecord.agency == agency_id) & CredentialRecord.number.in_(chunk))
-    for chunk in chunks(sorted(keys - found.keys())):
+    for chunk in chunks(keys):
         _collect(found, (CredentialRecord.agency == agency_id)
-                 & peewee.fn.UPPER(CredentialRecord.number).in_(chunk))
+                 & CredentialRecord.number_key.in_(chunk))
+    if found and _has_unkeyed_twins(agency_id):
+        for chunk in chunks(sorted(found)):
+            _collect(found, (CredentialRecord.agency == agency_id)
+                     & CredentialRecord.number_key.is_null()
+                     & peewee.fn.UPPER(CredentialRecord.number).in_(chunk))
     return {key: sorted(stored) for key, stored in found.items()}
+
+
+def _has_unkeyed_twins(agency_id: str) -> bool:
+    """True when the agency has a credential without number_key: a case-twin from before
+    schema version 7 (an index lookup: NULLs are in the (agency, number_key) index)."""
+    return bool(CredentialRecord.select().where((CredentialRecord.agency == agency_id)
+                                                & CredentialRecord.number_key.is_null()).exists())
 
 
 def _collect(found: dict[str, set[str]], condition: Any) -> None:
@@ -125,15 +139,14 @@ def _collect(found: dict[str, set[str]], condition: Any) -> None:
 
 def stored_number(agency_id: str, raw: str) -> str:
     """The agency's number as stored for a number however typed (case, outer and doubled spaces
-    do not matter): the same number when stored so, else the one stored number it equals in
-    case-blind comparison; the canonical typed number when none does (NotFound is the caller's
-    to say). InvalidInput when it cannot be a number; Conflict when several stored numbers
-    differ from it only in case."""
+    do not matter): the one stored number it equals in case-blind comparison (the same number
+    when typed exactly as stored); the canonical typed number when none does (NotFound is the
+    caller's to say). InvalidInput when it cannot be a number; Conflict when several stored
+    numbers (case-twins from before schema version 7) differ from it only in case."""
     number = checked_number(raw)
-    if CredentialRecord.select().where((CredentialRecord.agency == agency_id)
-                                       & (CredentialRecord.number == number)).exists():
-        return number
     stored = numbers_as_stored(agency_id, [number]).get(number_key(number), [])
+    if number in stored:
+        return number
     if len(stored) > 1:
         raise Conflict("several certificate numbers differ from this one only in upper and "
                        "lower case: type it exactly as printed", field="number")
@@ -153,19 +166,17 @@ def _by(column: Any, agency_id: str, values: Sequence[str]) -> dict[str, list[Si
 
 def _check_unique(credentials: list[Credential]) -> None:
     """Conflict when a number exists for its agency, also in other upper or lower case (a number
-    found however typed must name one certificate; the index holds them as issued)."""
-    numbers: dict[str, list[str]] = {}
+    found however typed must name one certificate): compared by number_key, on its index."""
+    keys: dict[str, set[str]] = {}
     for credential in credentials:
-        number = credential.number
-        numbers.setdefault(credential.agency_id, []).extend(
-            {number, number.upper(), number.lower()})
-    for agency_id, wanted in numbers.items():
-        for chunk in chunks(wanted):
+        keys.setdefault(credential.agency_id, set()).add(number_key(credential.number))
+    for agency_id, wanted in keys.items():
+        for chunk in chunks(sorted(wanted)):
             taken = (
                 CredentialRecord.select(CredentialRecord.number)
                 .where(
                     (CredentialRecord.agency == agency_id)
-                    & CredentialRecord.number.in_(chunk)
+                    & CredentialRecord.number_key.in_(chunk)
                 )
                 .limit(1)
                 .scalar()
@@ -182,6 +193,7 @@ def _row(item: SignedCredential) -> dict[str, Any]:
     return {
         "agency": cred.agency_id,
         "number": cred.number,
+        "number_key": number_key(cred.number),
         "holder_name": cred.holder_name,
         "job_title": cred.job_title,
         "job_code": cred.job_code,

@@ -70,8 +70,20 @@ def open_database(url: str, *, create: bool = False) -> peewee.Database:
             database = WriteFirstSqliteDatabase(**db_url.parse(url), pragmas=SQLITE_PRAGMAS)
         else:
             database = db_url.connect(url)
-    except (ValueError, RuntimeError, peewee.ImproperlyConfigured) as exc:
-        raise ConfigurationError(f"cannot use SKK_DATABASE_URL: {exc}") from None
+    # The messages name what is wrong but never echo the URL or the parser's words: those
+    # can hold part of a password (a "/" or "?" in it makes the parser read the rest as a port).
+    except RuntimeError:  # peewee: no database class for this scheme
+        raise ConfigurationError(
+            "cannot use SKK_DATABASE_URL: its scheme is not one it knows (postgresql://, sqlite:///)"
+        ) from None
+    except peewee.ImproperlyConfigured:  # the scheme's driver is not installed
+        raise ConfigurationError(
+            "cannot use SKK_DATABASE_URL: the driver for its database is not installed"
+        ) from None
+    except ValueError:
+        raise ConfigurationError(
+            "cannot use SKK_DATABASE_URL: it is not a well-formed URL (a bad port or host, or "
+            "a password holding / ? # @ or : that is not percent-encoded)") from None
     database_proxy.initialize(database)
     return database
 
@@ -82,6 +94,14 @@ def bound_database() -> peewee.Database:
     if database is None:
         raise ConfigurationError("no database is open")
     return database
+
+
+def take_turns(database: peewee.Database, name: str) -> None:
+    """Inside a transaction: wait until no other transaction holds turn ``name``, then hold it
+    until this one ends. PostgreSQL: an advisory transaction lock; SQLite: nothing more is
+    needed, every write transaction already holds the database's write lock from its BEGIN."""
+    if isinstance(database, peewee.PostgresqlDatabase):
+        database.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
 
 
 @contextlib.contextmanager

@@ -4,8 +4,11 @@ Each import is a new version (1, 2, ...) holding its checked jobs as JSON, with 
 when, from which file and the file's SHA-256; it is audited in the same transaction. The newest
 version is the active one, the one issuing checks job codes and titles against; while none was
 imported, the package's own list applies. :func:`active_master` reads the newest version number
-on every call (one indexed query) and parses a version's jobs only when that number changes,
-so every worker of every host issues against a new import from its next request on.
+and SHA-256 on every call (one indexed query) and parses a version's jobs only when they
+change, so every worker of every host issues against a new import from its next request on (a
+restored backup may number different content as a version seen before: the SHA-256 tells).
+Imports take turns (:func:`~verifier.store.db.take_turns`), so two at once get consecutive
+versions instead of one failing on the version's key.
 """
 
 from __future__ import annotations
@@ -16,16 +19,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import peewee
-
 from verifier.core import jobs
 from verifier.core.credential import to_iso
 from verifier.core.jobs import Job, JobMaster
 from verifier.store import audit
-from verifier.store.db import bound_database
+from verifier.store.db import bound_database, take_turns
 from verifier.store.models import JobMasterVersion
 
-_cache: dict[int, JobMaster] = {}
+_cache: dict[tuple[int, str], JobMaster] = {}
 _cache_lock = threading.Lock()
 
 
@@ -49,25 +50,36 @@ class MasterVersion:
 
 def newest_version() -> int | None:
     """The active imported version's number; None while the package's list applies."""
-    value = JobMasterVersion.select(peewee.fn.MAX(JobMasterVersion.version)).scalar()
-    return None if value is None else int(value)
+    newest = _newest()
+    return None if newest is None else newest[0]
+
+
+def _newest() -> tuple[int, str] | None:
+    """The newest imported version's number and SHA-256, in one query on the primary key."""
+    row = (JobMasterVersion.select(JobMasterVersion.version, JobMasterVersion.sha256)
+           .order_by(JobMasterVersion.version.desc()).limit(1).tuples().first())
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def active_master() -> JobMaster:
     """The master issuing checks against now: the newest imported version, or the package's."""
-    version = newest_version()
-    if version is None:
+    newest = _newest()
+    if newest is None:
         return jobs.package_master()
     with _cache_lock:
-        cached = _cache.get(version)
+        cached = _cache.get(newest)
     if cached is not None:
         return cached
-    row = JobMasterVersion.get_by_id(version)
+    version, sha256 = newest
+    row = JobMasterVersion.get_or_none((JobMasterVersion.version == version)
+                                       & (JobMasterVersion.sha256 == sha256))
+    if row is None:  # replaced between the two queries (a restore): read it all again
+        return active_master()
     loaded = JobMaster(str(version), tuple(Job.from_dict(item)
                                            for item in json.loads(row.content)))
     with _cache_lock:
         _cache.clear()  # only the newest is ever asked for again
-        _cache[version] = loaded
+        _cache[newest] = loaded
     return loaded
 
 
@@ -81,7 +93,9 @@ def import_master(imported: tuple[Job, ...], *, source: str, sha256: str, actor:
     """Store checked jobs as the next version, audited, in one transaction; ``(version,
     True)``. When the file is the active version's again (same SHA-256), nothing is written:
     ``(that version, False)``."""
-    with bound_database().atomic():
+    database = bound_database()
+    with database.atomic():
+        take_turns(database, "skk-jobs-import")  # the next version number is read, then taken
         newest = newest_version()
         if newest is not None:
             current = JobMasterVersion.get_by_id(newest)

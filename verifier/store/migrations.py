@@ -15,7 +15,9 @@ they describe the newest schema, not the one the step starts from.
 
 Version 1 is the schema of the first release (agencies, keys, credentials, revocations and their
 history, API keys, NIK misses, ``skk_meta``); 2 indexes credentials by key, 3 adds the shared rate
-counters, 4 the audit log and the agency console's tables.
+counters, 4 the offline bundle tables, 5 the audit log and the agency console's tables, 6 watched
+projects, 7 idempotency records, imported jabatan kerja masters and credentials' ``number_key``
+(the number as it compares, unique per agency).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
+from verifier.core.credential import number_key
 from verifier.store import schema_v6
 
 #: The schema a database has when ``skk_meta`` says nothing newer: the first release.
@@ -247,6 +250,29 @@ def _add_operations_tables(migrator: SchemaMigrator) -> None:
             table_name = "job_master_version"
 
     migrator.database.create_tables([IdempotencyRecord, JobMasterVersion], safe=False)
+    _add_credential_number_key(migrator)
+
+
+def _add_credential_number_key(migrator: SchemaMigrator) -> None:
+    # Numbers are found however typed (issue 14, item 6): each credential keeps its number in
+    # the form numbers compare in, unique per agency, so two certificates can never differ only
+    # in case, and a lookup is one indexed query. Filled here in Python, by exactly
+    # core.credential.number_key's rule (SQL UPPER follows the database's locale). Case-twins
+    # stored before this step (possible then: the old index compares exactly) keep the key on
+    # the oldest only; the others keep NULL, which a unique index allows any number of times,
+    # and lookups refuse such a number as ambiguous unless typed exactly (store.credentials).
+    database = migrator.database
+    migrate(migrator.add_column("credential", "number_key",
+                                peewee.CharField(max_length=40, null=True)))
+    rows = database.execute_sql("SELECT id, agency_id, number FROM credential ORDER BY id")
+    keyed: dict[tuple[str, str], int] = {}
+    for row_id, agency_id, number in rows.fetchall():
+        keyed.setdefault((agency_id, number_key(number)), row_id)
+    update = (f"UPDATE credential SET number_key = {database.param} "
+              f"WHERE id = {database.param}")
+    for (_, key), row_id in keyed.items():
+        database.execute_sql(update, (key, row_id))
+    migrate(migrator.add_index("credential", ("agency_id", "number_key"), True))
 
 
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.

@@ -86,6 +86,10 @@ class CredentialRecord(BaseModel):
     valid_from = BigIntegerField()
     expires_at = BigIntegerField()
     token = TextField()
+    #: schema version 7: the number as it compares (core.credential.number_key: trimmed, single
+    #: spaces, upper case), unique per agency, so that a number found however typed names one
+    #: certificate. NULL only on a case-twin stored before version 7 (store.migrations).
+    number_key = CharField(max_length=40, null=True)
 
     class Meta:
         table_name = "credential"
@@ -94,6 +98,7 @@ class CredentialRecord(BaseModel):
             (("agency", "nik_hmac"), False),
             # schema version 2: what a compromised key signed, for re-issue (store.migrations)
             (("agency", "kid"), False),
+            (("agency", "number_key"), True),  # schema version 7
         )
 
 

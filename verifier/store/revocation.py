@@ -7,7 +7,7 @@ many valid serialisations (member order, a second signature by ES256), and all o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import peewee
@@ -52,6 +52,10 @@ class StateChange:
     at: int | None
     reason: str | None
     changed: bool
+    #: The number names no certificate this service issued (the agency signs elsewhere), so it
+    #: was recorded exactly as typed: say :data:`AS_TYPED_NOTE` beside the object (not in it:
+    #: SPEC §5 fixes its members).
+    as_typed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The SPEC §5 state-change object."""
@@ -67,6 +71,13 @@ class StateChange:
 
 #: Never repeats the number asked for: someone may have typed a NIK into the number box.
 NO_SUCH_CREDENTIAL = "this agency has no such credential"
+#: Said with a change to a number no certificate issued here has. Verification compares the
+#: token's number exactly (SPEC §2 rules 7-8): finding it however typed is for certificates
+#: this service issued, whose numbers it knows.
+AS_TYPED_NOTE = ("no certificate issued here has this number (the agency signs elsewhere): it "
+                 "was recorded exactly as typed, and affects a certificate only if it matches "
+                 "the certificate's number character for character, upper and lower case "
+                 "included")
 
 
 def lookup(agency_id: str, number: str) -> RevocationStatus | None:
@@ -145,10 +156,12 @@ def _apply(
 ) -> StateChange:
     number = stored_number(agency_id, raw_number)  # however typed: case, spaces
     check_request(action, agency_id, number, reason, note)
+    as_typed = not _issued_here(agency_id, number)  # then it signs elsewhere (check_request)
     for attempt in range(2):
         try:
             with bound_database().atomic():
-                return _transition(action, agency_id, number, reason, note, actor, now)
+                change = _transition(action, agency_id, number, reason, note, actor, now)
+            return replace(change, as_typed=as_typed)
         except peewee.IntegrityError:
             # Another writer created the record between our read and insert; read it again.
             if attempt:

@@ -246,7 +246,7 @@ def reinstate_credential(number: str) -> Response:
         caller.agency_id, number, note=body.get("note"), actor=caller.actor,
         now=int(time.time()),
     )
-    return json_response(change.to_dict())
+    return _state_change(change)
 
 
 def _with_reason(
@@ -260,7 +260,18 @@ def _with_reason(
     if isinstance(change, approvals.Approval):
         return json_response({"agency": change.agency_id, "number": change.number,
                               "status": "pending_approval", "approval": change.id}, 202)
-    return json_response(change.to_dict())
+    return _state_change(change)
+
+
+#: Carries revocation.AS_TYPED_NOTE beside the SPEC §5 object, whose members are fixed.
+AS_TYPED_HEADER = "SKK-Number-Note"
+
+
+def _state_change(change: revocation.StateChange) -> Response:
+    response = json_response(change.to_dict())
+    if change.as_typed:
+        response.headers[AS_TYPED_HEADER] = revocation.AS_TYPED_NOTE
+    return response
 
 
 @bp.get("/audit")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from verifier.store.audit import ACTIONS
+from verifier.store.audit import AGENCY_ACTIONS
 from verifier.web import openapi_crew
 from verifier.web.openapi_spec import (
     BATCH_PATHS,
@@ -76,9 +76,14 @@ def _html(description: str) -> dict[str, Any]:
 def _state_change(action: str, request: str, reason: bool) -> dict[str, Any]:
     waits = {"202": _json(_ref("PendingRevocation"), "The agency has four-eyes revocation on: "
                           "the revocation waits for a second admin's approval in the console.")}
+    done = {**_json(_ref("StateChange"), "The state after the request (the CLI's object)."),
+            "headers": {"SKK-Number-Note": {
+                "description": "Only when no certificate issued here has this number (an "
+                "agency that signs elsewhere): the number was recorded exactly as typed and "
+                "affects a certificate only if it matches its number character for character.",
+                "schema": {"type": "string"}}}}
     return {"post": _op(
-        f"{action.capitalize()} an own credential",
-        _json(_ref("StateChange"), "The state after the request (the CLI's object)."),
+        f"{action.capitalize()} an own credential", done,
         *_BODY_ERRORS, "NotFound", "Conflict", "UnprocessableContent", agency=True,
         parameters=[_NUMBER_PARAM],
         requestBody=_body(request, required=reason),
@@ -190,7 +195,7 @@ PATHS: dict[str, Any] = {
              "description": "Only this actor's events (also those it approved).",
              "schema": {"type": "string"}},
             {"name": "action", "in": "query", "required": False,
-             "schema": {"enum": list(ACTIONS)}},
+             "schema": {"enum": list(AGENCY_ACTIONS)}},
             {"name": "since", "in": "query", "required": False,
              "schema": {"type": "string", "format": "date"}, "description": "First day (UTC)."},
             {"name": "until", "in": "query", "required": False,

@@ -59,7 +59,7 @@ def audit_log() -> tuple[str, int]:
         page, total, events, error = 1, 0, [], problem(exc)
     pages = max(1, -(-total // AUDIT_PAGE))
     return render_template("console/audit.html", args=args, events=events, page=page,
-                           pages=pages, total=total, error=error, actions=audit.ACTIONS,
+                           pages=pages, total=total, error=error, actions=audit.AGENCY_ACTIONS,
                            actors=audit.actors(agency_id)), (200 if error is None else 422)
 
 
