@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
-from tests.helpers import POSTGRES_URL
+from tests.helpers import POSTGRES_URL, XDIST_WORKER
 from verifier.store.db import open_database
 from verifier.store.models import ALL_TABLES
 
@@ -54,12 +54,27 @@ class Answer:
         return json.loads(self.body)
 
 
+def _worker_share() -> tuple[int, int]:
+    """This process's slot among the pytest-xdist workers and their number; (0, 1) without."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = XDIST_WORKER or "gw0"
+    return int(worker.removeprefix("gw")) % count, count
+
+
 def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback TCP port nobody listens on right now.
+
+    The kernel picks it (bind to port 0). Under pytest-xdist each worker only takes ports whose
+    remainder modulo the worker count is its own slot, so two workers never pick the same port
+    in the moment between this probe closing and gunicorn binding it.
+    """
+    slot, count = _worker_share()
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port % count == slot:
+            return port
 
 
 def fresh_database(kind: str, tmp: Path) -> str:
