@@ -64,7 +64,8 @@ class NotifierSettings:
 
 def retry_delay(attempts: int, settings: NotifierSettings) -> int:
     """Seconds to wait after the ``attempts``-th failed attempt: 5, 10, 20, ... up to an hour."""
-    return min(settings.first_retry_seconds * 2 ** (attempts - 1), settings.max_retry_seconds)
+    doubled = settings.first_retry_seconds << max(attempts - 1, 0)  # an int, unlike 2 ** n
+    return min(doubled, settings.max_retry_seconds)
 
 
 def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:

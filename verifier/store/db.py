@@ -78,7 +78,7 @@ def open_database(url: str, *, create: bool = False) -> peewee.Database:
 
 def bound_database() -> peewee.Database:
     """The database :func:`open_database` bound the models to: the one store functions act on."""
-    database = database_proxy.obj
+    database: peewee.Database | None = database_proxy.obj
     if database is None:
         raise ConfigurationError("no database is open")
     return database
