@@ -148,8 +148,8 @@ def test_installed_versions_are_the_locked_ones() -> None:
                  for dist in metadata.distributions()}
     differing = {name: (version, installed.get(name)) for name, version in pins.items()
                  if installed.get(name) != version}
-    assert differing == {}, "installed differs from requirements-dev.txt (run `make test`, " \
-        f"which reinstalls from the lock): {differing}"
+    assert differing == {}, ("installed differs from requirements-dev.txt (run `make test`, "
+                             f"which reinstalls from the lock): {differing}")
 
 
 def test_every_declared_dependency_is_locked() -> None:
