@@ -17,7 +17,8 @@ def test_without_xdist_the_given_database_is_used() -> None:
 def test_each_worker_gets_a_database_of_its_own() -> None:
     url = "postgresql://postgres@127.0.0.1:5432/test?sslmode=disable"
     assert worker_database_url(url, "gw0") == (
-        "postgresql://postgres@127.0.0.1:5432/test_gw0?sslmode=disable")
+        "postgresql://postgres@127.0.0.1:5432/test_gw0?sslmode=disable"
+    )
     assert worker_database_url(url, "gw1") != worker_database_url(url, "gw0")
 
 
