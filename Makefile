@@ -66,9 +66,10 @@ test: lint
 		"will be skipped (apt-get install chromium; .ci/run installs it)."
 	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
 
-# The unit tier only (in process, no server, no browser): a quick check while working.
+# The unit tier only (in process, no server, no browser): a quick check while working, on every
+# core (pytest-xdist; README "Habits" has the measured gain).
 test-fast: lint
-	$(BIN)/python -m pytest -m unit
+	$(BIN)/python -m pytest -m unit -n auto
 
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_verify.py

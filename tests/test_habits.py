@@ -1,5 +1,6 @@
 """The everyday checks stay what README "Habits" promises: git hooks that fetch nothing and run
-the locked tools, the format checked by `make lint`, mypy strict, a coverage floor."""
+the locked tools, the format checked by `make lint`, the unit tier in parallel, mypy strict, a
+coverage floor."""
 
 from __future__ import annotations
 
@@ -43,6 +44,10 @@ def test_lint_checks_the_format_that_fmt_writes() -> None:
     assert "$(BIN)/ruff format $(PY_SOURCES)" in fmt
     assert "$(BIN)/ruff check $(PY_SOURCES)" in lint
     assert "$(BIN)/ruff check --fix $(PY_SOURCES)" in fmt
+
+
+def test_the_unit_tier_runs_on_every_core() -> None:
+    assert "$(BIN)/python -m pytest -m unit -n auto" in _make_target("test-fast")
 
 
 def test_mypy_is_strict_and_coverage_has_a_floor() -> None:
