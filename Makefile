@@ -109,4 +109,4 @@ outdated: $(TEST_STAMP)
 	$(BIN)/python -m pip list --outdated
 
 clean:
-	rm -rf $(VENV) dist build instance .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+	rm -rf $(VENV) dist build instance .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* .hypothesis
