@@ -169,7 +169,7 @@ def cohort_csv(rows: int) -> bytes:
     writer.writerow(["nama", "nik", "kode_jabatan", "jenjang", "nomor", "asosiasi"])
     for index in range(rows):
         job = rng.choice(master)
-        words = [rng.choice(FIRST_NAMES)] + rng.sample(LAST_NAMES, rng.choice((1, 1, 2)))
+        words = [rng.choice(FIRST_NAMES), *rng.sample(LAST_NAMES, rng.choice((1, 1, 2)))]
         number = f"{job.code} {job.level} {index + 1:08d} 2025"
         writer.writerow([" ".join(words), nik(rng, index), job.code, job.level, number,
                          rng.choice(ASSOCIATIONS)])

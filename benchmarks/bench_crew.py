@@ -203,7 +203,7 @@ class Arrivals:
         arrivals = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 arrived = time.time()
                 arrivals.check(self.headers, body)

@@ -81,8 +81,8 @@ def prepare(folder: Path, count: int) -> tuple[peewee.Database, PrivateKeyStore]
     numbers: set[tuple[str, str]] = set()
     while len(numbers) < count:
         numbers.add((f"lsp-bench-{rng.randrange(AGENCIES):02d}",
-                     f"{rng.choice(codes)} {rng.randint(1, 9)} {rng.randrange(10**8):08d} "
-                     f"{rng.randint(2020, 2026)}"))
+                     (f"{rng.choice(codes)} {rng.randint(1, 9)} {rng.randrange(10**8):08d} "
+                      f"{rng.randint(2020, 2026)}")))
     rows = [(agency, number, "revoked" if rng.random() < 0.9 else "suspended",
              rng.choice(REASONS), NOW - rng.randrange(5 * 365 * DAY))
             for agency, number in numbers]

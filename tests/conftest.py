@@ -7,11 +7,13 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import peewee
+import psycopg2
 import pytest
 
-from tests.helpers import DATABASE_KINDS, DAY, NOW, POSTGRES_URL
+from tests.helpers import DATABASE_KINDS, DAY, GIVEN_POSTGRES_URL, NOW, POSTGRES_URL
 from verifier.config import Settings
 from verifier.issuance import issuer, keyring
 from verifier.issuance.keystore import PrivateKeyStore
@@ -21,6 +23,27 @@ from verifier.store.credentials import SignedCredential
 from verifier.store.db import init_schema, open_database
 from verifier.store.models import ALL_TABLES
 from verifier.verification import VerificationService
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_postgres_database() -> None:
+    """Under pytest-xdist, create this worker's own database (``<db>_gw0``; tests/helpers.py)
+    through a connection to the given one, if it is not there yet; kept for the next run."""
+    if GIVEN_POSTGRES_URL is None or POSTGRES_URL is None or POSTGRES_URL == GIVEN_POSTGRES_URL:
+        return
+    name = urlsplit(POSTGRES_URL).path.lstrip("/")
+    try:
+        connection = psycopg2.connect(GIVEN_POSTGRES_URL)
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at SKK_TEST_POSTGRES_URL does not answer: {exc}")
+    try:
+        connection.autocommit = True  # CREATE DATABASE runs outside any transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
 
 
 def _fresh_postgres(url: str) -> peewee.Database:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
-from tests.helpers import POSTGRES_URL
+from tests.helpers import POSTGRES_URL, XDIST_WORKER
 from verifier.store.db import open_database
 from verifier.store.models import ALL_TABLES
 
@@ -54,12 +55,47 @@ class Answer:
         return json.loads(self.body)
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
+#: The ports pytest-xdist workers share out among themselves: below Linux's default ephemeral
+#: range (32768-60999), where the kernel places the ports it picks for bind(0) and connect().
+WORKER_PORTS = range(20_000, 32_768)
+
+
+def worker_ports(worker: str, count: int) -> range:
+    """The slice of :data:`WORKER_PORTS` that xdist worker ``worker`` (``gw0``...) of ``count``
+    takes its ports from; no two workers' slices overlap."""
+    size = len(WORKER_PORTS) // count
+    start = WORKER_PORTS.start + int(worker.removeprefix("gw")) % count * size
+    return range(start, start + size)
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now.
+
+    Without xdist the kernel picks it (bind to port 0). Under pytest-xdist each worker draws
+    from its own slice of ports (:func:`worker_ports`), so two workers never pick the same port
+    in the moment between this probe closing and gunicorn binding it. (Not by the kernel's
+    choice modulo the worker count: Linux hands bind(0) odd ports only.)
+    """
+    if XDIST_WORKER is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            return port
+    ports = worker_ports(XDIST_WORKER, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    for _ in range(1000):
+        port = random.choice(ports)
+        if _bindable(port):
+            return port
+    pytest.fail(f"no free loopback port among {ports} for xdist worker {XDIST_WORKER}")
 
 
 def fresh_database(kind: str, tmp: Path) -> str:

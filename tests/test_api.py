@@ -375,7 +375,7 @@ def test_an_unreadable_proxy_count_is_a_configuration_error(database, env, hops)
 class _BrokenStore(Storage):
     """A shared rate-limit store that does not answer (as Redis down would)."""
 
-    STORAGE_SCHEME = ["skk-test-broken"]
+    STORAGE_SCHEME = ["skk-test-broken"]  # noqa: RUF012 (limits' Storage declares a list)
 
     @property
     def base_exceptions(self) -> type[Exception]:

@@ -649,7 +649,7 @@ def test_audit_page_filters_and_exports_csv(team, tab, issue):
     page = _text(tab.get("/console/audit?action=suspend"))
     assert number in page and page.count("<tr><td><time") == 1
     by_actor = _text(tab.get("/console/audit?actor=user:vera"))
-    rows = re.findall(r"<tr><td><time.*?</tr>", by_actor, re.S)
+    rows = re.findall(r"<tr><td><time.*?</tr>", by_actor, re.DOTALL)
     assert len(rows) == 3  # her password change and enrolment (make_staff), her sign-in
     assert all("<td>user:vera</td>" in row for row in rows)
     assert tab.get("/console/audit?action=bogus").status_code == 422

@@ -91,7 +91,7 @@ def test_upload_report_download_and_print(browser, server, spreadsheet, tmp_path
         context.close()
 
 
-def test_form_without_javascript_explains_a_bad_list(browser, server, contoh, tmp_path):  # noqa
+def test_form_without_javascript_explains_a_bad_list(browser, server, contoh, tmp_path):  # noqa: F811
     path = tmp_path / "kru.csv"
     path.write_text("lembaga;nomor;nama\nlsp-tidak-ada;X 1;Rina\n", encoding="utf-8")
     context = browser.new_context(java_script_enabled=False, locale="en-US")

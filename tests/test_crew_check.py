@@ -3,7 +3,7 @@ number, rented certificates across owners, and project terms. Time is injected (
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -158,7 +158,7 @@ def _report_of(world, service, project: ProjectTerms, **fields: Any):
 
 def test_expires_before_project_end(world, service):
     signed = world.issue()
-    expiry = date.fromtimestamp(signed.credential.expires_at)
+    expiry = datetime.fromtimestamp(signed.credential.expires_at, UTC).date()
     late = ProjectTerms(ends=date(expiry.year, 12, 31))
     early = ProjectTerms(ends=date(expiry.year - 1, 1, 1))
     flagged = run(service, [scanned(signed.token)], late).workers[0]

@@ -129,7 +129,7 @@ def test_missing_file_is_explained(client, contoh):
     assert response.status_code == 422 and "choose the file" in body(response)
 
 
-def test_rows_by_number_are_limited_unless_a_project_key_is_typed(database, env, fresh):  # noqa
+def test_rows_by_number_are_limited_unless_a_project_key_is_typed(database, env, fresh):  # noqa: F811
     from verifier import create_app
 
     app = create_app({**env, "TESTING": True, "SKK_RATELIMIT_MANUAL_CHECK_MATCH": "2 per minute"})

@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -209,7 +210,7 @@ def test_a_failing_receiver_gets_the_same_message_until_it_accepts(session: Sess
     attempts = [d for d in session.deliveries if d.webhook_id == wanted]
     assert [d.answered for d in attempts] == [500, 500, 204]
     assert len({d.body for d in attempts}) == 1
-    gaps = [b.received_at - a.received_at for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b.received_at - a.received_at for a, b in pairwise(attempts)]
     # Backoff of 1 s, then 2 s, counted in whole seconds (the outbox's resolution).
     assert gaps[1] >= 1.0 and gaps[1] > gaps[0] - 1.0
     assert json.loads(attempts[0].body)["type"] == "credential.suspended"

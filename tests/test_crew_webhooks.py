@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -415,10 +415,10 @@ def test_delivered_messages_and_ended_projects_are_forgotten(watched):
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
-    answers: list[int] = []
-    seen: list[str] = []
+    answers: ClassVar[list[int]] = []
+    seen: ClassVar[list[str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         self.seen.append(self.path)
         self.rfile.read(int(self.headers["Content-Length"]))
         status = self.answers.pop(0)

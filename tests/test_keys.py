@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -592,7 +591,7 @@ def test_store_refuses_unencrypted_file(keys_dir: Path) -> None:
 def test_store_refuses_file_holding_another_key(store: PrivateKeyStore, keys_dir: Path) -> None:
     key, path = _saved(store)
     other = keys.generate_signing_key()
-    os.replace(path, keys_dir / f"{other.kid}.pem")
+    path.replace(keys_dir / f"{other.kid}.pem")
     with pytest.raises(ConfigurationError, match=f"holds the key {key.kid}, not {other.kid}"):
         PrivateKeyStore(keys_dir, PASSPHRASE).load(other.kid)
 

@@ -256,7 +256,7 @@ def test_the_gate_log_counts_exports_and_clears_the_days_checks(phone: BrowserCo
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert table[0] == ["time", "number", "name", "job", "level", "status"]
     assert {row[5] for row in table[1:]} == {"valid", "revoked", "expired"}
-    assert ["DEMO 0001 2026", "Rina Marlina"] == table[[r[5] for r in table].index("valid")][1:3]
+    assert table[[r[5] for r in table].index("valid")][1:3] == ["DEMO 0001 2026", "Rina Marlina"]
     page.on("dialog", lambda dialog: dialog.accept())
     page.locator("#log-clear").click()
     expect(rows).to_have_count(0)

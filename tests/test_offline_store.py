@@ -51,7 +51,7 @@ def test_concurrent_changes_get_distinct_consecutive_numbers(database, contoh, i
         try:
             with database.connection_context():  # each thread its own connection
                 revocation.revoke("lsp-contoh", number, "fraud", note=None, actor="t", now=NOW)
-        except BaseException as exc:  # reported below, in the test's own thread
+        except BaseException as exc:  # noqa: BLE001 (reported below, in the test's own thread)
             errors.append(exc)
 
     threads = [threading.Thread(target=revoke, args=(n,)) for n in numbers]

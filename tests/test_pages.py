@@ -58,7 +58,8 @@ FORGED = {"id": "PALSU ATAU TIDAK DIKENAL", "en": "FORGED OR UNKNOWN"}
 UNAVAILABLE = {"id": "TIDAK DAPAT MEMERIKSA SEKARANG", "en": "CANNOT CHECK RIGHT NOW"}
 NO_MATCH = {"id": "Tidak ada sertifikat yang cocok", "en": "No certificate matches"}
 _VERDICT_WORD = re.compile(r'<h[12] class="word" id="verdict-word">([^<]*)</h[12]>')
-_URL_ATTRIBUTE = re.compile(r'\b(?:src|href|action|srcset|poster|data)\s*=\s*"([^"]*)"', re.I)
+_URL_ATTRIBUTE = re.compile(r'\b(?:src|href|action|srcset|poster|data)\s*=\s*"([^"]*)"',
+                            re.IGNORECASE)
 
 
 def _now() -> int:
@@ -236,7 +237,7 @@ def test_page_is_small_self_contained_and_scriptless(client, credential_in, stat
     assert len(page) < MAX_PAGE_BYTES
     body = page.decode("utf-8")
     assert "<script" not in body.lower()
-    assert not re.search(r"<[^>]+\son[a-z]+\s*=", body, re.I)  # no inline event handlers
+    assert not re.search(r"<[^>]+\son[a-z]+\s*=", body, re.IGNORECASE)  # no inline event handlers
     for url in _URL_ATTRIBUTE.findall(body):
         assert url.startswith(("/", "?", "#", "data:")) and not url.startswith("//"), url
     assert "url(" not in body and "@import" not in body
@@ -255,7 +256,7 @@ def test_inline_style_is_allowed_by_its_hash_not_unsafe_inline(client, database,
         response.headers["Content-Security-Policy"].split(";")
     )
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
-    styles = re.findall(r"<style>(.*?)</style>", response.get_data(as_text=True), re.S)
+    styles = re.findall(r"<style>(.*?)</style>", response.get_data(as_text=True), re.DOTALL)
     assert len(styles) == 1 and "verdict" in styles[0]  # the whole stylesheet, inlined
     digest = base64.b64encode(hashlib.sha256(styles[0].encode("utf-8")).digest()).decode()
     assert policy["style-src"] == f"'sha256-{digest}'"
@@ -685,7 +686,7 @@ def test_level_groups(level, group):
 
 
 def _po(language: str):
-    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         return read_po(handle, locale=language)
 
 
@@ -724,7 +725,7 @@ def test_catalog_has_no_fuzzy_and_consistent_placeholders(language):
 
 def test_catalogs_hold_every_string_of_the_templates():
     """A string added to a template without `pybabel extract` + `update` fails here."""
-    with open(PROJECT_ROOT / "babel.cfg") as handle:
+    with (PROJECT_ROOT / "babel.cfg").open() as handle:
         method_map, options_map = parse_mapping_cfg(handle)
     extracted = {
         message
@@ -734,7 +735,7 @@ def test_catalogs_hold_every_string_of_the_templates():
     assert len(extracted) > 100
     for language in LANGUAGES:
         assert extracted - set(_messages(_po(language))) == set(), language
-    with open(TRANSLATIONS / "messages.pot", "rb") as handle:
+    with (TRANSLATIONS / "messages.pot").open("rb") as handle:
         assert extracted - set(_messages(read_po(handle))) == set()
 
 
@@ -744,6 +745,6 @@ def test_compiled_catalogs_are_up_to_date(language):
     write_mo(compiled, _po(language), use_fuzzy=False)
     compiled.seek(0)
     fresh = _messages(read_mo(compiled))
-    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo", "rb") as handle:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").open("rb") as handle:
         committed = _messages(read_mo(handle))
     assert committed == fresh

@@ -8,6 +8,7 @@ time; they fail with the file and line, or the package, that broke the promise.
 from __future__ import annotations
 
 import ast
+import os
 import re
 from importlib import metadata
 from pathlib import Path
@@ -27,8 +28,14 @@ DEV_LOCK = ROOT / "requirements-dev.txt"
 _PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 
 
+#: The throw-away files test_the_guard_sees_each_way_out writes (one per process, so pytest-xdist
+#: workers never share one); not part of the suite the scan guards.
+PROBE_PREFIX = "_probe_escape"
+
+
 def _guarded_files() -> list[Path]:
-    return sorted(path for folder in GUARDED for path in (ROOT / folder).rglob("*.py"))
+    return sorted(path for folder in GUARDED for path in (ROOT / folder).rglob("*.py")
+                  if not path.name.startswith(PROBE_PREFIX))
 
 
 def _path_problem(value: str) -> str | None:
@@ -104,7 +111,7 @@ def test_tests_benchmarks_and_fuzzers_read_nothing_outside_the_repository() -> N
     ],
 )
 def test_the_guard_sees_each_way_out(tmp_path: Path, source: str) -> None:
-    probe = ROOT / "tests" / "_probe_escape.py"
+    probe = ROOT / "tests" / f"{PROBE_PREFIX}_{os.getpid()}.py"
     # Parsed in place (depth matters), then removed; never imported.
     probe.write_text(f"import os\nfrom pathlib import Path\nX = {source}\n", encoding="utf-8")
     try:
@@ -141,8 +148,8 @@ def test_installed_versions_are_the_locked_ones() -> None:
                  for dist in metadata.distributions()}
     differing = {name: (version, installed.get(name)) for name, version in pins.items()
                  if installed.get(name) != version}
-    assert differing == {}, "installed differs from requirements-dev.txt (run `make test`, " \
-        f"which reinstalls from the lock): {differing}"
+    assert differing == {}, ("installed differs from requirements-dev.txt (run `make test`, "
+                             f"which reinstalls from the lock): {differing}")
 
 
 def test_every_declared_dependency_is_locked() -> None:

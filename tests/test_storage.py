@@ -55,9 +55,8 @@ def test_read_only_sqlite_write_is_storage_unavailable(database, settings) -> No
         database.execute_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
     else:
         database.execute_sql("PRAGMA query_only = ON")
-    with pytest.raises(StorageUnavailable):
-        with db.storage_errors():
-            db.bump_registry_version()
+    with pytest.raises(StorageUnavailable), db.storage_errors():
+        db.bump_registry_version()
 
 
 def test_bad_url_is_configuration_error() -> None:

@@ -99,8 +99,8 @@ def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            os.chmod(name, mode)
-            os.replace(name, path)
+            Path(name).chmod(mode)
+            Path(name).replace(path)
         finally:
             Path(name).unlink(missing_ok=True)
     except OSError as exc:

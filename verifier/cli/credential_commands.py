@@ -115,7 +115,7 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
     def write(url: str, number: str) -> None:
         try:
             render.write_qr(url, temporary)
-            os.replace(temporary, path)
+            temporary.replace(path)
         except (UnreadableInput, OSError) as exc:
             reason = exc.message if isinstance(exc, UnreadableInput) else exc.strerror
             raise UnreadableInput(f"certificate {number} is issued, but its QR could not be "
@@ -180,8 +180,8 @@ def _describe_result(result: VerificationResult, data: dict[str, Any]) -> str:
         lines += [
             f"number: {credential['number']}",
             f"holder: {credential['holder_name']}",
-            f"job: {credential['job_title']} ({credential['job_code'] or '-'}), "
-            f"level {credential['level']}",
+            (f"job: {credential['job_title']} ({credential['job_code'] or '-'}), "
+             f"level {credential['level']}"),
             f"agency: {credential['agency']['name']} ({credential['agency']['id']})",
             f"valid: {credential['valid_from']} to {credential['expires_at']}",
         ]

@@ -108,7 +108,7 @@ class VerifyingKey:
 class SigningKey:
     """A private signing key; its repr never shows key material."""
 
-    __slots__ = ("alg", "kid", "_key", "_verifying_key")
+    __slots__ = ("_key", "_verifying_key", "alg", "kid")
 
     def __init__(self, private_key: PrivateKey) -> None:
         self._key = private_key

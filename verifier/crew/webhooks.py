@@ -24,7 +24,7 @@ from verifier.store import webhooks
 from verifier.store.projects import ProjectInfo
 from verifier.store.webhooks import Subscription
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix Standard Webhooks gives secrets, not one)
 SECRET_BYTES = 32  # Standard Webhooks: between 24 and 64 bytes
 MAX_URL_LENGTH = 2000
 

@@ -223,13 +223,12 @@ def _out_of_bounds(row: CohortRow, cohort: CohortFile, credential: Credential, n
 
 def _level(text: str) -> int | None:
     value = text.strip()
-    if value.endswith(".0"):
-        value = value[:-2]  # a level Excel stored as the number 3.0
+    value = value.removesuffix(".0")  # a level Excel stored as the number 3.0
     # isdigit() is true for "²" too, which int() refuses: ASCII digits only.
     return int(value) if value.isascii() and value.isdigit() and 1 <= int(value) <= 9 else None
 
 
-def _date(text: str) -> int | None | bool:
+def _date(text: str) -> int | bool | None:
     """NumericDate of a date cell; None when empty; False when unreadable."""
     if not text:
         return None

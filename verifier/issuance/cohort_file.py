@@ -215,7 +215,7 @@ def _rows_from(
     max_rows: int | None = None,
 ) -> CohortFile:
     iterator: Iterator[tuple[int, list[str]]] = iter(records)
-    header_line, header = _first_non_blank(iterator, layout)
+    _header_line, header = _first_non_blank(iterator, layout)
     columns = _map_header(header, layout)
     headers = {column: header[index].strip() for index, column in columns.items()}
     rows = []

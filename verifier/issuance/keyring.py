@@ -6,11 +6,12 @@ from typing import Any
 
 from verifier.core import keys
 from verifier.core.keys import SigningKey
+from verifier.core.trust import TrustedKey
 from verifier.issuance.keystore import PrivateKeyStore
 from verifier.store import registry
 
 
-def generate(store: PrivateKeyStore, agency_id: str, alg: str, now: int) -> registry.TrustedKey:
+def generate(store: PrivateKeyStore, agency_id: str, alg: str, now: int) -> TrustedKey:
     """New signing key for an agency; the previous active one is retired."""
     registry.get_agency(agency_id)
     key = keys.generate_signing_key(alg)
@@ -21,7 +22,7 @@ def generate(store: PrivateKeyStore, agency_id: str, alg: str, now: int) -> regi
     )
 
 
-def import_public(agency_id: str, data: bytes, since: int | None, now: int) -> registry.TrustedKey:
+def import_public(agency_id: str, data: bytes, since: int | None, now: int) -> TrustedKey:
     """Trust an external agency's public key (PEM or JWK); it verifies but never signs here."""
     registry.get_agency(agency_id)
     verifying_key = keys.import_public_key(data)

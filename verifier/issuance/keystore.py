@@ -103,7 +103,7 @@ def _write_new_file(directory: Path, target: Path, data: bytes) -> Path:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, target)
+            temp.replace(target)
         finally:
             temp.unlink(missing_ok=True)
         _fsync_directory(directory)

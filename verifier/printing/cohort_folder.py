@@ -10,7 +10,6 @@ signed token on disk, and a crash after it leaves a folder that a re-run fills i
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -131,7 +130,7 @@ def publish(files: dict[str, bytes], out_dir: Path) -> None:
         check_out_dir(out_dir)  # it may have been filled since the first check
         if out_dir.exists():
             out_dir.rmdir()  # empty, checked above
-        os.replace(staging, out_dir)
+        staging.replace(out_dir)
     except (OSError, InvalidInput) as exc:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

@@ -144,7 +144,8 @@ def reject(agency_id: str, approval_id: int, *, decider: str, now: int) -> Appro
 
 
 def _waiting(agency_id: str, approval_id: int) -> PendingApproval:
-    row = _pending_query(agency_id).where(PendingApproval.id == approval_id).first()
+    row: PendingApproval | None = (
+        _pending_query(agency_id).where(PendingApproval.id == approval_id).first())
     if row is None:
         raise NotFound("no such request waiting for approval", field="approval")
     return row

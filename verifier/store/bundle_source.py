@@ -69,7 +69,7 @@ def _current_states(touched: Sequence[tuple[str, str]]) -> list[bundle.Revocatio
     for part in chunks(touched, _ROW_VALUES_CHUNK):
         pairs = ", ".join([f"({database.param}, {database.param})"] * len(part))
         cursor = database.execute_sql(
-            "SELECT agency_id, number, status, reason, at FROM revocation "
+            "SELECT agency_id, number, status, reason, at FROM revocation "  # noqa: S608 (placeholders)
             f"WHERE (agency_id, number) IN ({pairs})",
             [value for pair in part for value in pair],
         )

@@ -90,7 +90,7 @@ def open_database(url: str, *, create: bool = False) -> peewee.Database:
 
 def bound_database() -> peewee.Database:
     """The database :func:`open_database` bound the models to: the one store functions act on."""
-    database = database_proxy.obj
+    database: peewee.Database | None = database_proxy.obj
     if database is None:
         raise ConfigurationError("no database is open")
     return database
@@ -224,7 +224,7 @@ def _create_schema(database: peewee.Database) -> None:
 
 def _set_schema_version(database: peewee.Database, version: int) -> None:
     database.execute_sql(
-        f"UPDATE skk_meta SET value = {database.param} WHERE name = {database.param}",
+        f"UPDATE skk_meta SET value = {database.param} WHERE name = {database.param}",  # noqa: S608
         (version, "schema_version"),
     )
 
@@ -261,7 +261,8 @@ def outdated_schema(database: peewee.Database) -> str | None:
     """
     with storage_errors():  # no skk_meta table at all is an error here too: 503
         row = database.execute_sql(
-            f"SELECT value FROM skk_meta WHERE name = {database.param}", ("schema_version",)
+            f"SELECT value FROM skk_meta WHERE name = {database.param}",  # noqa: S608 (placeholder)
+            ("schema_version",),
         ).fetchone()
     return _schema_problem(None if row is None else int(row[0]), newer_ok=True)
 
@@ -287,7 +288,7 @@ def bump_registry_version() -> None:
     call inside the transaction that changed it."""
     database = bound_database()
     database.execute_sql(
-        f"UPDATE skk_meta SET value = value + 1 WHERE name = {database.param}",
+        f"UPDATE skk_meta SET value = value + 1 WHERE name = {database.param}",  # noqa: S608
         ("registry_version",),
     )
     offline_changes.record_change(None, None)

@@ -23,7 +23,7 @@ def increment(name: str, window_ms: int, amount: int, now_ms: int) -> int:
     p = database.param
     table = RateCounter._meta.table_name
     sql = (
-        f'INSERT INTO {table} (name, hits, expires_at_ms) VALUES ({p}, {p}, {p}) '
+        f'INSERT INTO {table} (name, hits, expires_at_ms) VALUES ({p}, {p}, {p}) '  # noqa: S608
         f'ON CONFLICT (name) DO UPDATE SET '
         f'hits = CASE WHEN {table}.expires_at_ms <= {p} THEN excluded.hits '
         f'ELSE {table}.hits + excluded.hits END, '

@@ -205,7 +205,8 @@ def current_version() -> int:
     """The registry counter; one indexed read, cheap enough for every verification."""
     database = bound_database()
     cursor = database.execute_sql(
-        f"SELECT value FROM skk_meta WHERE name = {database.param}", ("registry_version",)
+        f"SELECT value FROM skk_meta WHERE name = {database.param}",  # noqa: S608 (placeholder)
+        ("registry_version",),
     )
     row = cursor.fetchone()
     return int(row[0]) if row else 0

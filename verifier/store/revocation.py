@@ -85,7 +85,7 @@ def lookup(agency_id: str, number: str) -> RevocationStatus | None:
     database = bound_database()
     p = database.param  # placeholders differ between SQLite and PostgreSQL
     row = database.execute_sql(
-        f"SELECT status, at, reason FROM revocation WHERE agency_id = {p} AND number = {p}",
+        f"SELECT status, at, reason FROM revocation WHERE agency_id = {p} AND number = {p}",  # noqa: S608
         (agency_id, number),
     ).fetchone()
     return None if row is None else RevocationStatus(row[0], int(row[1]), row[2])
@@ -115,7 +115,7 @@ def lookup_with_registry_version(
     database = bound_database()
     p = database.param
     row = database.execute_sql(
-        "SELECT (SELECT value FROM skk_meta WHERE name = 'registry_version'),"
+        "SELECT (SELECT value FROM skk_meta WHERE name = 'registry_version'),"  # noqa: S608
         " r.status, r.at, r.reason FROM (SELECT 1 AS one) AS anchor"
         f" LEFT JOIN revocation AS r ON r.agency_id = {p} AND r.number = {p}",
         (agency_id, number),

@@ -141,7 +141,7 @@ class ScrubFilter(logging.Filter):
 APP_LOGGER = "verifier"
 
 
-class RedactingLogger(Logger):
+class RedactingLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type information
     """Gunicorn's logger with allowlisted access atoms and scrubbed error and access lines."""
 
     def setup(self, cfg: Any) -> None:

@@ -40,10 +40,7 @@ def wants_json() -> bool:
 def _skk_error(error: SkkError) -> Response:
     if isinstance(error, StorageUnavailable):
         return unavailable_response(error)
-    if wants_json():
-        response = problem_from(error)
-    else:
-        response = _page(status_for(error))
+    response = problem_from(error) if wants_json() else _page(status_for(error))
     if isinstance(error, TooManyAttempts) and error.retry_after:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -55,10 +52,7 @@ def unavailable_response(error: StorageUnavailable) -> Response:
     # Retry-After, because the service recovers by itself once the database answers again.
     drop_connection()
     log.warning("database unavailable: %s", error.message)
-    if wants_json():
-        response = problem(503, UNAVAILABLE_DETAIL)
-    else:
-        response = _page(503)
+    response = problem(503, UNAVAILABLE_DETAIL) if wants_json() else _page(503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -81,7 +75,8 @@ def _http_error(error: HTTPException) -> Response:
 
 def _unexpected(error: Exception) -> Response:
     # Last resort at the boundary: log the bug (never request data), answer without details.
-    log.exception("unhandled error on %s %s", request.method, request.url_rule)
+    # The traceback of the error handed in, not whatever sys.exc_info() holds here.
+    log.error("unhandled error on %s %s", request.method, request.url_rule, exc_info=error)
     if wants_json():
         return problem(500)
     return _page(500)

@@ -50,9 +50,10 @@ REPORT_WORKER = _object(
               "description": "Line of the row in the uploaded file (file uploads only)."},
      "ref": {**_TEXT, "description": "As given; present for JSON rows and when a file has it."},
      "status": {"type": "string", "enum": list(STATUSES), "description":
-                "The SPEC §3 status, or for rows given by number: not_found (no credential "
-                "of that agency has that number with that name), name_mismatch (the number "
-                "exists under another name; told to project owners only, the public check "
+                "The SPEC §3 status, or for rows given by number: "
+                "not_found (no credential of that agency has that number with that name), "
+                "name_mismatch (the number exists under another name; told to project "
+                "owners only, the public check "
                 "says not_found, as /cek would)."},
      "credential": {"oneOf": [_ref("Credential"), {"type": "null"}]},
      "revocation": {"oneOf": [_ref("Revocation"), {"type": "null"}]},

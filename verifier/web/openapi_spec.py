@@ -74,8 +74,8 @@ VERIFICATION_RESULT = _object(
                        "stale_data (offline only)."},
         "revocation": _nullable("Revocation"),
         "nik_match": {"type": ["boolean", "null"], "description":
-                      "Only when the request carried a nik: null unless the credential is valid, "
-                      "was issued here and has a NIK on record."},
+                      "Only when the request carried a nik: null unless the credential "
+                      "is valid, was issued here and has a NIK on record."},
     },
     required=["valid", "status", "message", "checked_at", "credential", "revocation"],
     examples=[{
@@ -225,7 +225,8 @@ SCHEMAS: dict[str, Any] = {
         "reason": {"type": ["string", "null"]},
         "note": {"type": ["string", "null"]},
         "subject": {"type": ["string", "null"], "description":
-                    "What else was acted on: a username, key id, API key id or request id."},
+                    "What else was acted on: a username, key id, API key id "
+                    "or request id."},
     }),
     "Audit": _object({
         "events": {"type": "array", "items": _ref("AuditEvent"), "description": "Oldest first."},
@@ -344,8 +345,9 @@ BATCH_PATHS: dict[str, Any] = {
         "kode_jabatan/job_code or jabatan/job_title, jenjang/level, optional nomor/number, "
         "berlaku_mulai/valid_from, asosiasi; each row needs a NIK or a number. CSV as Excel "
         f"saves it (`;` or `,`, UTF-8 BOM, CRLF, blank lines, 'apostrophe NIKs). At most "
-        f"{_BATCH_ROWS} rows and {_BATCH_BYTES} per request. Every row is checked first; if any "
-        "is wrong nothing is issued and the 422 lists every problem. Re-sending a file issues "
+        f"{_BATCH_ROWS} rows and {_BATCH_BYTES} per request. "
+        "Every row is checked first; if any is wrong nothing is issued and the 422 lists "
+        "every problem. Re-sending a file issues "
         "nothing twice: rows issued before come back as existing (still 201, with issued 0 "
         "when none is new).",
         "tags": ["agency"],

@@ -13,10 +13,13 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+
+if TYPE_CHECKING:  # typeshed's WSGI protocol types exist for type checkers only
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 from verifier.core.jws import MalformedToken, parse_json_object
 from verifier.core.nik import holds_nik_like
@@ -138,11 +141,12 @@ class ChunkedBodyLimit:
     lets every route's own Content-Length check answer 413 before anything is parsed.
     """
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: WSGIApplication, limit: int) -> None:
         self.app = app
         self.limit = limit
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
+                 ) -> Iterable[bytes]:
         """Buffer a body of unstated length (up to the limit, plus one byte), then pass it on."""
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         # Servers that de-chunk themselves may instead leave Content-Length out and mark the
