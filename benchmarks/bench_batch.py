@@ -139,8 +139,10 @@ def report_cores() -> None:
     cores = parallel.usable_cores()
     print(f"cpu_count={os.cpu_count()} usable_cores={cores}")
     if cores < 2:
-        print("NOTE: only one usable core: the pipeline cannot render QR codes in parallel "
-              "here (the issue's target assumes 2 cores)")
+        print(
+            "NOTE: only one usable core: the pipeline cannot render QR codes in parallel "
+            "here (the issue's target assumes 2 cores)"
+        )
 
 
 # --- setup -------------------------------------------------------------------------------------
@@ -171,8 +173,16 @@ def cohort_csv(rows: int) -> bytes:
         job = rng.choice(master)
         words = [rng.choice(FIRST_NAMES), *rng.sample(LAST_NAMES, rng.choice((1, 1, 2)))]
         number = f"{job.code} {job.level} {index + 1:08d} 2025"
-        writer.writerow([" ".join(words), nik(rng, index), job.code, job.level, number,
-                         rng.choice(ASSOCIATIONS)])
+        writer.writerow(
+            [
+                " ".join(words),
+                nik(rng, index),
+                job.code,
+                job.level,
+                number,
+                rng.choice(ASSOCIATIONS),
+            ]
+        )
     return buffer.getvalue().encode("utf-8")
 
 
@@ -191,8 +201,10 @@ def plain_svg(url: str) -> bytes:
     prefix, payload = url.split(links.PATH_MARK)
     code = segno.make(
         # A list of (content, mode) segments, which segno's type hints do not name.
-        [(prefix + links.PATH_MARK, consts.MODE_ALPHANUMERIC),  # type: ignore[arg-type]
-         (payload, consts.MODE_NUMERIC)],
+        [
+            (prefix + links.PATH_MARK, consts.MODE_ALPHANUMERIC),  # type: ignore[arg-type]
+            (payload, consts.MODE_NUMERIC),
+        ],
         error=render.ERROR_LEVEL,
         boost_error=False,
         micro=False,
@@ -223,8 +235,12 @@ def run_pipeline(setup: Setup, number: int) -> PipelineRun:
         with timed_stages() as stages:
             started = time.perf_counter()
             prepared, _ = cohort_folder.issue_to_folder(
-                setup.issuing, read_cohort(setup.data, filename="cohort.csv"), AGENCY_ID,
-                out_dir, actor="bench", now=NOW,
+                setup.issuing,
+                read_cohort(setup.data, filename="cohort.csv"),
+                AGENCY_ID,
+                out_dir,
+                actor="bench",
+                now=NOW,
             )
             seconds = time.perf_counter() - started
     finally:
@@ -314,8 +330,10 @@ def run_rounds(setup: Setup) -> list[Round]:
         identical = sum(run.svgs.get(url) == svg for url, svg in plain.items())
         notes = [] if run.urls == reference else ["its tokens differ from round 1's"]
         rounds.append(Round(run, plain_rate, identical, len(plain), notes))
-        print(f"round {number + 1}: pipeline {ROWS} rows in {run.seconds:.1f}s; plain loop "
-              f"{len(share)} codes at {plain_rate:.1f}/s; ratio {rounds[-1].ratio:.2f}")
+        print(
+            f"round {number + 1}: pipeline {ROWS} rows in {run.seconds:.1f}s; plain loop "
+            f"{len(share)} codes at {plain_rate:.1f}/s; ratio {rounds[-1].ratio:.2f}"
+        )
     return rounds
 
 
@@ -327,8 +345,9 @@ def report(rounds: list[Round]) -> bool:
     qr_share = statistics.median(r.pipeline.stages["qr"] / r.pipeline.seconds for r in rounds)
     identical = sum(r.identical for r in rounds)
     compared = sum(r.compared for r in rounds)
-    print("rounds_pipeline_certificates_per_s=" + ",".join(f"{r.pipeline_rate:.1f}"
-                                                           for r in rounds))
+    print(
+        "rounds_pipeline_certificates_per_s=" + ",".join(f"{r.pipeline_rate:.1f}" for r in rounds)
+    )
     print("rounds_plain_codes_per_s=" + ",".join(f"{r.plain_rate:.1f}" for r in rounds))
     print("rounds_ratio=" + ",".join(f"{r.ratio:.2f}" for r in rounds))
     print(format_stages(rounds))
@@ -346,8 +365,10 @@ def report(rounds: list[Round]) -> bool:
             print(f"FAIL: round {number}: {note}")
             ok = False
     if identical != compared or compared != ROWS:
-        print(f"FAIL: {compared - identical} of {compared} SVGs differ from the plain loop's "
-              f"(and {ROWS - compared} rows were not compared)")
+        print(
+            f"FAIL: {compared - identical} of {compared} SVGs differ from the plain loop's "
+            f"(and {ROWS - compared} rows were not compared)"
+        )
         ok = False
     if ratio < TARGET_RATIO:
         print(f"FAIL: throughput_ratio {ratio:.2f} is below the target {TARGET_RATIO}")
@@ -360,8 +381,9 @@ def format_stages(rounds: list[Round]) -> str:
     QR URLs, results.csv, pool start and stop)."""
     names = [name for name, _, _ in _STAGES]
     others = [r.pipeline.seconds - sum(r.pipeline.stages[n] for n in names) for r in rounds]
-    fields = [f"{name}={statistics.median(r.pipeline.stages[name] for r in rounds):.2f}"
-              for name in names]
+    fields = [
+        f"{name}={statistics.median(r.pipeline.stages[name] for r in rounds):.2f}" for name in names
+    ]
     fields.append(f"other={statistics.median(others):.2f}")
     total = statistics.median(r.pipeline.seconds for r in rounds)
     return f"pipeline_stage_seconds (median): {' '.join(fields)} total={total:.2f}"

@@ -66,8 +66,9 @@ def main() -> int:
         try:
             wait_until_healthy(port, server)
             ratio = throughput(env, port, urls)
-            latencies = webhook_latencies(env, port, tmp, agency_key, owner_key,
-                                          urls[:REVOKES], numbers[:REVOKES])
+            latencies = webhook_latencies(
+                env, port, tmp, agency_key, owner_key, urls[:REVOKES], numbers[:REVOKES]
+            )
         finally:
             stop(server)
     median = statistics.median(latencies)
@@ -104,8 +105,9 @@ def issue_crew(env: dict[str, str], count: int) -> tuple[list[str], list[str]]:
     now = int(time.time())  # not before the key's creation (SPEC §2 rule 5)
     urls, numbers = [], []
     for index in range(count):
-        request = issuer.IssueRequest(AGENCY_ID, f"Pekerja Benchmark {index}", 3,
-                                      job_code="ME063100")
+        request = issuer.IssueRequest(
+            AGENCY_ID, f"Pekerja Benchmark {index}", 3, job_code="ME063100"
+        )
         issued = issuing.issue(request, now=now)
         urls.append(issued.url)
         numbers.append(issued.number)
@@ -129,14 +131,14 @@ def wait_until_healthy(port: int, server: subprocess.Popen[bytes]) -> None:
         time.sleep(0.1)
 
 
-def request(port: int, method: str, path: str, body: Any = None,
-            headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def request(
+    port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     """One HTTP exchange on loopback; status and body."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         data = None if body is None else json.dumps(body).encode()
-        all_headers = {**({"Content-Type": "application/json"} if data else {}),
-                       **(headers or {})}
+        all_headers = {**({"Content-Type": "application/json"} if data else {}), **(headers or {})}
         connection.request(method, path, body=data, headers=all_headers)
         response = connection.getresponse()
         return response.status, response.read()
@@ -224,8 +226,7 @@ class Arrivals:
         """Standard Webhooks: HMAC-SHA256 of id.timestamp.body under the secret's key."""
         key = base64.b64decode(self.secret.removeprefix("whsec_"))
         signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-        expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest(
-        )).decode()
+        expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
         if not hmac.compare_digest(headers["webhook-signature"], expected):
             raise SystemExit("a webhook arrived with a wrong signature")
 
@@ -240,25 +241,49 @@ class Arrivals:
             return self.times[number]
 
 
-def webhook_latencies(env: dict[str, str], port: int, tmp: Path, agency_key: str,
-                      owner_key: str, urls: list[str], numbers: list[str]) -> list[float]:
+def webhook_latencies(
+    env: dict[str, str],
+    port: int,
+    tmp: Path,
+    agency_key: str,
+    owner_key: str,
+    urls: list[str],
+    numbers: list[str],
+) -> list[float]:
     """Seconds from each revoke's answer to its webhook's arrival."""
     owner = {"Authorization": f"Bearer {owner_key}"}
-    status, body = request(port, "POST", "/api/v1/projects", {
-        "name": "Proyek Benchmark", "starts": "2026-01-01", "ends": "2030-12-31"}, owner)
+    status, body = request(
+        port,
+        "POST",
+        "/api/v1/projects",
+        {"name": "Proyek Benchmark", "starts": "2026-01-01", "ends": "2030-12-31"},
+        owner,
+    )
     project = json.loads(body)["id"]
-    status, body = request(port, "PUT", f"/api/v1/projects/{project}/crew",
-                           {"workers": [{"credential": url} for url in urls]}, owner)
+    status, body = request(
+        port,
+        "PUT",
+        f"/api/v1/projects/{project}/crew",
+        {"workers": [{"credential": url} for url in urls]},
+        owner,
+    )
     assert status == 200, body
     arrivals = Arrivals()
     hook = f"http://127.0.0.1:{arrivals.server.server_port}/hook"
-    status, body = request(port, "POST", f"/api/v1/projects/{project}/webhooks", {"url": hook},
-                           owner)
+    status, body = request(
+        port, "POST", f"/api/v1/projects/{project}/webhooks", {"url": hook}, owner
+    )
     assert status == 201, body
     arrivals.secret = json.loads(body)["secret"]
     with (tmp / "notify.log").open("wb") as log:
-        notifier = subprocess.Popen([str(BIN / "skk"), "notify", "run"], env=env, cwd=ROOT,
-                                    stdout=log, stderr=log, start_new_session=True)
+        notifier = subprocess.Popen(
+            [str(BIN / "skk"), "notify", "run"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     agency = {"Authorization": f"Bearer {agency_key}"}
     latencies = []
     try:

@@ -96,8 +96,11 @@ def main() -> int:
         try:
             servers.append(start("skk", ["wsgi:app"], env, skk_port, tmp))
             bare_env = {**env, "BARE_PUBLIC_KEY_FILE": str(key_file)}
-            servers.append(start("bare", ["--pythonpath", "benchmarks", "bare_app:app"],
-                                 bare_env, bare_port, tmp))
+            servers.append(
+                start(
+                    "bare", ["--pythonpath", "benchmarks", "bare_app:app"], bare_env, bare_port, tmp
+                )
+            )
             for server in servers:
                 wait_until_valid(server, token)
             return run(servers[0], servers[1], script, env, number, token)
@@ -106,8 +109,9 @@ def main() -> int:
                 stop(server.process)
 
 
-def run(skk: Server, bare: Server, script: Path, env: dict[str, str], number: str,
-        token: str) -> int:
+def run(
+    skk: Server, bare: Server, script: Path, env: dict[str, str], number: str, token: str
+) -> int:
     """Warm-up, alternating rounds, figures, the revocation check and the verdict."""
     for server in (bare, skk):
         wrk(server, script, WARM_UP_SECONDS)
@@ -138,8 +142,10 @@ def run(skk: Server, bare: Server, script: Path, env: dict[str, str], number: st
     # the cores for a while, so it tells a busy machine from a slower server.
     bare_cpu = statistics.median(r.cpu_us for r in results["bare"])
     skk_cpu = statistics.median(r.cpu_us for r in results["skk"])
-    print(f"worker_cpu_us_per_request bare={bare_cpu:.0f} skk={skk_cpu:.0f} "
-          f"cpu_ratio={bare_cpu / skk_cpu:.3f}")
+    print(
+        f"worker_cpu_us_per_request bare={bare_cpu:.0f} skk={skk_cpu:.0f} "
+        f"cpu_ratio={bare_cpu / skk_cpu:.3f}"
+    )
     print(f"non_2xx={non_2xx} socket_errors={socket_errors}")
     seen = check_revocation(skk, env, number, token)
     ok = ratio >= TARGET_RATIO and seen and non_2xx == 0 and socket_errors == 0
@@ -147,8 +153,10 @@ def run(skk: Server, bare: Server, script: Path, env: dict[str, str], number: st
         print(f"FAIL: http_ratio {ratio:.3f} is below the target {TARGET_RATIO}")
     if non_2xx:
         # A refused request is cheaper than a verification: the ratio would mean nothing.
-        print("FAIL: some benchmark requests were not answered 200 (a 429 means the server "
-              "ignores SKK_RATELIMIT_VERIFY)")
+        print(
+            "FAIL: some benchmark requests were not answered 200 (a 429 means the server "
+            "ignores SKK_RATELIMIT_VERIFY)"
+        )
     if socket_errors:
         print("FAIL: wrk saw connect, write or timeout errors")
     return 0 if ok else 1
@@ -184,8 +192,13 @@ def skk_env(tmp: Path, port: int) -> dict[str, str]:
 def skk(env: dict[str, str], *args: str) -> object:
     """Run ``skk ... --json`` and return its parsed output; any failure stops the benchmark."""
     done = subprocess.run(
-        [str(BIN / "skk"), *args, "--json"], env=env, cwd=ROOT, capture_output=True,
-        text=True, timeout=60, check=False,
+        [str(BIN / "skk"), *args, "--json"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"skk {' '.join(args)} failed: {done.stderr.strip()}")
@@ -197,8 +210,18 @@ def prepare_database(env: dict[str, str]) -> tuple[str, str]:
     skk(env, "init")
     skk(env, "agency", "add", AGENCY_ID, "--name", "LSP Benchmark Nusantara", "--levels", "1-6")
     skk(env, "keys", "generate", "--agency", AGENCY_ID)
-    issued = skk(env, "issue", "--agency", AGENCY_ID, "--name", "Pekerja Benchmark",
-                 "--job-code", "ME063100", "--level", "3")
+    issued = skk(
+        env,
+        "issue",
+        "--agency",
+        AGENCY_ID,
+        "--name",
+        "Pekerja Benchmark",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+    )
     assert isinstance(issued, dict)
     return str(issued["number"]), str(issued["token"])
 
@@ -233,8 +256,12 @@ def start(name: str, app: list[str], env: dict[str, str], port: int, tmp: Path) 
     command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), *app]
     with log.open("wb") as out, (tmp / f"{name}-error.log").open("wb") as err:
         process = subprocess.Popen(
-            command, cwd=ROOT, env={**env, "SKK_BIND": f"127.0.0.1:{port}"},
-            stdout=out, stderr=err, start_new_session=True,
+            command,
+            cwd=ROOT,
+            env={**env, "SKK_BIND": f"127.0.0.1:{port}"},
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
         )
     return Server(name, f"http://127.0.0.1:{port}/api/v1/verify", process, log)
 
@@ -293,9 +320,20 @@ def wrk(server: Server, script: Path, seconds: int) -> WrkResult:
     workers = worker_pids(server.process.pid)
     cpu_before = sum(cpu_seconds(pid) for pid in workers)
     done = subprocess.run(
-        ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
-         "-s", str(script), server.url],
-        capture_output=True, text=True, timeout=seconds + 30, check=True,
+        [
+            "wrk",
+            f"-t{THREADS}",
+            f"-c{CONNECTIONS}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            server.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
     )
     cpu = sum(cpu_seconds(pid) for pid in workers) - cpu_before
     result = parse_wrk(done.stdout)
@@ -363,8 +401,7 @@ def check_revocation(server: Server, env: dict[str, str], number: str, token: st
     before = len(server.log.read_text().splitlines())
     skk(env, "revoke", "--agency", AGENCY_ID, number, "--reason", "fraud")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(lambda _: post_verify(server.url, token),
-                                range(REVOCATION_PROBES)))
+        answers = list(pool.map(lambda _: post_verify(server.url, token), range(REVOCATION_PROBES)))
     statuses = {str(answer.get("status")) for answer in answers}
     time.sleep(0.3)  # the access log lines of the last answers
     workers = answering_workers(server, before)

@@ -47,8 +47,15 @@ NAVIGATIONS = 40
 DAY = 86_400
 NOW = int(time.time())
 SETTINGS = bundle.BundleSettings("https://sertifikat.example.id", 7 * DAY, 60)
-REASONS = ("fraud", "misuse", "data_error", "holder_request", "superseded", "investigation",
-           "other")
+REASONS = (
+    "fraud",
+    "misuse",
+    "data_error",
+    "holder_request",
+    "superseded",
+    "investigation",
+    "other",
+)
 
 
 def main() -> int:
@@ -80,16 +87,30 @@ def prepare(folder: Path, count: int) -> tuple[peewee.Database, PrivateKeyStore]
     codes = [job.code for job in jobs.master()]
     numbers: set[tuple[str, str]] = set()
     while len(numbers) < count:
-        numbers.add((f"lsp-bench-{rng.randrange(AGENCIES):02d}",
-                     (f"{rng.choice(codes)} {rng.randint(1, 9)} {rng.randrange(10**8):08d} "
-                      f"{rng.randint(2020, 2026)}")))
-    rows = [(agency, number, "revoked" if rng.random() < 0.9 else "suspended",
-             rng.choice(REASONS), NOW - rng.randrange(5 * 365 * DAY))
-            for agency, number in numbers]
+        numbers.add(
+            (
+                f"lsp-bench-{rng.randrange(AGENCIES):02d}",
+                (
+                    f"{rng.choice(codes)} {rng.randint(1, 9)} {rng.randrange(10**8):08d} "
+                    f"{rng.randint(2020, 2026)}"
+                ),
+            )
+        )
+    rows = [
+        (
+            agency,
+            number,
+            "revoked" if rng.random() < 0.9 else "suspended",
+            rng.choice(REASONS),
+            NOW - rng.randrange(5 * 365 * DAY),
+        )
+        for agency, number in numbers
+    ]
     with database.atomic():
         database.connection().executemany(
             "INSERT INTO revocation (agency_id, number, status, reason, at) VALUES (?,?,?,?,?)",
-            rows)
+            rows,
+        )
     bundles.new_key(store, NOW - DAY)
     return database, store
 
@@ -111,9 +132,11 @@ def measure_bundle(folder: Path, count: int) -> list[str]:
     read_seconds = time.perf_counter() - started
     assert read.revocation_count() == count
     target = TARGETS[str(count)]
-    print(f"full bundle, {count:>9,} revocations: {len(gzipped):>12,} bytes gzip "
-          f"({len(text):,} plain; target <= {target:,}), built in {built:.2f} s "
-          f"+ gzip {zipped:.2f} s, read and verified in {read_seconds:.2f} s")
+    print(
+        f"full bundle, {count:>9,} revocations: {len(gzipped):>12,} bytes gzip "
+        f"({len(text):,} plain; target <= {target:,}), built in {built:.2f} s "
+        f"+ gzip {zipped:.2f} s, read and verified in {read_seconds:.2f} s"
+    )
     missed = [] if len(gzipped) <= target else [f"{count:,} size"]
     if count == 1_000_000 and built + zipped > BUILD_TARGET_SECONDS:
         missed.append("1,000,000 build time")
@@ -126,9 +149,13 @@ def measure_delta(folder: Path) -> list[str]:
     database, store = prepare(folder, 10_000)
     since = offline_changes.read_counter()
     rng = random.Random(1)
-    suspended = [number for (number,) in database.execute_sql(
-        "SELECT number FROM revocation WHERE status = 'suspended' AND agency_id = ? LIMIT 10",
-        ("lsp-bench-00",))]
+    suspended = [
+        number
+        for (number,) in database.execute_sql(
+            "SELECT number FROM revocation WHERE status = 'suspended' AND agency_id = ? LIMIT 10",
+            ("lsp-bench-00",),
+        )
+    ]
     for number in suspended:
         revocation.reinstate("lsp-bench-00", number, note=None, actor="bench", now=NOW)
     for index in range(DELTA_CHANGES - len(suspended)):
@@ -143,8 +170,10 @@ def measure_delta(folder: Path) -> list[str]:
     built = time.perf_counter() - started
     size = len(gzip.compress(text, compresslevel=6))
     carried = sum(len(group["states"]) for group in body["revocations"])
-    print(f"delta, {carried} changes: {size:,} bytes gzip ({len(text):,} plain; target <= "
-          f"{TARGETS['delta']:,}), built in {built * 1000:.0f} ms")
+    print(
+        f"delta, {carried} changes: {size:,} bytes gzip ({len(text):,} plain; target <= "
+        f"{TARGETS['delta']:,}), built in {built * 1000:.0f} ms"
+    )
     database.close()
     return [] if size <= TARGETS["delta"] and carried == DELTA_CHANGES else ["delta size"]
 
@@ -168,8 +197,9 @@ def measure_offline_verdict(folder: Path) -> list[str]:
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(chromium),
-                                                 args=["--no-sandbox", "--disable-gpu"])
+            browser = playwright.chromium.launch(
+                executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"]
+            )
             context = browser.new_context(viewport={"width": 360, "height": 740})
             page = context.new_page()
             page.goto(f"http://127.0.0.1:{port}/periksa")
@@ -180,7 +210,8 @@ def measure_offline_verdict(folder: Path) -> list[str]:
                 page.goto(urls[index % len(urls)])
                 assert page.locator("section.verdict").get_attribute("data-offline")
                 elapsed = page.evaluate(
-                    "() => performance.getEntriesByType('navigation')[0].loadEventEnd")
+                    "() => performance.getEntriesByType('navigation')[0].loadEventEnd"
+                )
                 if index >= 4:  # the first ones start the worker and load its modules
                     times.append(elapsed)
             browser.close()
@@ -188,8 +219,10 @@ def measure_offline_verdict(folder: Path) -> list[str]:
         stop(server.process)
     median = statistics.median(times)
     p90 = statistics.quantiles(times, n=10)[-1]
-    print(f"offline verdict in Chromium: median {median:.0f} ms, p90 {p90:.0f} ms over "
-          f"{len(times)} navigations (target median <= {VERDICT_TARGET_MS:.0f} ms)")
+    print(
+        f"offline verdict in Chromium: median {median:.0f} ms, p90 {p90:.0f} ms over "
+        f"{len(times)} navigations (target median <= {VERDICT_TARGET_MS:.0f} ms)"
+    )
     return [] if median <= VERDICT_TARGET_MS else ["offline verdict time"]
 
 

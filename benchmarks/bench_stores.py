@@ -82,8 +82,9 @@ def main() -> int:
                 stop(server.process)
 
 
-def measure(servers: dict[str, Server], tokens: dict[str, str],
-            envs: dict[str, dict[str, str]], tmp: Path) -> int:
+def measure(
+    servers: dict[str, Server], tokens: dict[str, str], envs: dict[str, dict[str, str]], tmp: Path
+) -> int:
     """Alternating wrk rounds per store, then the revocation latency on each."""
     scripts = {}
     for store, token in tokens.items():
@@ -111,8 +112,10 @@ def measure(servers: dict[str, Server], tokens: dict[str, str],
             print(f"FAIL: on {store} a revocation was not answered by every worker in time")
             ok = False
         if latencies:
-            print(f"{store}_revoke_to_all_workers_ms median={statistics.median(latencies):.1f} "
-                  f"max={max(latencies):.1f} (n={len(latencies)})")
+            print(
+                f"{store}_revoke_to_all_workers_ms median={statistics.median(latencies):.1f} "
+                f"max={max(latencies):.1f} (n={len(latencies)})"
+            )
     if not ok:
         print("FAIL: some requests were not answered 200")
     return 0 if ok else 1
@@ -145,8 +148,18 @@ def revocation_latencies(server: Server, env: dict[str, str]) -> list[float]:
     workers = len(worker_pids(server.process.pid))
     latencies = []
     for n in range(REVOCATIONS):
-        issued = skk(env, "issue", "--agency", AGENCY_ID, "--name", f"Pekerja Cabut {n}",
-                     "--job-code", "ME063100", "--level", "3")
+        issued = skk(
+            env,
+            "issue",
+            "--agency",
+            AGENCY_ID,
+            "--name",
+            f"Pekerja Cabut {n}",
+            "--job-code",
+            "ME063100",
+            "--level",
+            "3",
+        )
         assert isinstance(issued, dict)
         number, token = str(issued["number"]), str(issued["token"])
         revoke(base, api_key, number)
@@ -171,7 +184,8 @@ def revoke(base: str, api_key: str, number: str) -> None:
     """The agency API's revoke call; returns once the server has answered 200."""
     request = urllib.request.Request(
         f"{base}/api/v1/credentials/{quote(number)}/revoke",
-        data=json.dumps({"reason": "fraud"}).encode(), method="POST",
+        data=json.dumps({"reason": "fraud"}).encode(),
+        method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:

@@ -52,12 +52,16 @@ def world() -> Iterator[World]:
         database = open_database(f"sqlite:///{Path(folder) / 'fuzz.sqlite3'}", create=True)
         init_schema(database)
         store = PrivateKeyStore(Path(folder) / "keys", "fuzz passphrase")
-        agency = registry.add_agency("lsp-contoh", "LSP Konstruksi Contoh Nusantara", (1, 6),
-                                     "lsp", NOW - 30 * DAY)
+        agency = registry.add_agency(
+            "lsp-contoh", "LSP Konstruksi Contoh Nusantara", (1, 6), "lsp", NOW - 30 * DAY
+        )
         keyring.generate(store, agency.id, "EdDSA", NOW - 30 * DAY)
-        request = issuer.IssueRequest(agency_id=agency.id,
-                                      holder_name="Muhammad Rizky Pratama Saputra",
-                                      level=3, job_code="ME063100")
+        request = issuer.IssueRequest(
+            agency_id=agency.id,
+            holder_name="Muhammad Rizky Pratama Saputra",
+            level=3,
+            job_code="ME063100",
+        )
         issuing = IssuingService(store, pepper=PEPPER, base_url="https://sertifikat.example.id")
         issued = issuing.issue(request, actor="fuzz", now=NOW)
         try:
@@ -69,15 +73,23 @@ def world() -> Iterator[World]:
 def arguments(description: str) -> argparse.Namespace:
     """``--examples`` and ``--seed`` from the command line."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES,
-                        help=f"inputs in all, shared out among the properties "
-                             f"(default {DEFAULT_EXAMPLES:,})")
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=DEFAULT_EXAMPLES,
+        help=f"inputs in all, shared out among the properties (default {DEFAULT_EXAMPLES:,})",
+    )
     parser.add_argument("--seed", type=int, default=None, help="replay a run (default: random)")
     return parser.parse_args()
 
 
-def run(name: str, strategy: st.SearchStrategy, check: Callable[[object], None],
-        examples: int, chosen_seed: int | None) -> int:
+def run(
+    name: str,
+    strategy: st.SearchStrategy,
+    check: Callable[[object], None],
+    examples: int,
+    chosen_seed: int | None,
+) -> int:
     """Run ``check`` on ``examples`` inputs drawn from ``strategy``; print one summary line.
 
     Returns the number of failures (0 or 1: hypothesis stops at the first and shrinks it).
@@ -90,10 +102,16 @@ def run(name: str, strategy: st.SearchStrategy, check: Callable[[object], None],
         tried += 1
         check(value)
 
-    fuzz = seed(run_seed)(settings(
-        max_examples=examples, deadline=None, database=None, derandomize=False,
-        suppress_health_check=list(HealthCheck), print_blob=True,
-    )(given(strategy)(counted)))
+    fuzz = seed(run_seed)(
+        settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            suppress_health_check=list(HealthCheck),
+            print_blob=True,
+        )(given(strategy)(counted))
+    )
     started = time.monotonic()
     failures = 0
     try:
@@ -102,13 +120,17 @@ def run(name: str, strategy: st.SearchStrategy, check: Callable[[object], None],
         failures = 1
         traceback.print_exc()
     elapsed = time.monotonic() - started
-    print(f"{name}: {tried:,} inputs tried, {failures} failures, {elapsed:.1f} s "
-          f"(seed {run_seed})", flush=True)
+    print(
+        f"{name}: {tried:,} inputs tried, {failures} failures, {elapsed:.1f} s (seed {run_seed})",
+        flush=True,
+    )
     return failures
 
 
-def run_all(properties: list[tuple[str, st.SearchStrategy, Callable[[object], None], float]],
-            args: argparse.Namespace) -> int:
+def run_all(
+    properties: list[tuple[str, st.SearchStrategy, Callable[[object], None], float]],
+    args: argparse.Namespace,
+) -> int:
     """Run each (name, strategy, check, share of the examples); print the total; exit status."""
     started = time.monotonic()
     total = sum(share for *_, share in properties)
@@ -116,6 +138,9 @@ def run_all(properties: list[tuple[str, st.SearchStrategy, Callable[[object], No
     for name, strategy, check, share in properties:
         examples = max(1, round(args.examples * share / total))
         failures += run(name, strategy, check, examples, args.seed)
-    print(f"total: {len(properties)} properties, {failures} failures, "
-          f"{time.monotonic() - started:.1f} s", flush=True)
+    print(
+        f"total: {len(properties)} properties, {failures} failures, "
+        f"{time.monotonic() - started:.1f} s",
+        flush=True,
+    )
     return 1 if failures else 0

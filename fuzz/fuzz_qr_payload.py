@@ -53,21 +53,26 @@ def main() -> int:
         digit_strings = (
             st.text("0123456789", min_size=1, max_size=limit + 10)
             | st.integers(0, 10**200).map(lambda n: f"1{n}")
-            | st.integers(0, len(payload)).map(lambda cut: payload[:cut] + "0" * (len(payload)
-                                                                                  - cut))
+            | st.integers(0, len(payload)).map(
+                lambda cut: payload[:cut] + "0" * (len(payload) - cut)
+            )
         )
         urls = st.builds(
             lambda scheme, host, mark, rest, tail: f"{scheme}{host}{mark}{rest}{tail}",
             st.sampled_from(["https://", "HTTP://", "", "skk:"]),
-            st.text(max_size=20), st.sampled_from(["/v/", "/V/", "/v/v/", "/x/", ""]),
+            st.text(max_size=20),
+            st.sampled_from(["/v/", "/V/", "/v/v/", "/x/", ""]),
             st.just(payload) | st.text(max_size=300) | digit_strings,
             st.sampled_from(["", "?a=1", "#x", "?", "/", "\n"]),
         )
-        return _harness.run_all([
-            ("damaged payloads", payload_mutations(payload), damaged, 2),
-            ("digit strings", digit_strings, digits, 1),
-            ("verify URLs", urls | st.text(max_size=500), extracted, 1),
-        ], args)
+        return _harness.run_all(
+            [
+                ("damaged payloads", payload_mutations(payload), damaged, 2),
+                ("digit strings", digit_strings, digits, 1),
+                ("verify URLs", urls | st.text(max_size=500), extracted, 1),
+            ],
+            args,
+        )
 
 
 if __name__ == "__main__":

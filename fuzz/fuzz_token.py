@@ -25,8 +25,9 @@ from verifier.core.verify import Status
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
     max_leaves=12,
 )
 
@@ -38,9 +39,12 @@ def _segment(value: Any) -> str:
 def assembled_tokens() -> st.SearchStrategy[str]:
     """Three segments from arbitrary JSON values and signature bytes."""
     return st.builds(
-        lambda header, payload, signature: f"{_segment(header)}.{_segment(payload)}."
-                                           f"{jws.b64url_encode(signature)}",
-        JSON, JSON, st.binary(max_size=70),
+        lambda header, payload, signature: (
+            f"{_segment(header)}.{_segment(payload)}.{jws.b64url_encode(signature)}"
+        ),
+        JSON,
+        JSON,
+        st.binary(max_size=70),
     )
 
 
@@ -54,8 +58,12 @@ def replaced_member(token: str) -> st.SearchStrategy[str]:
         (header if name in header else payload)[name] = value
         return f"{_segment(header)}.{_segment(payload)}.{jws.b64url_encode(signature)}"
 
-    return st.builds(build, st.sampled_from(names), JSON,
-                     st.just(parsed.signature) | st.binary(min_size=64, max_size=64))
+    return st.builds(
+        build,
+        st.sampled_from(names),
+        JSON,
+        st.just(parsed.signature) | st.binary(min_size=64, max_size=64),
+    )
 
 
 def main() -> int:
@@ -79,13 +87,19 @@ def main() -> int:
                 jws.parse(text)
             assert world.service.verify(text).status not in SIGNATURE_VERIFIED
 
-        arbitrary = (st.text(max_size=600) | st.binary(max_size=600).map(
-            lambda data: data.decode("latin-1")) | assembled_tokens())
-        return _harness.run_all([
-            ("token mutations", token_mutations(original), mutation, 2),
-            ("arbitrary tokens", arbitrary, anything, 1),
-            ("replaced members", replaced_member(original), anything, 1),
-        ], args)
+        arbitrary = (
+            st.text(max_size=600)
+            | st.binary(max_size=600).map(lambda data: data.decode("latin-1"))
+            | assembled_tokens()
+        )
+        return _harness.run_all(
+            [
+                ("token mutations", token_mutations(original), mutation, 2),
+                ("arbitrary tokens", arbitrary, anything, 1),
+                ("replaced members", replaced_member(original), anything, 1),
+            ],
+            args,
+        )
 
 
 if __name__ == "__main__":

@@ -133,9 +133,7 @@ def make_key(store: PrivateKeyStore) -> Callable[..., registry.TrustedKey]:
 
 
 @pytest.fixture
-def issue(
-    settings: Settings, store: PrivateKeyStore
-) -> Callable[..., SignedCredential]:
+def issue(settings: Settings, store: PrivateKeyStore) -> Callable[..., SignedCredential]:
     """Factory: issue a credential (reference data by default) at ``now``."""
 
     def make(now: int = NOW, **fields: Any) -> SignedCredential:

@@ -80,8 +80,14 @@ class ConsoleClient:
         assert response.status_code == 200, (page, response.status_code)
         return csrf_of(response.get_data(as_text=True))
 
-    def submit(self, path: str, data: dict[str, Any] | None = None, *, page: str | None = None,
-               **kwargs: Any) -> Any:
+    def submit(
+        self,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        page: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """POST a form of ``page`` (default: ``path`` itself, else the dashboard) to ``path``."""
         token = self.token(page or "/console/")
         return self.client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
@@ -89,12 +95,17 @@ class ConsoleClient:
     def sign_in(self, staff: Staff, *, code: str | None = None, password: str | None = None) -> Any:
         """Sign in with the current code; the clock then moves on a step, so the next sign-in
         has a fresh code (each code is accepted once)."""
-        response = self.client.post("/console/login", data={
-            "csrf_token": self.token("/console/login"),
-            "username": staff.username,
-            "password": staff.password if password is None else password,
-            "code": (staff.code(self.clock.now) if staff.secret else "") if code is None else code,
-        })
+        response = self.client.post(
+            "/console/login",
+            data={
+                "csrf_token": self.token("/console/login"),
+                "username": staff.username,
+                "password": staff.password if password is None else password,
+                "code": (staff.code(self.clock.now) if staff.secret else "")
+                if code is None
+                else code,
+            },
+        )
         self.clock.advance(STEP)
         return response
 

@@ -30,6 +30,5 @@ def worker_database_url(url: str, worker: str | None) -> str:
 
 #: A PostgreSQL server to run the storage, CLI and server tests against as well (optional);
 #: this process's own database on it.
-POSTGRES_URL = (worker_database_url(GIVEN_POSTGRES_URL, XDIST_WORKER)
-                if GIVEN_POSTGRES_URL else None)
+POSTGRES_URL = worker_database_url(GIVEN_POSTGRES_URL, XDIST_WORKER) if GIVEN_POSTGRES_URL else None
 DATABASE_KINDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])

@@ -67,9 +67,16 @@ class World:
 
 def _hand_made(agency_id: str = "lsp-contoh", **changes: Any) -> Credential:
     fields: dict[str, Any] = {
-        "agency_id": agency_id, "number": "HAND 0001 2026", "holder_name": "Rina Marlina",
-        "job_title": "Operator Wheel Excavator", "job_code": "ME063100", "level": 3,
-        "issued_at": NOW - DAY, "valid_from": NOW - DAY, "expires_at": add_years(NOW - DAY)}
+        "agency_id": agency_id,
+        "number": "HAND 0001 2026",
+        "holder_name": "Rina Marlina",
+        "job_title": "Operator Wheel Excavator",
+        "job_code": "ME063100",
+        "level": 3,
+        "issued_at": NOW - DAY,
+        "valid_from": NOW - DAY,
+        "expires_at": add_years(NOW - DAY),
+    }
     fields.update(changes)
     return Credential(**fields)
 
@@ -79,17 +86,26 @@ def build_world(store: PrivateKeyStore, service: VerificationService, base_url: 
     world = World(store, service)
     month_ago = NOW - 30 * DAY
     registry.add_agency("lsp-contoh", "LSP Konstruksi Contoh Nusantara", (1, 6), "lsp", month_ago)
-    registry.add_agency("lsp-es", "LSP ES & Mitra \"Timur\" <Papua>", (1, 9), "dinas", month_ago)
+    registry.add_agency("lsp-es", 'LSP ES & Mitra "Timur" <Papua>', (1, 9), "dinas", month_ago)
     registry.add_agency("lsp-kecil", "LSP Kecil", (1, 2), "balai", month_ago)
     registry.add_agency("lsp-luar", "LSP Luar", (1, 9), "lsp", month_ago)
     registry.add_agency("lsp-dicabut", "LSP Dicabut", (1, 9), "lsp", month_ago)
     registry.add_agency("lsp-pensiun", "LSP Pensiun", (1, 9), "lsp", month_ago)
-    for agency_id, alg in (("lsp-contoh", "EdDSA"), ("lsp-es", "ES256"), ("lsp-kecil", "EdDSA"),
-                           ("lsp-dicabut", "EdDSA"), ("lsp-pensiun", "ES256")):
+    for agency_id, alg in (
+        ("lsp-contoh", "EdDSA"),
+        ("lsp-es", "ES256"),
+        ("lsp-kecil", "EdDSA"),
+        ("lsp-dicabut", "EdDSA"),
+        ("lsp-pensiun", "ES256"),
+    ):
         keyring.generate(store, agency_id, alg, month_ago)
     external = keys.generate_signing_key("ES256")
-    keyring.import_public("lsp-luar", json.dumps(external.verifying_key().jwk).encode(),
-                          since=NOW - DAY, now=NOW - DAY)
+    keyring.import_public(
+        "lsp-luar",
+        json.dumps(external.verifying_key().jwk).encode(),
+        since=NOW - DAY,
+        now=NOW - DAY,
+    )
 
     def issue(agency_id: str = "lsp-contoh", now: int = NOW - DAY, **fields: Any) -> str:
         fields = {"holder_name": "Rina Marlina", "level": 3, "job_code": "ME063100", **fields}
@@ -110,64 +126,98 @@ def build_world(store: PrivateKeyStore, service: VerificationService, base_url: 
 
     valid = issue()
     forms("valid", valid)
-    forms("valid-es256", issue("lsp-es", level=4, job_code="SI012033",
-                               holder_name="NI LUH PUTU AYU"))
-    forms("valid-es256-level-9-no-code", issuer.sign(
-        _hand_made("lsp-es", level=9, job_code=None, number="ES 9"), world.signer("lsp-es")))
+    forms(
+        "valid-es256", issue("lsp-es", level=4, job_code="SI012033", holder_name="NI LUH PUTU AYU")
+    )
+    forms(
+        "valid-es256-level-9-no-code",
+        issuer.sign(
+            _hand_made("lsp-es", level=9, job_code=None, number="ES 9"), world.signer("lsp-es")
+        ),
+    )
     forms("valid-expiring-soon", issue(valid_from=add_years(NOW + 20 * DAY, -5)))
-    forms("valid-mixed-case", issue(holder_name="Ahmad bin Abdullah", job_code="SI013017",
-                                    level=1))
-    forms("valid-escapes", issue(holder_name="Ni Luh Putu Ayu Sukmawatí 中文 😀", level=2,
-                                 job_code="SI033015"))
+    forms("valid-mixed-case", issue(holder_name="Ahmad bin Abdullah", job_code="SI013017", level=1))
+    forms(
+        "valid-escapes",
+        issue(holder_name="Ni Luh Putu Ayu Sukmawatí 中文 😀", level=2, job_code="SI033015"),
+    )
     forms("valid-letters-number", issue(number="SKK-7.a Z"))
     revoked = issue(number="REV 0001 2026")
-    revocation.revoke("lsp-contoh", "REV 0001 2026", "misuse", note=None, actor="t",
-                      now=NOW - 7200)
+    revocation.revoke("lsp-contoh", "REV 0001 2026", "misuse", note=None, actor="t", now=NOW - 7200)
     forms("revoked", revoked)
     forms("suspended", issue(number="SUS 0001 2026"))
-    revocation.suspend("lsp-contoh", "SUS 0001 2026", "investigation", note=None, actor="t",
-                       now=NOW - 7000)
+    revocation.suspend(
+        "lsp-contoh", "SUS 0001 2026", "investigation", note=None, actor="t", now=NOW - 7000
+    )
     forms("reinstated", issue(number="REI 0001 2026"))
-    revocation.suspend("lsp-contoh", "REI 0001 2026", "other", note=None, actor="t",
-                       now=NOW - 6000)
+    revocation.suspend("lsp-contoh", "REI 0001 2026", "other", note=None, actor="t", now=NOW - 6000)
     revocation.reinstate("lsp-contoh", "REI 0001 2026", note=None, actor="t", now=NOW - 5000)
-    forms("revoked-and-expired", issue(number="OLD 0001 2019",
-                                       valid_from=add_years(NOW - 40 * DAY, -5),
-                                       allow_expired=True))
-    revocation.revoke("lsp-contoh", "OLD 0001 2019", "superseded", note=None, actor="t",
-                      now=NOW - 4000)
+    forms(
+        "revoked-and-expired",
+        issue(number="OLD 0001 2019", valid_from=add_years(NOW - 40 * DAY, -5), allow_expired=True),
+    )
+    revocation.revoke(
+        "lsp-contoh", "OLD 0001 2019", "superseded", note=None, actor="t", now=NOW - 4000
+    )
     forms("expired", issue(valid_from=add_years(NOW - 40 * DAY, -5), allow_expired=True))
     forms("not-yet-valid-nbf", issue(valid_from=NOW + 10 * DAY))
     forms("not-yet-valid-iat", issue(now=NOW + LEEWAY + 1, valid_from=NOW - DAY))
-    forms("level-not-authorized", issuer.sign(_hand_made("lsp-kecil", level=3),
-                                              world.signer("lsp-kecil")))
+    forms(
+        "level-not-authorized",
+        issuer.sign(_hand_made("lsp-kecil", level=3), world.signer("lsp-kecil")),
+    )
     forms("unknown-issuer", issuer.sign(_hand_made("lsp-tidak-ada"), keys.generate_signing_key()))
     forms("unknown-key", issuer.sign(_hand_made(), keys.generate_signing_key()))
     forms("unknown-key-other-agency", issuer.sign(_hand_made(), world.signer("lsp-es")))
     forms("imported-valid", issuer.sign(_hand_made("lsp-luar", issued_at=NOW - 60), external))
-    forms("key-revoked-before-since", issuer.sign(_hand_made("lsp-luar", issued_at=NOW - 3 * DAY),
-                                                  external))
+    forms(
+        "key-revoked-before-since",
+        issuer.sign(_hand_made("lsp-luar", issued_at=NOW - 3 * DAY), external),
+    )
     dicabut = issuer.sign(_hand_made("lsp-dicabut"), world.signer("lsp-dicabut"))
     pensiun_key = world.signer("lsp-pensiun")
     registry.revoke_key(world.signer("lsp-dicabut").kid, NOW - 100)
     forms("key-revoked", dicabut)
     registry.retire_key(pensiun_key.kid, NOW - 10 * DAY)
     for label, issued in (("before", NOW - 11 * DAY), ("after", NOW - 9 * DAY)):
-        forms(f"key-retired-signed-{label}", issuer.sign(
-            _hand_made("lsp-pensiun", issued_at=issued, valid_from=issued), pensiun_key))
-    far = _hand_made(number="FAR 0001 9999", issued_at=NOW, valid_from=2**53 - 5 * 365 * DAY,
-                     expires_at=2**53)
+        forms(
+            f"key-retired-signed-{label}",
+            issuer.sign(
+                _hand_made("lsp-pensiun", issued_at=issued, valid_from=issued), pensiun_key
+            ),
+        )
+    far = _hand_made(
+        number="FAR 0001 9999", issued_at=NOW, valid_from=2**53 - 5 * 365 * DAY, expires_at=2**53
+    )
     forms("far-future", issuer.sign(far, world.signer("lsp-contoh")))
-    near_9999 = _hand_made(number="FAR 0002 9999", valid_from=253402300799 - 4 * 365 * DAY,
-                           expires_at=253402300799 - 10, issued_at=NOW)
+    near_9999 = _hand_made(
+        number="FAR 0002 9999",
+        valid_from=253402300799 - 4 * 365 * DAY,
+        expires_at=253402300799 - 10,
+        issued_at=NOW,
+    )
     forms("year-9999", issuer.sign(near_9999, world.signer("lsp-contoh")))
     _add_boundaries(world, issue, pensiun_key, external)
     es_token = issue("lsp-es", level=4, job_code="SI012033")
     _add_attacks(world, valid, world.signer("lsp-contoh"), es_token)
-    for text in ("", "   \n\t", "a.b.c", "." * 10, "https://sertifikat.example.id/x/abc",
-                 "https://sertifikat.example.id/v/", "https://sertifikat.example.id/V/?x=1",
-                 "1" + "9" * 300, "2" + "9" * 300, "1", "10" + "0" * 300, "١٢٣", "eyJ.eyJ.",
-                 "\x00\u202e\ufeff", "/v//v/" + valid, "x/V/" + valid + "/v/"):
+    for text in (
+        "",
+        "   \n\t",
+        "a.b.c",
+        "." * 10,
+        "https://sertifikat.example.id/x/abc",
+        "https://sertifikat.example.id/v/",
+        "https://sertifikat.example.id/V/?x=1",
+        "1" + "9" * 300,
+        "2" + "9" * 300,
+        "1",
+        "10" + "0" * 300,
+        "١٢٣",
+        "eyJ.eyJ.",
+        "\x00\u202e\ufeff",
+        "/v//v/" + valid,
+        "x/V/" + valid + "/v/",
+    ):
         world.add(f"garbage/{text[:12]!r}", text)
     rng = random.Random(10)
     for index in range(20):
@@ -177,30 +227,42 @@ def build_world(store: PrivateKeyStore, service: VerificationService, base_url: 
     for index in range(30):  # one digit changed: almost always the check value catches it
         at = rng.randrange(1, len(payload))
         digit = str((int(payload[at]) + rng.randrange(1, 10)) % 10)
-        changed = payload[:at] + digit + payload[at + 1:]
+        changed = payload[:at] + digit + payload[at + 1 :]
         world.add(f"mutated-payload/{index}", changed)
     return world
 
 
-def _add_boundaries(world: World, issue: Callable[..., str], retired_key: SigningKey,
-                    imported_key: SigningKey) -> None:
+def _add_boundaries(
+    world: World, issue: Callable[..., str], retired_key: SigningKey, imported_key: SigningKey
+) -> None:
     """Each leeway edge of rules 5 and 9, one second inside and one outside (test_verify.py)."""
     nbf = NOW + DAY
     token = issue(valid_from=nbf, number="EDGE 0001 2026")
     exp = add_years(nbf)
-    for label, at in (("nbf-leeway-1s", nbf - LEEWAY - 1), ("nbf-leeway", nbf - LEEWAY),
-                      ("exp+leeway-1s", exp + LEEWAY - 1), ("exp+leeway", exp + LEEWAY)):
+    for label, at in (
+        ("nbf-leeway-1s", nbf - LEEWAY - 1),
+        ("nbf-leeway", nbf - LEEWAY),
+        ("exp+leeway-1s", exp + LEEWAY - 1),
+        ("exp+leeway", exp + LEEWAY),
+    ):
         world.timed.append((f"edge/{label}", token, at))
-    world.add("edge/iat=at+leeway", issue(now=NOW + LEEWAY, valid_from=NOW - DAY,
-                                          number="EDGE 0002 2026"))
+    world.add(
+        "edge/iat=at+leeway", issue(now=NOW + LEEWAY, valid_from=NOW - DAY, number="EDGE 0002 2026")
+    )
     for label, offset in (("retired+leeway", LEEWAY), ("retired+leeway+1s", LEEWAY + 1)):
         issued = NOW - 10 * DAY + offset
-        world.add(f"edge/{label}", issuer.sign(
-            _hand_made("lsp-pensiun", issued_at=issued, valid_from=issued), retired_key))
+        world.add(
+            f"edge/{label}",
+            issuer.sign(
+                _hand_made("lsp-pensiun", issued_at=issued, valid_from=issued), retired_key
+            ),
+        )
     for label, offset in (("since-leeway", LEEWAY), ("since-leeway-1s", LEEWAY + 1)):
         issued = NOW - DAY - offset
-        world.add(f"edge/{label}", issuer.sign(
-            _hand_made("lsp-luar", issued_at=issued, valid_from=issued), imported_key))
+        world.add(
+            f"edge/{label}",
+            issuer.sign(_hand_made("lsp-luar", issued_at=issued, valid_from=issued), imported_key),
+        )
 
 
 def _add_attacks(world: World, token: str, key: SigningKey, es_token: str) -> None:
@@ -210,8 +272,10 @@ def _add_attacks(world: World, token: str, key: SigningKey, es_token: str) -> No
     for alg in ("none", "HS256", "Ed25519", "EDDSA", "EdDSA ", "RS256", None, ["EdDSA"]):
         header = test_attacks.b64json({"alg": alg, "kid": g.kid, "typ": "skk+jwt"})
         add(f"attack/alg-{alg}", test_attacks.signed(header, g.payload_b64, key))
-    add("attack/alg-none-unsigned", f"{test_attacks.b64json({**g.header, 'alg': 'none'})}."
-        f"{g.payload_b64}.")
+    add(
+        "attack/alg-none-unsigned",
+        f"{test_attacks.b64json({**g.header, 'alg': 'none'})}.{g.payload_b64}.",
+    )
     for extra in ({"crit": ["exp"]}, {"jwk": key.verifying_key().jwk}, {"zip": "DEF"}):
         header = test_attacks.b64json({**g.header, **extra})
         add(f"attack/header-{min(extra)}", test_attacks.signed(header, g.payload_b64, key))
@@ -222,8 +286,9 @@ def _add_attacks(world: World, token: str, key: SigningKey, es_token: str) -> No
         header = test_attacks.b64json({**g.header, "typ": typ})
         add(f"attack/typ-{typ}", test_attacks.signed(header, g.payload_b64, key))
     signature = g.signature
-    malleated = signature[:32] + (int.from_bytes(signature[32:], "little")
-                                  + ED25519_ORDER).to_bytes(32, "little")
+    malleated = signature[:32] + (
+        int.from_bytes(signature[32:], "little") + ED25519_ORDER
+    ).to_bytes(32, "little")
     add("attack/ed25519-s-plus-l", f"{g.header_b64}.{g.payload_b64}.{jws.b64url_encode(malleated)}")
     head = f"{g.header_b64}.{g.payload_b64}."
     add("attack/signature-empty", head)
@@ -231,36 +296,60 @@ def _add_attacks(world: World, token: str, key: SigningKey, es_token: str) -> No
     add("attack/signature-short", head + jws.b64url_encode(signature[:-1]))
     flipped = bytes([signature[0] ^ 1]) + signature[1:]
     add("attack/signature-flipped", head + jws.b64url_encode(flipped))
-    add("attack/attacker-key", test_attacks.signed(g.header_b64, g.payload_b64,
-                                                   keys.generate_signing_key()))
+    add(
+        "attack/attacker-key",
+        test_attacks.signed(g.header_b64, g.payload_b64, keys.generate_signing_key()),
+    )
     add("attack/padded", f"{g.header_b64}.{g.payload_b64}.{g.signature_b64}==")
     add("attack/standard-alphabet", token.replace("-", "+").replace("_", "/"))
     spaced = [test_attacks.spaced_to_leave_unused_bits(part) for part in (g.header, g.claims)]
     add("attack/spaced-json-control", test_attacks.signed(spaced[0], spaced[1], key))
-    add("attack/unused-bits", test_attacks.signed(
-        spaced[0], test_attacks.tweak_unused_bits(spaced[1]), key))
+    add(
+        "attack/unused-bits",
+        test_attacks.signed(spaced[0], test_attacks.tweak_unused_bits(spaced[1]), key),
+    )
     for param in test_attacks.LAX_PAYLOADS:
-        add(f"attack/lax-{param.id}", test_attacks.signed(
-            g.header_b64, test_attacks.b64json(param.values[0](g.claims)), key))
-    add("attack/unknown-claims", test_attacks.signed(g.header_b64, test_attacks.b64json(
-        {**g.claims, "nik": None, "x": {"nested": [1, 2.5, "é", {"deep": [[[]]]}]}}), key))
+        add(
+            f"attack/lax-{param.id}",
+            test_attacks.signed(g.header_b64, test_attacks.b64json(param.values[0](g.claims)), key),
+        )
+    add(
+        "attack/unknown-claims",
+        test_attacks.signed(
+            g.header_b64,
+            test_attacks.b64json(
+                {**g.claims, "nik": None, "x": {"nested": [1, 2.5, "é", {"deep": [[[]]]}]}}
+            ),
+            key,
+        ),
+    )
     deep = {**g.claims, "x": json.loads("[" * 99 + "]" * 99)}
     add("attack/nested-100", test_attacks.signed(g.header_b64, test_attacks.b64json(deep), key))
     deeper = {**g.claims, "x": json.loads("[" * 100 + "]" * 100)}
     add("attack/nested-101", test_attacks.signed(g.header_b64, test_attacks.b64json(deeper), key))
-    add("attack/exp-5x366", test_attacks.signed(g.header_b64, test_attacks.b64json(
-        {**g.claims, "exp": g.claims["nbf"] + 5 * 366 * DAY}), key))
+    add(
+        "attack/exp-5x366",
+        test_attacks.signed(
+            g.header_b64,
+            test_attacks.b64json({**g.claims, "exp": g.claims["nbf"] + 5 * 366 * DAY}),
+            key,
+        ),
+    )
     e = test_attacks.split(es_token, world.signer("lsp-es"))
     for r, s in ((0, 0), (P256_ORDER, P256_ORDER), (1, 1)):
         forged = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        add(f"attack/ecdsa-r{r % 7}-s{s % 7}",
-            f"{e.header_b64}.{e.payload_b64}.{jws.b64url_encode(forged)}")
+        add(
+            f"attack/ecdsa-r{r % 7}-s{s % 7}",
+            f"{e.header_b64}.{e.payload_b64}.{jws.b64url_encode(forged)}",
+        )
     s_value = int.from_bytes(e.signature[32:], "big")
     twin = e.signature[:32] + (P256_ORDER - s_value).to_bytes(32, "big")
     add("attack/ecdsa-high-s-twin", f"{e.header_b64}.{e.payload_b64}.{jws.b64url_encode(twin)}")
     mismatch = test_attacks.b64json({**e.header, "alg": "EdDSA"})
-    add("attack/alg-mismatch-es-key", test_attacks.signed(mismatch, e.payload_b64,
-                                                          world.signer("lsp-es")))
+    add(
+        "attack/alg-mismatch-es-key",
+        test_attacks.signed(mismatch, e.payload_b64, world.signer("lsp-es")),
+    )
 
 
 # --- expectations --------------------------------------------------------------------------------
@@ -274,15 +363,17 @@ def signed_bundles(world: World) -> dict[str, str]:
     head, body, sig = made["full"].split(".")
     tampered_body = body[:40] + ("A" if body[40] != "A" else "B") + body[41:]
     made["tampered"] = f"{head}.{tampered_body}.{sig}"
-    made["stranger"] = bundle.sign(bundle_source.full_payload(settings, BUNDLE_AT),
-                                   keys.generate_signing_key())
+    made["stranger"] = bundle.sign(
+        bundle_source.full_payload(settings, BUNDLE_AT), keys.generate_signing_key()
+    )
     made["garbage"] = "not a bundle"
     made["two-parts"] = f"{head}.{body}"
     return made
 
 
-def expected_result(verifier: offline.OfflineVerifier, service: VerificationService, text: str,
-                    at: int, now: int) -> VerificationResult:
+def expected_result(
+    verifier: offline.OfflineVerifier, service: VerificationService, text: str, at: int, now: int
+) -> VerificationResult:
     """The Python offline result, checked against the server's on fresh data."""
     result = verifier.verify(text, at=at, now=now)
     online = service.verify(text, at=at)
@@ -296,12 +387,14 @@ def expected_result(verifier: offline.OfflineVerifier, service: VerificationServ
 def render_verdict(app: Flask, result: VerificationResult, language: str, lang_query: str) -> str:
     """The verdict block as the server renders it."""
     with app.test_request_context("/v/x"), force_locale(language):
-        return render_template_string(VERDICT_MACRO, view=verdict_view(result),
-                                      lang_query=lang_query)
+        return render_template_string(
+            VERDICT_MACRO, view=verdict_view(result), lang_query=lang_query
+        )
 
 
-def render_offline_page(app: Flask, result: VerificationResult, language: str, asked: bool,
-                        data_as_of: int, now: int) -> str:
+def render_offline_page(
+    app: Flask, result: VerificationResult, language: str, asked: bool, data_as_of: int, now: int
+) -> str:
     """The server's verify page, with what an offline answer adds (docs/offline.md §7)."""
     path = f"/v/x?lang={language}" if asked else "/v/x"
     with app.test_request_context(path, headers={"Accept-Language": language}):
@@ -325,8 +418,9 @@ def build_pack(app: Flask) -> dict[str, Any]:
         return offline_pack.build(current_state().official_domain, policy)
 
 
-def case_vectors(app: Flask, world: World, bundles: dict[str, str],
-                 pinned: dict[str, bundle.BundleKey]) -> list[dict[str, Any]]:
+def case_vectors(
+    app: Flask, world: World, bundles: dict[str, str], pinned: dict[str, bundle.BundleKey]
+) -> list[dict[str, Any]]:
     """Every input at NOW on fresh data, and on data past its expiry."""
     verifier = offline.OfflineVerifier(bundle.read(bundles["full"], pinned))
     stale_now = verifier.bundle.exp + 5
@@ -335,20 +429,27 @@ def case_vectors(app: Flask, world: World, bundles: dict[str, str],
     for name, text, at in checks:
         for freshness, now in (("fresh", NOW), ("stale", stale_now)):
             result = expected_result(verifier, world.service, text, at, now)
-            cases.append({
-                "name": f"{name} ({freshness})", "input": text, "at": at, "now": now,
-                "status": result.status.value,
-                "expected": {lang: result.to_dict(lang) for lang in LANGUAGES},
-                "html": {lang: render_verdict(app, result, lang, "") for lang in LANGUAGES}
-                if freshness == "fresh" or result.status is Status.STALE_DATA else None,
-            })
+            cases.append(
+                {
+                    "name": f"{name} ({freshness})",
+                    "input": text,
+                    "at": at,
+                    "now": now,
+                    "status": result.status.value,
+                    "expected": {lang: result.to_dict(lang) for lang in LANGUAGES},
+                    "html": {lang: render_verdict(app, result, lang, "") for lang in LANGUAGES}
+                    if freshness == "fresh" or result.status is Status.STALE_DATA
+                    else None,
+                }
+            )
     statuses = {case["status"] for case in cases}
     assert statuses == {status.value for status in Status}, statuses
     return cases
 
 
-def page_vectors(app: Flask, world: World, bundles: dict[str, str],
-                 pinned: dict[str, bundle.BundleKey]) -> list[dict[str, Any]]:
+def page_vectors(
+    app: Flask, world: World, bundles: dict[str, str], pinned: dict[str, bundle.BundleKey]
+) -> list[dict[str, Any]]:
     """Whole offline pages for some verdicts: fresh and day-old data, asked or browser language."""
     verifier = offline.OfflineVerifier(bundle.read(bundles["full"], pinned))
     wanted = {"valid/payload", "revoked/url", "attack/signature-flipped", "expired/jws"}
@@ -359,25 +460,45 @@ def page_vectors(app: Flask, world: World, bundles: dict[str, str],
         for language in LANGUAGES:
             for asked, now in ((True, NOW), (False, BUNDLE_AT + 2 * DAY)):
                 result = verifier.verify(text, at=now, now=now)
-                pages.append({"name": name, "input": text, "language": language, "asked": asked,
-                              "now": now,
-                              "page": render_offline_page(app, result, language, asked,
-                                                          BUNDLE_AT, now)})
+                pages.append(
+                    {
+                        "name": name,
+                        "input": text,
+                        "language": language,
+                        "asked": asked,
+                        "now": now,
+                        "page": render_offline_page(app, result, language, asked, BUNDLE_AT, now),
+                    }
+                )
     return pages
 
 
-def delta_vectors(world: World, bundles: dict[str, str],
-                  pinned: dict[str, bundle.BundleKey]) -> dict[str, Any]:
+def delta_vectors(
+    world: World, bundles: dict[str, str], pinned: dict[str, bundle.BundleKey]
+) -> dict[str, Any]:
     """Changes after the bundle, the delta the server cuts, and what verification says after."""
     before = bundle.read(bundles["full"], pinned)
     by_name = dict(world.inputs)
-    revocation.revoke("lsp-contoh", jws.parse(by_name["valid/jws"]).payload["jti"], "fraud",
-                      note=None, actor="t", now=NOW - 60)
+    revocation.revoke(
+        "lsp-contoh",
+        jws.parse(by_name["valid/jws"]).payload["jti"],
+        "fraud",
+        note=None,
+        actor="t",
+        now=NOW - 60,
+    )
     revocation.reinstate("lsp-contoh", "SUS 0001 2026", note=None, actor="t", now=NOW - 50)
-    revocation.revoke("lsp-contoh", "SUS 0001 2026", "data_error", note=None, actor="t",
-                      now=NOW - 40)
-    revocation.suspend("lsp-es", jws.parse(by_name["valid-es256/jws"]).payload["jti"], "other",
-                       note=None, actor="t", now=NOW - 30)
+    revocation.revoke(
+        "lsp-contoh", "SUS 0001 2026", "data_error", note=None, actor="t", now=NOW - 40
+    )
+    revocation.suspend(
+        "lsp-es",
+        jws.parse(by_name["valid-es256/jws"]).payload["jti"],
+        "other",
+        note=None,
+        actor="t",
+        now=NOW - 30,
+    )
     registry.add_agency("lsp-baru", "LSP Baru", (1, 9), "lsp", NOW - 20)
     settings = BundleSettings(ISS, MAX_AGE, LEEWAY)
     publisher = BundlePublisher(world.store, settings)
@@ -390,18 +511,27 @@ def delta_vectors(world: World, bundles: dict[str, str],
     assert merged.agencies == after.agencies
     verifier = offline.OfflineVerifier(after)
     probes = []
-    for name in ("valid/jws", "suspended/url", "valid-es256/payload", "revoked/jws",
-                 "reinstated/jws"):
+    for name in (
+        "valid/jws",
+        "suspended/url",
+        "valid-es256/payload",
+        "revoked/jws",
+        "reinstated/jws",
+    ):
         result = expected_result(verifier, world.service, by_name[name], NOW, NOW)
-        probes.append({"name": name, "input": by_name[name],
-                       "expected": result.to_dict("en")})
+        probes.append({"name": name, "input": by_name[name], "expected": result.to_dict("en")})
     old_delta = publisher.delta(before.seq, NOW - 5)
     assert old_delta is not None
     head, body, sig = old_delta.text.decode().split(".")
-    return {"delta": delta_text.text.decode(), "probes": probes, "after": after_text,
-            "tampered": f"{head}.{body[:-3]}AAA.{sig}",
-            "wrong_base": publisher.delta(0, NOW).text.decode()  # type: ignore[union-attr]
-            if before.seq > 0 else None}
+    return {
+        "delta": delta_text.text.decode(),
+        "probes": probes,
+        "after": after_text,
+        "tampered": f"{head}.{body[:-3]}AAA.{sig}",
+        "wrong_base": publisher.delta(0, NOW).text.decode()  # type: ignore[union-attr]
+        if before.seq > 0
+        else None,
+    }
 
 
 def json_vectors() -> list[dict[str, Any]]:
@@ -409,27 +539,67 @@ def json_vectors() -> list[dict[str, Any]]:
     refused = _params(test_jws.test_parse_json_object_refuses)
     inputs: list[bytes] = [param.values[0] for param in refused]
     inputs += [b'{"a": 1e400}', b'{"a": -1e400}', b'{"a": "\\ud83d\\ude00"}', b'{"a": 1}']
-    probes = [r'{"a":1.0}', r'{"a":-0}', r'{"a":1E2}', r'{"a":01}', ' {"a":1} ', '{"a":1}\x0c',
-              r'{"a":"\u00e9"}', r'{"a":"\ude00\ud83d"}', '{"a":"x\x7f"}', '{"a":"x\x1f"}',
-              r'{"a":12345678901234567}', r'{"a":-1234567890123456}', r'{"a":9007199254740993}',
-              r'{"a":9007199254740992}', r'{"a":-9007199254740993}', r'{"a":1.5e-400}',
-              r'{"a":"\u12G4"}', r'{"a":"\x"}', r'{"a":true,}', r'{"a" : 1 }', r'{"a":"\/"}',
-              r'{"a":[1,2,]}', '{"a":1}\x00', r'{"__proto__":1,"__proto__":2}',
-              r'{"__proto__":{"x":1}}', r'{"constructor":1,"toString":2}', r'{"a":"\ud83d\u0041"}',
-              r'{"a":"\u+123"}', '{"a":1}\u00a0', '\u2028{"a":1}', r'{"a":-}', r'{"a":1.}',
-              r'{"a":.5}', r'{"a":1e}', r'{"a":+1}', r'{"a":-01}', r'{"a":1.5E+3}',
-              r'{"a":0.0000000000000000000000001}', r'{"a":123456789012345678.5}', r'{"a":-0.0}',
-              r'{"a":"\u0061","\u0061":2}', r'{"a":nul}', r'{"a":-Infinity}', r'{"a":NaN}',
-              r'{"a":[' + "[" * 98 + "]" * 98 + "]}", r'{"a":[' + "[" * 99 + "]" * 99 + "]}",
-              '{"a":"' + "[" * 200 + '"}', r'{"a":"\"[[["}', '{"a":"\t"}', r'{"a":"\t"}']
+    probes = [
+        r'{"a":1.0}',
+        r'{"a":-0}',
+        r'{"a":1E2}',
+        r'{"a":01}',
+        ' {"a":1} ',
+        '{"a":1}\x0c',
+        r'{"a":"\u00e9"}',
+        r'{"a":"\ude00\ud83d"}',
+        '{"a":"x\x7f"}',
+        '{"a":"x\x1f"}',
+        r'{"a":12345678901234567}',
+        r'{"a":-1234567890123456}',
+        r'{"a":9007199254740993}',
+        r'{"a":9007199254740992}',
+        r'{"a":-9007199254740993}',
+        r'{"a":1.5e-400}',
+        r'{"a":"\u12G4"}',
+        r'{"a":"\x"}',
+        r'{"a":true,}',
+        r'{"a" : 1 }',
+        r'{"a":"\/"}',
+        r'{"a":[1,2,]}',
+        '{"a":1}\x00',
+        r'{"__proto__":1,"__proto__":2}',
+        r'{"__proto__":{"x":1}}',
+        r'{"constructor":1,"toString":2}',
+        r'{"a":"\ud83d\u0041"}',
+        r'{"a":"\u+123"}',
+        '{"a":1}\u00a0',
+        '\u2028{"a":1}',
+        r'{"a":-}',
+        r'{"a":1.}',
+        r'{"a":.5}',
+        r'{"a":1e}',
+        r'{"a":+1}',
+        r'{"a":-01}',
+        r'{"a":1.5E+3}',
+        r'{"a":0.0000000000000000000000001}',
+        r'{"a":123456789012345678.5}',
+        r'{"a":-0.0}',
+        r'{"a":"\u0061","\u0061":2}',
+        r'{"a":nul}',
+        r'{"a":-Infinity}',
+        r'{"a":NaN}',
+        r'{"a":[' + "[" * 98 + "]" * 98 + "]}",
+        r'{"a":[' + "[" * 99 + "]" * 99 + "]}",
+        '{"a":"' + "[" * 200 + '"}',
+        r'{"a":"\"[[["}',
+        '{"a":"\t"}',
+        r'{"a":"\t"}',
+    ]
     inputs += [p.encode("utf-8", "surrogatepass") for p in probes]
     rng = random.Random(7)
     for _ in range(400):  # random objects, half of them with one character changed
-        text = json.dumps({"a": _random_json(rng, 3), "b": _random_json(rng, 2)},
-                          ensure_ascii=rng.random() < 0.5)
+        text = json.dumps(
+            {"a": _random_json(rng, 3), "b": _random_json(rng, 2)}, ensure_ascii=rng.random() < 0.5
+        )
         if rng.random() < 0.5:
             at = rng.randrange(len(text))
-            text = text[:at] + rng.choice(_MUTATIONS) + text[at + rng.randrange(0, 2):]
+            text = text[:at] + rng.choice(_MUTATIONS) + text[at + rng.randrange(0, 2) :]
         inputs.append(text.encode("utf-8", "surrogatepass"))
     vectors = []
     for data in inputs:
@@ -443,8 +613,30 @@ def json_vectors() -> list[dict[str, Any]]:
     return vectors
 
 
-_MUTATIONS = ['{', '}', '[', ']', '"', ':', ',', '\\', '\\u', '\\ud800', '-', '.', 'e', '0', ' ',
-              '\x00', '\x1f', 'NaN', '1e999', '\ufeff', '\ud800', '']
+_MUTATIONS = [
+    "{",
+    "}",
+    "[",
+    "]",
+    '"',
+    ":",
+    ",",
+    "\\",
+    "\\u",
+    "\\ud800",
+    "-",
+    ".",
+    "e",
+    "0",
+    " ",
+    "\x00",
+    "\x1f",
+    "NaN",
+    "1e999",
+    "\ufeff",
+    "\ud800",
+    "",
+]
 
 
 def _random_json(rng: random.Random, depth: int) -> Any:
@@ -503,26 +695,41 @@ def payload_vectors() -> list[dict[str, Any]]:
     """QR payloads: the document's vector, non-canonical spellings, texts of every case rule."""
     token = test_qr.make_token(signature=test_qr.FAKE_SIGNATURE)
     texts = [test_qr.doc_encode(token)]
-    texts.extend(test_qr.doc_encode(token, **tweak) for tweak in (
-        {"long_iat": True}, {"explicit_exp": True}, {"jti_full": True}, {"name_rule": 3},
-        {"escape": "a"}, {"check": 0}, {"check": 1}))
+    texts.extend(
+        test_qr.doc_encode(token, **tweak)
+        for tweak in (
+            {"long_iat": True},
+            {"explicit_exp": True},
+            {"jti_full": True},
+            {"name_rule": 3},
+            {"escape": "a"},
+            {"check": 0},
+            {"check": 1},
+        )
+    )
     for code_point in (0xD800, 0x41, 0x10FFFF, 0x1F600, 0xE9):
-        escaped = [(0, 4), (1, 101), (len(test_qr.DOC_TEXT), len(test_qr.DOC_TEXT) + 1),
-                   (code_point, 0x110000)]
+        escaped = [
+            (0, 4),
+            (1, 101),
+            (len(test_qr.DOC_TEXT), len(test_qr.DOC_TEXT) + 1),
+            (code_point, 0x110000),
+        ]
         texts.append(test_qr.doc_encode(token, name_fields=escaped))
     late = test_qr.make_credential(issued_at=2**53 - 9, valid_from=2**53 - 9, expires_at=2**53)
     late_token = test_qr.make_token(late, signature=test_qr.FAKE_SIGNATURE)
     texts += [test_qr.doc_encode(late_token), test_qr.doc_encode(late_token, derived_exp=True)]
-    for changes in ({"holder_name": "Ni Luh Putu Ayu Sukmawatí", "job_code": None},
-                    {"holder_name": "Jean-Pierre (J.P.) Ani/Budi Ma'ruf"},
-                    {"holder_name": "NI LUH PUTU", "number": "SKK-7"},
-                    {"holder_name": "ahmad bin abdullah", "valid_from": REFERENCE_PLUS},
-                    {"holder_name": "Ahmad bin Abdullah 😀\u0000\t\"\\"},
-                    {"issued_at": 10, "valid_from": 10, "expires_at": add_years(10)},
-                    {"valid_from": LEAP_DAY, "issued_at": LEAP_DAY,
-                     "expires_at": add_years(LEAP_DAY)}):
-        cred_token = test_qr.make_token(test_qr.make_credential(**changes),
-                                        signature=test_qr.FAKE_SIGNATURE)
+    for changes in (
+        {"holder_name": "Ni Luh Putu Ayu Sukmawatí", "job_code": None},
+        {"holder_name": "Jean-Pierre (J.P.) Ani/Budi Ma'ruf"},
+        {"holder_name": "NI LUH PUTU", "number": "SKK-7"},
+        {"holder_name": "ahmad bin abdullah", "valid_from": REFERENCE_PLUS},
+        {"holder_name": 'Ahmad bin Abdullah 😀\u0000\t"\\'},
+        {"issued_at": 10, "valid_from": 10, "expires_at": add_years(10)},
+        {"valid_from": LEAP_DAY, "issued_at": LEAP_DAY, "expires_at": add_years(LEAP_DAY)},
+    ):
+        cred_token = test_qr.make_token(
+            test_qr.make_credential(**changes), signature=test_qr.FAKE_SIGNATURE
+        )
         texts.append(qr_payload.encode_payload(cred_token))
     texts += ["", "1", "10", "100", "2123", "1" + "9" * 4000, "1" + "9" * 3999, "a.b.c"]
     vectors = []
@@ -551,10 +758,17 @@ def signature_vectors() -> list[dict[str, Any]]:
                 key = keys.import_public_key(group["publicKeyPem"].encode("ascii"))
             except InvalidInput:
                 continue
-            vectors.extend({
-                "alg": alg, "jwk": key.jwk, "msg": case["msg"], "sig": case["sig"],
-                "valid": key.verify(bytes.fromhex(case["msg"]), bytes.fromhex(case["sig"])),
-                "id": f"{name}#{case['tcId']}"} for case in group["tests"])
+            vectors.extend(
+                {
+                    "alg": alg,
+                    "jwk": key.jwk,
+                    "msg": case["msg"],
+                    "sig": case["sig"],
+                    "valid": key.verify(bytes.fromhex(case["msg"]), bytes.fromhex(case["sig"])),
+                    "id": f"{name}#{case['tcId']}",
+                }
+                for case in group["tests"]
+            )
     assert len(vectors) > 350
     return vectors
 
@@ -565,11 +779,16 @@ def all_vectors(app: Flask, world: World) -> dict[str, Any]:
     key_set = bundle_keys.key_set(NOW, MAX_AGE)
     pinned = bundle.read_key_set(key_set)
     vectors = {
-        "now": NOW, "bundle_at": BUNDLE_AT, "key_set": key_set, "bundles": bundles,
+        "now": NOW,
+        "bundle_at": BUNDLE_AT,
+        "key_set": key_set,
+        "bundles": bundles,
         "pack": build_pack(app),
         "cases": case_vectors(app, world, bundles, pinned),
         "pages": page_vectors(app, world, bundles, pinned),
-        "json": json_vectors(), "b64url": b64url_vectors(), "payloads": payload_vectors(),
+        "json": json_vectors(),
+        "b64url": b64url_vectors(),
+        "payloads": payload_vectors(),
         "signatures": signature_vectors(),
     }
     for refused in ("tampered", "stranger", "garbage", "two-parts"):
@@ -582,8 +801,9 @@ def all_vectors(app: Flask, world: World) -> dict[str, Any]:
     return vectors
 
 
-def make_vectors(app: Flask, store: PrivateKeyStore, service: VerificationService,
-                 base_url: str) -> dict[str, Any]:
+def make_vectors(
+    app: Flask, store: PrivateKeyStore, service: VerificationService, base_url: str
+) -> dict[str, Any]:
     """The world of every status, a bundle key, and all vectors made from them (on the bound
     database)."""
     world = build_world(store, service, base_url)
@@ -595,5 +815,3 @@ def token_digest(vectors: dict[str, Any]) -> str:
     """A short fingerprint of the cases, printed by the test so a run can be told apart."""
     text = json.dumps([case["input"] for case in vectors["cases"]])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-

@@ -34,8 +34,9 @@ BIN = Path(sys.executable).parent
 BOOT_TIMEOUT = 30.0  # seconds for gunicorn to answer /healthz
 HTTP_TIMEOUT = 10.0  # seconds per request
 #: The server kinds a test runs on: PostgreSQL too when the CI server is configured.
-SERVER_KINDS = (["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL
-                else ["sqlite"])
+SERVER_KINDS = (
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)] if POSTGRES_URL else ["sqlite"]
+)
 #: For a rate limit that tests driving one client must never reach.
 NO_RATE_LIMIT = "1000000 per minute"
 
@@ -121,8 +122,9 @@ def scratch_postgres(suffix: str, template: str | None = None) -> str:
     parts = urlsplit(POSTGRES_URL)
     name = f"{parts.path.lstrip('/')}_{suffix}"
     copy = f' TEMPLATE "{urlsplit(template).path.lstrip("/")}"' if template else ""
-    run_as_superuser(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-                     f'CREATE DATABASE "{name}"{copy}')
+    run_as_superuser(
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{copy}'
+    )
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
@@ -167,8 +169,13 @@ def server_environment(
 def skk(env: dict[str, str], *args: str) -> Any:
     """Run ``skk ARGS --json`` as the operator would; fails the test unless it succeeds."""
     done = subprocess.run(
-        [str(BIN / "skk"), *args, "--json"], env=env, cwd=ROOT, capture_output=True, text=True,
-        timeout=60, check=False,
+        [str(BIN / "skk"), *args, "--json"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, f"skk {args[0]}: {done.stderr}"
     return json.loads(done.stdout)
@@ -190,8 +197,14 @@ class Client:
         self.timeout = timeout
         self.log: list[Answer] = []
 
-    def request(self, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None, record: bool = True) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        record: bool = True,
+    ) -> Answer:
         """One request on a fresh connection (sync workers close each one anyway)."""
         all_headers = dict(headers or {})
         data = None
@@ -202,8 +215,9 @@ class Client:
         try:
             connection.request(method, path, body=data, headers=all_headers)
             response = connection.getresponse()
-            answer = Answer(method, path, response.status, dict(response.getheaders()),
-                            response.read())
+            answer = Answer(
+                method, path, response.status, dict(response.getheaders()), response.read()
+            )
         finally:
             connection.close()
         if record:
@@ -211,14 +225,23 @@ class Client:
         return answer
 
 
-def issue_credentials(client: Client, api_key: str, count: int,
-                      name: str) -> tuple[list[str], list[str]]:
+def issue_credentials(
+    client: Client, api_key: str, count: int, name: str
+) -> tuple[list[str], list[str]]:
     """Issue ``count`` credentials through the agency API; their numbers and verify URLs."""
     numbers, urls = [], []
     for i in range(count):
-        answer = client.request("POST", "/api/v1/credentials", {
-            "holder_name": f"{name} {i}", "job_code": "ME063100", "level": 3,
-        }, {"Authorization": f"Bearer {api_key}"}, record=False)
+        answer = client.request(
+            "POST",
+            "/api/v1/credentials",
+            {
+                "holder_name": f"{name} {i}",
+                "job_code": "ME063100",
+                "level": 3,
+            },
+            {"Authorization": f"Bearer {api_key}"},
+            record=False,
+        )
         assert answer.status == 201, answer.body
         numbers.append(answer.json()["number"])
         urls.append(answer.json()["url"])
@@ -231,8 +254,14 @@ class Server:
     #: How a checkout serves (README); the wheel test passes the installed command instead.
     CHECKOUT_COMMAND = (str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app")
 
-    def __init__(self, env: dict[str, str], access: Path, errors: Path,
-                 command: tuple[str, ...] = CHECKOUT_COMMAND, cwd: Path = ROOT) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        access: Path,
+        errors: Path,
+        command: tuple[str, ...] = CHECKOUT_COMMAND,
+        cwd: Path = ROOT,
+    ) -> None:
         self.env, self.access, self.errors = env, access, errors
         self.command, self.cwd = command, cwd
         self.port = int(env["SKK_BIND"].rsplit(":", 1)[1])
@@ -241,7 +270,11 @@ class Server:
     def __enter__(self) -> Client:
         with self.access.open("wb") as out, self.errors.open("wb") as err:
             self.process = subprocess.Popen(
-                self.command, cwd=self.cwd, env=self.env, stdout=out, stderr=err,
+                self.command,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=err,
                 start_new_session=True,
             )
         try:
@@ -268,15 +301,17 @@ class Server:
         except FileNotFoundError:
             return set()
 
-    def wait_for_workers(self, count: int, timeout: float = BOOT_TIMEOUT,
-                         excluding: frozenset[int] = frozenset()) -> set[int]:
+    def wait_for_workers(
+        self, count: int, timeout: float = BOOT_TIMEOUT, excluding: frozenset[int] = frozenset()
+    ) -> set[int]:
         """Wait (bounded) until the master runs ``count`` workers, none of them in
         ``excluding`` (workers killed and not yet replaced); their ids."""
         deadline = time.monotonic() + timeout
         while len(pids := self.worker_pids()) != count or pids & excluding:
             if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn runs {len(pids)} workers, not {count} new ones, "
-                            f"after {timeout}s")
+                pytest.fail(
+                    f"gunicorn runs {len(pids)} workers, not {count} new ones, after {timeout}s"
+                )
             time.sleep(0.05)
         return pids
 
@@ -286,8 +321,9 @@ class Server:
         probe = Client(self.port)
         while True:
             if self.process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {self.process.returncode}:\n"
-                            f"{self.errors.read_text()}")
+                pytest.fail(
+                    f"gunicorn exited with {self.process.returncode}:\n{self.errors.read_text()}"
+                )
             try:
                 if probe.request("GET", "/healthz", record=False).status == 200:
                     return

@@ -130,8 +130,10 @@ def test_revoked_api_key_is_401(client, api_key, auth):
 
 
 def test_bearer_scheme_is_case_insensitive(client, api_key):
-    assert client.get("/api/v1/audit", headers={"Authorization": f"bearer {api_key}"}
-                      ).status_code == 200
+    assert (
+        client.get("/api/v1/audit", headers={"Authorization": f"bearer {api_key}"}).status_code
+        == 200
+    )
 
 
 def test_failed_authentication_is_rate_limited_per_client(client, auth):
@@ -142,8 +144,9 @@ def test_failed_authentication_is_rate_limited_per_client(client, auth):
     # Once the limit is spent even a correct key waits: the client is not checked any more.
     _problem(client.get("/api/v1/audit", headers=auth), 429)
     _problem(client.post("/api/v1/credentials", headers=auth, json={}), 429)
-    other_client = client.get("/api/v1/audit", headers=auth,
-                              environ_base={"REMOTE_ADDR": "10.3.3.3"})
+    other_client = client.get(
+        "/api/v1/audit", headers=auth, environ_base={"REMOTE_ADDR": "10.3.3.3"}
+    )
     assert other_client.status_code == 200
 
 
@@ -174,8 +177,14 @@ def test_issue_sets_location_of_the_record(client, auth):
 
 
 def test_issue_by_job_title_with_number_and_valid_from(client, auth):
-    response = _issue(client, auth, job_code=None, job_title="operator wheel excavator",
-                      number="  41011  7112 3 00001234 2025 ", valid_from="2026-02-01")
+    response = _issue(
+        client,
+        auth,
+        job_code=None,
+        job_title="operator wheel excavator",
+        number="  41011  7112 3 00001234 2025 ",
+        valid_from="2026-02-01",
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["number"] == "41011 7112 3 00001234 2025"
     record = client.get(_path("41011 7112 3 00001234 2025"), headers=auth).get_json()
@@ -275,14 +284,14 @@ def test_issue_on_a_host_without_passphrase_is_503(database, env, api_key):
         ("{", "application/json", 400),
         ("[]", "application/json", 400),
         ('{"level": 3, "level": 4}', "application/json", 400),
-        ('{"holder_name": "\\udc00", "level": 3, "job_code": "ME063100"}',
-         "application/json", 400),
+        ('{"holder_name": "\\udc00", "level": 3, "job_code": "ME063100"}', "application/json", 400),
         ('{"holder_name": "' + "x" * 17000 + '"}', "application/json", 413),
     ],
 )
 def test_issue_body_errors(client, auth, data, content_type, status):
-    response = client.post("/api/v1/credentials", data=data, content_type=content_type,
-                           headers=auth)
+    response = client.post(
+        "/api/v1/credentials", data=data, content_type=content_type, headers=auth
+    )
     _problem(response, status)
 
 
@@ -309,8 +318,9 @@ def test_another_agencys_record_is_404(client, issued, other_auth):
     for suffix in ("", "/qr.svg", "/qr.png"):
         _problem(client.get(_path(issued["number"], suffix), headers=other_auth), 404)
     for action in ("revoke", "suspend"):
-        response = client.post(_path(issued["number"], f"/{action}"), headers=other_auth,
-                               json={"reason": "fraud"})
+        response = client.post(
+            _path(issued["number"], f"/{action}"), headers=other_auth, json={"reason": "fraud"}
+        )
         _problem(response, 404)
     _problem(client.post(_path(issued["number"], "/reinstate"), headers=other_auth), 404)
 
@@ -339,8 +349,9 @@ def test_number_with_extra_spaces_finds_the_record(client, auth, issued):
 
 def test_impossible_numbers_in_state_changes_and_audit_are_422(client, auth):
     for action in ("revoke", "suspend"):
-        response = client.post(_path("a\x00b", f"/{action}"), headers=auth,
-                               json={"reason": "fraud"})
+        response = client.post(
+            _path("a\x00b", f"/{action}"), headers=auth, json={"reason": "fraud"}
+        )
         assert _problem(response, 422)["field"] == "number"
     _problem(client.post(_path("a\x00b", "/reinstate"), headers=auth), 422)
     assert _problem(client.get("/api/v1/audit?number=a%00b", headers=auth), 422)["field"] == (
@@ -401,8 +412,11 @@ def test_qr_svg_and_png(client, auth, issued, tmp_path: Path):
 
 def test_suspend_reinstate_revoke_round(client, auth, api_key, issued):
     number = issued["number"]
-    response = client.post(_path(number, "/suspend"), headers=auth,
-                           json={"reason": "investigation", "note": "laporan lapangan"})
+    response = client.post(
+        _path(number, "/suspend"),
+        headers=auth,
+        json={"reason": "investigation", "note": "laporan lapangan"},
+    )
     assert response.status_code == 200
     change = response.get_json()
     assert change["status"] == "suspended" and change["changed"] is True
@@ -451,8 +465,7 @@ def test_revoke_body_errors(client, auth, issued, body, status, field):
 
 def test_revoke_requires_a_body_reinstate_does_not(client, auth, issued):
     _problem(client.post(_path(issued["number"], "/revoke"), headers=auth), 415)
-    response = client.post(_path(issued["number"], "/reinstate"), headers=auth,
-                           json={"note": "ok"})
+    response = client.post(_path(issued["number"], "/reinstate"), headers=auth, json={"note": "ok"})
     assert response.status_code == 200 and response.get_json()["changed"] is False
 
 
@@ -464,16 +477,19 @@ def test_audit_shows_only_own_history_and_filters_by_number(client, auth, other_
     assert [e["action"] for e in events] == ["issue", "issue", "suspend", "revoke"]
     only = client.get(f"/api/v1/audit?number={quote(other)}", headers=auth).get_json()["events"]
     assert [(e["number"], e["action"]) for e in only] == [(other, "issue"), (other, "revoke")]
-    assert client.get("/api/v1/audit", headers=other_auth).get_json() == {"events": [],
-                                                                          "next": None}
+    assert client.get("/api/v1/audit", headers=other_auth).get_json() == {
+        "events": [],
+        "next": None,
+    }
 
 
 # -- never a 5xx for bad input ------------------------------------------------------------------
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 PLAUSIBLE = {
@@ -504,13 +520,12 @@ NEAR_VALID = st.fixed_dictionaries(
     {name: st.just(value) for name, value in VALID.items()},
     optional={name: PLAUSIBLE[name] for name in ("nik", "number", "valid_from")},
 )
-ISSUE_BODIES = (
-    MUTATED | NEAR_VALID | st.fixed_dictionaries({}, optional=PLAUSIBLE) | JSON_VALUES
+ISSUE_BODIES = MUTATED | NEAR_VALID | st.fixed_dictionaries({}, optional=PLAUSIBLE) | JSON_VALUES
+
+
+@hsettings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-@hsettings(max_examples=200, deadline=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=ISSUE_BODIES)
 def test_fuzz_issue_is_never_5xx(unlimited, body):
     client, headers = unlimited
@@ -520,12 +535,17 @@ def test_fuzz_issue_is_never_5xx(unlimited, body):
     assert response.status_code in (201, 400, 409, 415, 422)  # 415: json=None sends no body
 
 
-@hsettings(max_examples=80, deadline=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(number=st.text(max_size=50).filter(lambda s: "/" not in s and s not in (".", "..")),
-       body=JSON_VALUES | st.fixed_dictionaries(
-           {"reason": st.sampled_from(["fraud", "other"]) | st.text(max_size=10)},
-           optional={"note": st.text(max_size=30) | JSON_VALUES}))
+@hsettings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    number=st.text(max_size=50).filter(lambda s: "/" not in s and s not in (".", "..")),
+    body=JSON_VALUES
+    | st.fixed_dictionaries(
+        {"reason": st.sampled_from(["fraud", "other"]) | st.text(max_size=10)},
+        optional={"note": st.text(max_size=30) | JSON_VALUES},
+    ),
+)
 def test_fuzz_record_routes_are_never_5xx(unlimited, number, body):
     client, headers = unlimited
     path = _path(number) if number else "/api/v1/credentials/x"
@@ -540,13 +560,15 @@ def test_time_is_the_servers(client, auth):
     issued = _issue(client, auth).get_json()
     record = client.get(_path(issued["number"]), headers=auth).get_json()
     assert record["issued_at"] >= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(before - 1))
-    assert record["issued_at"] < time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                               time.gmtime(before + DAY))
+    assert record["issued_at"] < time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(before + DAY))
 
 
 def test_a_lone_surrogate_in_issued_text_is_refused(client, auth):
-    response = client.post("/api/v1/credentials", headers=auth, content_type="application/json",
-                           data='{"holder_name": "Rina \\ud800", "job_code": "ME063100", '
-                                '"level": 3}')
+    response = client.post(
+        "/api/v1/credentials",
+        headers=auth,
+        content_type="application/json",
+        data='{"holder_name": "Rina \\ud800", "job_code": "ME063100", "level": 3}',
+    )
     _problem(response, 400)
     assert CredentialRecord.select().count() == 0

@@ -75,7 +75,8 @@ def test_verify_accepts_token_payload_and_url(client, signed, settings, form):
     assert result["message"] == "Sertifikat sah dan berlaku."
     assert result["credential"]["number"] == signed.credential.number
     assert result["credential"]["agency"] == {
-        "id": "lsp-contoh", "name": "LSP Konstruksi Contoh Nusantara"
+        "id": "lsp-contoh",
+        "name": "LSP Konstruksi Contoh Nusantara",
     }
     assert result["revocation"] is None
     assert "nik_match" not in result
@@ -84,9 +85,7 @@ def test_verify_accepts_token_payload_and_url(client, signed, settings, form):
 
 def test_verify_result_keeps_spec_member_order(client, signed):
     result = json.loads(_verify(client, {"token": signed.token}).get_data(as_text=True))
-    assert list(result) == [
-        "valid", "status", "message", "checked_at", "credential", "revocation"
-    ]
+    assert list(result) == ["valid", "status", "message", "checked_at", "credential", "revocation"]
 
 
 @pytest.mark.parametrize(
@@ -99,14 +98,23 @@ def test_verify_result_keeps_spec_member_order(client, signed):
     ],
 )
 def test_verify_message_follows_request_language(client, signed, query, headers, expected):
-    response = client.post(f"/api/v1/verify{query}", json={"token": signed.token},
-                           headers=headers)
+    response = client.post(f"/api/v1/verify{query}", json={"token": signed.token}, headers=headers)
     assert response.get_json()["message"] == expected
 
 
 @pytest.mark.parametrize(
-    "token", ["", " ", "x", "a.b.c", "eyJ.eyJ.", "https://evil.example/v/123", "\u0000" * 50,
-              "9" * 5000, "ж" * 1000]
+    "token",
+    [
+        "",
+        " ",
+        "x",
+        "a.b.c",
+        "eyJ.eyJ.",
+        "https://evil.example/v/123",
+        "\u0000" * 50,
+        "9" * 5000,
+        "ж" * 1000,
+    ],
 )
 def test_any_string_token_gets_a_result(client, contoh, token):
     response = _verify(client, {"token": token})
@@ -117,8 +125,9 @@ def test_any_string_token_gets_a_result(client, contoh, token):
 
 
 def test_revoked_credential_shows_revocation(client, signed):
-    revocation.revoke("lsp-contoh", signed.credential.number, "fraud", note=None, actor="t",
-                      now=_now() - 60)
+    revocation.revoke(
+        "lsp-contoh", signed.credential.number, "fraud", note=None, actor="t", now=_now() - 60
+    )
     result = _verify(client, {"token": signed.token}).get_json()
     assert result["status"] == "revoked" and result["valid"] is False
     assert result["revocation"]["status"] == "revoked"
@@ -127,8 +136,7 @@ def test_revoked_credential_shows_revocation(client, signed):
 
 
 def test_expired_credential(client, contoh, issue):
-    old = issue(now=_now() - DAY, valid_from=_now() - 6 * 366 * DAY,
-                allow_expired=True)
+    old = issue(now=_now() - DAY, valid_from=_now() - 6 * 366 * DAY, allow_expired=True)
     assert _verify(client, {"token": old.token}).get_json()["status"] == "expired"
 
 
@@ -238,8 +246,9 @@ def test_nik_match_is_null_without_nik_on_record(client, contoh, issue):
 
 
 def test_nik_match_is_null_unless_valid(client, signed):
-    revocation.suspend("lsp-contoh", signed.credential.number, "investigation", note=None,
-                       actor="t", now=_now())
+    revocation.suspend(
+        "lsp-contoh", signed.credential.number, "investigation", note=None, actor="t", now=_now()
+    )
     result = _verify(client, {"token": signed.token, "nik": NIK}).get_json()
     assert result["status"] == "suspended" and result["nik_match"] is None
 
@@ -254,8 +263,14 @@ def test_nik_null_means_not_asked(client, signed):
 
 @pytest.mark.parametrize(
     "nik",
-    ["123", "3201 0000 0000 0017", "0001000000000017", "32010000000000a7", "٣٢٠١٠٠٠٠٠٠٠٠٠٠١٧",
-     "32010000000000170"],
+    [
+        "123",
+        "3201 0000 0000 0017",
+        "0001000000000017",
+        "32010000000000a7",
+        "٣٢٠١٠٠٠٠٠٠٠٠٠٠١٧",
+        "32010000000000170",
+    ],
 )
 def test_invalid_nik_is_422_and_never_echoed(client, signed, nik):
     response = _verify(client, {"token": signed.token, "nik": nik})
@@ -291,10 +306,17 @@ def test_nik_lock_is_per_credential_not_per_address(client, contoh, issue):
     first = issue(now=_now() - 60, nik=NIK)
     second = issue(now=_now() - 60, nik=NIK)
     for n in range(5):
-        _verify(client, {"token": first.token, "nik": f"32010000000001{n:02d}"},
-                environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
-    _problem(_verify(client, {"token": first.token, "nik": NIK},
-                     environ_base={"REMOTE_ADDR": "10.9.9.9"}), 429)
+        _verify(
+            client,
+            {"token": first.token, "nik": f"32010000000001{n:02d}"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
+        )
+    _problem(
+        _verify(
+            client, {"token": first.token, "nik": NIK}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+        ),
+        429,
+    )
     assert _verify(client, {"token": second.token, "nik": NIK}).get_json()["nik_match"] is True
 
 
@@ -337,8 +359,9 @@ def test_verify_rate_limit_is_per_client(client, contoh):
 def test_verify_limit_is_set_by_the_environment(database, env):
     from verifier import create_app
 
-    client = create_app({**env, "SKK_RATELIMIT_VERIFY": "2 per hour", "TESTING": True}
-                        ).test_client()
+    client = create_app(
+        {**env, "SKK_RATELIMIT_VERIFY": "2 per hour", "TESTING": True}
+    ).test_client()
     assert [_verify(client, {"token": "x"}).status_code for _ in range(3)] == [200, 200, 429]
     assert "2 per 1 hour" in _verify(client, {"token": "x"}).get_json()["detail"]
 
@@ -346,14 +369,18 @@ def test_verify_limit_is_set_by_the_environment(database, env):
 def test_behind_a_trusted_proxy_limits_count_the_forwarded_client(database, env):
     from verifier import create_app
 
-    client = create_app({**env, "SKK_RATELIMIT_VERIFY": "1 per hour", "SKK_PROXY_HOPS": "1",
-                         "TESTING": True}).test_client()
+    client = create_app(
+        {**env, "SKK_RATELIMIT_VERIFY": "1 per hour", "SKK_PROXY_HOPS": "1", "TESTING": True}
+    ).test_client()
 
     def from_phone(address: str) -> int:
         return _verify(client, {"token": "x"}, headers={"X-Forwarded-For": address}).status_code
 
     assert [from_phone("10.0.0.1"), from_phone("10.0.0.2"), from_phone("10.0.0.1")] == [
-        200, 200, 429]
+        200,
+        200,
+        429,
+    ]
 
 
 def test_without_trusted_proxies_forwarded_headers_are_ignored(client, contoh):
@@ -403,8 +430,9 @@ class _BrokenStore(Storage):
 def test_a_rate_limit_store_that_fails_is_a_503_never_a_pass(database, env, contoh, signed):
     from verifier import create_app
 
-    client = create_app({**env, "SKK_RATELIMIT_STORAGE_URI": "skk-test-broken://",
-                         "TESTING": True}).test_client()
+    client = create_app(
+        {**env, "SKK_RATELIMIT_STORAGE_URI": "skk-test-broken://", "TESTING": True}
+    ).test_client()
     body = _problem(_verify(client, {"token": signed.token}), 503)
     assert "valid" not in body and "status" in body
     assert client.get("/v/1", headers={}).status_code == 503
@@ -453,10 +481,20 @@ def test_agencies_list_levels_and_key_ids(client, contoh, make_agency, make_key,
     response = client.get("/api/v1/agencies")
     assert response.status_code == 200
     assert response.get_json() == [
-        {"id": "dinas-pupr-jabar", "name": "Dinas PUPR Jawa Barat", "kind": "lsp",
-         "levels": {"min": 1, "max": 3}, "keys": []},
-        {"id": "lsp-contoh", "name": "LSP Konstruksi Contoh Nusantara", "kind": "lsp",
-         "levels": {"min": 1, "max": 6}, "keys": [contoh.kid]},
+        {
+            "id": "dinas-pupr-jabar",
+            "name": "Dinas PUPR Jawa Barat",
+            "kind": "lsp",
+            "levels": {"min": 1, "max": 3},
+            "keys": [],
+        },
+        {
+            "id": "lsp-contoh",
+            "name": "LSP Konstruksi Contoh Nusantara",
+            "kind": "lsp",
+            "levels": {"min": 1, "max": 6},
+            "keys": [contoh.kid],
+        },
     ]
 
 
@@ -524,8 +562,9 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
 )
-FUZZ = hsettings(max_examples=150, deadline=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = hsettings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 class FreshAddressClient:
@@ -563,16 +602,17 @@ def test_fuzz_any_text_token_gets_a_result(unlimited_client, signed, token):
 
 
 @FUZZ
-@given(data=st.binary(max_size=300),
-       content_type=st.sampled_from(["application/json", "text/plain", "application/ld+json"]))
+@given(
+    data=st.binary(max_size=300),
+    content_type=st.sampled_from(["application/json", "text/plain", "application/ld+json"]),
+)
 def test_fuzz_binary_body_is_never_5xx(unlimited_client, signed, data, content_type):
     response = unlimited_client.post("/api/v1/verify", data=data, content_type=content_type)
     assert response.status_code < 500
 
 
 @FUZZ
-@given(body=st.dictionaries(st.sampled_from(["token", "nik", "other"]), JSON_VALUES)
-       | JSON_VALUES)
+@given(body=st.dictionaries(st.sampled_from(["token", "nik", "other"]), JSON_VALUES) | JSON_VALUES)
 def test_fuzz_json_values_are_never_5xx(unlimited_client, signed, body):
     response = _verify(unlimited_client, body)
     assert response.status_code < 500
@@ -592,11 +632,11 @@ def test_fuzz_nik_is_never_5xx_nor_echoed(unlimited_client, signed, nik):
 @pytest.mark.parametrize("token", ["\\ud800", "a\\udfff.b.c", "HTTPS://X/V/1\\ud800"])
 def test_a_token_with_a_lone_surrogate_still_gets_a_result(client, contoh, token):
     """SPEC §6: any string token within the body limit gets a result, malformed at worst."""
-    response = client.post("/api/v1/verify", data=f'{{"token": "{token}"}}',
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/verify", data=f'{{"token": "{token}"}}', content_type="application/json"
+    )
     assert response.status_code == 200
     assert response.get_json()["status"] == "malformed"
-
 
 
 def test_a_damaged_sqlite_file_is_503_not_500(tmp_path: Path) -> None:
@@ -604,8 +644,14 @@ def test_a_damaged_sqlite_file_is_503_not_500(tmp_path: Path) -> None:
 
     path = tmp_path / "skk.sqlite3"
     init_schema(open_database(f"sqlite:///{path}", create=True))
-    app = create_app({"SKK_DATABASE_URL": f"sqlite:///{path}", "SKK_KEYS_DIR": str(tmp_path),
-                      "SKK_BASE_URL": "https://sertifikat.example.id", "TESTING": True})
+    app = create_app(
+        {
+            "SKK_DATABASE_URL": f"sqlite:///{path}",
+            "SKK_KEYS_DIR": str(tmp_path),
+            "SKK_BASE_URL": "https://sertifikat.example.id",
+            "TESTING": True,
+        }
+    )
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.write_bytes(b"this is not a database" * 200)  # SQLite: "file is not a database"

@@ -45,20 +45,35 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def test_core_loads_no_storage_web_or_cli_library() -> None:
-    done = subprocess.run([sys.executable, "-c", _IMPORT_THE_CORE], capture_output=True,
-                          text=True, cwd=ROOT, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_THE_CORE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     loaded = set(json.loads(done.stdout))
     assert "verifier" in loaded and "cryptography" in loaded  # the check itself ran
     assert loaded.isdisjoint(NOT_IN_THE_CORE), sorted(loaded & set(NOT_IN_THE_CORE))
 
 
 def test_the_offline_verifier_loads_only_the_core() -> None:
-    done = subprocess.run([sys.executable, "-c", _IMPORT_THE_OFFLINE_VERIFIER],
-                          capture_output=True, text=True, cwd=ROOT, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_THE_OFFLINE_VERIFIER],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     loaded = set(json.loads(done.stdout))
     assert {"verifier.core.bundle", "verifier.core.offline", "cryptography"} <= loaded
-    outside_the_core = {name for name in loaded if name.startswith("verifier.")
-                        and name != "verifier.core" and not name.startswith("verifier.core.")}
+    outside_the_core = {
+        name
+        for name in loaded
+        if name.startswith("verifier.")
+        and name != "verifier.core"
+        and not name.startswith("verifier.core.")
+    }
     assert outside_the_core == set(), sorted(outside_the_core)
     libraries = {name.split(".")[0] for name in loaded}
     assert libraries.isdisjoint(NOT_IN_THE_CORE), sorted(libraries & set(NOT_IN_THE_CORE))
@@ -66,16 +81,23 @@ def test_the_offline_verifier_loads_only_the_core() -> None:
 
 def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     # From the copy's own folder, so that the copy, not the installed package, is analysed.
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], capture_output=True, text=True,
-                          cwd=tree, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree)})
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=tree,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree)},
+    )
 
 
 @pytest.fixture
 def copy_of_the_package(tmp_path: Path) -> Path:
     """The package's sources and pyproject.toml (which holds the contracts) in a fresh folder."""
-    shutil.copytree(ROOT / "verifier", tmp_path / "verifier",
-                    ignore=shutil.ignore_patterns("__pycache__", "templates", "static",
-                                                  "translations", "data"))
+    shutil.copytree(
+        ROOT / "verifier",
+        tmp_path / "verifier",
+        ignore=shutil.ignore_patterns("__pycache__", "templates", "static", "translations", "data"),
+    )
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     return tmp_path
 
@@ -90,40 +112,68 @@ def test_contracts_hold_for_the_package_as_it_is(copy_of_the_package: Path) -> N
     ("module", "bad_import", "contract"),
     [
         pytest.param("core/verify.py", "import peewee", "The core imports no", id="core-peewee"),
-        pytest.param("core/credential.py", "import flask", "The core imports no",
-                     id="core-flask"),
+        pytest.param("core/credential.py", "import flask", "The core imports no", id="core-flask"),
         pytest.param("core/links.py", "import click", "The core imports no", id="core-click"),
-        pytest.param("core/trust.py", "from verifier.store import registry", "Layers",
-                     id="core-store"),
-        pytest.param("core/bundle.py", "import peewee", "The core imports no",
-                     id="bundle-peewee"),
-        pytest.param("core/offline.py", "from verifier.store import bundle_source", "Layers",
-                     id="offline-store"),
+        pytest.param(
+            "core/trust.py", "from verifier.store import registry", "Layers", id="core-store"
+        ),
+        pytest.param("core/bundle.py", "import peewee", "The core imports no", id="bundle-peewee"),
+        pytest.param(
+            "core/offline.py",
+            "from verifier.store import bundle_source",
+            "Layers",
+            id="offline-store",
+        ),
         pytest.param("core/jws.py", "from verifier.web import api", "Layers", id="core-web"),
-        pytest.param("store/records.py", "from verifier.cli import base", "Layers",
-                     id="store-cli"),
-        pytest.param("store/registry.py", "from verifier.web import state", "Layers",
-                     id="store-web"),
+        pytest.param("store/records.py", "from verifier.cli import base", "Layers", id="store-cli"),
+        pytest.param(
+            "store/registry.py", "from verifier.web import state", "Layers", id="store-web"
+        ),
         pytest.param("web/api.py", "from verifier.cli import base", "Layers", id="web-cli"),
         pytest.param("cli/base.py", "from verifier.web import problems", "Layers", id="cli-web"),
-        pytest.param("qr/render.py", "from verifier.store import models", "Layers",
-                     id="qr-store"),
-        pytest.param("web/pages.py", "import peewee", "Only the store speaks Peewee",
-                     id="web-peewee"),
-        pytest.param("issuance/service.py", "from playhouse import db_url",
-                     "Only the store speaks Peewee", id="issuance-playhouse"),
-        pytest.param("core/crew/evaluation.py", "import peewee", "The core imports no",
-                     id="crew-rules-peewee"),
-        pytest.param("core/crew/roster.py", "from verifier.issuance import cohort_file",
-                     "Layers", id="crew-rules-reader"),
-        pytest.param("store/outbox.py", "from verifier.crew import notifier", "Layers",
-                     id="store-crew-service"),
-        pytest.param("crew/check.py", "from verifier.web import state", "Layers",
-                     id="crew-service-web"),
-        pytest.param("printing/crew_report.py", "from verifier.crew import check", "Layers",
-                     id="printing-crew-service"),
-        pytest.param("crew/notifier.py", "import peewee", "Only the store speaks Peewee",
-                     id="crew-service-peewee"),
+        pytest.param("qr/render.py", "from verifier.store import models", "Layers", id="qr-store"),
+        pytest.param(
+            "web/pages.py", "import peewee", "Only the store speaks Peewee", id="web-peewee"
+        ),
+        pytest.param(
+            "issuance/service.py",
+            "from playhouse import db_url",
+            "Only the store speaks Peewee",
+            id="issuance-playhouse",
+        ),
+        pytest.param(
+            "core/crew/evaluation.py",
+            "import peewee",
+            "The core imports no",
+            id="crew-rules-peewee",
+        ),
+        pytest.param(
+            "core/crew/roster.py",
+            "from verifier.issuance import cohort_file",
+            "Layers",
+            id="crew-rules-reader",
+        ),
+        pytest.param(
+            "store/outbox.py",
+            "from verifier.crew import notifier",
+            "Layers",
+            id="store-crew-service",
+        ),
+        pytest.param(
+            "crew/check.py", "from verifier.web import state", "Layers", id="crew-service-web"
+        ),
+        pytest.param(
+            "printing/crew_report.py",
+            "from verifier.crew import check",
+            "Layers",
+            id="printing-crew-service",
+        ),
+        pytest.param(
+            "crew/notifier.py",
+            "import peewee",
+            "Only the store speaks Peewee",
+            id="crew-service-peewee",
+        ),
     ],
 )
 def test_an_import_across_a_layer_breaks_a_contract(

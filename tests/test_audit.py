@@ -54,16 +54,28 @@ def _log(**filters) -> list[audit.AuditEntry]:
 
 
 def test_cli_issue_is_audited(contoh, skk):
-    issued = skk("issue", "--agency", "lsp-contoh", "--name", "Rina Marlina", "--job-code",
-                 "ME063100", "--level", "3", "--nik", NIK)
+    issued = skk(
+        "issue",
+        "--agency",
+        "lsp-contoh",
+        "--name",
+        "Rina Marlina",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+        "--nik",
+        NIK,
+    )
     (event,) = _log(action="issue")
     assert (event.actor, event.number, event.status) == ("cli", issued["number"], "active")
     assert NIK not in repr([row.__data__ for row in AuditEvent.select()])
 
 
 def test_cli_issue_batch_is_audited_row_by_row(contoh, skk, tmp_path):
-    summary = skk("issue-batch", "--agency", "lsp-contoh", str(COHORT), "--out",
-                  str(tmp_path / "out"))
+    summary = skk(
+        "issue-batch", "--agency", "lsp-contoh", str(COHORT), "--out", str(tmp_path / "out")
+    )
     events = _log(action="issue")
     assert len(events) == summary["issued"] == 75
     assert {e.actor for e in events} == {"cli"}
@@ -75,10 +87,16 @@ def test_cli_issue_batch_is_audited_row_by_row(contoh, skk, tmp_path):
 
 def test_api_issue_and_batch_are_audited_with_the_key(client, auth):
     key_id = auth["Authorization"].split("_")[1]
-    single = client.post("/api/v1/credentials", headers=auth, json={
-        "holder_name": "Rina Marlina", "job_code": "ME063100", "level": 3}).get_json()
-    batch = client.post("/api/v1/credentials/batch", headers={**auth, "Content-Type": "text/csv"},
-                        data=COHORT.read_bytes())
+    single = client.post(
+        "/api/v1/credentials",
+        headers=auth,
+        json={"holder_name": "Rina Marlina", "job_code": "ME063100", "level": 3},
+    ).get_json()
+    batch = client.post(
+        "/api/v1/credentials/batch",
+        headers={**auth, "Content-Type": "text/csv"},
+        data=COHORT.read_bytes(),
+    )
     assert batch.status_code == 201
     events = client.get("/api/v1/audit?action=issue", headers=auth).get_json()["events"]
     assert len(events) == 76 and {e["actor"] for e in events} == {f"apikey:{key_id}"}
@@ -91,22 +109,26 @@ def test_a_failed_issue_records_nothing(contoh, settings, store):
     request = IssueRequest("lsp-contoh", "Rina Marlina", 7, job_code="ME063100")
     with pytest.raises(InvalidInput):
         IssuingService(store, pepper=settings.nik_pepper, base_url=settings.base_url).issue(
-            request, actor="cli", now=NOW)
+            request, actor="cli", now=NOW
+        )
     assert _log() == []
 
 
 def test_audit_api_filters_and_pages(client, auth, issue):
     numbers = [issue(holder_name=f"Pekerja {i}").credential.number for i in range(3)]
-    revocation.suspend("lsp-contoh", numbers[0], "investigation", note=None, actor="user:rina",
-                       now=NOW + 10)
-    revocation.revoke("lsp-contoh", numbers[1], "fraud", note="catatan", actor="cli",
-                      now=NOW + 2 * 86_400)
+    revocation.suspend(
+        "lsp-contoh", numbers[0], "investigation", note=None, actor="user:rina", now=NOW + 10
+    )
+    revocation.revoke(
+        "lsp-contoh", numbers[1], "fraud", note="catatan", actor="cli", now=NOW + 2 * 86_400
+    )
     get = lambda query: client.get(f"/api/v1/audit?{query}", headers=auth)  # noqa: E731
     assert [e["number"] for e in get("actor=user:rina").get_json()["events"]] == [numbers[0]]
     assert [e["action"] for e in get("action=revoke").get_json()["events"]] == ["revoke"]
     day = "2026-01-15"  # NOW's day: the suspension, not the revocation two days later
-    assert [e["action"] for e in get(f"since={day}&until={day}&action=suspend")
-            .get_json()["events"]] == ["suspend"]
+    assert [
+        e["action"] for e in get(f"since={day}&until={day}&action=suspend").get_json()["events"]
+    ] == ["suspend"]
     assert get("since=2026-01-17").get_json()["events"][0]["action"] == "revoke"
     pages = [get("limit=2").get_json()]
     while pages[-1]["next"]:
@@ -116,10 +138,16 @@ def test_audit_api_filters_and_pages(client, auth, issue):
     assert ids == sorted(ids) and len(set(ids)) == 5
     # A service-wide action (no agency) is never in an agency's log: not a choice either.
     assert "jobs_import" not in app_openapi_action_choices(client)
-    for query, field in [("actor=ROOT!", "actor"), ("action=hack", "action"),
-                         ("action=jobs_import", "action"),
-                         ("since=15-01-2026", "since"), ("limit=0", "limit"),
-                         ("limit=5000", "limit"), ("after=-1", "after"), ("who=me", "who")]:
+    for query, field in [
+        ("actor=ROOT!", "actor"),
+        ("action=hack", "action"),
+        ("action=jobs_import", "action"),
+        ("since=15-01-2026", "since"),
+        ("limit=0", "limit"),
+        ("limit=5000", "limit"),
+        ("after=-1", "after"),
+        ("who=me", "who"),
+    ]:
         answer = get(query)
         assert answer.status_code in (400, 422), query
         assert answer.get_json()["field"] == field
@@ -133,10 +161,14 @@ def test_cli_key_api_key_and_user_changes_are_audited(contoh, skk):
     skk("user", "add", "--agency", "lsp-contoh", "rina", "--role", "viewer")
     skk("user", "disable", "rina")
     events = [(e.action, e.subject) for e in _log() if e.action != "issue"]
-    assert events == [("key_generated", key["kid"]), ("key_retired", key["kid"]),
-                      ("apikey_created", created["key_id"]),
-                      ("apikey_revoked", created["key_id"]),
-                      ("user_added", "rina"), ("user_disabled", "rina")]
+    assert events == [
+        ("key_generated", key["kid"]),
+        ("key_retired", key["kid"]),
+        ("apikey_created", created["key_id"]),
+        ("apikey_revoked", created["key_id"]),
+        ("user_added", "rina"),
+        ("user_disabled", "rina"),
+    ]
     assert created["api_key"] not in repr([row.__data__ for row in AuditEvent.select()])
 
 
@@ -154,8 +186,9 @@ def test_credential_list_pages_and_filters(client, auth, issue, contoh):
     for i in range(5):
         issue(now=NOW + i, holder_name=f"Pekerja {i}", job_code="ME063100", level=3)
     issue(now=NOW + 10, holder_name="Tukang Bata", job_code="SI013013", level=1)
-    expired = issue(now=NOW - 6 * 366 * 86_400, holder_name="Lama Sekali",
-                    valid_from=NOW - 6 * 366 * 86_400).credential.number
+    expired = issue(
+        now=NOW - 6 * 366 * 86_400, holder_name="Lama Sekali", valid_from=NOW - 6 * 366 * 86_400
+    ).credential.number
     numbers = [r["number"] for r in client.get("/api/v1/credentials", headers=auth).get_json()]
     revocation.suspend("lsp-contoh", numbers[1], "investigation", note=None, actor="cli", now=NOW)
     revocation.revoke("lsp-contoh", numbers[2], "fraud", note=None, actor="cli", now=NOW)
@@ -181,10 +214,16 @@ def test_credential_list_pages_and_filters(client, auth, issue, contoh):
     assert len(listed("level=3").get_json()) == 6
     assert listed("issued_from=2026-01-15&issued_to=2026-01-15").headers["X-Total-Count"] == "6"
     assert listed("issued_to=2021-01-01").headers["X-Total-Count"] == "1"
-    for query, field in [("status=lost", "status"), ("job_code=me06", "job_code"),
-                         ("level=12", "level"), ("level=x", "level"),
-                         ("issued_from=kemarin", "issued_from"), ("page=0", "page"),
-                         ("per_page=501", "per_page"), ("sort=name", "sort")]:
+    for query, field in [
+        ("status=lost", "status"),
+        ("job_code=me06", "job_code"),
+        ("level=12", "level"),
+        ("level=x", "level"),
+        ("issued_from=kemarin", "issued_from"),
+        ("page=0", "page"),
+        ("per_page=501", "per_page"),
+        ("sort=name", "sort"),
+    ]:
         answer = client.get(f"/api/v1/credentials?{query}", headers=auth)
         assert answer.status_code in (400, 422), query
         assert answer.get_json()["field"] == field, query
@@ -203,13 +242,15 @@ def test_credential_list_is_the_callers_own(client, auth, issue, make_agency, ma
 
 
 def test_print_pack_never_prints_a_revoked_or_suspended_certificate(contoh, skk, tmp_path):
-    first = skk("issue-batch", "--agency", "lsp-contoh", str(COHORT), "--out",
-                str(tmp_path / "first"))
+    first = skk(
+        "issue-batch", "--agency", "lsp-contoh", str(COHORT), "--out", str(tmp_path / "first")
+    )
     revoked, suspended = first["results"][0]["number"], first["results"][1]["number"]
     revocation.revoke("lsp-contoh", revoked, "fraud", note=None, actor="cli", now=NOW)
     revocation.suspend("lsp-contoh", suspended, "investigation", note=None, actor="cli", now=NOW)
-    again = skk("issue-batch", "--agency", "lsp-contoh", str(COHORT), "--out",
-                str(tmp_path / "again"))
+    again = skk(
+        "issue-batch", "--agency", "lsp-contoh", str(COHORT), "--out", str(tmp_path / "again")
+    )
     statuses = {r["number"]: r["status"] for r in again["results"]}
     assert statuses[revoked] == "revoked" and statuses[suspended] == "suspended"
     assert sum(status == "existing" for status in statuses.values()) == 73
@@ -220,30 +261,43 @@ def test_print_pack_never_prints_a_revoked_or_suspended_certificate(contoh, skk,
     printed = "".join(path.read_text(encoding="utf-8") for path in out.glob("*.html"))
     assert revoked not in printed and suspended not in printed
     assert first["results"][2]["number"] in printed
-    rows = list(csv.reader(io.StringIO((out / "results.csv").read_text("utf-8-sig")),
-                           delimiter=";"))
+    rows = list(
+        csv.reader(io.StringIO((out / "results.csv").read_text("utf-8-sig")), delimiter=";")
+    )
     assert {row[1]: row[5] for row in rows[1:]}[revoked] == "revoked"
 
 
 def test_renderer_leaves_out_unprintable_entries(contoh, settings, store):
     agency = registry.get_agency("lsp-contoh")
     signer = keyring.signer(store, "lsp-contoh")
-    prepared = cohort.prepare(read_cohort(COHORT.read_bytes(), filename="c.csv"), agency, signer,
-                              pepper=settings.nik_pepper, now=NOW)
-    entries = [prepared.entries[0], *[
-        cohort.CohortEntry(e.line, e.credential, e.token, "suspended")
-        for e in prepared.entries[1:3]]]
+    prepared = cohort.prepare(
+        read_cohort(COHORT.read_bytes(), filename="c.csv"),
+        agency,
+        signer,
+        pepper=settings.nik_pepper,
+        now=NOW,
+    )
+    entries = [
+        prepared.entries[0],
+        *[
+            cohort.CohortEntry(e.line, e.credential, e.token, "suspended")
+            for e in prepared.entries[1:3]
+        ],
+    ]
     with QrRenderer(0) as renderer:
-        files, urls = cohort_folder.render_outputs(entries, agency.name, settings.base_url,
-                                                   renderer=renderer)
+        files, urls = cohort_folder.render_outputs(
+            entries, agency.name, settings.base_url, renderer=renderer
+        )
     assert len(urls) == 3
     assert sorted(name for name in files if name.startswith("qr/")) == [
-        "qr/" + cohort_folder.qr_file_name(entries[0].credential.number)]
+        "qr/" + cohort_folder.qr_file_name(entries[0].credential.number)
+    ]
 
 
 def app_openapi_action_choices(client) -> list[str]:
     """The agency audit route's ?action= choices, as /openapi.json offers them."""
     spec = client.get("/openapi.json").get_json()
-    (action,) = [p for p in spec["paths"]["/api/v1/audit"]["get"]["parameters"]
-                 if p["name"] == "action"]
+    (action,) = [
+        p for p in spec["paths"]["/api/v1/audit"]["get"]["parameters"] if p["name"] == "action"
+    ]
     return action["schema"]["enum"]

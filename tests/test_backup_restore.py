@@ -35,10 +35,18 @@ pytestmark = pytest.mark.system
 
 AT = datetime.fromtimestamp(NOW, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-POSTGRES_ONLY = pytest.mark.parametrize("database_url", [pytest.param(
-    "postgres", marks=pytest.mark.skipif(POSTGRES_URL is None,
-                                         reason="SKK_TEST_POSTGRES_URL is not set"))],
-    indirect=True)
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "database_url",
+    [
+        pytest.param(
+            "postgres",
+            marks=pytest.mark.skipif(
+                POSTGRES_URL is None, reason="SKK_TEST_POSTGRES_URL is not set"
+            ),
+        )
+    ],
+    indirect=True,
+)
 #: Tables whose loss or staleness would change a verdict.
 VERDICT_TABLES = ("agency", "signing_key", "revocation", "revocation_event", "skk_meta")
 
@@ -60,8 +68,9 @@ def live(database, contoh, make_agency, make_key, issue) -> dict[str, str]:
 
     credential("BAK 0001 2026", "valid")
     act(revocation.revoke, credential("BAK 0002 2026", "revoked"), "fraud", at=NOW - 7200)
-    act(revocation.suspend, credential("BAK 0003 2026", "suspended"), "investigation",
-        at=NOW - 7200)
+    act(
+        revocation.suspend, credential("BAK 0003 2026", "suspended"), "investigation", at=NOW - 7200
+    )
     suspended_then_revoked = credential("BAK 0004 2026", "revoked")
     act(revocation.suspend, suspended_then_revoked, "investigation", at=NOW - 7200)
     act(revocation.revoke, suspended_then_revoked, "misuse", at=NOW - 3600)
@@ -103,11 +112,25 @@ def assert_restored(expected: dict[str, str], env: dict[str, str]) -> None:
 
 def backup_keys(keys_dir: Path, archive: Path, restored: Path) -> None:
     """docs/operations.md: tar the key folder, then extract it keeping modes."""
-    subprocess.run(["tar", "--create", "--gzip", f"--file={archive}", "-C", str(keys_dir), "."],
-                   check=True, timeout=30)
+    subprocess.run(
+        ["tar", "--create", "--gzip", f"--file={archive}", "-C", str(keys_dir), "."],
+        check=True,
+        timeout=30,
+    )
     restored.mkdir(mode=0o700)
-    subprocess.run(["tar", "--extract", "--gzip", "--same-permissions", f"--file={archive}",
-                    "-C", str(restored)], check=True, timeout=30)
+    subprocess.run(
+        [
+            "tar",
+            "--extract",
+            "--gzip",
+            "--same-permissions",
+            f"--file={archive}",
+            "-C",
+            str(restored),
+        ],
+        check=True,
+        timeout=30,
+    )
 
 
 def assert_keys_sign(env: dict[str, str], keys_dir: Path) -> None:
@@ -118,8 +141,18 @@ def assert_keys_sign(env: dict[str, str], keys_dir: Path) -> None:
     assert all(b"ENCRYPTED PRIVATE KEY" in path.read_bytes() for path in files)
 
     restored_env = {**env, "SKK_KEYS_DIR": str(keys_dir)}
-    args = ("issue", "--agency", "lsp-contoh", "--name", "Budi Santoso", "--job-code",
-            "ME063100", "--level", "3", "--json")
+    args = (
+        "issue",
+        "--agency",
+        "lsp-contoh",
+        "--name",
+        "Budi Santoso",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+        "--json",
+    )
     without_passphrase = run_skk({**restored_env, "SKK_KEY_PASSPHRASE": ""}, *args)
     assert without_passphrase.exit_code == 2 and without_passphrase.stdout == ""
     issued = run_skk(restored_env, *args)
@@ -191,8 +224,11 @@ def test_plain_copy_of_a_live_sqlite_file_loses_revocations(
     copy = sqlite3.connect(naive)
     try:
         tables = {row[0] for row in copy.execute("SELECT name FROM sqlite_master")}
-        copied = copy.execute("SELECT count(*) FROM revocation").fetchone()[0] if (
-            "revocation" in tables) else 0
+        copied = (
+            copy.execute("SELECT count(*) FROM revocation").fetchone()[0]
+            if ("revocation" in tables)
+            else 0
+        )
     finally:
         copy.close()
     current = database.execute_sql("SELECT count(*) FROM revocation").fetchone()[0]
@@ -209,8 +245,12 @@ def _with_database(url: str, name: str) -> str:
 
 
 def _psql(url: str, sql: str) -> None:
-    subprocess.run(["psql", url, "--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                   check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        ["psql", url, "--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
 
 
 @pytest.fixture
@@ -220,8 +260,10 @@ def postgres_tools() -> None:
     if missing:
         # SKK_TEST_POSTGRES_URL is set, so this is CI or a PostgreSQL developer set-up: a skip
         # would hide an untested restore procedure.
-        pytest.fail(f"{', '.join(missing)} not installed (Debian: apt-get install "
-                    "postgresql-client); the PostgreSQL restore test needs them")
+        pytest.fail(
+            f"{', '.join(missing)} not installed (Debian: apt-get install "
+            "postgresql-client); the PostgreSQL restore test needs them"
+        )
 
 
 @pytest.fixture
@@ -237,15 +279,31 @@ def restore_url() -> Iterator[str]:
 
 @POSTGRES_ONLY
 def test_postgres_dump_restores_every_revocation(
-    postgres_tools: None, live: dict[str, str], database, env, settings, restore_url: str,
+    postgres_tools: None,
+    live: dict[str, str],
+    database,
+    env,
+    settings,
+    restore_url: str,
     tmp_path: Path,
 ) -> None:
     dump = tmp_path / "skk.dump"
     assert POSTGRES_URL is not None
-    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", POSTGRES_URL],
-                   check=True, timeout=60)
-    subprocess.run(["pg_restore", "--exit-on-error", "--single-transaction", "--no-owner",
-                    f"--dbname={restore_url}", str(dump)], check=True, timeout=60)
+    subprocess.run(
+        ["pg_dump", "--format=custom", f"--file={dump}", POSTGRES_URL], check=True, timeout=60
+    )
+    subprocess.run(
+        [
+            "pg_restore",
+            "--exit-on-error",
+            "--single-transaction",
+            "--no-owner",
+            f"--dbname={restore_url}",
+            str(dump),
+        ],
+        check=True,
+        timeout=60,
+    )
 
     restored_env = {**env, "SKK_DATABASE_URL": restore_url}
     assert_restored(live, restored_env)
@@ -258,4 +316,3 @@ def test_postgres_dump_restores_every_revocation(
     keys_copy = tmp_path / "restored-keys"
     backup_keys(settings.keys_dir, tmp_path / "keys.tar.gz", keys_copy)
     assert_keys_sign(restored_env, keys_copy)
-

@@ -29,6 +29,7 @@ RESULT_KEYS = ["line", "number", "name", "job", "level", "status", "verify_url"]
 
 # --- cohorts ---------------------------------------------------------------------------------
 
+
 def sample_bytes() -> bytes:
     """The 75-row Pasuruan sample (nama,nik,kode_jabatan,jenjang,asosiasi)."""
     assert SAMPLE.exists(), f"fixture missing: {SAMPLE}"
@@ -88,28 +89,47 @@ def as_xlsx(data: bytes, separator: str = ",") -> bytes:
 
 def bad_file() -> bytes:
     """Two good rows and seven bad ones, of different kinds."""
-    return "\n".join([
-        "nama;nik;kode_jabatan;jenjang;nomor",
-        "Rina Marlina;3575040003930001;ME063100;3;",      # 2 fine
-        "Budi;3575040003930;ME063100;3;",                  # 3 NIK too short
-        "Siti;3575040003930003;XX000000;3;",               # 4 unknown job
-        "Dewi;3575040003930005;ME063100;7;",               # 5 level outside the agency's 1-6
-        ";3575040003930006;ME063100;3;",                   # 6 empty name
-        "Rina Marlina;3575040003930001;ME063100;3;",      # 7 same NIK and job as line 2
-        "Eko;3,57504E+15;ME063100;3;",                    # 8 Excel's scientific notation
-        "Fajar;;ME063100;3;",                              # 9 neither NIK nor number
-        "Gita;9975040003930009;ME063100;3;",               # 10 province code 99
-        "Hadi;3575040003930010;ME063100;3;",               # 11 fine
-    ]).encode()
+    return "\n".join(
+        [
+            "nama;nik;kode_jabatan;jenjang;nomor",
+            "Rina Marlina;3575040003930001;ME063100;3;",  # 2 fine
+            "Budi;3575040003930;ME063100;3;",  # 3 NIK too short
+            "Siti;3575040003930003;XX000000;3;",  # 4 unknown job
+            "Dewi;3575040003930005;ME063100;7;",  # 5 level outside the agency's 1-6
+            ";3575040003930006;ME063100;3;",  # 6 empty name
+            "Rina Marlina;3575040003930001;ME063100;3;",  # 7 same NIK and job as line 2
+            "Eko;3,57504E+15;ME063100;3;",  # 8 Excel's scientific notation
+            "Fajar;;ME063100;3;",  # 9 neither NIK nor number
+            "Gita;9975040003930009;ME063100;3;",  # 10 province code 99
+            "Hadi;3575040003930010;ME063100;3;",  # 11 fine
+        ]
+    ).encode()
 
 
-BAD_CELLS = {(3, "nik"), (4, "kode_jabatan"), (5, "jenjang"), (6, "nama"), (7, "nik"),
-             (8, "nik"), (9, "nik"), (10, "nik")}
-BAD_NIKS = ["3575040003930001", "3575040003930", "3575040003930003", "3575040003930005",
-            "3575040003930006", "3,57504E+15", "9975040003930009", "3575040003930010"]
+BAD_CELLS = {
+    (3, "nik"),
+    (4, "kode_jabatan"),
+    (5, "jenjang"),
+    (6, "nama"),
+    (7, "nik"),
+    (8, "nik"),
+    (9, "nik"),
+    (10, "nik"),
+}
+BAD_NIKS = [
+    "3575040003930001",
+    "3575040003930",
+    "3575040003930003",
+    "3575040003930005",
+    "3575040003930006",
+    "3,57504E+15",
+    "9975040003930009",
+    "3575040003930010",
+]
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def auth(contoh) -> dict[str, str]:
@@ -140,6 +160,7 @@ def credential_count() -> int:
 
 
 # --- tests -----------------------------------------------------------------------------------
+
 
 def test_route_is_registered(app):
     # Fails until verifier.web.factory registers verifier.web.batch_api.bp.
@@ -177,8 +198,7 @@ def test_reposting_issues_nothing_twice(client, auth):
     assert (body["issued"], body["existing"]) == (0, 75)
     assert {r["status"] for r in body["results"]} == {"existing"}
     assert [r["number"] for r in body["results"]] == [r["number"] for r in first["results"]]
-    assert [r["verify_url"] for r in body["results"]] == [
-        r["verify_url"] for r in first["results"]]
+    assert [r["verify_url"] for r in body["results"]] == [r["verify_url"] for r in first["results"]]
     assert credential_count() == 75
 
 
@@ -194,10 +214,14 @@ def test_excel_files_issue_as_they_are(client, auth, variant):
     elif variant == "xlsx":
         response = post(client, as_xlsx(sample), auth, XLSX)
     else:
-        data, name = ((as_xlsx(sample), "Peserta Pasuruan.xlsx") if variant == "multipart-xlsx"
-                      else (excel_indonesian(sample), "peserta.csv"))
-        response = client.post(BATCH, data=_multipart(data, name), headers=auth,
-                               content_type="multipart/form-data")
+        data, name = (
+            (as_xlsx(sample), "Peserta Pasuruan.xlsx")
+            if variant == "multipart-xlsx"
+            else (excel_indonesian(sample), "peserta.csv")
+        )
+        response = client.post(
+            BATCH, data=_multipart(data, name), headers=auth, content_type="multipart/form-data"
+        )
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()
     assert (body["issued"], body["existing"]) == (75, 0)
@@ -230,11 +254,14 @@ def test_bad_xlsx_rows_name_their_cells(client, auth):
     assert_no_nik(response, BAD_NIKS)
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer skk_000000000000_not-a-real-secret"},
-    {"Authorization": "Basic dXNlcjpwYXNz"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer skk_000000000000_not-a-real-secret"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ],
+)
 def test_missing_or_wrong_key_is_401(client, contoh, headers):
     response = post(client, sample_bytes(), headers)
     assert response.status_code == 401
@@ -292,8 +319,13 @@ def test_body_over_the_limit_is_413_before_reading(client, auth):
 
 def _chunked(body: bytes, headers: dict[str, str], content_type: str) -> Request:
     """A request without Content-Length whose server ends the stream (chunked encoding)."""
-    environ = EnvironBuilder(path=BATCH, method="POST", input_stream=io.BytesIO(body),
-                             headers=headers, content_type=content_type).get_environ()
+    environ = EnvironBuilder(
+        path=BATCH,
+        method="POST",
+        input_stream=io.BytesIO(body),
+        headers=headers,
+        content_type=content_type,
+    ).get_environ()
     del environ["CONTENT_LENGTH"]
     environ["wsgi.input_terminated"] = True
     return Request(environ)
@@ -301,16 +333,18 @@ def _chunked(body: bytes, headers: dict[str, str], content_type: str) -> Request
 
 def test_chunked_body_over_the_limit_is_413_not_cut_short(client, auth):
     # Werkzeug would hand over the first MAX_BODY_BYTES: a silently truncated cohort.
-    response = client.open(_chunked(generated_cohort(10) + b"\n" * MAX_BODY_BYTES, auth,
-                                    "text/csv"))
+    response = client.open(
+        _chunked(generated_cohort(10) + b"\n" * MAX_BODY_BYTES, auth, "text/csv")
+    )
     assert response.status_code == 413
     assert "MiB limit of this endpoint" in response.get_json()["detail"]
     assert credential_count() == 0
 
 
 def test_chunked_multipart_over_the_limit_is_413(client, auth):
-    big = EnvironBuilder(method="POST", data=_multipart(generated_cohort(10) + b"\n" *
-                                                        MAX_BODY_BYTES, "peserta.csv"))
+    big = EnvironBuilder(
+        method="POST", data=_multipart(generated_cohort(10) + b"\n" * MAX_BODY_BYTES, "peserta.csv")
+    )
     environ = big.get_environ()
     body, content_type = environ["wsgi.input"].read(), environ["CONTENT_TYPE"]
     environ["wsgi.input"].close()
@@ -335,8 +369,9 @@ def test_larger_limit_is_for_the_batch_route_only(client, auth):
     assert client.post("/api/v1/credentials", json=too_big, headers=auth).status_code == 413
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "text/plain",
-                                          "application/octet-stream"])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain", "application/octet-stream"]
+)
 def test_wrong_content_type_is_415_naming_the_accepted_ones(client, auth, content_type):
     response = post(client, sample_bytes(), auth, content_type)
     assert response.status_code == 415
@@ -347,20 +382,27 @@ def test_wrong_content_type_is_415_naming_the_accepted_ones(client, auth, conten
 
 
 def test_multipart_without_a_file_part_is_400_naming_it(client, auth):
-    response = client.post(BATCH, data={"upload": (io.BytesIO(sample_bytes()), "x.csv")},
-                           headers=auth, content_type="multipart/form-data")
+    response = client.post(
+        BATCH,
+        data={"upload": (io.BytesIO(sample_bytes()), "x.csv")},
+        headers=auth,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert response.get_json()["field"] == "file"
     assert credential_count() == 0
 
 
-@pytest.mark.parametrize("data, content_type, message", [
-    (b"", "text/csv", "empty"),
-    (b"nama,nik,kode_jabatan,jenjang\r\n", "text/csv", "no participant rows"),
-    (b"nama,kode_jabatan,jenjang\nRina,ME063100,3\n", "text/csv", "nik or nomor"),
-    (b"this is not a workbook", XLSX, "not a readable .xlsx"),
-    (b"PK\x03\x04 truncated zip", "text/csv", "not a readable .xlsx"),
-])
+@pytest.mark.parametrize(
+    "data, content_type, message",
+    [
+        (b"", "text/csv", "empty"),
+        (b"nama,nik,kode_jabatan,jenjang\r\n", "text/csv", "no participant rows"),
+        (b"nama,kode_jabatan,jenjang\nRina,ME063100,3\n", "text/csv", "nik or nomor"),
+        (b"this is not a workbook", XLSX, "not a readable .xlsx"),
+        (b"PK\x03\x04 truncated zip", "text/csv", "not a readable .xlsx"),
+    ],
+)
 def test_unusable_files_are_422_naming_the_problem(client, auth, data, content_type, message):
     response = post(client, data, auth, content_type)
     assert response.status_code == 422
@@ -376,4 +418,3 @@ def test_xlsx_zip_bomb_is_refused_before_unpacking(client, auth):
     response = post(client, out.getvalue(), auth, XLSX)
     assert response.status_code == 422
     assert "unpacks to more than" in response.get_json()["detail"]
-

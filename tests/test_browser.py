@@ -118,8 +118,9 @@ def _rgb(css: str) -> tuple[float, ...]:
 
 def contrast(foreground: str, background: str) -> float:
     """WCAG 2 contrast ratio of two CSS rgb() colours."""
-    lighter, darker = sorted((_luminance(_rgb(foreground)), _luminance(_rgb(background))),
-                             reverse=True)
+    lighter, darker = sorted(
+        (_luminance(_rgb(foreground)), _luminance(_rgb(background))), reverse=True
+    )
     return (lighter + 0.05) / (darker + 0.05)
 
 
@@ -162,8 +163,9 @@ def test_verdict_is_big_clear_and_clean(
     valid_from = add_years(now - 30 * 86400, -5) if state == "expired" else None
     signed = issue(now=now - 3600, valid_from=valid_from, allow_expired=state == "expired")
     if state == "revoked":
-        revocation.revoke("lsp-contoh", signed.credential.number, "fraud", note=None, actor="t",
-                          now=now - 60)
+        revocation.revoke(
+            "lsp-contoh", signed.credential.number, "fraud", note=None, actor="t", now=now - 60
+        )
     token = signed.token if state != "forged" else signed.token[:-6] + "AAAAAA"
     path = links.credential_url(settings.base_url, token).split("/V/", 1)[1]
     context, page, watch, response = _open(browser, f"{server}/V/{path}", locale)
@@ -196,8 +198,11 @@ def test_page_reads_the_same_without_javascript(browser, server, contoh, issue):
 
 
 def test_narrowest_phone_has_no_sideways_scroll(browser, server, contoh, issue):
-    signed = issue(now=int(time.time()) - 3600, holder_name="Ni Luh Putu Ayu Sri Wahyuni "
-                   "Kusuma Dewi Anak Agung Istri Cokorda Mas Ratna Sari Dewi")
+    signed = issue(
+        now=int(time.time()) - 3600,
+        holder_name="Ni Luh Putu Ayu Sri Wahyuni "
+        "Kusuma Dewi Anak Agung Istri Cokorda Mas Ratna Sari Dewi",
+    )
     context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True)
     try:
         page = context.new_page()
@@ -214,8 +219,7 @@ def test_verdict_words_never_break_inside_a_word(browser, server, contoh, issue)
     now = int(time.time())
     tokens = [
         issue(now=now - 3600).token,
-        issue(now=now - 3600, valid_from=add_years(now - 30 * 86400, -5),
-              allow_expired=True).token,
+        issue(now=now - 3600, valid_from=add_years(now - 30 * 86400, -5), allow_expired=True).token,
         issue(now=now - 3600, valid_from=now + 10 * 86400).token,
     ]
     context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True)

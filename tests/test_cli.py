@@ -39,8 +39,18 @@ def skk(env: dict[str, str]):
 def ready(skk) -> None:
     """Schema, agency lsp-contoh (1-6) and a signing key."""
     assert skk("init").exit_code == 0
-    assert skk("agency", "add", "lsp-contoh", "--name", "LSP Konstruksi Contoh Nusantara",
-               "--levels", "1-6").exit_code == 0
+    assert (
+        skk(
+            "agency",
+            "add",
+            "lsp-contoh",
+            "--name",
+            "LSP Konstruksi Contoh Nusantara",
+            "--levels",
+            "1-6",
+        ).exit_code
+        == 0
+    )
     assert skk("keys", "generate", "--agency", "lsp-contoh").exit_code == 0
 
 
@@ -50,9 +60,23 @@ def as_json(result: Result):
 
 
 def issue_reference(skk, *extra: str) -> dict:
-    return as_json(skk("issue", "--agency", "lsp-contoh", "--name", REFERENCE["name"],
-                       "--job-code", "ME063100", "--level", "3", "--number", REFERENCE["number"],
-                       "--json", *extra))
+    return as_json(
+        skk(
+            "issue",
+            "--agency",
+            "lsp-contoh",
+            "--name",
+            REFERENCE["name"],
+            "--job-code",
+            "ME063100",
+            "--level",
+            "3",
+            "--number",
+            REFERENCE["number"],
+            "--json",
+            *extra,
+        )
+    )
 
 
 def test_init_is_idempotent(skk) -> None:
@@ -70,20 +94,25 @@ def test_command_without_database_exits_2_with_one_line(skk) -> None:
 
 def test_agency_add_and_list_json_shape(skk, ready) -> None:
     agencies = as_json(skk("agency", "list", "--json"))
-    assert agencies == [{
-        "id": "lsp-contoh",
-        "name": "LSP Konstruksi Contoh Nusantara",
-        "kind": "lsp",
-        "levels": {"min": 1, "max": 6},
-    }]
+    assert agencies == [
+        {
+            "id": "lsp-contoh",
+            "name": "LSP Konstruksi Contoh Nusantara",
+            "kind": "lsp",
+            "levels": {"min": 1, "max": 6},
+        }
+    ]
 
 
-@pytest.mark.parametrize("args, field", [
-    (["Bad_Id", "--name", "X", "--levels", "1-6"], "agency id"),
-    (["lsp-x", "--name", "X", "--levels", "7-3"], "levels"),
-    (["lsp-x", "--name", "X", "--levels", "one"], "levels"),
-    (["lsp-x", "--name", "  ", "--levels", "1-6"], "agency name"),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        (["Bad_Id", "--name", "X", "--levels", "1-6"], "agency id"),
+        (["lsp-x", "--name", "X", "--levels", "7-3"], "levels"),
+        (["lsp-x", "--name", "X", "--levels", "one"], "levels"),
+        (["lsp-x", "--name", "  ", "--levels", "1-6"], "agency name"),
+    ],
+)
 def test_agency_add_refuses_bad_input_with_exit_1(skk, ready, args, field) -> None:
     result = skk("agency", "add", *args)
     assert result.exit_code == 1
@@ -107,16 +136,43 @@ def test_keys_generate_retires_previous(skk, ready) -> None:
 
 
 @pytest.mark.parametrize("target", ["qr.txt", "no-such-folder/qr.png", ".", "/proc/qr.png"])
-def test_an_unwritable_qr_file_is_refused_before_anything_is_issued(skk, ready, tmp_path: Path,
-                                                                    target: str) -> None:
-    result = skk("issue", "--agency", "lsp-contoh", "--name", REFERENCE["name"], "--job-code",
-                 "ME063100", "--level", "3", "--number", REFERENCE["number"],
-                 "--qr", str(tmp_path / target))
+def test_an_unwritable_qr_file_is_refused_before_anything_is_issued(
+    skk, ready, tmp_path: Path, target: str
+) -> None:
+    result = skk(
+        "issue",
+        "--agency",
+        "lsp-contoh",
+        "--name",
+        REFERENCE["name"],
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+        "--number",
+        REFERENCE["number"],
+        "--qr",
+        str(tmp_path / target),
+    )
     assert result.exit_code == 2 and result.stdout == "" and "--qr" in result.stderr
     assert list(tmp_path.glob(".*")) == []  # no temporary file left behind
     # Nothing was stored: the same number can still be issued (it would be a 409 otherwise).
-    assert skk("issue", "--agency", "lsp-contoh", "--name", REFERENCE["name"], "--job-code",
-               "ME063100", "--level", "3", "--number", REFERENCE["number"]).exit_code == 0
+    assert (
+        skk(
+            "issue",
+            "--agency",
+            "lsp-contoh",
+            "--name",
+            REFERENCE["name"],
+            "--job-code",
+            "ME063100",
+            "--level",
+            "3",
+            "--number",
+            REFERENCE["number"],
+        ).exit_code
+        == 0
+    )
 
 
 def test_issue_verify_revoke_flow(skk, ready, tmp_path: Path) -> None:
@@ -128,10 +184,27 @@ def test_issue_verify_revoke_flow(skk, ready, tmp_path: Path) -> None:
         verdict = as_json(skk("verify", given, "--json"))
         assert verdict["status"] == "valid"
         assert verdict["credential"]["holder_name"] == REFERENCE["name"]
-    change = as_json(skk("revoke", "--agency", "lsp-contoh", issued["number"], "--reason",
-                         "fraud", "--note", "reported by site", "--json"))
-    assert change == {"agency": "lsp-contoh", "number": REFERENCE["number"], "status": "revoked",
-                      "at": change["at"], "reason": "fraud", "changed": True}
+    change = as_json(
+        skk(
+            "revoke",
+            "--agency",
+            "lsp-contoh",
+            issued["number"],
+            "--reason",
+            "fraud",
+            "--note",
+            "reported by site",
+            "--json",
+        )
+    )
+    assert change == {
+        "agency": "lsp-contoh",
+        "number": REFERENCE["number"],
+        "status": "revoked",
+        "at": change["at"],
+        "reason": "fraud",
+        "changed": True,
+    }
     result = skk("verify", issued["url"], "--json")
     assert result.exit_code == 1
     verdict = json.loads(result.stdout)
@@ -158,6 +231,7 @@ def test_verify_human_output_and_exit_statuses(skk, ready) -> None:
 def test_verify_missing_png_and_png_without_qr_exit_2(skk, ready, tmp_path: Path) -> None:
     assert skk("verify", str(tmp_path / "missing.png")).exit_code == 2
     from PIL import Image
+
     blank = tmp_path / "blank.png"
     Image.new("RGB", (200, 200), "white").save(blank)
     result = skk("verify", str(blank), "--json")
@@ -169,16 +243,19 @@ def test_verify_bad_at_is_usage_error(skk, ready) -> None:
     assert skk("verify", "x", "--at", "yesterday").exit_code == 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--job-code", "ME063100", "--level", "2"], "contradicts"),
-    (["--job-code", "ZZ000000", "--level", "3"], "unknown job code"),
-    (["--job", "Tukang Sulap", "--level", "3"], "unknown job title"),
-    (["--job", "Operator Wheel Excavator", "--level", "1"], "exists at level"),
-    (["--job-code", "SI022027", "--level", "7"], "outside agency"),
-    (["--job-code", "ME063100", "--level", "3", "--nik", "1234"], "NIK"),
-    (["--job-code", "ME063100", "--level", "3", "--nik", "0175040003930001"], "province"),
-    (["--job-code", "ME063100", "--level", "3", "--number", "#12/34"], "number"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--job-code", "ME063100", "--level", "2"], "contradicts"),
+        (["--job-code", "ZZ000000", "--level", "3"], "unknown job code"),
+        (["--job", "Tukang Sulap", "--level", "3"], "unknown job title"),
+        (["--job", "Operator Wheel Excavator", "--level", "1"], "exists at level"),
+        (["--job-code", "SI022027", "--level", "7"], "outside agency"),
+        (["--job-code", "ME063100", "--level", "3", "--nik", "1234"], "NIK"),
+        (["--job-code", "ME063100", "--level", "3", "--nik", "0175040003930001"], "province"),
+        (["--job-code", "ME063100", "--level", "3", "--number", "#12/34"], "number"),
+    ],
+)
 def test_issue_refusals_name_the_field(skk, ready, args, message) -> None:
     result = skk("issue", "--agency", "lsp-contoh", "--name", "Rina", *args, "--json")
     assert result.exit_code == 1
@@ -187,21 +264,55 @@ def test_issue_refusals_name_the_field(skk, ready, args, message) -> None:
 
 def test_invalid_nik_is_never_echoed(skk, ready) -> None:
     bad_nik = "9975040003930001"
-    result = skk("issue", "--agency", "lsp-contoh", "--name", "Rina", "--job-code", "ME063100",
-                 "--level", "3", "--nik", bad_nik)
+    result = skk(
+        "issue",
+        "--agency",
+        "lsp-contoh",
+        "--name",
+        "Rina",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+        "--nik",
+        bad_nik,
+    )
     assert result.exit_code == 1 and bad_nik not in result.output
 
 
 def test_duplicate_number_refused(skk, ready) -> None:
     issue_reference(skk)
-    again = skk("issue", "--agency", "lsp-contoh", "--name", "Other", "--job-code", "ME063100",
-                "--level", "3", "--number", "  41011  7112 3 00001234 2025 ")
+    again = skk(
+        "issue",
+        "--agency",
+        "lsp-contoh",
+        "--name",
+        "Other",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+        "--number",
+        "  41011  7112 3 00001234 2025 ",
+    )
     assert again.exit_code == 1 and "already exists" in again.stderr
 
 
 def test_assigned_number_format(skk, ready) -> None:
-    issued = as_json(skk("issue", "--agency", "lsp-contoh", "--name", "Rina Marlina",
-                         "--job", "operator WHEEL excavator", "--level", "3", "--json"))
+    issued = as_json(
+        skk(
+            "issue",
+            "--agency",
+            "lsp-contoh",
+            "--name",
+            "Rina Marlina",
+            "--job",
+            "operator WHEEL excavator",
+            "--level",
+            "3",
+            "--json",
+        )
+    )
     code, level, serial, year = issued["number"].split(" ")
     assert (code, level) == ("ME063100", "3") and len(serial) == 8 and len(year) == 4
 
@@ -232,24 +343,42 @@ def test_suspend_reinstate_revoke_rules(skk, ready) -> None:
 
 def test_revoke_unknown_number_refused_unless_agency_signs_elsewhere(skk, ready, tmp_path) -> None:
     assert skk("revoke", "--agency", "lsp-contoh", "NEVER 1", "--reason", "fraud").exit_code == 1
-    skk("agency", "add", "dinas-luar", "--name", "Dinas PUPR Luar", "--levels", "1-6",
-        "--kind", "dinas")
+    skk(
+        "agency",
+        "add",
+        "dinas-luar",
+        "--name",
+        "Dinas PUPR Luar",
+        "--levels",
+        "1-6",
+        "--kind",
+        "dinas",
+    )
     pem = tmp_path / "external.pem"
-    pem.write_bytes(ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    imported = as_json(skk("keys", "import", "--agency", "dinas-luar", str(pem),
-                           "--since", "2025-01-01", "--json"))
+    pem.write_bytes(
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    imported = as_json(
+        skk("keys", "import", "--agency", "dinas-luar", str(pem), "--since", "2025-01-01", "--json")
+    )
     assert imported["can_sign"] is False
-    change = as_json(skk("revoke", "--agency", "dinas-luar", "EXT 77", "--reason", "misuse",
-                         "--json"))
+    change = as_json(
+        skk("revoke", "--agency", "dinas-luar", "EXT 77", "--reason", "misuse", "--json")
+    )
     assert change["changed"] is True
 
 
 def test_keys_import_refuses_private_key_and_missing_file(skk, ready, tmp_path) -> None:
     pem = tmp_path / "private.pem"
-    pem.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    pem.write_bytes(
+        ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     result = skk("keys", "import", "--agency", "lsp-contoh", str(pem))
     assert result.exit_code == 1 and "private" in result.stderr.lower()
     assert skk("keys", "import", "--agency", "lsp-contoh", str(tmp_path / "no.pem")).exit_code == 2
@@ -274,8 +403,9 @@ def _public_pem_whose_kid_starts_with_dash() -> bytes:
 
 
 def _pem(key: ed25519.Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def test_a_kid_starting_with_a_dash_is_an_argument_not_an_option(skk, ready, tmp_path) -> None:
@@ -296,8 +426,9 @@ def test_retired_key_keeps_old_credentials_valid_but_cannot_sign(skk, ready) -> 
     retired = as_json(skk("keys", "retire", kid, "--json"))
     assert retired["state"] == "retired" and retired["can_sign"] is False
     assert as_json(skk("verify", issued["token"], "--json"))["status"] == "valid"
-    result = skk("issue", "--agency", "lsp-contoh", "--name", "X", "--job-code", "ME063100",
-                 "--level", "3")
+    result = skk(
+        "issue", "--agency", "lsp-contoh", "--name", "X", "--job-code", "ME063100", "--level", "3"
+    )
     assert result.exit_code == 1 and "no active signing key" in result.stderr
 
 
@@ -334,17 +465,23 @@ def test_demo_with_a_wrong_passphrase_stops_and_keeps_the_key(skk, env) -> None:
     keys = as_json(skk("keys", "list", "--agency", "lsp-demo", "--json"))
     assert [(key["kid"], key["state"], key["can_sign"]) for key in keys] == [(kid, "active", True)]
     assert [item["status"] for item in as_json(skk("demo", "--json"))] == [
-        "valid", "revoked", "suspended", "expired"]  # the right passphrase: the same key signs
-    assert {json.loads(skk("verify", "--json", item["url"]).stdout)["credential"]["number"]
-            for item in as_json(skk("demo", "--json"))} == {
-                "DEMO 0001 2026", "DEMO 0002 2026", "DEMO 0003 2026", "DEMO 0004 2020"}
+        "valid",
+        "revoked",
+        "suspended",
+        "expired",
+    ]  # the right passphrase: the same key signs
+    assert {
+        json.loads(skk("verify", "--json", item["url"]).stdout)["credential"]["number"]
+        for item in as_json(skk("demo", "--json"))
+    } == {"DEMO 0001 2026", "DEMO 0002 2026", "DEMO 0003 2026", "DEMO 0004 2020"}
     assert len(as_json(skk("keys", "list", "--agency", "lsp-demo", "--json"))) == 1
 
 
 def test_missing_passphrase_is_configuration_error(skk, ready, env) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["keys", "generate", "--agency", "lsp-contoh"],
-                           env={**env, "SKK_KEY_PASSPHRASE": ""})
+    result = runner.invoke(
+        main, ["keys", "generate", "--agency", "lsp-contoh"], env={**env, "SKK_KEY_PASSPHRASE": ""}
+    )
     assert result.exit_code == 2 and "SKK_KEY_PASSPHRASE" in result.stderr
 
 
@@ -352,8 +489,9 @@ def test_bad_configuration_exits_2(skk, env) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["agency", "list"], env={**env, "SKK_LEEWAY_SECONDS": "600"})
     assert result.exit_code == 2 and "SKK_LEEWAY_SECONDS" in result.stderr
-    result = runner.invoke(main, ["agency", "list"],
-                           env={**env, "SKK_BASE_URL": "http://sertifikat.example.id"})
+    result = runner.invoke(
+        main, ["agency", "list"], env={**env, "SKK_BASE_URL": "http://sertifikat.example.id"}
+    )
     assert result.exit_code == 2 and "https" in result.stderr
 
 
@@ -364,11 +502,37 @@ def test_bad_configuration_exits_2(skk, env) -> None:
         (["issue", "--agency", "lsp-contoh"], "--name"),
         (["verify", "--at", "yesterday", "x"], "--at"),
         (["no-such-command"], "no-such-command"),
-        (["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
-          "--level", "three"], "--level"),
+        (
+            [
+                "issue",
+                "--agency",
+                "lsp-contoh",
+                "--name",
+                "A",
+                "--job-code",
+                "ME063100",
+                "--level",
+                "three",
+            ],
+            "--level",
+        ),
         (["issue", "--agency", "lsp-contoh", "--name", "A", "--level", "3"], "--job"),
-        (["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
-          "--job", "Operator Wheel Excavator", "--level", "3"], "--job-code"),
+        (
+            [
+                "issue",
+                "--agency",
+                "lsp-contoh",
+                "--name",
+                "A",
+                "--job-code",
+                "ME063100",
+                "--job",
+                "Operator Wheel Excavator",
+                "--level",
+                "3",
+            ],
+            "--job-code",
+        ),
         (["agency"], "agency --help"),  # click's whole help text otherwise
     ],
 )
@@ -383,12 +547,44 @@ def test_usage_errors_are_one_line_naming_what_is_wrong(skk, args, names) -> Non
     "args",
     [
         ["verify", "--at", "3575040003930001", "x"],
-        ["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
-         "--level", "3", "--valid-from", "3575040003930001"],
-        ["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
-         "--level", "x3575040003930001"],
-        ["issue", "--agency", "lsp-contoh", "--name", "A", "--job-code", "ME063100",
-         "--level", "3", "--nik", "12", "3575040003930001"],
+        [
+            "issue",
+            "--agency",
+            "lsp-contoh",
+            "--name",
+            "A",
+            "--job-code",
+            "ME063100",
+            "--level",
+            "3",
+            "--valid-from",
+            "3575040003930001",
+        ],
+        [
+            "issue",
+            "--agency",
+            "lsp-contoh",
+            "--name",
+            "A",
+            "--job-code",
+            "ME063100",
+            "--level",
+            "x3575040003930001",
+        ],
+        [
+            "issue",
+            "--agency",
+            "lsp-contoh",
+            "--name",
+            "A",
+            "--job-code",
+            "ME063100",
+            "--level",
+            "3",
+            "--nik",
+            "12",
+            "3575040003930001",
+        ],
         ["verify", "3575040003930001.png"],
     ],
 )
@@ -402,8 +598,22 @@ def test_qr_is_written_in_place_with_no_temporary_file_left(skk, ready, tmp_path
     folder = tmp_path / "cards"
     folder.mkdir()
     target = folder / "card.png"
-    issued = as_json(skk("issue", "--agency", "lsp-contoh", "--name", "A", "--job-code",
-                         "ME063100", "--level", "3", "--qr", str(target), "--json"))
+    issued = as_json(
+        skk(
+            "issue",
+            "--agency",
+            "lsp-contoh",
+            "--name",
+            "A",
+            "--job-code",
+            "ME063100",
+            "--level",
+            "3",
+            "--qr",
+            str(target),
+            "--json",
+        )
+    )
     assert read_qr_image(target) == issued["url"]
     assert [p.name for p in folder.iterdir()] == ["card.png"]
 

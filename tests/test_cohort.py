@@ -54,9 +54,13 @@ def as_xlsx(data: bytes, nik_as_number: bool = False) -> bytes:
 
 def run(data: bytes, settings, store, filename: str = "cohort.csv", now: int = NOW):
     agency = registry.get_agency("lsp-contoh")
-    prepared = cohort.prepare(read_cohort(data, filename=filename), agency,
-                              keyring.signer(store, "lsp-contoh"), pepper=settings.nik_pepper,
-                              now=now)
+    prepared = cohort.prepare(
+        read_cohort(data, filename=filename),
+        agency,
+        keyring.signer(store, "lsp-contoh"),
+        pepper=settings.nik_pepper,
+        now=now,
+    )
     cohort.commit(prepared)
     return prepared
 
@@ -70,8 +74,11 @@ def problems_of(data: bytes, settings, store) -> list[dict]:
 
 @pytest.mark.parametrize("variant", ["plain", "excel", "xlsx"])
 def test_sample_issues_in_one_step(contoh, settings, store, sample_bytes, variant) -> None:
-    data = {"plain": sample_bytes, "excel": excel_indonesian(sample_bytes),
-            "xlsx": as_xlsx(sample_bytes)}[variant]
+    data = {
+        "plain": sample_bytes,
+        "excel": excel_indonesian(sample_bytes),
+        "xlsx": as_xlsx(sample_bytes),
+    }[variant]
     prepared = run(data, settings, store, "cohort.xlsx" if variant == "xlsx" else "cohort.csv")
     assert (prepared.issued, prepared.existing) == (75, 0)
     assert CredentialRecord.select().where(CredentialRecord.nik_hmac.is_null(False)).count() == 75
@@ -83,19 +90,26 @@ def test_rerun_issues_nothing_twice(contoh, settings, store, sample_bytes) -> No
     again = run(excel_indonesian(sample_bytes), settings, store, now=NOW + 3600)
     assert (again.issued, again.existing) == (0, 75)
     assert [e.credential.number for e in again.entries] == [
-        e.credential.number for e in first.entries]
+        e.credential.number for e in first.entries
+    ]
     assert CredentialRecord.select().count() == 75
 
 
-def test_two_imports_of_one_file_at_once_issue_it_once(contoh, settings, store,
-                                                        sample_bytes) -> None:
+def test_two_imports_of_one_file_at_once_issue_it_once(
+    contoh, settings, store, sample_bytes
+) -> None:
     """Both imports check and sign before either stores (as two workers would); the later
     commit finds the rows taken and stores nothing, instead of issuing every worker twice."""
     agency = registry.get_agency("lsp-contoh")
     signer = keyring.signer(store, "lsp-contoh")
     first, second = (
-        cohort.prepare(read_cohort(sample_bytes, filename="cohort.csv"), agency, signer,
-                       pepper=settings.nik_pepper, now=NOW)
+        cohort.prepare(
+            read_cohort(sample_bytes, filename="cohort.csv"),
+            agency,
+            signer,
+            pepper=settings.nik_pepper,
+            now=NOW,
+        )
         for _ in range(2)
     )
     assert first.issued == second.issued == 75
@@ -114,20 +128,20 @@ def test_line_numbers_follow_the_file(contoh, settings, store, sample_bytes) -> 
 def bad_file() -> bytes:
     rows = [
         "nama;nik;kode_jabatan;jenjang;nomor",
-        "Rina Marlina;3575040003930001;ME063100;3;",          # fine
-        "Budi;123;ME063100;3;",                                # invalid NIK
-        "Siti;3575040003930003;XX000000;3;",                   # unknown job
-        "Agus;3575040003930004;ME063100;2;",                   # level contradicts the job code
-        "Dewi;3575040003930005;SI022027;7;",                   # level outside 1-6 (and job)
-        ";3575040003930006;ME063100;3;",                       # empty name
-        "Rina Marlina;3575040003930001;ME063100;3;",          # same NIK and job as line 2
-        "Eko;3,57504E+15;ME063100;3;",                        # Excel's scientific notation
-        "Fajar;;ME063100;3;",                                  # neither NIK nor number
+        "Rina Marlina;3575040003930001;ME063100;3;",  # fine
+        "Budi;123;ME063100;3;",  # invalid NIK
+        "Siti;3575040003930003;XX000000;3;",  # unknown job
+        "Agus;3575040003930004;ME063100;2;",  # level contradicts the job code
+        "Dewi;3575040003930005;SI022027;7;",  # level outside 1-6 (and job)
+        ";3575040003930006;ME063100;3;",  # empty name
+        "Rina Marlina;3575040003930001;ME063100;3;",  # same NIK and job as line 2
+        "Eko;3,57504E+15;ME063100;3;",  # Excel's scientific notation
+        "Fajar;;ME063100;3;",  # neither NIK nor number
         "Gita;;ME063100;3;NO 1",
-        "Hadi;;ME063100;3;NO 1",                               # duplicate number in the file
-        "Indah;3575040003930011;ME063100;tiga;",               # level not a number
-        "Joko;12;XX000000;3;",                                 # bad NIK *and* unknown job
-        "3575040003930015;3575040003930015;ME063100;3;",       # a NIK in the name column
+        "Hadi;;ME063100;3;NO 1",  # duplicate number in the file
+        "Indah;3575040003930011;ME063100;tiga;",  # level not a number
+        "Joko;12;XX000000;3;",  # bad NIK *and* unknown job
+        "3575040003930015;3575040003930015;ME063100;3;",  # a NIK in the name column
     ]
     return "\n".join(rows).encode()
 
@@ -135,12 +149,23 @@ def bad_file() -> bytes:
 def test_every_problem_reported_at_once_and_nothing_issued(contoh, settings, store) -> None:
     problems = problems_of(bad_file(), settings, store)
     by_line = {(p["line"], p["column"]) for p in problems}
-    assert by_line == {(3, "nik"), (4, "kode_jabatan"), (5, "jenjang"), (6, "jenjang"),
-                       (7, "nama"), (8, "nik"), (9, "nik"), (10, "nik"), (12, "nomor"),
-                       (13, "jenjang"), (14, "nik"), (14, "kode_jabatan"), (15, "nama")}
+    assert by_line == {
+        (3, "nik"),
+        (4, "kode_jabatan"),
+        (5, "jenjang"),
+        (6, "jenjang"),
+        (7, "nama"),
+        (8, "nik"),
+        (9, "nik"),
+        (10, "nik"),
+        (12, "nomor"),
+        (13, "jenjang"),
+        (14, "nik"),
+        (14, "kode_jabatan"),
+        (15, "nama"),
+    }
     text = repr(problems)
-    for nik in ("3575040003930001", "3575040003930003", "3,57504E+15", "123;",
-                "3575040003930015"):
+    for nik in ("3575040003930001", "3575040003930003", "3,57504E+15", "123;", "3575040003930015"):
         assert nik not in text
     assert any("scientific notation" in p["message"] for p in problems)
 
@@ -168,22 +193,27 @@ def test_existing_number_for_another_person_is_an_error(contoh, settings, store,
 
 
 def test_job_title_column_and_dates(contoh, settings, store) -> None:
-    data = (b"name,number,job_title,level,valid_from\n"
-            b"Rina,A 1,operator wheel excavator,3,15/05/2025\n"
-            b"Budi,A 2,Operator Dump Truck,2,2025-06-01\n")
+    data = (
+        b"name,number,job_title,level,valid_from\n"
+        b"Rina,A 1,operator wheel excavator,3,15/05/2025\n"
+        b"Budi,A 2,Operator Dump Truck,2,2025-06-01\n"
+    )
     entries = run(data, settings, store).entries
     assert entries[0].credential.job_code == "ME063100"
     assert entries[0].credential.valid_from == 1_747_267_200  # 2025-05-15T00:00:00Z
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"),
-    (b"nama,nik,kode_jabatan,jenjang\n", "no participant rows"),
-    (b"nama,kode_jabatan,jenjang\nA,ME063100,3\n", "nik or nomor"),
-    (b"nik,kode_jabatan\n3575040003930001,ME063100\n", "nama/name"),
-    (b"nama,nama,nik,kode_jabatan,jenjang\n", "appears twice"),
-    (b"PK\x03\x04garbage", "not a readable .xlsx"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"nama,nik,kode_jabatan,jenjang\n", "no participant rows"),
+        (b"nama,kode_jabatan,jenjang\nA,ME063100,3\n", "nik or nomor"),
+        (b"nik,kode_jabatan\n3575040003930001,ME063100\n", "nama/name"),
+        (b"nama,nama,nik,kode_jabatan,jenjang\n", "appears twice"),
+        (b"PK\x03\x04garbage", "not a readable .xlsx"),
+    ],
+)
 def test_unusable_files_refused(data, message) -> None:
     with pytest.raises(InvalidInput, match=message):
         read_cohort(data)

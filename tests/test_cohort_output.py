@@ -12,8 +12,9 @@ from verifier.core.errors import InvalidInput
 from verifier.qr import parallel, render
 
 BASE_URL = "https://sertifikat.example.id"
-URLS = [f"HTTPS://SERTIFIKAT.EXAMPLE.ID/V/{n:0300d}"
-        for n in range(parallel.PARALLEL_THRESHOLD + 16)]
+URLS = [
+    f"HTTPS://SERTIFIKAT.EXAMPLE.ID/V/{n:0300d}" for n in range(parallel.PARALLEL_THRESHOLD + 16)
+]
 
 
 @pytest.fixture(autouse=True)

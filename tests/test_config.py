@@ -37,7 +37,8 @@ def test_relative_paths_resolve_against_fixed_folders(monkeypatch, tmp_path: Pat
 
 def test_absolute_and_postgres_urls_kept() -> None:
     assert load_settings({"SKK_DATABASE_URL": "sqlite:////tmp/a.db"}).database_url == (
-        "sqlite:////tmp/a.db")
+        "sqlite:////tmp/a.db"
+    )
     url = "postgresql://u@db:5432/skk"
     assert load_settings({"SKK_DATABASE_URL": url}).database_url == url
 
@@ -48,18 +49,21 @@ def test_secrets_are_raw_strings_and_hidden_from_repr() -> None:
     assert "quoted" not in repr(settings) and "123" not in repr(settings)
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"SKK_LEEWAY_SECONDS": "61"}, "between 0 and 60"),
-    ({"SKK_LEEWAY_SECONDS": "-1"}, "between 0 and 60"),
-    ({"SKK_LEEWAY_SECONDS": "1.5"}, "whole number"),
-    ({"SKK_BASE_URL": "http://sertifikat.example.id"}, "https"),
-    ({"SKK_BASE_URL": "ftp://x.id"}, "http(s)"),
-    ({"SKK_BASE_URL": "https://x.id/?a=1"}, "query"),
-    ({"SKK_DATABASE_URL": "skk.sqlite3"}, "database URL"),
-    ({"SKK_OFFLINE_MAX_AGE": "9"}, "between 10 and 7776000"),
-    ({"SKK_OFFLINE_MAX_AGE": "7776001"}, "between 10 and 7776000"),
-    ({"SKK_OFFLINE_MAX_AGE": "7d"}, "whole number"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SKK_LEEWAY_SECONDS": "61"}, "between 0 and 60"),
+        ({"SKK_LEEWAY_SECONDS": "-1"}, "between 0 and 60"),
+        ({"SKK_LEEWAY_SECONDS": "1.5"}, "whole number"),
+        ({"SKK_BASE_URL": "http://sertifikat.example.id"}, "https"),
+        ({"SKK_BASE_URL": "ftp://x.id"}, "http(s)"),
+        ({"SKK_BASE_URL": "https://x.id/?a=1"}, "query"),
+        ({"SKK_DATABASE_URL": "skk.sqlite3"}, "database URL"),
+        ({"SKK_OFFLINE_MAX_AGE": "9"}, "between 10 and 7776000"),
+        ({"SKK_OFFLINE_MAX_AGE": "7776001"}, "between 10 and 7776000"),
+        ({"SKK_OFFLINE_MAX_AGE": "7d"}, "whole number"),
+    ],
+)
 def test_bad_values_refused(env, message) -> None:
     with pytest.raises(ConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_settings(env)
@@ -73,14 +77,19 @@ def test_plain_http_only_on_loopback(url) -> None:
 def test_rate_limits_are_settings_parsed_once() -> None:
     defaults = load_settings({})
     assert defaults.rate_limits == Settings().rate_limits
-    assert {limit: [str(item) for item in items]
-            for limit, items in defaults.rate_limits.items()} == {
+    assert {
+        limit: [str(item) for item in items] for limit, items in defaults.rate_limits.items()
+    } == {
         limit: [str(item) for item in parse_many(text)]
         for limit, text in DEFAULT_RATE_LIMITS.items()
     }
     assert defaults.rate_limit_storage_uri is None
-    settings = load_settings({"SKK_RATELIMIT_MANUAL_CHECK": "3 per hour;9 per day",
-                              "SKK_RATELIMIT_STORAGE_URI": " redis://cache:6379/0 "})
+    settings = load_settings(
+        {
+            "SKK_RATELIMIT_MANUAL_CHECK": "3 per hour;9 per day",
+            "SKK_RATELIMIT_STORAGE_URI": " redis://cache:6379/0 ",
+        }
+    )
     manual = settings.rate_limits[RateLimit.MANUAL_CHECK]
     assert [(item.amount, item.get_expiry()) for item in manual] == [(3, 3600), (9, 86400)]
     assert settings.rate_limit_storage_uri == "redis://cache:6379/0"

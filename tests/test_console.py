@@ -94,8 +94,14 @@ def _cookie(response) -> str:
 
 
 def _issue_form(tab: ConsoleClient, **fields) -> object:
-    data = {"holder_name": "Rina Marlina", "job_title": "Operator Wheel Excavator", "level": "3",
-            "nik": "", "valid_from": "", **fields}
+    data = {
+        "holder_name": "Rina Marlina",
+        "job_title": "Operator Wheel Excavator",
+        "level": "3",
+        "nik": "",
+        "valid_from": "",
+        **fields,
+    }
     return tab.submit("/console/issue", data, page="/console/issue")
 
 
@@ -119,8 +125,11 @@ def test_first_sign_in_changes_password_and_enrols_a_second_factor(contoh, tab, 
     assert _cookie(signed).split(";")[0] != anonymous.split(";")[0]  # a new session id
     # Until set up, every other page leads back to the next step.
     assert tab.get("/console/issue").headers["Location"].endswith("/console/password")
-    changed = tab.submit("/console/password", {
-        "current": one_time, "new": PASSWORD, "confirm": PASSWORD}, page="/console/password")
+    changed = tab.submit(
+        "/console/password",
+        {"current": one_time, "new": PASSWORD, "confirm": PASSWORD},
+        page="/console/password",
+    )
     assert changed.status_code == 303 and changed.headers["Location"].endswith("/console/totp")
     assert tab.get("/console/").headers["Location"].endswith("/console/totp")
     page = _text(tab.get("/console/totp"))
@@ -128,8 +137,9 @@ def test_first_sign_in_changes_password_and_enrols_a_second_factor(contoh, tab, 
     assert 'src="data:image/svg+xml' in page
     wrong = tab.submit("/console/totp", {"code": "12345"}, page="/console/totp")
     assert wrong.status_code == 422
-    done = tab.submit("/console/totp", {"code": pyotp.TOTP(secret).at(clock.now)},
-                          page="/console/totp")
+    done = tab.submit(
+        "/console/totp", {"code": pyotp.TOTP(secret).at(clock.now)}, page="/console/totp"
+    )
     assert done.status_code == 303 and done.headers["Location"].endswith("/console/")
     assert tab.get("/console/").status_code == 200
     assert tab.get("/console/issue").status_code == 200
@@ -139,18 +149,25 @@ def test_first_sign_in_changes_password_and_enrols_a_second_factor(contoh, tab, 
 
 def test_password_mismatch_and_weak_password_are_refused(team, tab):
     _signed_in(tab, team["operator"])
-    differ = tab.submit("/console/password", {"current": PASSWORD, "new": "a" * 12,
-                                                  "confirm": "b" * 12}, page="/console/password")
+    differ = tab.submit(
+        "/console/password",
+        {"current": PASSWORD, "new": "a" * 12, "confirm": "b" * 12},
+        page="/console/password",
+    )
     assert differ.status_code == 422 and 'id="form-error"' in _text(differ)
-    short = tab.submit("/console/password", {"current": PASSWORD, "new": "pendek",
-                                                 "confirm": "pendek"}, page="/console/password")
+    short = tab.submit(
+        "/console/password",
+        {"current": PASSWORD, "new": "pendek", "confirm": "pendek"},
+        page="/console/password",
+    )
     assert short.status_code == 422
     assert accounts.sign_in("oki", PASSWORD, "", now=NOW).failure == "code"  # unchanged
 
 
 def test_cookie_is_not_secure_on_a_plain_http_demo(database, env, clock):
-    app = create_app({**env, "SKK_BASE_URL": "http://127.0.0.1:8000", "TESTING": True,
-                      "CONSOLE_CLOCK": clock})
+    app = create_app(
+        {**env, "SKK_BASE_URL": "http://127.0.0.1:8000", "TESTING": True, "CONSOLE_CLOCK": clock}
+    )
     cookie = _cookie(app.test_client().get("/console/login"))
     assert "Secure" not in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
@@ -206,8 +223,11 @@ def test_changing_the_password_ends_the_other_sessions(team, tab, second_tab):
     _signed_in(tab, team["operator"])
     _signed_in(second_tab, team["operator"])
     new = "sandi baru yang panjang"
-    changed = tab.submit("/console/password", {"current": PASSWORD, "new": new,
-                                                   "confirm": new}, page="/console/password")
+    changed = tab.submit(
+        "/console/password",
+        {"current": PASSWORD, "new": new, "confirm": new},
+        page="/console/password",
+    )
     assert changed.status_code == 303
     assert tab.get("/console/").status_code == 200
     assert second_tab.get("/console/").status_code == 303
@@ -243,8 +263,14 @@ def test_failed_sign_ins_are_limited_per_account_even_with_the_right_password(te
 
 
 def test_failed_sign_ins_are_limited_per_client(team, database, env, clock):
-    app = create_app({**env, "TESTING": True, "CONSOLE_CLOCK": clock,
-                      "SKK_RATELIMIT_CONSOLE_LOGIN_CLIENT": "3 per hour"})
+    app = create_app(
+        {
+            **env,
+            "TESTING": True,
+            "CONSOLE_CLOCK": clock,
+            "SKK_RATELIMIT_CONSOLE_LOGIN_CLIENT": "3 per hour",
+        }
+    )
     tab = ConsoleClient(app.test_client(), clock)
     for name in ("adi", "budi", "oki"):
         assert tab.sign_in(Staff(name, "salah salah salah", "", "")).status_code == 200
@@ -270,16 +296,19 @@ def test_forged_forms_are_refused_and_change_nothing(team, tab, second_tab):
     assert tab.client.post("/console/logout").status_code == 400
     assert tab.get("/console/").status_code == 200  # still signed in
     number = _issue_form(tab).headers["Location"].rsplit("/", 1)[1]
-    forged = tab.client.post(f"/console/credentials/{number}/suspend",
-                                 data={"reason": "fraud", "csrf_token": foreign})
+    forged = tab.client.post(
+        f"/console/credentials/{number}/suspend", data={"reason": "fraud", "csrf_token": foreign}
+    )
     assert forged.status_code == 400
     assert lookup("lsp-contoh", CredentialRecord.get().number) is None
 
 
 def test_sign_in_form_needs_its_token(team, console_app):
     client = console_app.test_client()
-    answer = client.post("/console/login", data={"username": "adi", "password": PASSWORD,
-                                                  "code": team["admin"].code(NOW)})
+    answer = client.post(
+        "/console/login",
+        data={"username": "adi", "password": PASSWORD, "code": team["admin"].code(NOW)},
+    )
     assert answer.status_code == 400
     assert AuditEvent.select().where(AuditEvent.action.startswith("login")).count() == 0
 
@@ -290,14 +319,31 @@ def test_sign_in_form_needs_its_token(team, console_app):
 def test_viewers_read_operators_issue_admins_revoke(team, tab, issue):
     number = issue().credential.number
     viewer = _signed_in(tab, team["viewer"])
-    for path in ("/console/", "/console/search", "/console/credentials", "/console/audit",
-                 _path(number)):
+    for path in (
+        "/console/",
+        "/console/search",
+        "/console/credentials",
+        "/console/audit",
+        _path(number),
+    ):
         assert viewer.get(path).status_code == 200, path
-    for path in ("/console/issue", "/console/cohort", "/console/keys", "/console/users",
-                 "/console/settings", _path(number, "/suspend"), _path(number, "/revoke")):
+    for path in (
+        "/console/issue",
+        "/console/cohort",
+        "/console/keys",
+        "/console/users",
+        "/console/settings",
+        _path(number, "/suspend"),
+        _path(number, "/revoke"),
+    ):
         assert viewer.get(path).status_code == 403, path
-    assert viewer.submit("/console/issue", {"holder_name": "X", "job_title": "Operator Wheel "
-                                            "Excavator", "level": "3"}).status_code == 403
+    assert (
+        viewer.submit(
+            "/console/issue",
+            {"holder_name": "X", "job_title": "Operator Wheel Excavator", "level": "3"},
+        ).status_code
+        == 403
+    )
     assert viewer.submit(_path(number, "/suspend"), {"reason": "fraud"}).status_code == 403
     assert viewer.submit("/console/apikeys").status_code == 403
     viewer.sign_out()
@@ -306,8 +352,9 @@ def test_viewers_read_operators_issue_admins_revoke(team, tab, issue):
     assert operator.get(_path(number, "/suspend")).status_code == 200
     assert operator.get(_path(number, "/revoke")).status_code == 403
     assert operator.submit(_path(number, "/revoke"), {"reason": "fraud"}).status_code == 403
-    assert operator.submit("/console/users", {"username": "baru", "role": "admin"}
-                           ).status_code == 403
+    assert (
+        operator.submit("/console/users", {"username": "baru", "role": "admin"}).status_code == 403
+    )
     assert operator.submit("/console/keys", {"alg": "EdDSA"}).status_code == 403
     assert lookup("lsp-contoh", number) is None
     page = _text(operator.get(_path(number)))
@@ -317,12 +364,16 @@ def test_viewers_read_operators_issue_admins_revoke(team, tab, issue):
 def test_another_agencys_records_are_not_found(team, tab, second_tab, issue):
     number = issue().credential.number
     key = apikeys.create("lsp-contoh", NOW)["key_id"]
-    waiting = approvals.request_revocation("lsp-contoh", number, "fraud", note=None,
-                                           actor="user:adi", now=NOW)
+    waiting = approvals.request_revocation(
+        "lsp-contoh", number, "fraud", note=None, actor="user:adi", now=NOW
+    )
     _signed_in(second_tab, team["operator"])
-    upload = second_tab.submit("/console/cohort", {"file": (io.BytesIO(COHORT.read_bytes()),
-                                                                "p.csv")}, page="/console/cohort",
-                                   content_type="multipart/form-data")
+    upload = second_tab.submit(
+        "/console/cohort",
+        {"file": (io.BytesIO(COHORT.read_bytes()), "p.csv")},
+        page="/console/cohort",
+        content_type="multipart/form-data",
+    )
     import_id = upload.headers["Location"].rsplit("/", 1)[1]
     other = _signed_in(tab, team["other"])
     assert other.get(_path(number)).status_code == 404
@@ -334,8 +385,9 @@ def test_another_agencys_records_are_not_found(team, tab, second_tab, issue):
     assert other.submit(f"/console/approvals/{waiting.id}/approve").status_code == 404
     assert other.get(f"/console/cohort/{import_id}").status_code == 404
     assert other.submit(f"/console/cohort/{import_id}/confirm").status_code == 404
-    found = other.submit("/console/search", {"by": "number", "query": number},
-                         page="/console/search")
+    found = other.submit(
+        "/console/search", {"by": "number", "query": number}, page="/console/search"
+    )
     assert 'id="no-results"' in _text(found)
     assert number not in _text(other.get("/console/credentials"))
     assert number not in _text(other.get("/console/audit"))
@@ -366,17 +418,20 @@ def test_issue_one_with_a_nik_that_is_never_shown(team, tab, service, caplog):
     assert NIK not in caplog.text
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"level": "5"}, "level"),  # the master list has no Operator Wheel Excavator at 5
-    ({"job_title": "Tukang Sulap"}, "job_title"),
-    ({"holder_name": ""}, "holder_name"),
-    ({"nik": "1234"}, "nik"),
-    ({"level": "7"}, "level"),  # outside the agency's levels
-    ({"holder_name": f"Rina {NIK}"}, "holder_name"),
-    ({"valid_from": "15/01/2026"}, "valid_from"),
-    ({"valid_from": "2015-01-01"}, "valid_from"),  # expired before it is issued (issue 14)
-    ({"valid_from": "2099-01-01"}, "valid_from"),  # far ahead
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"level": "5"}, "level"),  # the master list has no Operator Wheel Excavator at 5
+        ({"job_title": "Tukang Sulap"}, "job_title"),
+        ({"holder_name": ""}, "holder_name"),
+        ({"nik": "1234"}, "nik"),
+        ({"level": "7"}, "level"),  # outside the agency's levels
+        ({"holder_name": f"Rina {NIK}"}, "holder_name"),
+        ({"valid_from": "15/01/2026"}, "valid_from"),
+        ({"valid_from": "2015-01-01"}, "valid_from"),  # expired before it is issued (issue 14)
+        ({"valid_from": "2099-01-01"}, "valid_from"),  # far ahead
+    ],
+)
 def test_issue_errors_name_the_field_and_issue_nothing(team, tab, fields, field):
     _signed_in(tab, team["operator"])
     answer = _issue_form(tab, **fields)
@@ -392,17 +447,19 @@ def test_search_by_number_and_name(team, tab, issue):
     rina = issue(holder_name="Rina Marlina").credential.number
     issue(holder_name="Budi Santoso")
     _signed_in(tab, team["viewer"])
-    by_number = tab.submit("/console/search", {"by": "number", "query": rina.lower()},
-                               page="/console/search")
+    by_number = tab.submit(
+        "/console/search", {"by": "number", "query": rina.lower()}, page="/console/search"
+    )
     assert by_number.status_code == 200
-    by_name = _text(tab.submit("/console/search", {"by": "name", "query": "marlina"},
-                                   page="/console/search"))
+    by_name = _text(
+        tab.submit("/console/search", {"by": "name", "query": "marlina"}, page="/console/search")
+    )
     assert "Rina Marlina" in by_name and "Budi Santoso" not in by_name
-    nik_as_number = tab.submit("/console/search", {"by": "number", "query": NIK},
-                                   page="/console/search")
+    nik_as_number = tab.submit(
+        "/console/search", {"by": "number", "query": NIK}, page="/console/search"
+    )
     assert nik_as_number.status_code == 422 and NIK not in _text(nik_as_number)
-    bad_nik = tab.submit("/console/search", {"by": "nik", "query": "3575"},
-                             page="/console/search")
+    bad_nik = tab.submit("/console/search", {"by": "nik", "query": "3575"}, page="/console/search")
     assert bad_nik.status_code == 422 and 'value="3575"' not in _text(bad_nik)
 
 
@@ -434,11 +491,16 @@ def test_suspend_reinstate_and_revoke_behind_a_confirmation(team, tab, issue, se
     assert lookup("lsp-contoh", number) is None  # GET: nothing
     missing = tab.submit(_path(number, "/suspend"), {"reason": ""})
     assert missing.status_code == 422
-    with_nik = tab.submit(_path(number, "/suspend"), {"reason": "investigation",
-                                                          "note": f"NIK {NIK}"})
+    with_nik = tab.submit(
+        _path(number, "/suspend"), {"reason": "investigation", "note": f"NIK {NIK}"}
+    )
     assert with_nik.status_code == 422 and NIK not in _text(with_nik)
-    assert tab.submit(_path(number, "/suspend"), {"reason": "investigation",
-                                                      "note": "laporan"}).status_code == 303
+    assert (
+        tab.submit(
+            _path(number, "/suspend"), {"reason": "investigation", "note": "laporan"}
+        ).status_code
+        == 303
+    )
     assert service.verify(signed.token).status.value == "suspended"
     assert tab.submit(_path(number, "/reinstate"), {"note": ""}).status_code == 303
     assert service.verify(signed.token).status.value == "valid"
@@ -455,11 +517,16 @@ def test_four_eyes_revocation_in_the_console(team, tab, second_tab, issue, servi
     signed = issue()
     number = signed.credential.number
     first = _signed_in(tab, team["admin"])
-    assert first.submit("/console/settings/four-eyes", {"four_eyes": "on"},
-                        page="/console/settings").status_code == 303
+    assert (
+        first.submit(
+            "/console/settings/four-eyes", {"four_eyes": "on"}, page="/console/settings"
+        ).status_code
+        == 303
+    )
     assert approvals.four_eyes("lsp-contoh")
-    requested = first.submit(_path(number, "/revoke"), {"reason": "fraud", "note": "palsu",
-                                                        "suspend_now": "yes"})
+    requested = first.submit(
+        _path(number, "/revoke"), {"reason": "fraud", "note": "palsu", "suspend_now": "yes"}
+    )
     assert requested.status_code == 303
     assert service.verify(signed.token).status.value == "suspended"  # stopped at once
     (waiting,) = approvals.pending("lsp-contoh")
@@ -487,8 +554,12 @@ def test_four_eyes_revocation_in_the_console(team, tab, second_tab, issue, servi
 
 
 def _upload(tab: ConsoleClient, data: bytes, name: str = "peserta.csv"):
-    return tab.submit("/console/cohort", {"file": (io.BytesIO(data), name)},
-                          page="/console/cohort", content_type="multipart/form-data")
+    return tab.submit(
+        "/console/cohort",
+        {"file": (io.BytesIO(data), name)},
+        page="/console/cohort",
+        content_type="multipart/form-data",
+    )
 
 
 def test_cohort_preview_confirm_and_print_pack(team, tab, skk_issue_batch, tmp_path):
@@ -504,8 +575,12 @@ def test_cohort_preview_confirm_and_print_pack(team, tab, skk_issue_batch, tmp_p
     confirmed = tab.submit(f"{preview_url}/confirm", page=preview_url)
     assert confirmed.status_code == 303 and confirmed.headers["Location"].endswith("/result")
     assert CredentialRecord.select().count() == 75
-    assert AuditEvent.select().where((AuditEvent.action == "issue")
-                                     & (AuditEvent.actor == "user:oki")).count() == 75
+    assert (
+        AuditEvent.select()
+        .where((AuditEvent.action == "issue") & (AuditEvent.actor == "user:oki"))
+        .count()
+        == 75
+    )
     again = tab.submit(f"{preview_url}/confirm", page="/console/")
     assert again.status_code == 303 and CredentialRecord.select().count() == 75
     result = _text(tab.get(confirmed.headers["Location"]))
@@ -519,17 +594,20 @@ def test_cohort_preview_confirm_and_print_pack(team, tab, skk_issue_batch, tmp_p
     cli_out = skk_issue_batch(tmp_path / "cli")
     cli_names = sorted(str(p.relative_to(cli_out)) for p in cli_out.rglob("*") if p.is_file())
     assert [n for n in names if not n.startswith("qr/")] == [
-        n for n in cli_names if not n.startswith("qr/")]
+        n for n in cli_names if not n.startswith("qr/")
+    ]
     assert len([n for n in names if n.startswith("qr/")]) == 75
-    rows = list(csv.reader(io.StringIO(archive.read("results.csv").decode("utf-8-sig")),
-                           delimiter=";"))
+    rows = list(
+        csv.reader(io.StringIO(archive.read("results.csv").decode("utf-8-sig")), delimiter=";")
+    )
     assert rows[0] == ["line", "number", "name", "job", "level", "status", "url"]
     assert {row[5] for row in rows[1:]} == {"issued"}
     # A certificate revoked since is left out of the pack made afterwards.
     revoked = rows[1][1]
     revocation.revoke("lsp-contoh", revoked, "fraud", note=None, actor="cli", now=NOW)
-    later = zipfile.ZipFile(io.BytesIO(tab.get(
-        confirmed.headers["Location"].replace("/result", "/prints.zip")).data))
+    later = zipfile.ZipFile(
+        io.BytesIO(tab.get(confirmed.headers["Location"].replace("/result", "/prints.zip")).data)
+    )
     assert len([n for n in later.namelist() if n.startswith("qr/")]) == 74
     printed = "".join(later.read(n).decode() for n in later.namelist() if n.endswith(".html"))
     assert revoked not in printed
@@ -544,8 +622,9 @@ def skk_issue_batch(env, team):
     from verifier.cli import main
 
     def run(out: Path) -> Path:
-        result = CliRunner().invoke(main, ["issue-batch", "--agency", OTHER, str(COHORT),
-                                           "--out", str(out)], env=env)
+        result = CliRunner().invoke(
+            main, ["issue-batch", "--agency", OTHER, str(COHORT), "--out", str(out)], env=env
+        )
         assert result.exit_code == 0, result.output
         return out
 
@@ -597,8 +676,7 @@ def test_the_keys_page_says_whether_this_host_signs(team, tab, contoh, settings)
 
 def test_keys_and_api_keys(team, tab, contoh):
     _signed_in(tab, team["admin"])
-    assert tab.submit("/console/keys", {"alg": "ES256"}, page="/console/keys"
-                          ).status_code == 303
+    assert tab.submit("/console/keys", {"alg": "ES256"}, page="/console/keys").status_code == 303
     page = _text(tab.get("/console/keys"))
     assert contoh.kid in page and page.count("ES256") >= 2
     states = {key.kid: key.state for key in registry.list_keys("lsp-contoh")}
@@ -608,8 +686,7 @@ def test_keys_and_api_keys(team, tab, contoh):
     assert apikeys.authenticate(secret) == "lsp-contoh"
     assert secret not in _text(tab.get("/console/keys"))  # shown once
     key_id = secret.split("_")[1]
-    assert tab.submit(f"/console/apikeys/{key_id}/revoke", page="/console/keys"
-                          ).status_code == 303
+    assert tab.submit(f"/console/apikeys/{key_id}/revoke", page="/console/keys").status_code == 303
     assert apikeys.list_keys("lsp-contoh")[0].revoked_at is not None
     actions = [row.action for row in AuditEvent.select().where(AuditEvent.actor == "user:adi")]
     assert {"key_generated", "apikey_created", "apikey_revoked"} <= set(actions)
@@ -618,21 +695,22 @@ def test_keys_and_api_keys(team, tab, contoh):
 
 def test_users_add_reset_disable(team, tab, second_tab):
     _signed_in(tab, team["admin"])
-    added = _text(tab.submit("/console/users", {"username": "Wati", "role": "viewer"},
-                                 page="/console/users"))
+    added = _text(
+        tab.submit("/console/users", {"username": "Wati", "role": "viewer"}, page="/console/users")
+    )
     one_time = re.search(r'id="one-time-password-value">([^<]+)<', added).group(1)
     assert staff_accounts.get("wati").agency_id == "lsp-contoh"
     assert accounts.sign_in("wati", one_time, "", now=NOW).account is not None
-    taken = tab.submit("/console/users", {"username": "wati", "role": "viewer"},
-                           page="/console/users")
+    taken = tab.submit(
+        "/console/users", {"username": "wati", "role": "viewer"}, page="/console/users"
+    )
     assert taken.status_code == 422
     reset = _text(tab.submit("/console/users/oki/reset", page="/console/users"))
     fresh = re.search(r'id="one-time-password-value">([^<]+)<', reset).group(1)
     assert accounts.sign_in("oki", fresh, "", now=NOW).account.must_change_password
     own = tab.submit("/console/users/adi/disable", page="/console/users")
     assert own.status_code == 409 and not staff_accounts.get("adi").disabled
-    assert tab.submit("/console/users/vera/disable", page="/console/users"
-                          ).status_code == 303
+    assert tab.submit("/console/users/vera/disable", page="/console/users").status_code == 303
     assert staff_accounts.get("vera").disabled
     dumped = repr([row.__data__ for row in AuditEvent.select()])
     assert one_time not in dumped and fresh not in dumped
@@ -643,8 +721,9 @@ def test_users_add_reset_disable(team, tab, second_tab):
 
 def test_audit_page_filters_and_exports_csv(team, tab, issue):
     number = issue(holder_name="=HYPERLINK(1)").credential.number
-    revocation.suspend("lsp-contoh", number, "investigation", note="+62 812", actor="user:adi",
-                       now=NOW + 5)
+    revocation.suspend(
+        "lsp-contoh", number, "investigation", note="+62 812", actor="user:adi", now=NOW + 5
+    )
     _signed_in(tab, team["viewer"])
     page = _text(tab.get("/console/audit?action=suspend"))
     assert number in page and page.count("<tr><td><time") == 1
@@ -671,9 +750,20 @@ def test_audit_page_filters_and_exports_csv(team, tab, issue):
 def test_pages_follow_the_language_and_carry_no_script(team, tab, issue):
     number = issue().credential.number
     _signed_in(tab, team["admin"])
-    pages = ["/console/", "/console/issue", "/console/cohort", "/console/search",
-             "/console/credentials", _path(number), _path(number, "/revoke"), "/console/audit",
-             "/console/keys", "/console/users", "/console/settings", "/console/password"]
+    pages = [
+        "/console/",
+        "/console/issue",
+        "/console/cohort",
+        "/console/search",
+        "/console/credentials",
+        _path(number),
+        _path(number, "/revoke"),
+        "/console/audit",
+        "/console/keys",
+        "/console/users",
+        "/console/settings",
+        "/console/password",
+    ]
     for path in pages:
         answer = tab.get(path)
         assert answer.status_code == 200, path
@@ -697,12 +787,16 @@ def test_no_password_or_nik_in_any_log_page_or_audit_row(team, tab, caplog):
     seen.append(tab.sign_in(Staff(PASSWORD, PASSWORD, "", "")))
     seen.append(tab.sign_in(operator))
     seen.append(_issue_form(tab, nik=NIK))
-    seen.append(tab.submit("/console/search", {"by": "nik", "query": NIK},
-                               page="/console/search"))
+    seen.append(tab.submit("/console/search", {"by": "nik", "query": NIK}, page="/console/search"))
     seen.append(_upload(tab, COHORT.read_bytes()))
     seen.append(tab.get(seen[-1].headers["Location"]))
-    seen.append(tab.submit("/console/password", {"current": PASSWORD, "new": "x",
-                                                     "confirm": "x"}, page="/console/password"))
+    seen.append(
+        tab.submit(
+            "/console/password",
+            {"current": PASSWORD, "new": "x", "confirm": "x"},
+            page="/console/password",
+        )
+    )
     for answer in seen:
         text = _text(answer) + repr(dict(answer.headers))
         assert PASSWORD not in text and not any(nik in text for nik in COHORT_NIKS)
@@ -716,15 +810,19 @@ def test_no_password_or_nik_in_any_log_page_or_audit_row(team, tab, caplog):
     assert stored and not any(nik.encode() in stored for nik in COHORT_NIKS)
 
 
-def test_an_api_revocation_waits_for_an_admin_under_four_eyes(team, tab, console_app, issue,
-                                                              service):
+def test_an_api_revocation_waits_for_an_admin_under_four_eyes(
+    team, tab, console_app, issue, service
+):
     signed = issue()
     number = signed.credential.number
     approvals.turn_on("lsp-contoh", actor="user:adi", now=NOW)
     created = apikeys.create("lsp-contoh", NOW)
     api = console_app.test_client()
-    answer = api.post(f"/api/v1/credentials/{quote(number)}/revoke", json={"reason": "fraud"},
-                      headers={"Authorization": f"Bearer {created['api_key']}"})
+    answer = api.post(
+        f"/api/v1/credentials/{quote(number)}/revoke",
+        json={"reason": "fraud"},
+        headers={"Authorization": f"Bearer {created['api_key']}"},
+    )
     assert answer.status_code == 202
     body = answer.get_json()
     assert body["status"] == "pending_approval" and body["number"] == number
@@ -739,17 +837,16 @@ def test_an_api_revocation_waits_for_an_admin_under_four_eyes(team, tab, console
 def test_an_upload_cannot_be_read_once_the_pepper_changed(team, tab, database, env, clock):
     _signed_in(tab, team["operator"])
     location = _upload(tab, COHORT.read_bytes()).headers["Location"]
-    changed = create_app({**env, "SKK_NIK_PEPPER": "another pepper", "TESTING": True,
-                          "CONSOLE_CLOCK": clock})
+    changed = create_app(
+        {**env, "SKK_NIK_PEPPER": "another pepper", "TESTING": True, "CONSOLE_CLOCK": clock}
+    )
     other = _signed_in(ConsoleClient(changed.test_client(), clock), team["operator"])
     assert other.get(location).status_code == 404
     assert CredentialRecord.select().count() == 0
 
 
-def test_a_host_without_the_key_passphrase_cannot_make_keys(team, database, env, clock,
-                                                             contoh):
-    app = create_app({**env, "SKK_KEY_PASSPHRASE": "", "TESTING": True,
-                      "CONSOLE_CLOCK": clock})
+def test_a_host_without_the_key_passphrase_cannot_make_keys(team, database, env, clock, contoh):
+    app = create_app({**env, "SKK_KEY_PASSPHRASE": "", "TESTING": True, "CONSOLE_CLOCK": clock})
     admin = _signed_in(ConsoleClient(app.test_client(), clock), team["admin"])
     refused = admin.submit("/console/keys", {"alg": "EdDSA"}, page="/console/keys")
     assert refused.status_code == 503 and 'id="form-error"' in _text(refused)

@@ -39,8 +39,9 @@ _QR_FORMAT = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 def _decode(png: bytes) -> list[str]:
     with Image.open(io.BytesIO(png)) as image:
-        return [code.text for code in zxingcpp.read_barcodes(image.convert("L"),
-                                                             formats=_QR_FORMAT)]
+        return [
+            code.text for code in zxingcpp.read_barcodes(image.convert("L"), formats=_QR_FORMAT)
+        ]
 
 
 def _sign_in(page, origin: str, username: str, password: str, code: str) -> None:
@@ -57,17 +58,29 @@ def test_a_staff_member_issues_a_cohort_and_revokes_from_a_browser(browser, kind
     port = free_port()
     env = server_environment(fresh_database(kind, tmp_path), tmp_path, port)
     skk(env, "init")
-    skk(env, "agency", "add", AGENCY, "--name", "Dinas PUPR Kabupaten Pasuruan", "--levels",
-        "1-6", "--kind", "dinas")
+    skk(
+        env,
+        "agency",
+        "add",
+        AGENCY,
+        "--name",
+        "Dinas PUPR Kabupaten Pasuruan",
+        "--levels",
+        "1-6",
+        "--kind",
+        "dinas",
+    )
     skk(env, "keys", "generate", "--agency", AGENCY)
     one_time = skk(env, "user", "add", "--agency", AGENCY, "rina", "--role", "admin")[
-        "one_time_password"]
+        "one_time_password"
+    ]
     origin = f"http://127.0.0.1:{port}"
     access, errors = tmp_path / "access.log", tmp_path / "error.log"
     with Server(env, access, errors) as client:
         # No JavaScript at all: every step must work with plain forms and links.
-        context = browser.new_context(java_script_enabled=False, accept_downloads=True,
-                                      locale="id-ID")
+        context = browser.new_context(
+            java_script_enabled=False, accept_downloads=True, locale="id-ID"
+        )
         page = context.new_page()
 
         # First sign-in: the one-time password, then a new password, then the authenticator.

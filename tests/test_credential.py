@@ -19,9 +19,17 @@ from verifier.core.credential import (
 
 
 def reference(**changes) -> dict:
-    claims = Credential("lsp-contoh", "41011 7112 3 00001234 2025", "Rina Marlina",
-                        "Operator Wheel Excavator", "ME063100", 3, NOW, NOW,
-                        add_years(NOW)).to_claims()
+    claims = Credential(
+        "lsp-contoh",
+        "41011 7112 3 00001234 2025",
+        "Rina Marlina",
+        "Operator Wheel Excavator",
+        "ME063100",
+        3,
+        NOW,
+        NOW,
+        add_years(NOW),
+    ).to_claims()
     return {**claims, **changes}
 
 
@@ -37,19 +45,22 @@ def test_unknown_claims_ignored_and_jkc_optional() -> None:
     assert Credential.from_claims(claims).job_code is None
 
 
-@pytest.mark.parametrize("changes", [
-    {"exp": NOW},  # not after nbf
-    {"exp": NOW + 5 * 366 * 86400 + 1},
-    {"iat": MAX_NUMERIC_DATE + 1},
-    {"lvl": 3.0},
-    {"lvl": True},
-    {"jkc": "me063100"},
-    {"iss": "a"},
-    {"jti": "A  1"},
-    {"name": ""},
-    {"name": "Rina\u200bMarlina"},
-    {"job": "x" * 101},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"exp": NOW},  # not after nbf
+        {"exp": NOW + 5 * 366 * 86400 + 1},
+        {"iat": MAX_NUMERIC_DATE + 1},
+        {"lvl": 3.0},
+        {"lvl": True},
+        {"jkc": "me063100"},
+        {"iss": "a"},
+        {"jti": "A  1"},
+        {"name": ""},
+        {"name": "Rina\u200bMarlina"},
+        {"job": "x" * 101},
+    ],
+)
 def test_invalid_claims_refused(changes) -> None:
     with pytest.raises(ValueError):
         Credential.from_claims(reference(**changes))

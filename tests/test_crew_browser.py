@@ -33,16 +33,21 @@ _MEDIA_BOX = re.compile(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]")
 @pytest.fixture
 def spreadsheet(cohort_75: list[dict[str, Any]], tmp_path: Path) -> Path:  # noqa: F811
     """The owner's 75-worker roster as an .xlsx file, with one revoked worker among them."""
-    revocation.revoke("lsp-contoh", cohort_75[5]["number"], "misuse", note=None, actor="t",
-                      now=wall_clock())
+    revocation.revoke(
+        "lsp-contoh", cohort_75[5]["number"], "misuse", note=None, actor="t", now=wall_clock()
+    )
     path = tmp_path / "kru-proyek.xlsx"
     path.write_bytes(xlsx(roster_75(cohort_75)))
     return path
 
 
 def test_upload_report_download_and_print(browser, server, spreadsheet, tmp_path):  # noqa: F811
-    context = browser.new_context(java_script_enabled=False, accept_downloads=True,
-                                  viewport={"width": 1280, "height": 900}, locale="id-ID")
+    context = browser.new_context(
+        java_script_enabled=False,
+        accept_downloads=True,
+        viewport={"width": 1280, "height": 900},
+        locale="id-ID",
+    )
     context.add_init_script(CSP_PROBE)
     try:
         page = context.new_page()
@@ -72,18 +77,19 @@ def test_upload_report_download_and_print(browser, server, spreadsheet, tmp_path
         download = download_info.value
         saved = tmp_path / "laporan.csv"
         download.save_as(saved)
-        report = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig")),
-                                     delimiter=";"))
-        assert len(report) == 75 and [r["line"] for r in report] == [str(n) for n in
-                                                                     range(2, 77)]
+        report = list(
+            csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig")), delimiter=";")
+        )
+        assert len(report) == 75 and [r["line"] for r in report] == [str(n) for n in range(2, 77)]
         assert sum(r["problem"] == "yes" for r in report) == 4
 
         pdf = tmp_path / "laporan.pdf"
         page.emulate_media(media="print")
         assert not page.locator("footer").is_visible()  # print shows the report only
         page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
-        boxes = {(round(float(w)), round(float(h))) for w, h in
-                 _MEDIA_BOX.findall(pdf.read_bytes())}
+        boxes = {
+            (round(float(w)), round(float(h))) for w, h in _MEDIA_BOX.findall(pdf.read_bytes())
+        }
         assert boxes == {(round(A4_LONG), round(A4_SHORT))}  # every page A4 landscape
         watch.assert_clean(page)
         assert page.evaluate("window.__csp") is None or True  # (scripts are off)

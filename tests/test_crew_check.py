@@ -58,12 +58,19 @@ def typed(agency: str, number: str, name: str, position: int = 1) -> RosterWorke
     return RosterWorker(position, None, None, agency=agency, number=number, holder_name=name)
 
 
-def run(service: VerificationService, workers: list[RosterWorker], project: ProjectTerms = NO_TERMS,
-        *, owner: str | None = None, period: tuple[date, date] | None = None):
+def run(
+    service: VerificationService,
+    workers: list[RosterWorker],
+    project: ProjectTerms = NO_TERMS,
+    *,
+    owner: str | None = None,
+    period: tuple[date, date] | None = None,
+):
     """The report of a check at NOW."""
     found = check.outcomes(service, workers, owner_id=owner, at=NOW)
-    return check.report(found, project, period or check.one_off_period(project, NOW),
-                        owner_id=owner, at=NOW)
+    return check.report(
+        found, project, period or check.one_off_period(project, NOW), owner_id=owner, at=NOW
+    )
 
 
 # --- every status --------------------------------------------------------------------------------
@@ -121,8 +128,9 @@ def test_number_row_with_another_name(world, service, owner):
     signed = world.issue()
     if owner:
         projects.add_owner(owner, "Ditjen Bina Marga", NOW)
-    report = run(service, [typed("lsp-contoh", signed.credential.number, "Budi Santoso")],
-                 owner=owner)
+    report = run(
+        service, [typed("lsp-contoh", signed.credential.number, "Budi Santoso")], owner=owner
+    )
     (row,) = report.to_dict()["workers"]
     # The public check reveals no more than /cek: one neutral answer for any mismatch.
     assert row["status"] == (NAME_MISMATCH if owner else NOT_FOUND)
@@ -143,8 +151,10 @@ def test_agency_is_found_by_its_name_too(world, service):
     assert resolve("LSP konstruksi contoh  nusantara") == "lsp-contoh"
     assert resolve(" LSP-CONTOH ") == "lsp-contoh"
     assert resolve("LSP yang tidak ada") is None
-    report = run(service, [typed(resolve("LSP Konstruksi Contoh Nusantara") or "",
-                                 signed.credential.number, HOLDER)])
+    report = run(
+        service,
+        [typed(resolve("LSP Konstruksi Contoh Nusantara") or "", signed.credential.number, HOLDER)],
+    )
     assert report.to_dict()["workers"][0]["status"] == "valid"
 
 
@@ -170,8 +180,11 @@ def test_expiry_on_the_projects_last_day_is_a_finding(world, service):
     signed = world.issue()  # expires at 00:00 UTC = 07:00 WIB on its last day
     last_day = today(signed.credential.expires_at)
     on_last_day = run(service, [scanned(signed.token)], ProjectTerms(ends=last_day))
-    day_before = run(service, [scanned(signed.token)],
-                     ProjectTerms(ends=date.fromordinal(last_day.toordinal() - 1)))
+    day_before = run(
+        service,
+        [scanned(signed.token)],
+        ProjectTerms(ends=date.fromordinal(last_day.toordinal() - 1)),
+    )
     assert on_last_day.workers[0].findings == (Finding.EXPIRES_BEFORE_PROJECT_END,)
     assert day_before.workers[0].findings == ()
 
@@ -182,13 +195,16 @@ def test_expired_credential_has_its_status_not_the_expiry_finding(world, service
     assert report.workers[0].outcome.status == "expired" and report.workers[0].findings == ()
 
 
-@pytest.mark.parametrize(("requirements", "expected"), [
-    ((Requirement("ME063100", 3),), ()),
-    ((Requirement("ME063100", 4),), (Finding.LEVEL_BELOW_REQUIREMENT,)),
-    ((Requirement("SI013017", 1),), (Finding.JOB_NOT_IN_REQUIREMENTS,)),
-    ((Requirement("SI013017", 1), Requirement("ME063100", 2)), ()),
-    ((), ()),
-])
+@pytest.mark.parametrize(
+    ("requirements", "expected"),
+    [
+        ((Requirement("ME063100", 3),), ()),
+        ((Requirement("ME063100", 4),), (Finding.LEVEL_BELOW_REQUIREMENT,)),
+        ((Requirement("SI013017", 1),), (Finding.JOB_NOT_IN_REQUIREMENTS,)),
+        ((Requirement("SI013017", 1), Requirement("ME063100", 2)), ()),
+        ((), ()),
+    ],
+)
 def test_requirements(world, service, requirements, expected):
     report = _report_of(world, service, ProjectTerms(requirements=requirements))
     assert report.workers[0].findings == expected
@@ -204,11 +220,17 @@ def test_credential_without_job_code_is_not_in_the_requirements(world, service):
 
 def test_duplicate_in_list_marks_every_occurrence(world, service):
     first, other = world.issue(), world.issue(holder_name="Budi Santoso")
-    workers = [scanned(first.token, 1), scanned(other.token, 2),
-               typed("lsp-contoh", first.credential.number, HOLDER, 3)]
+    workers = [
+        scanned(first.token, 1),
+        scanned(other.token, 2),
+        typed("lsp-contoh", first.credential.number, HOLDER, 3),
+    ]
     report = run(service, workers)
     assert [w.findings for w in report.workers] == [
-        (Finding.DUPLICATE_IN_LIST,), (), (Finding.DUPLICATE_IN_LIST,)]
+        (Finding.DUPLICATE_IN_LIST,),
+        (),
+        (Finding.DUPLICATE_IN_LIST,),
+    ]
     assert report.summary()["by_finding"] == {"duplicate_in_list": 2}
 
 
@@ -216,9 +238,11 @@ def test_findings_come_in_a_stable_order(world, service):
     signed = world.issue()
     project = ProjectTerms(ends=date(2040, 1, 1), requirements=(Requirement("ME063100", 5),))
     report = run(service, [scanned(signed.token, 1), scanned(signed.token, 2)], project)
-    assert report.workers[0].findings == (Finding.EXPIRES_BEFORE_PROJECT_END,
-                                          Finding.LEVEL_BELOW_REQUIREMENT,
-                                          Finding.DUPLICATE_IN_LIST)
+    assert report.workers[0].findings == (
+        Finding.EXPIRES_BEFORE_PROJECT_END,
+        Finding.LEVEL_BELOW_REQUIREMENT,
+        Finding.DUPLICATE_IN_LIST,
+    )
 
 
 def test_unauthenticated_rows_get_no_findings(world, service):
@@ -244,12 +268,14 @@ def _project(owner: str, starts: str, ends: str) -> projects.ProjectInfo:
 def _crew(service, project: projects.ProjectInfo, workers: list[RosterWorker]):
     found = check.outcomes(service, workers, owner_id=project.owner_id, at=NOW)
     projects.replace_crew(project, found)
-    return check.report(found, project.terms, check.project_period(project.terms),
-                        owner_id=project.owner_id, at=NOW)
+    return check.report(
+        found, project.terms, check.project_period(project.terms), owner_id=project.owner_id, at=NOW
+    )
 
 
 def test_same_credential_on_two_owners_overlapping_projects_is_flagged_in_both(
-        world, service, two_owners):
+    world, service, two_owners
+):
     shared, own = world.issue(), world.issue(holder_name="Budi Santoso")
     toll = _project("pupr-tol", "2026-01-01", "2026-06-30")
     dam = _project("bumn-karya", "2026-06-01", "2026-12-31")
@@ -257,8 +283,13 @@ def test_same_credential_on_two_owners_overlapping_projects_is_flagged_in_both(
     assert first.workers[0].findings == ()  # nobody else has it yet
     second = _crew(service, dam, [typed("lsp-contoh", shared.credential.number, HOLDER)])
     assert second.workers[0].findings == (Finding.ON_OTHER_ACTIVE_PROJECT,)
-    again = run(service, projects.crew_of(toll), toll.terms, owner="pupr-tol",
-                period=check.project_period(toll.terms))
+    again = run(
+        service,
+        projects.crew_of(toll),
+        toll.terms,
+        owner="pupr-tol",
+        period=check.project_period(toll.terms),
+    )
     assert [w.findings for w in again.workers] == [(Finding.ON_OTHER_ACTIVE_PROJECT,), ()]
     # Neither report says which other project or owner holds it.
     for report, other in ((again, dam), (second, toll)):
@@ -270,16 +301,18 @@ def test_same_credential_on_two_owners_overlapping_projects_is_flagged_in_both(
 def test_periods_that_do_not_overlap_are_not_flagged(world, service, two_owners):
     shared = world.issue()
     _crew(service, _project("pupr-tol", "2026-01-01", "2026-03-31"), [scanned(shared.token)])
-    later = _crew(service, _project("bumn-karya", "2026-04-01", "2026-12-31"),
-                  [scanned(shared.token)])
+    later = _crew(
+        service, _project("bumn-karya", "2026-04-01", "2026-12-31"), [scanned(shared.token)]
+    )
     assert later.workers[0].findings == ()
 
 
 def test_one_owners_own_projects_are_not_other_projects(world, service, two_owners):
     shared = world.issue()
     _crew(service, _project("pupr-tol", "2026-01-01", "2026-12-31"), [scanned(shared.token)])
-    second = _crew(service, _project("pupr-tol", "2026-01-01", "2026-12-31"),
-                   [scanned(shared.token)])
+    second = _crew(
+        service, _project("pupr-tol", "2026-01-01", "2026-12-31"), [scanned(shared.token)]
+    )
     assert second.workers[0].findings == ()
 
 
@@ -291,8 +324,9 @@ def test_one_off_check_sees_running_projects(world, service, two_owners):
     assert public.workers[0].findings == (Finding.ON_OTHER_ACTIVE_PROJECT,)
     as_owner = run(service, [scanned(shared.token)], owner="pupr-tol")
     assert as_owner.workers[0].findings == ()
-    future = run(service, [scanned(shared.token)], ProjectTerms(ends=date(2027, 6, 1)),
-                 owner="bumn-karya")
+    future = run(
+        service, [scanned(shared.token)], ProjectTerms(ends=date(2027, 6, 1)), owner="bumn-karya"
+    )
     assert future.workers[0].findings == (Finding.ON_OTHER_ACTIVE_PROJECT,)
 
 
@@ -310,11 +344,17 @@ def test_forged_copy_of_a_number_does_not_mark_the_real_one(world, service, two_
 def test_summary_counts_and_problems_first(world, service):
     good, revoked = world.issue(), world.issue(holder_name="Budi Santoso")
     world.revoke(revoked.credential.number)
-    workers = [scanned(good.token, 1), scanned(revoked.token, 2), scanned("rusak", 3),
-               scanned(good.token, 4)]
+    workers = [
+        scanned(good.token, 1),
+        scanned(revoked.token, 2),
+        scanned("rusak", 3),
+        scanned(good.token, 4),
+    ]
     report = run(service, workers)
     assert report.summary() == {
-        "workers": 4, "ok": 0, "problems": 4,
+        "workers": 4,
+        "ok": 0,
+        "problems": 4,
         "by_status": {"valid": 2, "malformed": 1, "revoked": 1},
         "by_finding": {"duplicate_in_list": 2},
     }
@@ -330,7 +370,10 @@ def test_report_lists_workers_in_input_order_with_line_or_ref(world, service):
     in_json = RosterWorker(3, None, None, credential="x")
     rows = run(service, [in_file, in_file_with_ref, in_json]).to_dict()["workers"]
     assert [{k: row[k] for k in ("line", "ref") if k in row} for row in rows] == [
-        {"line": 7}, {"line": 9, "ref": "KRU-2"}, {"ref": None}]
+        {"line": 7},
+        {"line": 9, "ref": "KRU-2"},
+        {"ref": None},
+    ]
 
 
 def test_evaluate_is_pure(world, service):
@@ -345,8 +388,12 @@ def test_evaluate_is_pure(world, service):
 
 
 def test_watched_terms_need_name_and_ordered_dates():
-    good = terms.watched(" Tol  Trans Sumatra ", "2026-01-01", "2026-12-31",
-                         terms.requirements([{"job_code": "me063100", "min_level": 3}]))
+    good = terms.watched(
+        " Tol  Trans Sumatra ",
+        "2026-01-01",
+        "2026-12-31",
+        terms.requirements([{"job_code": "me063100", "min_level": 3}]),
+    )
     assert good.name == "Tol Trans Sumatra" and good.requirements == (Requirement("ME063100", 3),)
     with pytest.raises(InvalidInput, match="ends must not be before starts"):
         terms.watched("X", "2026-12-31", "2026-01-01", ())
@@ -361,13 +408,18 @@ def test_bad_dates_are_refused(text):
     assert refused.value.field == "ends"
 
 
-@pytest.mark.parametrize(("items", "message"), [
-    ([{"job_code": "ME06", "min_level": 3}], "job code like ME063100"),
-    ([{"job_code": "ME063100", "min_level": 0}], "from 1 to 9"),
-    ([{"job_code": "ME063100", "min_level": True}], "from 1 to 9"),
-    ([{"job_code": "ME063100", "min_level": 3}, {"job_code": "me063100", "min_level": 4}],
-     "listed twice"),
-])
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        ([{"job_code": "ME06", "min_level": 3}], "job code like ME063100"),
+        ([{"job_code": "ME063100", "min_level": 0}], "from 1 to 9"),
+        ([{"job_code": "ME063100", "min_level": True}], "from 1 to 9"),
+        (
+            [{"job_code": "ME063100", "min_level": 3}, {"job_code": "me063100", "min_level": 4}],
+            "listed twice",
+        ),
+    ],
+)
 def test_bad_requirements_are_refused(items, message):
     with pytest.raises(InvalidInput, match=message):
         terms.requirements(items)
@@ -375,7 +427,9 @@ def test_bad_requirements_are_refused(items, message):
 
 def test_requirements_typed_in_one_field():
     assert terms.requirements_text("ME063100:3; si013017 : 2\n") == (
-        Requirement("ME063100", 3), Requirement("SI013017", 2))
+        Requirement("ME063100", 3),
+        Requirement("SI013017", 2),
+    )
     assert terms.requirements_text("") == ()
     with pytest.raises(InvalidInput, match="ME063100:3"):
         terms.requirements_text("ME063100")

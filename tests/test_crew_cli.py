@@ -40,7 +40,8 @@ def test_owner_keys_are_created_listed_and_revoked_like_agency_keys(skk, initial
     assert created["api_key"].startswith(f"skk_{created['key_id']}_")
     listed = as_json(skk("apikey", "list", "--owner", "pupr-tol", "--json"))
     assert [(k["key_id"], k["owner"], k["revoked"]) for k in listed] == [
-        (created["key_id"], "pupr-tol", False)]
+        (created["key_id"], "pupr-tol", False)
+    ]
     assert created["api_key"] not in skk("apikey", "list", "--json").stdout
     assert as_json(skk("apikey", "revoke", created["key_id"], "--json"))["revoked"] is True
     both = skk("apikey", "create", "--owner", "pupr-tol", "--agency", "lsp-contoh")
@@ -61,13 +62,21 @@ def test_owner_key_authenticates_only_as_owner(skk, initialised):  # noqa: F811
 def test_notify_run_once_delivers_and_reports(skk, initialised, database):  # noqa: F811
     projects.add_owner("pupr-tol", "Ditjen Bina Marga", NOW)
     project = projects.create_project(
-        "pupr-tol", terms.watched("Tol", "2026-01-01", "2099-12-31", ()), NOW)
-    subscription, _ = webhooks.subscribe(project, "http://127.0.0.1:9/closed", NOW,
-                                         local_allowed=True)
+        "pupr-tol", terms.watched("Tol", "2026-01-01", "2099-12-31", ()), NOW
+    )
+    subscription, _ = webhooks.subscribe(
+        project, "http://127.0.0.1:9/closed", NOW, local_allowed=True
+    )
     now = int(time.time())  # the command runs on the wall clock
-    WebhookMessage.create(message_id="msg_test", subscription=subscription.id,
-                          event_type="credential.revoked", body="{}", created_at=now,
-                          next_attempt_at=now, attempts=0)
+    WebhookMessage.create(
+        message_id="msg_test",
+        subscription=subscription.id,
+        event_type="credential.revoked",
+        body="{}",
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+    )
     result = skk("notify", "run", "--once", "--json", "--timeout", "2")
     tally = json.loads(result.stdout)
     assert result.exit_code == 0, result.output

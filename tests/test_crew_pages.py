@@ -28,8 +28,11 @@ def body(response) -> str:
 
 
 def upload(client, data: bytes, filename: str = "kru.xlsx", **fields: str):
-    return client.post(PAGE, data={"file": (io.BytesIO(data), filename), **fields},
-                       content_type="multipart/form-data")
+    return client.post(
+        PAGE,
+        data={"file": (io.BytesIO(data), filename), **fields},
+        content_type="multipart/form-data",
+    )
 
 
 def table_statuses(page: str) -> list[str]:
@@ -53,8 +56,9 @@ def test_templates_are_lists_the_reader_takes(client, database):
         response = client.get(f"{PAGE}/{name}")
         assert response.status_code == 200
         assert "attachment" in response.headers["Content-Disposition"]
-        workers = from_file(response.get_data(), lambda typed: "lsp-contoh", name,
-                           max_unpacked_bytes=2**24)
+        workers = from_file(
+            response.get_data(), lambda typed: "lsp-contoh", name, max_unpacked_bytes=2**24
+        )
         assert [w.by_number for w in workers] == [False, True]
         assert workers[1].number == "ME063100 3 48213377 2026"
     text = client.get(f"{PAGE}/template.csv").get_data().decode("utf-8-sig")
@@ -65,14 +69,19 @@ def test_templates_are_lists_the_reader_takes(client, database):
 def roster_file(fresh) -> tuple[bytes, dict[str, Any]]:  # noqa: F811
     """Five workers: in order, revoked (by number), garbage, and one valid listed twice."""
     clean, good, bad = fresh(holder_name="Ani"), fresh(), fresh(holder_name="Budi Santoso")
-    revocation.revoke("lsp-contoh", bad.credential.number, "misuse", note=None, actor="t",
-                      now=wall_clock())
-    data = xlsx([["ref", "kredensial", "lembaga", "nomor", "nama", "nik"],
-                 ["A", clean.token, None, None, None, NIK],
-                 ["B", None, "lsp-contoh", bad.credential.number, "budi santoso", NIK],
-                 ["C", "rusak", None, None, None, None],
-                 ["D", good.token, None, None, None, None],
-                 ["E", good.token, None, None, None, None]])
+    revocation.revoke(
+        "lsp-contoh", bad.credential.number, "misuse", note=None, actor="t", now=wall_clock()
+    )
+    data = xlsx(
+        [
+            ["ref", "kredensial", "lembaga", "nomor", "nama", "nik"],
+            ["A", clean.token, None, None, None, NIK],
+            ["B", None, "lsp-contoh", bad.credential.number, "budi santoso", NIK],
+            ["C", "rusak", None, None, None, None],
+            ["D", good.token, None, None, None, None],
+            ["E", good.token, None, None, None, None],
+        ]
+    )
     return data, {"good": good, "bad": bad, "clean": clean}
 
 
@@ -82,7 +91,12 @@ def test_report_lists_problems_first_with_a_csv_link(client, roster_file):
     page = body(response)
     assert response.status_code == 200, page
     assert re.findall(r'<tr class="(?:problem|ok)" data-status="[a-z_]+">\n<td>(\d+)', page) == [
-        "3", "4", "5", "6", "2"]  # problems first, then the rest, each in file order
+        "3",
+        "4",
+        "5",
+        "6",
+        "2",
+    ]  # problems first, then the rest, each in file order
     assert table_statuses(page) == ["revoked", "malformed", "valid", "valid", "valid"]
     assert re.findall(r'<tr class="(problem|ok)"', page) == ["problem"] * 4 + ["ok"]
     assert 'data-workers="5" data-problems="4"' in page and "Proyek Tol" in page
@@ -91,11 +105,18 @@ def test_report_lists_problems_first_with_a_csv_link(client, roster_file):
     assert "<script" not in page and CrewMember.select().count() == 0
     link = re.search(r'href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)"', page)
     assert link is not None
-    report = list(csv.DictReader(io.StringIO(base64.b64decode(link.group(1)).decode(
-        "utf-8-sig")), delimiter=";"))
+    report = list(
+        csv.DictReader(
+            io.StringIO(base64.b64decode(link.group(1)).decode("utf-8-sig")), delimiter=";"
+        )
+    )
     assert [(r["line"], r["ref"], r["status"]) for r in report] == [
-        ("2", "A", "valid"), ("3", "B", "revoked"), ("4", "C", "malformed"), ("5", "D", "valid"),
-        ("6", "E", "valid")]
+        ("2", "A", "valid"),
+        ("3", "B", "revoked"),
+        ("4", "C", "malformed"),
+        ("5", "D", "valid"),
+        ("6", "E", "valid"),
+    ]
 
 
 def test_clean_crew_is_all_in_order(client, fresh):  # noqa: F811
@@ -114,11 +135,14 @@ def test_bad_rows_are_shown_with_line_and_column(client, contoh):
     assert NIK not in page and "tidak ada yang diperiksa" in page
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"ends": "31/12/2026"}, "like 2026-12-31"),
-    ({"requirements": "ME063100"}, "ME063100:3"),
-    ({"key": "skk_000000000000_" + "x" * 43}, "project key is not valid"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"ends": "31/12/2026"}, "like 2026-12-31"),
+        ({"requirements": "ME063100"}, "ME063100:3"),
+        ({"key": "skk_000000000000_" + "x" * 43}, "project key is not valid"),
+    ],
+)
 def test_bad_fields_are_explained(client, fresh, fields, message):  # noqa: F811
     response = upload(client, xlsx([["kredensial"], [fresh().token]]), **fields)
     assert response.status_code == 422 and message in body(response)
@@ -147,17 +171,31 @@ def test_rows_by_number_are_limited_unless_a_project_key_is_typed(database, env,
 
 
 def test_english_report(client, roster_file):
-    page = body(client.post(PAGE + "?lang=en", data={"file": (io.BytesIO(roster_file[0]),
-                                                              "kru.xlsx")},
-                            content_type="multipart/form-data"))
+    page = body(
+        client.post(
+            PAGE + "?lang=en",
+            data={"file": (io.BytesIO(roster_file[0]), "kru.xlsx")},
+            content_type="multipart/form-data",
+        )
+    )
     assert "Crew check report" in page and "REVOKED" in page and "Listed more than once" in page
 
 
-@pytest.mark.parametrize(("path", "words"), [
-    ("/privasi", ["Cek kru oleh pemilik proyek", "90 hari", "Tidak pernah NIK"]),
-    ("/privacy?lang=en", ["Crew checks by project owners", "90 days", "Never a NIK",
-                          "never which project or whose"]),
-])
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/privasi", ["Cek kru oleh pemilik proyek", "90 hari", "Tidak pernah NIK"]),
+        (
+            "/privacy?lang=en",
+            [
+                "Crew checks by project owners",
+                "90 days",
+                "Never a NIK",
+                "never which project or whose",
+            ],
+        ),
+    ],
+)
 def test_privacy_notice_says_what_crew_checks_keep(client, database, path, words):
     page = body(client.get(path))
     for text in words:

@@ -26,8 +26,9 @@ def resolve(typed: str) -> str | None:
 
 
 def from_csv(text: str, encoding: str = "utf-8") -> list[RosterWorker]:
-    return roster_file.from_file(text.encode(encoding), resolve, "kru.csv",
-                            max_unpacked_bytes=UNPACKED)
+    return roster_file.from_file(
+        text.encode(encoding), resolve, "kru.csv", max_unpacked_bytes=UNPACKED
+    )
 
 
 def problems(call: Any) -> list[dict[str, Any]]:
@@ -50,66 +51,103 @@ def xlsx(rows: list[list[Any]]) -> bytes:
 
 
 def test_excel_indonesian_csv_with_every_quirk():
-    text = ("\ufeffNo.;Ref;Kredensial;Lembaga;Nomor;Nama\r\n"
-            f"1;KRU-01;  {TOKEN} ;;;\r\n"
-            "\r\n"
-            ";;;;;\r\n"
-            "2;'007;;lsp-contoh;'ME063100  3 48213377 2026;  Rina   Marlina \r\n")
+    text = (
+        "\ufeffNo.;Ref;Kredensial;Lembaga;Nomor;Nama\r\n"
+        f"1;KRU-01;  {TOKEN} ;;;\r\n"
+        "\r\n"
+        ";;;;;\r\n"
+        "2;'007;;lsp-contoh;'ME063100  3 48213377 2026;  Rina   Marlina \r\n"
+    )
     workers = from_csv(text)
     assert workers == [
         RosterWorker(1, 2, "KRU-01", credential=TOKEN),
-        RosterWorker(2, 5, "007", agency="lsp-contoh", number="ME063100 3 48213377 2026",
-                     holder_name="Rina Marlina"),
+        RosterWorker(
+            2,
+            5,
+            "007",
+            agency="lsp-contoh",
+            number="ME063100 3 48213377 2026",
+            holder_name="Rina Marlina",
+        ),
     ]
 
 
 def test_windows_1252_and_english_headers():
     text = "ref,agency,number,name\nA,LSP Konstruksi Contoh Nusantara,X 1,Zoë Ørsted\n"
     (worker,) = from_csv(text, "cp1252")
-    assert (worker.agency, worker.number, worker.holder_name) == ("lsp-contoh", "X 1",
-                                                                  "Zoë Ørsted")
+    assert (worker.agency, worker.number, worker.holder_name) == ("lsp-contoh", "X 1", "Zoë Ørsted")
 
 
 def test_xlsx_with_numbers_and_cells_named():
-    data = xlsx([["ref", "kredensial", "lembaga", "nomor", "nama"],
-                 [17, TOKEN, None, None, None],
-                 [None, None, "lsp-contoh", "ME063100 3 1 2026", "Budi"],
-                 [None, None, "lsp-contoh", 4.1e15, "Ani"],
-                 [None, None, "lsp-lain", "X 2", None]])
-    found = problems(lambda: roster_file.from_file(data, resolve, "kru.xlsx",
-                                              max_unpacked_bytes=UNPACKED))
+    data = xlsx(
+        [
+            ["ref", "kredensial", "lembaga", "nomor", "nama"],
+            [17, TOKEN, None, None, None],
+            [None, None, "lsp-contoh", "ME063100 3 1 2026", "Budi"],
+            [None, None, "lsp-contoh", 4.1e15, "Ani"],
+            [None, None, "lsp-lain", "X 2", None],
+        ]
+    )
+    found = problems(
+        lambda: roster_file.from_file(data, resolve, "kru.xlsx", max_unpacked_bytes=UNPACKED)
+    )
     assert found == [
-        {"line": 4, "column": "nomor", "message": "this looks like a NIK, not a certificate "
-         "number; a crew list never holds a NIK (cell D4)"},
-        {"line": 5, "column": "nama", "message": "holder name is empty (needed with a "
-         "certificate number) (cell E5)"},
-        {"line": 5, "column": "lembaga", "message": "not a registered agency: give its id (as "
-         "GET /api/v1/agencies lists them) or its full name (cell C5)"},
+        {
+            "line": 4,
+            "column": "nomor",
+            "message": "this looks like a NIK, not a certificate "
+            "number; a crew list never holds a NIK (cell D4)",
+        },
+        {
+            "line": 5,
+            "column": "nama",
+            "message": "holder name is empty (needed with a certificate number) (cell E5)",
+        },
+        {
+            "line": 5,
+            "column": "lembaga",
+            "message": "not a registered agency: give its id (as "
+            "GET /api/v1/agencies lists them) or its full name (cell C5)",
+        },
     ]
     good = xlsx([["ref", "kredensial"], [17, TOKEN]])
     assert roster_file.from_file(good, resolve, max_unpacked_bytes=UNPACKED) == [
-        RosterWorker(1, 2, "17", credential=TOKEN)]
+        RosterWorker(1, 2, "17", credential=TOKEN)
+    ]
 
 
 def test_number_excel_showed_in_scientific_notation():
     found = problems(lambda: from_csv("lembaga;nomor;nama\nlsp-contoh;4,1E+15;Rina\n"))
-    assert found == [{"line": 2, "column": "nomor", "message": "Excel turned this number into "
-                      "scientific notation and lost digits; format the column as Text and type "
-                      "it again"}]
+    assert found == [
+        {
+            "line": 2,
+            "column": "nomor",
+            "message": "Excel turned this number into "
+            "scientific notation and lost digits; format the column as Text and type "
+            "it again",
+        }
+    ]
 
 
 def test_every_bad_row_is_reported_at_once():
-    text = ("kredensial;lembaga;nomor;nama\n"
-            ";lsp-contoh;;Rina\n"
-            f";lsp-contoh;{NIK};Rina\n"
-            f";lsp-contoh;X 1;Rina {NIK}\n"
-            ";lsp-contoh;X/1;Rina\n"
-            "x\x00y;;;\n"
-            ";;;\n"
-            ";lsp-contoh;X 2;Rina\n")
+    text = (
+        "kredensial;lembaga;nomor;nama\n"
+        ";lsp-contoh;;Rina\n"
+        f";lsp-contoh;{NIK};Rina\n"
+        f";lsp-contoh;X 1;Rina {NIK}\n"
+        ";lsp-contoh;X/1;Rina\n"
+        "x\x00y;;;\n"
+        ";;;\n"
+        ";lsp-contoh;X 2;Rina\n"
+    )
     found = problems(lambda: from_csv(text))
     assert [(p["line"], p["column"]) for p in found] == [
-        (2, "nomor"), (3, "nomor"), (4, "nama"), (5, "nomor"), (6, "kredensial")]
+        (2, "nomor"),
+        (3, "nomor"),
+        (4, "nama"),
+        (5, "nomor"),
+        (6, "kredensial"),
+    ]
     assert all(NIK not in p["message"] for p in found)
     assert "looks like a NIK" in found[1]["message"]
 
@@ -132,25 +170,36 @@ def test_row_limit():
     rows = "".join(f"{TOKEN}{i}\n" for i in range(MAX_WORKERS + 1))
     with pytest.raises(InvalidInput, match=f"at most {MAX_WORKERS} per check"):
         from_csv("kredensial\n" + rows)
-    assert len(from_csv("kredensial\n" + "".join(f"t{i}\n" for i in range(MAX_WORKERS)))) == \
-        MAX_WORKERS
+    assert (
+        len(from_csv("kredensial\n" + "".join(f"t{i}\n" for i in range(MAX_WORKERS))))
+        == MAX_WORKERS
+    )
     with pytest.raises(InvalidInput, match="at most 2000 workers"):
         roster.from_members([{"credential": "t"}] * (MAX_WORKERS + 1), resolve)
 
 
 def test_json_members():
-    workers = roster.from_members([
-        {"credential": TOKEN, "ref": "A"},
-        {"agency": "lsp-contoh", "number": " me063100  3 1 2026 ", "holder_name": "Rina"},
-        {"credential": TOKEN, "agency": "ignored", "number": "ignored", "holder_name": None},
-    ], resolve)
+    workers = roster.from_members(
+        [
+            {"credential": TOKEN, "ref": "A"},
+            {"agency": "lsp-contoh", "number": " me063100  3 1 2026 ", "holder_name": "Rina"},
+            {"credential": TOKEN, "agency": "ignored", "number": "ignored", "holder_name": None},
+        ],
+        resolve,
+    )
     assert workers[1].number == "me063100 3 1 2026"
     assert workers[2] == RosterWorker(3, None, None, credential=TOKEN)
-    found = problems(lambda: roster.from_members(
-        [{}, {"agency": "lsp-contoh", "number": "X 1"}, {"ref": "x" * 101, "credential": "t"}],
-        resolve))
+    found = problems(
+        lambda: roster.from_members(
+            [{}, {"agency": "lsp-contoh", "number": "X 1"}, {"ref": "x" * 101, "credential": "t"}],
+            resolve,
+        )
+    )
     assert [(p["line"], p["column"]) for p in found] == [
-        (1, "credential"), (2, "holder_name"), (3, "ref")]
+        (1, "credential"),
+        (2, "holder_name"),
+        (3, "ref"),
+    ]
     with pytest.raises(InvalidInput, match="no workers"):
         roster.from_members([], resolve)
 
@@ -165,5 +214,6 @@ def test_a_cell_over_the_csv_field_limit_is_refused_naming_its_line() -> None:
     with pytest.raises(InvalidInput) as refused:
         from_csv(f'nomor;nama;lembaga\nA-1;Rina;lsp-contoh\nA-2;"{huge}";lsp-contoh\n')
     assert refused.value.message == (
-        "line 3: a cell is larger than 128 KiB: not a spreadsheet's CSV")
+        "line 3: a cell is larger than 128 KiB: not a spreadsheet's CSV"
+    )
     assert refused.value.field == "file"

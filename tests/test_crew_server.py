@@ -74,9 +74,23 @@ class Notifiers:
     def start(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as out:
             process = subprocess.Popen(
-                [str(BIN / "skk"), "notify", "run", "--poll-seconds", "0.2",
-                 "--first-retry-seconds", "1", "--lease-seconds", str(LEASE)],
-                env=self.env, cwd=ROOT, stdout=out, stderr=out, start_new_session=True)
+                [
+                    str(BIN / "skk"),
+                    "notify",
+                    "run",
+                    "--poll-seconds",
+                    "0.2",
+                    "--first-retry-seconds",
+                    "1",
+                    "--lease-seconds",
+                    str(LEASE),
+                ],
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
         self.running.append(process)
         return process
 
@@ -114,31 +128,59 @@ def session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     notifiers = Notifiers(env, tmp / "notify.log")
     with Receiver() as receiver, Server(env, access, errors) as client:
         try:
-            _exercise(client, receiver, notifiers, result,
-                      {"Authorization": f"Bearer {agency_key}"},
-                      {"Authorization": f"Bearer {owner_key}"})
+            _exercise(
+                client,
+                receiver,
+                notifiers,
+                result,
+                {"Authorization": f"Bearer {agency_key}"},
+                {"Authorization": f"Bearer {owner_key}"},
+            )
         finally:
             receiver.release()
             result.stopped_cleanly = notifiers.stop_all()
         result.deliveries = list(receiver.deliveries)
-    result.logs = "\n".join(path.read_text(encoding="utf-8", errors="replace")
-                            for path in (access, errors, tmp / "notify.log"))
+    result.logs = "\n".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in (access, errors, tmp / "notify.log")
+    )
     return result
 
 
-def _exercise(client: Client, receiver: Receiver, notifiers: Notifiers, result: Session,
-              agency: dict[str, str], owner: dict[str, str]) -> None:
+def _exercise(
+    client: Client,
+    receiver: Receiver,
+    notifiers: Notifiers,
+    result: Session,
+    agency: dict[str, str],
+    owner: dict[str, str],
+) -> None:
     result.numbers, urls = issue_credentials(client, agency["Authorization"][7:], 3, HOLDER)
-    project = client.request("POST", "/api/v1/projects", {
-        "name": PROJECT_NAME, "starts": "2026-01-01", "ends": "2030-12-31"}, owner)
+    project = client.request(
+        "POST",
+        "/api/v1/projects",
+        {"name": PROJECT_NAME, "starts": "2026-01-01", "ends": "2030-12-31"},
+        owner,
+    )
     assert project.status == 201, project.body
     base = f"/api/v1/projects/{project.json()['id']}"
-    crew = client.request("PUT", f"{base}/crew", {"workers": [
-        {"ref": f"KRU-{i}", "credential": url} for i, url in enumerate(urls)]}, owner)
+    crew = client.request(
+        "PUT",
+        f"{base}/crew",
+        {"workers": [{"ref": f"KRU-{i}", "credential": url} for i, url in enumerate(urls)]},
+        owner,
+    )
     assert crew.status == 200 and crew.json()["summary"]["ok"] == 3, crew.body
-    one_off = client.request("POST", "/api/v1/crew-check", {"workers": [
-        {"agency": AGENCY, "number": number, "holder_name": HOLDER + f" {i}"}
-        for i, number in enumerate(result.numbers)]})
+    one_off = client.request(
+        "POST",
+        "/api/v1/crew-check",
+        {
+            "workers": [
+                {"agency": AGENCY, "number": number, "holder_name": HOLDER + f" {i}"}
+                for i, number in enumerate(result.numbers)
+            ]
+        },
+    )
     assert one_off.status == 200, one_off.body
     summary = one_off.json()["summary"]  # the public check sees them on the watched crew
     assert summary["by_status"] == {"valid": 3}, summary
@@ -171,14 +213,17 @@ def _exercise(client: Client, receiver: Receiver, notifiers: Notifiers, result: 
     held = receiver.wait_for(lambda d: any(x.answered == HANG for x in d), ARRIVAL_TIMEOUT)
     result.killed_while_holding = next(x.webhook_id for x in held if x.answered == HANG)
     notifiers.start()
-    receiver.wait_for(lambda d: d[-1].webhook_id == result.killed_while_holding
-                      and d[-1].answered == 204, ARRIVAL_TIMEOUT + LEASE)
+    receiver.wait_for(
+        lambda d: d[-1].webhook_id == result.killed_while_holding and d[-1].answered == 204,
+        ARRIVAL_TIMEOUT + LEASE,
+    )
     result.events["reinstated"] = result.killed_while_holding
     time.sleep(1.0)  # a duplicate, if any, would come now
 
 
-def _change(client: Client, agency: dict[str, str], number: str, action: str,
-            body: dict[str, Any]) -> None:
+def _change(
+    client: Client, agency: dict[str, str], number: str, action: str, body: dict[str, Any]
+) -> None:
     path = f"/api/v1/credentials/{quote(number, safe='')}/{action}"
     answer = client.request("POST", path, body, agency)
     assert answer.status == 200 and answer.json()["changed"], answer.body
@@ -190,8 +235,9 @@ def _change(client: Client, agency: dict[str, str], number: str, action: str,
 def test_every_delivery_is_signed_as_documented(session: Session) -> None:
     assert session.deliveries
     for delivery in session.deliveries:
-        payload = verify_signature(session.secret, delivery.headers(), delivery.body,
-                                   now=int(delivery.received_at))
+        payload = verify_signature(
+            session.secret, delivery.headers(), delivery.body, now=int(delivery.received_at)
+        )
         assert payload["data"]["project"]["name"] == PROJECT_NAME
         assert delivery.webhook_id.startswith("msg_")
 
@@ -229,8 +275,11 @@ def test_each_event_accepted_exactly_once_and_ids_never_shared(session: Session)
     assert set(accepted) == set(session.events.values())
     assert all(count == 1 for count in accepted.values())  # two notifiers, no duplicates
     types = {d.webhook_id: json.loads(d.body)["type"] for d in session.deliveries}
-    assert sorted(types.values()) == ["credential.reinstated", "credential.revoked",
-                                      "credential.suspended"]
+    assert sorted(types.values()) == [
+        "credential.reinstated",
+        "credential.revoked",
+        "credential.suspended",
+    ]
 
 
 def test_notifiers_stop_cleanly_on_sigterm(session: Session) -> None:
@@ -239,6 +288,5 @@ def test_notifiers_stop_cleanly_on_sigterm(session: Session) -> None:
 
 def test_logs_hold_no_name_number_or_receiver_url(session: Session) -> None:
     assert "delivered msg_" in session.logs  # the notifier does log, by message id
-    for secret in (HOLDER, PROJECT_NAME, session.secret, "skk-webhook",
-                   *session.numbers):
+    for secret in (HOLDER, PROJECT_NAME, session.secret, "skk-webhook", *session.numbers):
         assert secret not in session.logs, secret

@@ -36,17 +36,19 @@ SETTINGS = NotifierSettings(first_retry_seconds=5, lease_seconds=60, timeout_sec
 # --- an independent Standard Webhooks verifier -------------------------------------------------
 
 
-def verify_signature(secret: str, headers: dict[str, str], body: bytes,
-                     now: int, tolerance: int = 300) -> dict[str, Any]:
+def verify_signature(
+    secret: str, headers: dict[str, str], body: bytes, now: int, tolerance: int = 300
+) -> dict[str, Any]:
     """What a subscriber does (standardwebhooks.com): recompute the HMAC, compare, check the age."""
     assert secret.startswith("whsec_")
-    key = base64.b64decode(secret[len("whsec_"):])
+    key = base64.b64decode(secret[len("whsec_") :])
     message_id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
     signed = message_id.encode() + b"." + timestamp.encode() + b"." + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     offered = [part.split(",", 1) for part in headers["webhook-signature"].split(" ")]
-    assert any(version == "v1" and hmac.compare_digest(sig, expected)
-               for version, sig in offered), "signature does not verify"
+    assert any(
+        version == "v1" and hmac.compare_digest(sig, expected) for version, sig in offered
+    ), "signature does not verify"
     assert abs(now - int(timestamp)) <= tolerance
     payload: dict[str, Any] = json.loads(body)
     return payload
@@ -92,12 +94,14 @@ class Watched:
 
 def _crew(service, project: projects.ProjectInfo, tokens: list[str]) -> None:
     workers = [RosterWorker(i, i + 1, f"KRU-{i}", credential=t) for i, t in enumerate(tokens, 1)]
-    projects.replace_crew(project, check.outcomes(service, workers, owner_id=project.owner_id,
-                                                  at=NOW))
+    projects.replace_crew(
+        project, check.outcomes(service, workers, owner_id=project.owner_id, at=NOW)
+    )
 
 
-def _project(owner: str = "pupr-tol", starts: str = "2026-01-01",
-             ends: str = "2026-12-31") -> projects.ProjectInfo:
+def _project(
+    owner: str = "pupr-tol", starts: str = "2026-01-01", ends: str = "2026-12-31"
+) -> projects.ProjectInfo:
     return projects.create_project(owner, terms.watched("Tol Contoh", starts, ends, ()), NOW)
 
 
@@ -116,8 +120,9 @@ def messages() -> list[WebhookMessage]:
 
 
 def _revoke(watched: Watched, at: int = NOW) -> revocation.StateChange:
-    return revocation.revoke("lsp-contoh", watched.signed.credential.number, "misuse",
-                             note=None, actor="test", now=at)
+    return revocation.revoke(
+        "lsp-contoh", watched.signed.credential.number, "misuse", note=None, actor="test", now=at
+    )
 
 
 # --- the outbox ----------------------------------------------------------------------------------
@@ -137,8 +142,10 @@ def test_revocation_writes_one_message_per_subscription(watched):
             "status": "revoked",
             "reason": "misuse",
             "changed_at": "2026-01-15T00:00:00Z",
-            "workers": [{"position": 1, "line": 2, "ref": "KRU-1"},
-                        {"position": 2, "line": 3, "ref": "KRU-2"}],
+            "workers": [
+                {"position": 1, "line": 2, "ref": "KRU-1"},
+                {"position": 2, "line": 3, "ref": "KRU-2"},
+            ],
         },
     }
     assert message.message_id.startswith("msg_")
@@ -152,9 +159,15 @@ def test_every_state_change_is_an_event_and_repeats_are_not(watched):
     revocation.reinstate("lsp-contoh", number, note=None, actor="t", now=NOW + 2)
     _revoke(watched, NOW + 3)
     assert [m.event_type for m in messages()] == [
-        "credential.suspended", "credential.reinstated", "credential.revoked"]
+        "credential.suspended",
+        "credential.reinstated",
+        "credential.revoked",
+    ]
     assert [json.loads(m.body)["data"]["status"] for m in messages()] == [
-        "suspended", "active", "revoked"]
+        "suspended",
+        "active",
+        "revoked",
+    ]
     assert len({m.message_id for m in messages()}) == 3
 
 
@@ -185,8 +198,7 @@ def test_ended_projects_and_unsubscribed_ones_hear_nothing(watched, issue, servi
     _crew(service, quiet, [watched.signed.token])
     webhooks.subscribe(ended, URL, NOW, local_allowed=False)
     _revoke(watched)
-    assert [json.loads(m.body)["data"]["project"]["id"] for m in messages()] == [
-        watched.project.id]
+    assert [json.loads(m.body)["data"]["project"]["id"] for m in messages()] == [watched.project.id]
 
 
 def test_a_project_ending_today_still_hears(watched, service):
@@ -201,12 +213,19 @@ def test_rows_given_by_number_are_watched_too(contoh, issue, service):
     projects.add_owner("pupr-tol", "Ditjen Bina Marga", NOW)
     signed = issue(now=NOW - DAY)
     project = _project()
-    worker = RosterWorker(1, None, None, agency="lsp-contoh", number=signed.credential.number,
-                          holder_name=signed.credential.holder_name)
+    worker = RosterWorker(
+        1,
+        None,
+        None,
+        agency="lsp-contoh",
+        number=signed.credential.number,
+        holder_name=signed.credential.holder_name,
+    )
     projects.replace_crew(project, check.outcomes(service, [worker], owner_id="pupr-tol", at=NOW))
     webhooks.subscribe(project, URL, NOW, local_allowed=False)
-    revocation.revoke("lsp-contoh", signed.credential.number, "fraud", note=None, actor="t",
-                      now=NOW)
+    revocation.revoke(
+        "lsp-contoh", signed.credential.number, "fraud", note=None, actor="t", now=NOW
+    )
     assert len(messages()) == 1
 
 
@@ -218,8 +237,9 @@ def test_unauthenticated_rows_are_not_watched(contoh, issue, service):
     project = _project()
     _crew(service, project, [flip_signature_byte(signed.token)])
     webhooks.subscribe(project, URL, NOW, local_allowed=False)
-    revocation.revoke("lsp-contoh", signed.credential.number, "fraud", note=None, actor="t",
-                      now=NOW)
+    revocation.revoke(
+        "lsp-contoh", signed.credential.number, "fraud", note=None, actor="t", now=NOW
+    )
     assert messages() == []
 
 
@@ -248,7 +268,7 @@ def test_a_wrong_secret_does_not_verify(watched):
     _revoke(watched)
     sender = Sender()
     Notifier(SETTINGS, send=sender, clock=Clock(NOW)).run_once()
-    (_, headers, body), = sender.sent
+    ((_, headers, body),) = sender.sent
     with pytest.raises(AssertionError, match="does not verify"):
         verify_signature(webhooks.new_secret(), headers, body, now=NOW)
     with pytest.raises(AssertionError, match="does not verify"):
@@ -271,7 +291,8 @@ def test_failures_are_retried_with_exponential_backoff_then_delivered(watched):
     ids = {headers["webhook-id"] for _, headers, _ in sender.sent}
     assert len(sender.sent) == 4 and len(ids) == 1  # one stable id on every attempt
     assert [int(h["webhook-timestamp"]) for _, h, _ in sender.sent] == sorted(
-        int(h["webhook-timestamp"]) for _, h, _ in sender.sent)
+        int(h["webhook-timestamp"]) for _, h, _ in sender.sent
+    )
     bodies = {body for _, _, body in sender.sent}
     assert len(bodies) == 1  # the same body every time
     assert messages()[0].last_error is None and messages()[0].attempts == 4
@@ -279,7 +300,14 @@ def test_failures_are_retried_with_exponential_backoff_then_delivered(watched):
 
 def test_retry_delays_double_up_to_an_hour():
     assert [retry_delay(n, SETTINGS) for n in (1, 2, 3, 4, 10, 11, 30)] == [
-        5, 10, 20, 40, 2560, 3600, 3600]
+        5,
+        10,
+        20,
+        40,
+        2560,
+        3600,
+        3600,
+    ]
 
 
 def test_given_up_after_24_hours(watched):
@@ -310,10 +338,21 @@ def test_a_killed_notifiers_claim_runs_out_and_another_delivers(watched):
 
 def test_two_notifiers_never_claim_the_same_message(watched):
     for at in range(5):
-        revocation.suspend("lsp-contoh", watched.signed.credential.number, "other", note=None,
-                           actor="t", now=NOW + 2 * at)
-        revocation.reinstate("lsp-contoh", watched.signed.credential.number, note=None,
-                             actor="t", now=NOW + 2 * at + 1)
+        revocation.suspend(
+            "lsp-contoh",
+            watched.signed.credential.number,
+            "other",
+            note=None,
+            actor="t",
+            now=NOW + 2 * at,
+        )
+        revocation.reinstate(
+            "lsp-contoh",
+            watched.signed.credential.number,
+            note=None,
+            actor="t",
+            now=NOW + 2 * at + 1,
+        )
     first = outbox.claim("ntf_a", NOW + 20, 60, 6)
     second = outbox.claim("ntf_b", NOW + 20, 60, 6)
     assert len(first) == 6 and len(second) == 4
@@ -352,8 +391,10 @@ def test_expiry_warning_is_sent_once_per_credential_and_project(expiring):
     payload = verify_signature(secret, sender.sent[0][1], sender.sent[0][2], now=NOW)
     assert payload["type"] == "credential.expiring"
     assert payload["data"]["credential"] == {
-        "agency": "lsp-contoh", "number": signed.credential.number,
-        "expires_at": "2026-02-04T00:00:00Z"}
+        "agency": "lsp-contoh",
+        "number": signed.credential.number,
+        "expires_at": "2026-02-04T00:00:00Z",
+    }
     assert payload["data"]["days_left"] == 20
     assert payload["data"]["project"]["id"] == project.id
     again = Notifier(SETTINGS, send=sender, clock=Clock(NOW + 5 * DAY)).run_once()
@@ -369,8 +410,9 @@ def test_no_warning_more_than_30_days_ahead(expiring, service, issue):
     _crew(service, project, [later.token])
     sender = Sender()
     assert Notifier(SETTINGS, send=sender, clock=Clock(NOW)).run_once().expiry_warnings == 0
-    assert Notifier(SETTINGS, send=sender, clock=Clock(NOW + 11 * DAY)).run_once(
-        ).expiry_warnings == 1
+    assert (
+        Notifier(SETTINGS, send=sender, clock=Clock(NOW + 11 * DAY)).run_once().expiry_warnings == 1
+    )
 
 
 def test_no_warning_when_the_project_ends_first(contoh, issue, service):
@@ -386,8 +428,9 @@ def test_no_warning_when_the_project_ends_first(contoh, issue, service):
 
 def test_no_warning_for_a_revoked_credential(expiring):
     signed, _, _ = expiring
-    revocation.revoke("lsp-contoh", signed.credential.number, "fraud", note=None, actor="t",
-                      now=NOW)
+    revocation.revoke(
+        "lsp-contoh", signed.credential.number, "fraud", note=None, actor="t", now=NOW
+    )
     sender = Sender()
     tally = Notifier(SETTINGS, send=sender, clock=Clock(NOW)).run_once()
     assert tally.expiry_warnings == 0 and tally.delivered == 1  # only the revocation

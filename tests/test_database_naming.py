@@ -27,30 +27,43 @@ from verifier.store.migrations import SCHEMA_VERSION
 PASSWORD = "s3kr1t-Pa55"
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    (f"postgresql://skk:{PASSWORD}@db.internal:5432/skk?sslmode=require&connect_timeout=5",
-     "postgresql://skk@db.internal:5432/skk?sslmode=require&connect_timeout=5"),
-    (f"postgresql://skk:{PASSWORD}@x@db.internal/skk", "postgresql://skk@db.internal/skk"),
-    (f"postgresql://:{PASSWORD}@db.internal/skk", "postgresql://db.internal/skk"),
-    (f"postgresql:///skk?host=/run/postgresql&password={PASSWORD}&sslpassword={PASSWORD}",
-     "postgresql:///skk?host=/run/postgresql"),
-    (f"postgresql://skk@db/skk?PASS%57ORD={PASSWORD}&sslmode=require",
-     "postgresql://skk@db/skk?sslmode=require"),
-    (f"postgresql://skk:{PASSWORD}@[::1/skk", "postgresql://…"),  # unparseable: scheme only
-    # A "/", "?" or "#" in the password ends a URL parser's netloc early.
-    (f"postgresql://skk:pa?{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
-    (f"postgresql://skk:ab/{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
-    (f"postgresql://skk:pa#{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
-    (f"postgresql://skk:{PASSWORD}/?#@x@db:5432/skk?sslmode=require",
-     "postgresql://skk@db:5432/skk?sslmode=require"),
-    # An "@" in the query moves the cut right: more is left out, never a password shown.
-    (f"postgresql://skk@db/skk?password={PASSWORD}@x", "postgresql://skk@x"),
-    ("sqlite:////var/lib/skk/skk.sqlite3", "sqlite:////var/lib/skk/skk.sqlite3"),
-    ("sqlite:///:memory:", "sqlite:///:memory:"),
-    ("sqlite:////srv/ops@corp/skk.sqlite3", "sqlite:////srv/ops@corp/skk.sqlite3"),  # no user
-    (f"postgresql:///skk?host=/run/postgresql&password=a@{PASSWORD}",
-     "postgresql:///skk?host=/run/postgresql"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            f"postgresql://skk:{PASSWORD}@db.internal:5432/skk?sslmode=require&connect_timeout=5",
+            "postgresql://skk@db.internal:5432/skk?sslmode=require&connect_timeout=5",
+        ),
+        (f"postgresql://skk:{PASSWORD}@x@db.internal/skk", "postgresql://skk@db.internal/skk"),
+        (f"postgresql://:{PASSWORD}@db.internal/skk", "postgresql://db.internal/skk"),
+        (
+            f"postgresql:///skk?host=/run/postgresql&password={PASSWORD}&sslpassword={PASSWORD}",
+            "postgresql:///skk?host=/run/postgresql",
+        ),
+        (
+            f"postgresql://skk@db/skk?PASS%57ORD={PASSWORD}&sslmode=require",
+            "postgresql://skk@db/skk?sslmode=require",
+        ),
+        (f"postgresql://skk:{PASSWORD}@[::1/skk", "postgresql://…"),  # unparseable: scheme only
+        # A "/", "?" or "#" in the password ends a URL parser's netloc early.
+        (f"postgresql://skk:pa?{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+        (f"postgresql://skk:ab/{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+        (f"postgresql://skk:pa#{PASSWORD}@db/skk", "postgresql://skk@db/skk"),
+        (
+            f"postgresql://skk:{PASSWORD}/?#@x@db:5432/skk?sslmode=require",
+            "postgresql://skk@db:5432/skk?sslmode=require",
+        ),
+        # An "@" in the query moves the cut right: more is left out, never a password shown.
+        (f"postgresql://skk@db/skk?password={PASSWORD}@x", "postgresql://skk@x"),
+        ("sqlite:////var/lib/skk/skk.sqlite3", "sqlite:////var/lib/skk/skk.sqlite3"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("sqlite:////srv/ops@corp/skk.sqlite3", "sqlite:////srv/ops@corp/skk.sqlite3"),  # no user
+        (
+            f"postgresql:///skk?host=/run/postgresql&password=a@{PASSWORD}",
+            "postgresql:///skk?host=/run/postgresql",
+        ),
+    ],
+)
 def test_redacted_url_leaves_out_every_password(url: str, shown: str) -> None:
     assert redacted_url(url) == shown
     assert PASSWORD not in redacted_url(url)
@@ -75,11 +88,14 @@ def test_a_bad_url_error_carries_no_part_of_the_password(skk, separator: str) ->
 @pytest.mark.parametrize("blank", ["", "  ", "\t"])
 @pytest.mark.parametrize("require", [None, "0", "1"])
 def test_a_blank_database_url_is_refused_not_replaced_by_the_default(
-        skk, blank: str, require: str | None) -> None:
+    skk, blank: str, require: str | None
+) -> None:
     result = skk("agency", "list", SKK_DATABASE_URL=blank, SKK_REQUIRE_DATABASE_URL=require)
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == ("skk: SKK_DATABASE_URL is set but empty; give a database URL, "
-                             "or unset it to use the development SQLite default\n")
+    assert result.stderr == (
+        "skk: SKK_DATABASE_URL is set but empty; give a database URL, "
+        "or unset it to use the development SQLite default\n"
+    )
     with pytest.raises(ConfigurationError, match="set but empty"):
         load_settings({"SKK_DATABASE_URL": blank})
 
@@ -92,8 +108,12 @@ def test_require_database_url_refuses_the_default_only() -> None:
     with pytest.raises(ConfigurationError):
         load_settings({"SKK_REQUIRE_DATABASE_URL": "yes", "SKK_DATABASE_URL": "  "})
     # Any URL given on purpose is fine, SQLite included (a single-host install).
-    given = load_settings({"SKK_REQUIRE_DATABASE_URL": "true",
-                           "SKK_DATABASE_URL": "sqlite:////var/lib/skk/skk.sqlite3"})
+    given = load_settings(
+        {
+            "SKK_REQUIRE_DATABASE_URL": "true",
+            "SKK_DATABASE_URL": "sqlite:////var/lib/skk/skk.sqlite3",
+        }
+    )
     assert given.require_database_url is True
     assert given.database_url == "sqlite:////var/lib/skk/skk.sqlite3"
     assert load_settings({}).require_database_url is False
@@ -125,14 +145,17 @@ def skk(env: dict[str, str]):
 
 
 def test_every_database_command_names_it_on_stderr_and_leaves_stdout_alone(
-        skk, env: dict[str, str]) -> None:
+    skk, env: dict[str, str]
+) -> None:
     named = f"skk: database {redacted_url(env['SKK_DATABASE_URL'])}\n"
-    for args in (("init", "--json"),
-                 ("agency", "add", "lsp-contoh", "--name", "LSP Contoh", "--levels", "1-6"),
-                 ("keys", "generate", "--agency", "lsp-contoh", "--json"),
-                 ("agency", "list", "--json"),
-                 ("keys", "list", "--json"),
-                 ("owner", "list", "--json")):
+    for args in (
+        ("init", "--json"),
+        ("agency", "add", "lsp-contoh", "--name", "LSP Contoh", "--levels", "1-6"),
+        ("keys", "generate", "--agency", "lsp-contoh", "--json"),
+        ("agency", "list", "--json"),
+        ("keys", "list", "--json"),
+        ("owner", "list", "--json"),
+    ):
         result = skk(*args)
         assert result.exit_code == 0, result.output
         assert result.stderr == named, args
@@ -147,8 +170,10 @@ def test_an_error_names_the_database_on_its_one_line(skk, env: dict[str, str]) -
     assert skk("owner", "add", "pupr-tol", "--name", "Bina Marga").exit_code == 0
     again = skk("owner", "add", "pupr-tol", "--name", "Bina Marga")
     assert again.exit_code == 1 and again.stdout == ""
-    assert again.stderr == (f"skk: project owner pupr-tol already exists "
-                            f"(database {redacted_url(env['SKK_DATABASE_URL'])})\n")
+    assert again.stderr == (
+        f"skk: project owner pupr-tol already exists "
+        f"(database {redacted_url(env['SKK_DATABASE_URL'])})\n"
+    )
     # verify exits 1 with its result printed: the database is named after it.
     invalid = skk("verify", "not-a-token")
     assert invalid.exit_code == 1 and invalid.stdout.startswith("MALFORMED")
@@ -194,8 +219,11 @@ SKK_ELSEWHERE = (
 
 def _with_query(url: str) -> str:
     """The test database's URL with two harmless parameters: an `&`, as deploy.md's has."""
-    extra = ("connect_timeout=5&application_name=skk" if url.startswith("postgres")
-             else "timeout=5&cached_statements=64")
+    extra = (
+        "connect_timeout=5&application_name=skk"
+        if url.startswith("postgres")
+        else "timeout=5&cached_statements=64"
+    )
     return url + ("&" if "?" in url else "?") + extra
 
 
@@ -207,8 +235,13 @@ def _sourced_init(tmp_path: Path, env_file: str) -> subprocess.CompletedProcess[
     script = 'set -a; . ./skk.env; set +a; exec "$1" -c "$2" "$3" init'
     return subprocess.run(
         ["sh", "-c", script, "sh", sys.executable, SKK_ELSEWHERE, str(instance)],
-        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-        capture_output=True, text=True, timeout=60, check=False)
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _has_schema(url: str) -> bool:
@@ -251,8 +284,12 @@ def test_an_unquoted_ampersand_url_is_caught(database_url: str, tmp_path: Path) 
 def test_gunicorn_refuses_the_default_database_when_required(tmp_path: Path) -> None:
     done = subprocess.run(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--check-config", "wsgi:app"],
-        cwd=ROOT, env={"PATH": "/usr/bin:/bin", "SKK_REQUIRE_DATABASE_URL": "1"},
-        capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "SKK_REQUIRE_DATABASE_URL": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert done.stderr.startswith("skk: SKK_DATABASE_URL is not set")

@@ -81,15 +81,18 @@ def seconds(amount: str, unit: str) -> int:
 
 def section(path: Path, number: int) -> str:
     """Section ``## N.`` of a doc, up to the next ``## `` heading."""
-    match = re.search(rf"^## {number}\. .*?(?=^## |\Z)", text(path), re.M | re.S)
+    match = re.search(rf"^## {number}\. .*?(?=^## |\Z)", text(path), re.MULTILINE | re.DOTALL)
     assert match, f"{path.name} has no section {number}"
     return match.group(0)
 
 
 def table_rows(markdown: str) -> list[list[str]]:
     """The cells of every table row (header and separator rows included)."""
-    return [[cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in markdown.splitlines() if line.startswith("|")]
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("|")
+    ]
 
 
 def names(cell: str) -> set[str]:
@@ -99,8 +102,11 @@ def names(cell: str) -> set[str]:
 
 def code_settings() -> set[str]:
     """Every SKK_* variable the code reads: literal names, and each rate limit's variable."""
-    literal = {name for source in SETTINGS_SOURCES
-               for name in re.findall(r'"(SKK_[A-Z_]*[A-Z])"', text(source))}
+    literal = {
+        name
+        for source in SETTINGS_SOURCES
+        for name in re.findall(r'"(SKK_[A-Z_]*[A-Z])"', text(source))
+    }
     return literal | {limit.variable for limit in RateLimit}
 
 
@@ -126,36 +132,49 @@ def _proxy_bytes(size: str, unit: str) -> int:
 
 def test_batch_body_and_row_limits_match_the_code() -> None:
     ((size, unit, mib, rows),) = found(
-        r"client_max_body_size (\d+)([km]); # the app allows (\d+) MiB, ([\d,]+) rows", DEPLOY)
+        r"client_max_body_size (\d+)([km]); # the app allows (\d+) MiB, ([\d,]+) rows", DEPLOY
+    )
     assert int(mib) * MIB == batch_api.MAX_BODY_BYTES
     assert int(rows.replace(",", "")) == batch_api.MAX_ROWS
     # The proxy lets through what the app takes, so the app answers with its own 413.
     assert _proxy_bytes(size, unit) >= batch_api.MAX_BODY_BYTES
     ((mib, rows),) = found(r"at most (\d+) MiB and ([\d,]+) rows", README)
-    assert (int(mib) * MIB, int(rows.replace(",", ""))) == (batch_api.MAX_BODY_BYTES,
-                                                          batch_api.MAX_ROWS)
+    assert (int(mib) * MIB, int(rows.replace(",", ""))) == (
+        batch_api.MAX_BODY_BYTES,
+        batch_api.MAX_ROWS,
+    )
     ((rows, mib),) = found(r"at most ([\d,]+) rows, (\d+) MiB", CONSOLE)
-    assert (int(rows.replace(",", "")), int(mib) * MIB) == (imports.MAX_ROWS,
-                                                          batch_api.MAX_BODY_BYTES)
+    assert (int(rows.replace(",", "")), int(mib) * MIB) == (
+        imports.MAX_ROWS,
+        batch_api.MAX_BODY_BYTES,
+    )
     ((mib,),) = found(r"takes cohort uploads of (\d+) MiB", DEPLOY)
     assert int(mib) * MIB == batch_api.MAX_BODY_BYTES
 
 
 def test_crew_list_limits_match_the_code() -> None:
-    ((workers, mib),) = found(r"Crew lists \(docs/crew-check.md\): up to ([\d,]+) workers, "
-                              r"(\d+) MiB", DEPLOY)
+    ((workers, mib),) = found(
+        r"Crew lists \(docs/crew-check.md\): up to ([\d,]+) workers, "
+        r"(\d+) MiB",
+        DEPLOY,
+    )
     assert int(workers.replace(",", "")) == MAX_WORKERS
     assert int(mib) * MIB == crew_api.MAX_BODY_BYTES
     ((mib,),) = found(r"The body limit of these routes is (\d+) MiB", CREW)
     assert int(mib) * MIB == crew_api.MAX_BODY_BYTES
-    crew_location = re.search(r"location ~ \^/\(api/v1/crew-check.*?client_max_body_size "
-                              r"(\d+)([km]);", text(DEPLOY), re.S)
+    crew_location = re.search(
+        r"location ~ \^/\(api/v1/crew-check.*?client_max_body_size "
+        r"(\d+)([km]);",
+        text(DEPLOY),
+        re.DOTALL,
+    )
     assert crew_location and _proxy_bytes(*crew_location.groups()) >= crew_api.MAX_BODY_BYTES
 
 
 def test_the_small_body_limit_matches_the_app() -> None:
     ((size, unit, kib),) = found(
-        r"client_max_body_size (\d+)([km]); # the app refuses over (\d+) KiB with 413", DEPLOY)
+        r"client_max_body_size (\d+)([km]); # the app refuses over (\d+) KiB with 413", DEPLOY
+    )
     assert int(kib) * KIB == DEFAULTS["MAX_CONTENT_LENGTH"]
     assert _proxy_bytes(size, unit) >= DEFAULTS["MAX_CONTENT_LENGTH"]
 
@@ -167,8 +186,12 @@ def test_every_setting_the_code_reads_is_in_both_settings_tables() -> None:
     wanted = code_settings()
     readme = {name for row in table_rows(text(README)) for name in names(row[0])}
     assert wanted <= readme, f"missing from the README's table: {sorted(wanted - readme)}"
-    deploy = {name for number in (3, 8) for row in table_rows(section(DEPLOY, number))
-              for name in names(row[0]) | names(row[1] if len(row) > 1 else "")}
+    deploy = {
+        name
+        for number in (3, 8)
+        for row in table_rows(section(DEPLOY, number))
+        for name in names(row[0]) | names(row[1] if len(row) > 1 else "")
+    }
     assert wanted <= deploy, f"missing from deploy.md §3/§8: {sorted(wanted - deploy)}"
     # ... and no table documents a setting the code no longer reads.
     assert readme <= wanted and deploy <= wanted, sorted((readme | deploy) - wanted)
@@ -180,7 +203,9 @@ def _readme_defaults() -> dict[str, str]:
 
 
 def section_by_title(path: Path, heading: str) -> str:
-    match = re.search(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", text(path), re.M | re.S)
+    match = re.search(
+        rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", text(path), re.MULTILINE | re.DOTALL
+    )
     assert match, f"{path.name} has no {heading!r}"
     return match.group(0)
 
@@ -195,9 +220,11 @@ def test_setting_defaults_and_bounds_match_the_code() -> None:
     bind = re.search(r'"SKK_BIND", "([^"]+)"', gunicorn).group(1)
     workers = re.search(r'"SKK_WORKERS", "(\d+)"', gunicorn).group(1)
     assert defaults["SKK_BIND"] == f"`{bind}`, `{workers}`"
-    for path, pattern in ((README, r"clock-skew allowance, (\d+)–(\d+)"),
-                          (DEPLOY, r"clock-skew allowance (\d+)–(\d+)"),
-                          (OFFLINE, r"`leeway` \| integer (\d+)–(\d+)")):
+    for path, pattern in (
+        (README, r"clock-skew allowance, (\d+)–(\d+)"),
+        (DEPLOY, r"clock-skew allowance (\d+)–(\d+)"),
+        (OFFLINE, r"`leeway` \| integer (\d+)–(\d+)"),
+    ):
         ((low, high),) = found(pattern, path)
         assert (int(low), int(high)) == (0, MAX_LEEWAY_SECONDS), path.name
     ((low, high, unit),) = found(r"\((\d+) s to (\d+) (days)\)", README)
@@ -219,8 +246,9 @@ def test_rate_limit_defaults_in_the_docs_are_the_codes(limit: RateLimit) -> None
     assert len(readme) == 1 and readme[0][1] == f"`{default}`", limit.variable
     deploy = [row for row in table_rows(section(DEPLOY, 8)) if f"`{limit.variable}`" in row[1]]
     assert len(deploy) == 1 and deploy[0][2] == f"`{default}`", limit.variable
-    wanted = {(item.amount, item.GRANULARITY.seconds * item.multiples)
-              for item in parse_many(default)}
+    wanted = {
+        (item.amount, item.GRANULARITY.seconds * item.multiples) for item in parse_many(default)
+    }
     for path in DOCS:
         for line in text(path).splitlines():
             if f"`{limit.variable}`" not in line:
@@ -235,18 +263,24 @@ def test_rate_limit_defaults_in_the_docs_are_the_codes(limit: RateLimit) -> None
 
 def test_console_sign_in_limits_in_words_match_the_code() -> None:
     ((account, client, window, unit),) = found(
-        r"at most (\d+) per account and (\d+) per client address in (\d+) (minutes)", CONSOLE)
-    for limit, amount in ((RateLimit.CONSOLE_LOGIN_ACCOUNT, account),
-                          (RateLimit.CONSOLE_LOGIN_CLIENT, client)):
+        r"at most (\d+) per account and (\d+) per client address in (\d+) (minutes)", CONSOLE
+    )
+    for limit, amount in (
+        (RateLimit.CONSOLE_LOGIN_ACCOUNT, account),
+        (RateLimit.CONSOLE_LOGIN_CLIENT, client),
+    ):
         (item,) = parse_many(DEFAULT_RATE_LIMITS[limit])
         assert (item.amount, item.GRANULARITY.seconds * item.multiples) == (
-            int(amount), seconds(window, unit))
+            int(amount),
+            seconds(window, unit),
+        )
 
 
 def test_nik_guessing_lock_in_the_docs_matches_the_code() -> None:
     assert nik_match.WINDOW_SECONDS == DAY  # the docs say "a day" and "per day"
-    ((misses,),) = found(r"The NIK guessing lock \((\d+) wrong NIKs per credential per day\)",
-                         DEPLOY)
+    ((misses,),) = found(
+        r"The NIK guessing lock \((\d+) wrong NIKs per credential per day\)", DEPLOY
+    )
     assert int(misses) == nik_match.MAX_MISSES
     for (misses,) in found(r"(\d+) misses a day per credential", README, 2):
         assert int(misses) == nik_match.MAX_MISSES
@@ -258,14 +292,19 @@ def test_nik_guessing_lock_in_the_docs_matches_the_code() -> None:
 def test_the_privacy_notices_retention_is_what_pruning_does() -> None:
     # "Counters that limit repeated checks: at most one day." Rate counters last one window;
     # no default window is longer than a day, and NIK misses count (and are kept) a day.
-    ((amount, unit),) = found(r"Counters that limit repeated checks: at most (one) (day)",
-                              PRIVACY)
+    ((amount, unit),) = found(r"Counters that limit repeated checks: at most (one) (day)", PRIVACY)
     kept = seconds(amount, unit)
-    longest = max(item.GRANULARITY.seconds * item.multiples
-                  for default in DEFAULT_RATE_LIMITS.values() for item in parse_many(default))
-    assert longest <= kept and nik_match.WINDOW_SECONDS <= kept
-    ((days,),) = found(r"messages sent to the owner are deleted (\d+) days after they were "
-                       r"delivered", PRIVACY)
+    longest = max(
+        item.GRANULARITY.seconds * item.multiples
+        for default in DEFAULT_RATE_LIMITS.values()
+        for item in parse_many(default)
+    )
+    assert longest <= kept and kept >= nik_match.WINDOW_SECONDS
+    ((days,),) = found(
+        r"messages sent to the owner are deleted (\d+) days after they were "
+        r"delivered",
+        PRIVACY,
+    )
     assert int(days) == outbox.KEEP_DONE_DAYS
     ((hours,),) = found(r"never a NIK\): deleted after (\d+) hours", PRIVACY)
     assert int(hours) * HOUR == idempotency.KEEP_SECONDS
@@ -273,14 +312,22 @@ def test_the_privacy_notices_retention_is_what_pruning_does() -> None:
     assert int(days) == projects.KEEP_ENDED_DAYS
     ((projects_days, messages_days),) = found(
         r"Projects are deleted (\d+) days after they end and delivered messages after (\d+) "
-        r"days", README)
-    assert (int(projects_days), int(messages_days)) == (projects.KEEP_ENDED_DAYS,
-                                                        outbox.KEEP_DONE_DAYS)
+        r"days",
+        README,
+    )
+    assert (int(projects_days), int(messages_days)) == (
+        projects.KEEP_ENDED_DAYS,
+        outbox.KEEP_DONE_DAYS,
+    )
     ((messages_days, projects_days),) = found(
         r"delivered and given-up messages after (\d+) days, projects \(with crews and "
-        r"subscriptions\) (\d+) days", CREW)
-    assert (int(projects_days), int(messages_days)) == (projects.KEEP_ENDED_DAYS,
-                                                        outbox.KEEP_DONE_DAYS)
+        r"subscriptions\) (\d+) days",
+        CREW,
+    )
+    assert (int(projects_days), int(messages_days)) == (
+        projects.KEEP_ENDED_DAYS,
+        outbox.KEEP_DONE_DAYS,
+    )
 
 
 def test_the_prune_table_lists_every_step_with_its_retention() -> None:
@@ -288,18 +335,26 @@ def test_the_prune_table_lists_every_step_with_its_retention() -> None:
     assert list(rows) == [step.table for step in pruning.PRUNE_STEPS]
     assert "at most one day" in rows["rate_counter"]
     assert "a day old" in rows["nik_miss"] and nik_match.WINDOW_SECONDS == DAY
-    idle, absolute = re.search(r"idle \((\d+) minutes\) or absolute \((\d+) hours\)",
-                               rows["staff_session"]).groups()
-    assert (int(idle) * MINUTE, int(absolute) * HOUR) == (staff_sessions.IDLE_SECONDS,
-                                                         staff_sessions.ABSOLUTE_SECONDS)
+    idle, absolute = re.search(
+        r"idle \((\d+) minutes\) or absolute \((\d+) hours\)", rows["staff_session"]
+    ).groups()
+    assert (int(idle) * MINUTE, int(absolute) * HOUR) == (
+        staff_sessions.IDLE_SECONDS,
+        staff_sessions.ABSOLUTE_SECONDS,
+    )
     assert "within a day" in rows["cohort_import"]
     assert cohort_imports.KEEP_UPLOAD_SECONDS == DAY
     assert rows["webhook_message"].startswith(f"{outbox.KEEP_DONE_DAYS} days after")
     assert rows["project"].startswith(f"{projects.KEEP_ENDED_DAYS} days after")
     assert rows["idempotency_record"].startswith(f"{idempotency.KEEP_SECONDS // HOUR} hours after")
-    ((idle, absolute),) = found(r"Sessions end after (\d+) minutes idle, (\d+) hours after "
-                                r"sign-in", CONSOLE)
-    assert (int(idle) * MINUTE, int(absolute) * HOUR) == (staff_sessions.IDLE_SECONDS,
-                                                         staff_sessions.ABSOLUTE_SECONDS)
+    ((idle, absolute),) = found(
+        r"Sessions end after (\d+) minutes idle, (\d+) hours after "
+        r"sign-in",
+        CONSOLE,
+    )
+    assert (int(idle) * MINUTE, int(absolute) * HOUR) == (
+        staff_sessions.IDLE_SECONDS,
+        staff_sessions.ABSOLUTE_SECONDS,
+    )
     for path in (README, CONSOLE):  # a console upload waits "at most a day"
         assert found(r"(at most a day)", path)

@@ -153,14 +153,20 @@ class Deployment:
 
     def verify(self, index: int) -> Answer:
         """Verify credential ``index``."""
-        return self.client.request("POST", "/api/v1/verify", {"token": self.urls[index]},
-                                   record=False)
+        return self.client.request(
+            "POST", "/api/v1/verify", {"token": self.urls[index]}, record=False
+        )
 
     def change(self, index: int, action: str = "revoke") -> Answer:
         """Revoke or suspend credential ``index`` through the agency API."""
         path = f"/api/v1/credentials/{quote(self.numbers[index], safe='')}/{action}"
-        return self.client.request("POST", path, {"reason": "fraud"},
-                                   {"Authorization": f"Bearer {self.api_key}"}, record=False)
+        return self.client.request(
+            "POST",
+            path,
+            {"reason": "fraud"},
+            {"Authorization": f"Bearer {self.api_key}"},
+            record=False,
+        )
 
     def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Query the database directly (``%s`` placeholders), not through the server."""
@@ -204,8 +210,11 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[st
     def get(kind: str) -> Template:
         if kind not in made:
             tmp = tmp_path_factory.mktemp(f"template-{kind}")
-            url = (scratch_postgres("faults_template") if kind == "postgres"
-                   else f"sqlite:///{tmp / 'skk.sqlite3'}")
+            url = (
+                scratch_postgres("faults_template")
+                if kind == "postgres"
+                else f"sqlite:///{tmp / 'skk.sqlite3'}"
+            )
             env = server_environment(url, tmp, free_port())
             made[kind] = Template(url, tmp / "keys", prepare_agency(env, AGENCY, "LSP Uji"))
         return made[kind]
@@ -216,8 +225,9 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[st
 
 
 @pytest.fixture
-def deploy(tmp_path: Path, templates: Callable[[str], Template]
-           ) -> Iterator[Callable[..., Deployment]]:
+def deploy(
+    tmp_path: Path, templates: Callable[[str], Template]
+) -> Iterator[Callable[..., Deployment]]:
     """Factory: start a deployment of a kind; everything it started is stopped on teardown."""
     with contextlib.ExitStack() as stack:
 
@@ -237,12 +247,14 @@ def deploy(tmp_path: Path, templates: Callable[[str], Template]
                 proxy.start()
                 stack.callback(proxy.cut)
                 server_url = _through(url, proxy.port)
-            env = server_environment(server_url, tmp_path, free_port(), WORKERS,
-                                     SKK_RATELIMIT_VERIFY=NO_RATE_LIMIT)
+            env = server_environment(
+                server_url, tmp_path, free_port(), WORKERS, SKK_RATELIMIT_VERIFY=NO_RATE_LIMIT
+            )
             server = Server(env, tmp_path / "access.log", tmp_path / "error.log")
             client = stack.enter_context(server)
-            numbers, urls = issue_credentials(client, template.api_key, CREDENTIALS,
-                                              "Pekerja Gangguan")
+            numbers, urls = issue_credentials(
+                client, template.api_key, CREDENTIALS, "Pekerja Gangguan"
+            )
             return Deployment(kind, url, server, client, template.api_key, numbers, urls, proxy)
 
         yield make
@@ -346,8 +358,9 @@ def test_unreachable_postgres_answers_503_then_recovers(deploy) -> None:
 
 
 def _set_read_only(d: Deployment, on: bool) -> None:
-    setting = "SET default_transaction_read_only = on" if on else (
-        "RESET default_transaction_read_only")
+    setting = (
+        "SET default_transaction_read_only = on" if on else ("RESET default_transaction_read_only")
+    )
     run_as_superuser(f'ALTER DATABASE "{_database_name(d)}" {setting}')
     if on:  # a fail-over to a standby drops every session; the new ones are read-only
         _drop_sessions(d)
@@ -355,8 +368,10 @@ def _set_read_only(d: Deployment, on: bool) -> None:
 
 def _drop_sessions(d: Deployment) -> None:
     """The server ends every session of the test database, as a restart or fail-over does."""
-    run_as_superuser("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     f"WHERE datname = '{_database_name(d)}' AND pid <> pg_backend_pid()")
+    run_as_superuser(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{_database_name(d)}' AND pid <> pg_backend_pid()"
+    )
 
 
 def _database_name(d: Deployment) -> str:
@@ -443,8 +458,9 @@ def test_sqlite_that_cannot_be_written_refuses_revoke_then_recovers(deploy) -> N
 @contextlib.contextmanager
 def _write_lock_held(d: Deployment, seconds: float) -> Iterator[None]:
     """Another process holds SQLite's write lock for ``seconds`` from entering the block."""
-    holder = sqlite3.connect(urlsplit(d.database_url).path[1:], isolation_level=None,
-                             check_same_thread=False)
+    holder = sqlite3.connect(
+        urlsplit(d.database_url).path[1:], isolation_level=None, check_same_thread=False
+    )
     holder.execute("BEGIN IMMEDIATE")
     release = threading.Timer(seconds, holder.rollback)
     release.start()
@@ -543,15 +559,22 @@ def _holding_up_revocation(d: Deployment, index: int) -> Iterator[Callable[[], N
         deadline = time.monotonic() + 10
         while not waiting:
             assert time.monotonic() < deadline, "the server's revoke never waited for the lock"
-            waiting.extend(pid for (pid,) in d.rows(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"))
+            waiting.extend(
+                pid
+                for (pid,) in d.rows(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            )
             time.sleep(0.02)
 
     try:
         with blocker.cursor() as cursor:
-            cursor.execute("INSERT INTO revocation (agency_id, number, status, reason, at) "
-                           "VALUES (%s, %s, 'revoked', 'fraud', 0)", (AGENCY, number))
+            cursor.execute(
+                "INSERT INTO revocation (agency_id, number, status, reason, at) "
+                "VALUES (%s, %s, 'revoked', 'fraud', 0)",
+                (AGENCY, number),
+            )
         yield held_up
     finally:
         blocker.rollback()

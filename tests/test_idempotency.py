@@ -25,8 +25,12 @@ from verifier.web import idempotency as web_idempotency
 
 ISSUE = "/api/v1/credentials"
 KEY = '"8e03978e-40d5-43e8-bc93-6894a57f9324"'
-BODY = {"holder_name": "Rina Marlina", "job_code": "ME063100", "level": 3,
-        "nik": "3201000000000017"}
+BODY = {
+    "holder_name": "Rina Marlina",
+    "job_code": "ME063100",
+    "level": 3,
+    "nik": "3201000000000017",
+}
 PROBLEM = "application/problem+json"
 
 
@@ -56,6 +60,7 @@ def _problem(response, status: int) -> dict[str, Any]:
 
 
 # --- the API ---------------------------------------------------------------------------------
+
 
 def test_a_retried_issue_issues_once_and_answers_the_same(client, auth):
     first = _issue(client, auth)
@@ -96,8 +101,12 @@ def test_the_same_key_with_another_body_is_422(client, auth):
 
 def test_the_same_key_on_the_other_issuing_route_is_422(client, auth):
     assert _issue(client, auth).status_code == 201
-    response = client.post(BATCH, data=sample_bytes(), content_type="text/csv",
-                           headers={**auth, "Idempotency-Key": KEY})
+    response = client.post(
+        BATCH,
+        data=sample_bytes(),
+        content_type="text/csv",
+        headers={**auth, "Idempotency-Key": KEY},
+    )
     assert _problem(response, 422)["field"] == "Idempotency-Key"
     assert _count() == 1
 
@@ -215,8 +224,12 @@ def test_an_issue_whose_claim_was_lost_meanwhile_rolls_back(client, auth, monkey
 
 def test_a_batch_whose_claim_was_lost_meanwhile_rolls_back(client, auth, monkeypatch):
     monkeypatch.setattr(idempotency, "finish", lambda *args: False)
-    response = client.post(BATCH, data=sample_bytes(), content_type="text/csv",
-                           headers={**auth, "Idempotency-Key": KEY})
+    response = client.post(
+        BATCH,
+        data=sample_bytes(),
+        content_type="text/csv",
+        headers={**auth, "Idempotency-Key": KEY},
+    )
     assert _problem(response, 409)["field"] == "Idempotency-Key"
     assert _count() == 0
 
@@ -282,10 +295,19 @@ def test_a_refusal_is_the_answer_a_retry_gets(client, auth):
     assert _count() == 0
 
 
-@pytest.mark.parametrize("key", [
-    '""', '"unterminated', "two words", '"tab\tinside"', '"' + "x" * 256 + '"', "a,b",
-    '"é"', "x" * 256,
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        '""',
+        '"unterminated',
+        "two words",
+        '"tab\tinside"',
+        '"' + "x" * 256 + '"',
+        "a,b",
+        '"é"',
+        "x" * 256,
+    ],
+)
 def test_a_malformed_key_is_400_naming_the_header(client, auth, key):
     body = _problem(_issue(client, auth, key=key), 400)
     assert body["field"] == "Idempotency-Key"
@@ -313,9 +335,13 @@ def test_a_batch_resent_as_a_new_multipart_form_is_the_same_request(client, auth
     headers = {**auth, "Idempotency-Key": KEY}
 
     def send():
-            # Every send draws a new multipart boundary, as curl -F does.
-        return client.post(BATCH, data={"file": (io.BytesIO(sample_bytes()), "peserta.csv")},
-                           content_type="multipart/form-data", headers=headers)
+        # Every send draws a new multipart boundary, as curl -F does.
+        return client.post(
+            BATCH,
+            data={"file": (io.BytesIO(sample_bytes()), "peserta.csv")},
+            content_type="multipart/form-data",
+            headers=headers,
+        )
 
     first, again = send(), send()
     assert first.status_code == 201 and again.get_data() == first.get_data()
@@ -325,16 +351,24 @@ def test_a_batch_resent_as_a_new_multipart_form_is_the_same_request(client, auth
 def test_a_batch_file_is_the_same_request_as_a_body_or_in_a_form(client, auth):
     headers = {**auth, "Idempotency-Key": KEY}
     first = client.post(BATCH, data=sample_bytes(), content_type="text/csv", headers=headers)
-    again = client.post(BATCH, data={"file": (io.BytesIO(sample_bytes()), "peserta.csv")},
-                        content_type="multipart/form-data", headers=headers)
+    again = client.post(
+        BATCH,
+        data={"file": (io.BytesIO(sample_bytes()), "peserta.csv")},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
     assert first.status_code == again.status_code == 201
     assert again.get_data() == first.get_data()
 
 
 def test_a_batch_with_another_file_under_the_same_key_is_422(client, auth):
     headers = {**auth, "Idempotency-Key": KEY}
-    assert client.post(BATCH, data=sample_bytes(), content_type="text/csv",
-                       headers=headers).status_code == 201
+    assert (
+        client.post(
+            BATCH, data=sample_bytes(), content_type="text/csv", headers=headers
+        ).status_code
+        == 201
+    )
     issued = _count()
     other = sample_bytes().replace(b"\n", b"\r\n")
     response = client.post(BATCH, data=other, content_type="text/csv", headers=headers)
@@ -343,6 +377,7 @@ def test_a_batch_with_another_file_under_the_same_key_is_422(client, auth):
 
 
 # --- the store -------------------------------------------------------------------------------
+
 
 def test_claim_finish_lookup(database):
     assert idempotency.claim("agency:a", "k", "f1", NOW) is None

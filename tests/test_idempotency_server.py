@@ -21,8 +21,12 @@ from tests.serving import (
 pytestmark = pytest.mark.system
 
 RETRIES = 12
-BODY = {"holder_name": "Rina Marlina", "job_code": "ME063100", "level": 3,
-        "nik": "3273010001900042"}
+BODY = {
+    "holder_name": "Rina Marlina",
+    "job_code": "ME063100",
+    "level": 3,
+    "nik": "3273010001900042",
+}
 
 
 @pytest.mark.parametrize("kind", SERVER_KINDS)
@@ -33,9 +37,12 @@ def test_parallel_retries_with_one_key_issue_once(kind: str, tmp_path: Path) -> 
     keyed = {**auth, "Idempotency-Key": '"retry-rina-0001"'}
     with Server(env, tmp_path / "access.log", tmp_path / "error.log") as client:
         with ThreadPoolExecutor(max_workers=RETRIES) as pool:
-            answers = list(pool.map(
-                lambda _: client.request("POST", "/api/v1/credentials", BODY, keyed),
-                range(RETRIES)))
+            answers = list(
+                pool.map(
+                    lambda _: client.request("POST", "/api/v1/credentials", BODY, keyed),
+                    range(RETRIES),
+                )
+            )
         final = client.request("POST", "/api/v1/credentials", BODY, keyed)
         listed = client.request("GET", "/api/v1/credentials", headers=auth)
     assert {answer.status for answer in answers} <= {201, 409}

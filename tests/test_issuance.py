@@ -27,7 +27,8 @@ def test_token_is_canonical_with_spec_member_order(contoh, issue) -> None:
     claims = json.loads(payload)
     assert list(claims) == ["iss", "jti", "iat", "nbf", "exp", "name", "job", "lvl", "jkc"]
     assert b" " not in payload.replace(b"41011 7112 3 00001234 2025", b"").replace(
-        b"Muhammad Rizky Pratama Saputra", b"").replace(b"Operator Wheel Excavator", b"")
+        b"Muhammad Rizky Pratama Saputra", b""
+    ).replace(b"Operator Wheel Excavator", b"")
     assert claims["exp"] == add_years(claims["nbf"]) and claims["iat"] == NOW
     assert NIK not in signed.token and "nik" not in claims
 
@@ -47,14 +48,17 @@ def test_nik_stored_only_as_agency_scoped_hmac(contoh, issue, make_agency, setti
     assert nik_hmac(NIK, "lsp-contoh", "other pepper") != row.nik_hmac
 
 
-@pytest.mark.parametrize("nik, message", [
-    ("123", "16 digits"),
-    ("35750400039300011", "16 digits"),
-    ("3575O40003930001", "16 digits"),
-    ("３５７５０４０００３９３０００１", "16 digits"),  # full-width digits are not ASCII
-    ("1075040003930001", "province"),
-    ("9775040003930001", "province"),
-])
+@pytest.mark.parametrize(
+    "nik, message",
+    [
+        ("123", "16 digits"),
+        ("35750400039300011", "16 digits"),
+        ("3575O40003930001", "16 digits"),
+        ("３５７５０４０００３９３０００１", "16 digits"),  # full-width digits are not ASCII
+        ("1075040003930001", "province"),
+        ("9775040003930001", "province"),
+    ],
+)
 def test_invalid_nik_refused_without_echo(nik: str, message: str) -> None:
     with pytest.raises(InvalidInput) as excinfo:
         check_nik(nik)
@@ -67,22 +71,25 @@ def test_nik_requires_pepper(contoh, issue, settings) -> None:
         nik_hmac(NIK, "lsp-contoh", None)
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"level": 7, "job_code": "SI022027"}, "level"),
-    ({"level": 2}, "level"),
-    ({"job_code": "XX999999"}, "job_code"),
-    ({"job_code": None, "job_title": "Operator Kapal Selam"}, "job_title"),
-    ({"job_code": None, "job_title": "Operator Wheel Excavator", "level": 2}, "level"),
-    ({"job_code": "ME063100", "job_title": "Operator Wheel Excavator"}, "job_code"),
-    ({"holder_name": "   "}, "holder_name"),
-    ({"holder_name": "Rina\u202eanileM"}, "holder_name"),
-    ({"holder_name": "x" * 101}, "holder_name"),
-    ({"number": "-leading dash"}, "number"),
-    ({"number": "x" * 41}, "number"),
-    ({"level": True}, "level"),
-    ({"valid_from": -1}, "valid_from"),
-    ({"valid_from": parse_instant("9999-06-01")}, "valid_from"),  # five years on: year 10004
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"level": 7, "job_code": "SI022027"}, "level"),
+        ({"level": 2}, "level"),
+        ({"job_code": "XX999999"}, "job_code"),
+        ({"job_code": None, "job_title": "Operator Kapal Selam"}, "job_title"),
+        ({"job_code": None, "job_title": "Operator Wheel Excavator", "level": 2}, "level"),
+        ({"job_code": "ME063100", "job_title": "Operator Wheel Excavator"}, "job_code"),
+        ({"holder_name": "   "}, "holder_name"),
+        ({"holder_name": "Rina\u202eanileM"}, "holder_name"),
+        ({"holder_name": "x" * 101}, "holder_name"),
+        ({"number": "-leading dash"}, "number"),
+        ({"number": "x" * 41}, "number"),
+        ({"level": True}, "level"),
+        ({"valid_from": -1}, "valid_from"),
+        ({"valid_from": parse_instant("9999-06-01")}, "valid_from"),  # five years on: year 10004
+    ],
+)
 def test_refusals_name_the_field(contoh, issue, fields, field) -> None:
     with pytest.raises(InvalidInput) as excinfo:
         issue(**fields)
@@ -180,7 +187,8 @@ def test_a_nik_is_refused_in_the_holder_name(contoh, issue, name) -> None:
 
 def test_spaced_national_numbers_are_still_accepted(contoh, issue) -> None:
     assert issue(number="41011 7112 3 00001234 2025").credential.number == (
-        "41011 7112 3 00001234 2025")
+        "41011 7112 3 00001234 2025"
+    )
 
 
 def test_lookups_do_not_repeat_a_nik_typed_as_an_id(database) -> None:

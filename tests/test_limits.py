@@ -104,8 +104,12 @@ def test_every_post_route_is_covered(app) -> None:
     assert len(paths) >= 7
 
 
-CONTENT_TYPES = ["application/json", "text/csv", "application/x-www-form-urlencoded",
-                 "multipart/form-data; boundary=x"]
+CONTENT_TYPES = [
+    "application/json",
+    "text/csv",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+]
 
 
 def test_every_post_route_refuses_an_oversized_body_unread(app, agency_auth, owner_auth) -> None:
@@ -115,11 +119,15 @@ def test_every_post_route_refuses_an_oversized_body_unread(app, agency_auth, own
         for content_type in CONTENT_TYPES:
             UnreadableBody.read_from = False
             headers = _key_for(path, agency_auth, owner_auth)
-            response = client.post(path, headers=headers, environ_overrides={
-                "wsgi.input": UnreadableBody(),
-                "CONTENT_LENGTH": str(HUGE),
-                "CONTENT_TYPE": content_type,
-            })
+            response = client.post(
+                path,
+                headers=headers,
+                environ_overrides={
+                    "wsgi.input": UnreadableBody(),
+                    "CONTENT_LENGTH": str(HUGE),
+                    "CONTENT_TYPE": content_type,
+                },
+            )
             assert not UnreadableBody.read_from, f"{path} ({content_type}) read the body"
             statuses.add(response.status_code)
             if path.startswith("/api/"):
@@ -194,8 +202,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
     paths = _post_paths(create_app({**env, "TESTING": True}))
     with serving.Server(env, access, errors):
-        yield {"port": port, "api_key": api_key, "owner_key": owner_key, "errors": errors,
-               "post_paths": paths}
+        yield {
+            "port": port,
+            "api_key": api_key,
+            "owner_key": owner_key,
+            "errors": errors,
+            "post_paths": paths,
+        }
 
 
 def _exchange(port: int, raw: bytes) -> tuple[int, float]:
@@ -207,7 +220,7 @@ def _exchange(port: int, raw: bytes) -> tuple[int, float]:
             if select.select([sock], [], [], 0)[0]:
                 break  # an early answer (413, 415, 431): the rest of the body is not wanted
             try:
-                sock.sendall(raw[offset:offset + 65536])
+                sock.sendall(raw[offset : offset + 65536])
             except (BrokenPipeError, ConnectionResetError):
                 break
         head = b""
@@ -223,17 +236,24 @@ def _exchange(port: int, raw: bytes) -> tuple[int, float]:
 
 
 def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in
-                                                             headers.items())]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 @pytest.mark.system
-@pytest.mark.parametrize("path", ["/api/v1/verify", "/api/v1/credentials",
-                                  "/api/v1/credentials/X%201/revoke"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/verify", "/api/v1/credentials", "/api/v1/credentials/X%201/revoke"]
+)
 def test_lying_content_length_gets_413_at_once(server: dict[str, Any], path: str) -> None:
-    headers = {"Content-Type": "application/json", "Content-Length": str(10**9),
-               "Authorization": f"Bearer {server['api_key']}"}
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Length": str(10**9),
+        "Authorization": f"Bearer {server['api_key']}",
+    }
     # Only two bytes follow; a server that read the body would wait 30 s for the rest.
     status, elapsed = _exchange(server["port"], _request("POST", path, headers, b"{}"))
     assert status == 413
@@ -241,18 +261,23 @@ def test_lying_content_length_gets_413_at_once(server: dict[str, Any], path: str
 
 
 @pytest.mark.system
-@pytest.mark.parametrize("content_type", ["application/json", "text/csv",
-                                          "application/x-www-form-urlencoded"])
-def test_chunked_body_over_every_limit_is_refused(server: dict[str, Any],
-                                                  content_type: str) -> None:
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/csv", "application/x-www-form-urlencoded"]
+)
+def test_chunked_body_over_every_limit_is_refused(
+    server: dict[str, Any], content_type: str
+) -> None:
     """Without Content-Length the size is known only by reading: a body over the limit must
     still be refused, never cut at the limit and parsed (Werkzeug cuts silently)."""
     chunk = b"a," * (LARGEST_BODY // 2 + 1024)
     body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk)
     for path in server["post_paths"]:
         key = server["owner_key" if path.startswith("/api/v1/projects") else "api_key"]
-        headers = {"Content-Type": content_type, "Transfer-Encoding": "chunked",
-                   "Authorization": f"Bearer {key}"}
+        headers = {
+            "Content-Type": content_type,
+            "Transfer-Encoding": "chunked",
+            "Authorization": f"Bearer {key}",
+        }
         status, _ = _exchange(server["port"], _request("POST", path, headers, body))
         assert status in (413, 415), f"{path} ({content_type}): {status}"
 

@@ -129,8 +129,9 @@ def _database(kind: str, tmp: Path) -> Iterator[str]:
         drop_scratch_postgres(url)
 
 
-def _load(client: Client, api_key: str, numbers: list[str], tokens: list[str],
-          result: LoadRun) -> None:
+def _load(
+    client: Client, api_key: str, numbers: list[str], tokens: list[str], result: LoadRun
+) -> None:
     """32 verifying threads while the agency changes credentials one at a time."""
     stop = threading.Event()
     records: list[list[Verification]] = [[] for _ in range(CLIENTS)]
@@ -177,8 +178,9 @@ def _agency(client: Client, api_key: str, numbers: list[str], result: LoadRun) -
         thread.join(timeout=60)
 
 
-def _verifier(port: int, n: int, tokens: list[str], stop: threading.Event,
-              out: list[Verification]) -> None:
+def _verifier(
+    port: int, n: int, tokens: list[str], stop: threading.Event, out: list[Verification]
+) -> None:
     """One client: verify the credentials in turn, from its own offset, until told to stop."""
     client = Client(port)
     k = n
@@ -187,8 +189,9 @@ def _verifier(port: int, n: int, tokens: list[str], stop: threading.Event,
         k += 1
         sent = time.monotonic()
         try:
-            answer = client.request("POST", "/api/v1/verify", {"token": tokens[index]},
-                                    record=False)
+            answer = client.request(
+                "POST", "/api/v1/verify", {"token": tokens[index]}, record=False
+            )
         except (OSError, http.client.HTTPException) as exc:
             out.append(Verification(index, sent, time.monotonic(), 0, repr(exc)))
             continue
@@ -201,8 +204,9 @@ def _change(client: Client, api_key: str, numbers: list[str], index: int, action
     path = f"/api/v1/credentials/{quote(numbers[index], safe='')}/{action}"
     reason = "fraud" if action == "revoke" else "investigation"
     sent = time.monotonic()
-    answer = client.request("POST", path, {"reason": reason},
-                            {"Authorization": f"Bearer {api_key}"}, record=False)
+    answer = client.request(
+        "POST", path, {"reason": reason}, {"Authorization": f"Bearer {api_key}"}, record=False
+    )
     returned = time.monotonic()
     status = answer.json()["status"] if answer.status == 200 else answer.body.decode()
     return Change(index, action, sent, returned, answer.status, status)
@@ -213,9 +217,11 @@ def _report(result: LoadRun) -> None:
     count = len(result.verifications)
     latencies = sorted(v.answered - v.sent for v in result.verifications)
     p99 = latencies[int(0.99 * (count - 1))] * 1000 if latencies else 0.0
-    print(f"\n[load {result.kind}, {result.workers} workers] {count} verifies in "
-          f"{result.seconds:.1f} s = {count / result.seconds:.0f}/s, p99 {p99:.0f} ms; "
-          f"answers {dict(Counter(v.status for v in result.verifications))}")
+    print(
+        f"\n[load {result.kind}, {result.workers} workers] {count} verifies in "
+        f"{result.seconds:.1f} s = {count / result.seconds:.0f}/s, p99 {p99:.0f} ms; "
+        f"answers {dict(Counter(v.status for v in result.verifications))}"
+    )
 
 
 # --- the verdicts ------------------------------------------------------------------------------
@@ -238,15 +244,16 @@ def test_load_was_real(run: LoadRun) -> None:
 
 def test_every_agency_call_succeeded(run: LoadRun) -> None:
     expected = {(i, "revoked") for i in REVOKED} | {(i, "suspended") for i in SUSPENDED}
-    assert {c.http_status for c in run.changes} == {200}, [c for c in run.changes
-                                                            if c.http_status != 200]
+    assert {c.http_status for c in run.changes} == {200}, [
+        c for c in run.changes if c.http_status != 200
+    ]
     assert {(c.index, c.status) for c in run.changes} == expected
 
 
-@pytest.mark.parametrize(("indices", "expected"), [(REVOKED, "revoked"),
-                                                   (SUSPENDED, "suspended")])
-def test_no_valid_answer_once_the_change_returned(run: LoadRun, indices: range,
-                                                  expected: str) -> None:
+@pytest.mark.parametrize(("indices", "expected"), [(REVOKED, "revoked"), (SUSPENDED, "suspended")])
+def test_no_valid_answer_once_the_change_returned(
+    run: LoadRun, indices: range, expected: str
+) -> None:
     # Judged for the calls that reported success; a failed call is test_every_agency_call_....
     done = [i for i in indices if run.change_of(i).http_status == 200]
     assert done
@@ -260,8 +267,11 @@ def test_no_valid_answer_once_the_change_returned(run: LoadRun, indices: range,
 
 def test_valid_until_the_change_was_sent(run: LoadRun) -> None:
     for change in run.changes:
-        before = [v.status for v in run.verifications
-                  if v.index == change.index and v.answered < change.sent]
+        before = [
+            v.status
+            for v in run.verifications
+            if v.index == change.index and v.answered < change.sent
+        ]
         assert before and set(before) == {"valid"}, f"credential {change.index}: {set(before)}"
 
 
@@ -274,6 +284,9 @@ def test_untouched_credentials_stay_valid(run: LoadRun) -> None:
 def test_in_flight_answers_are_old_or_new_state(run: LoadRun) -> None:
     # A verify overlapping the agency call may see either state, but nothing else.
     for change in (c for c in run.changes if c.http_status == 200):
-        overlapping = {v.status for v in run.verifications if v.index == change.index
-                       and v.answered >= change.sent and v.sent <= change.returned}
+        overlapping = {
+            v.status
+            for v in run.verifications
+            if v.index == change.index and v.answered >= change.sent and v.sent <= change.returned
+        }
         assert overlapping <= {"valid", change.status}, (change, overlapping)

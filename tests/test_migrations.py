@@ -163,8 +163,16 @@ class V1NikMiss(V1Base):
         indexes = ((("agency", "number", "at"), False),)
 
 
-V1_TABLES = (V1Meta, V1Agency, V1SigningKey, V1Credential, V1Revocation, V1RevocationEvent,
-             V1ApiKey, V1NikMiss)
+V1_TABLES = (
+    V1Meta,
+    V1Agency,
+    V1SigningKey,
+    V1Credential,
+    V1Revocation,
+    V1RevocationEvent,
+    V1ApiKey,
+    V1NikMiss,
+)
 
 # --- Helpers ---------------------------------------------------------------------------------
 
@@ -188,31 +196,63 @@ def create_v1_database(url: str) -> peewee.Database:
 def fill_v1(store: PrivateKeyStore) -> dict[str, str]:
     """Agency, signing key, three credentials (one revoked, one suspended), their history, an
     API key and a NIK miss, written as version 1 wrote them. Returns token by status."""
-    V1Agency.create(id=AGENCY.id, name=AGENCY.name, kind=AGENCY.kind, level_min=1, level_max=6,
-                    created_at=NOW - 30 * DAY)
+    V1Agency.create(
+        id=AGENCY.id,
+        name=AGENCY.name,
+        kind=AGENCY.kind,
+        level_min=1,
+        level_max=6,
+        created_at=NOW - 30 * DAY,
+    )
     key = keys.generate_signing_key("EdDSA")
     store.save(key)
-    V1SigningKey.create(kid=key.kid, agency=AGENCY.id, alg=key.alg,
-                        public_jwk=json.dumps(key.verifying_key().jwk), origin="generated",
-                        state="active", not_before=NOW - 30 * DAY, created_at=NOW - 30 * DAY)
+    V1SigningKey.create(
+        kid=key.kid,
+        agency=AGENCY.id,
+        alg=key.alg,
+        public_jwk=json.dumps(key.verifying_key().jwk),
+        origin="generated",
+        state="active",
+        not_before=NOW - 30 * DAY,
+        created_at=NOW - 30 * DAY,
+    )
     tokens = {}
     for status, number in NUMBERS.items():
-        request = issuer.IssueRequest(AGENCY.id, "Rina Marlina", 3, job_code="ME063100",
-                                      number=number)
+        request = issuer.IssueRequest(
+            AGENCY.id, "Rina Marlina", 3, job_code="ME063100", number=number
+        )
         signed = issuer.sign_credential(
-            issuer.build_credential(request, AGENCY, NOW - DAY), key, None)
+            issuer.build_credential(request, AGENCY, NOW - DAY), key, None
+        )
         cred = signed.credential
-        V1Credential.create(agency=AGENCY.id, number=cred.number, holder_name=cred.holder_name,
-                            job_title=cred.job_title, job_code=cred.job_code, level=cred.level,
-                            kid=key.kid, issued_at=cred.issued_at, valid_from=cred.valid_from,
-                            expires_at=cred.expires_at, token=signed.token)
+        V1Credential.create(
+            agency=AGENCY.id,
+            number=cred.number,
+            holder_name=cred.holder_name,
+            job_title=cred.job_title,
+            job_code=cred.job_code,
+            level=cred.level,
+            kid=key.kid,
+            issued_at=cred.issued_at,
+            valid_from=cred.valid_from,
+            expires_at=cred.expires_at,
+            token=signed.token,
+        )
         tokens[status] = signed.token
         if status != "valid":
-            V1Revocation.create(agency=AGENCY.id, number=number, status=status,
-                                reason="fraud", at=NOW - 3600)
-            V1RevocationEvent.create(agency=AGENCY.id, number=number, action=ACTIONS[status],
-                                     status=status, reason="fraud", note="v1 note",
-                                     actor="cli", at=NOW - 3600)
+            V1Revocation.create(
+                agency=AGENCY.id, number=number, status=status, reason="fraud", at=NOW - 3600
+            )
+            V1RevocationEvent.create(
+                agency=AGENCY.id,
+                number=number,
+                action=ACTIONS[status],
+                status=status,
+                reason="fraud",
+                note="v1 note",
+                actor="cli",
+                at=NOW - 3600,
+            )
     V1ApiKey.create(key_id="k1", agency=AGENCY.id, secret_hash="x" * 64, created_at=NOW)
     V1NikMiss.create(agency=AGENCY.id, number=NUMBERS["valid"], at=NOW - 60)
     V1Meta.update(value=V1Meta.value + 1).where(V1Meta.name == "registry_version").execute()
@@ -236,12 +276,16 @@ def describe_schema(database: peewee.Database) -> dict[str, Any]:
     tables = sorted(model._meta.table_name for model in ALL_TABLES)
     return {
         table: {
-            "columns": sorted((c.name, c.data_type.lower(), c.null, c.primary_key)
-                              for c in database.get_columns(table)),
-            "indexes": sorted((i.name, tuple(i.columns), i.unique)
-                              for i in database.get_indexes(table)),
-            "foreign_keys": sorted((f.column, f.dest_table, f.dest_column)
-                                   for f in database.get_foreign_keys(table)),
+            "columns": sorted(
+                (c.name, c.data_type.lower(), c.null, c.primary_key)
+                for c in database.get_columns(table)
+            ),
+            "indexes": sorted(
+                (i.name, tuple(i.columns), i.unique) for i in database.get_indexes(table)
+            ),
+            "foreign_keys": sorted(
+                (f.column, f.dest_table, f.dest_column) for f in database.get_foreign_keys(table)
+            ),
         }
         for table in tables
     }
@@ -276,9 +320,7 @@ def test_migration_steps_are_consecutive_from_version_1() -> None:
     assert db.SCHEMA_VERSION == migrations.SCHEMA_VERSION >= 2
 
 
-def test_v1_database_is_upgraded_in_place_keeping_every_row(
-    v1_database, store, skk
-) -> None:
+def test_v1_database_is_upgraded_in_place_keeping_every_row(v1_database, store, skk) -> None:
     tokens = fill_v1(store)
     before = all_rows(v1_database)
     v1_indexes = describe_schema(v1_database)["credential"]["indexes"]
@@ -292,28 +334,62 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     assert recorded_version(v1_database) == db.SCHEMA_VERSION
     upgraded_schema = describe_schema(v1_database)
     assert ("credential_agency_id_kid", ("agency_id", "kid"), False) in (
-        upgraded_schema["credential"]["indexes"])
+        upgraded_schema["credential"]["indexes"]
+    )
     added_tables = {model._meta.table_name for model in ALL_TABLES} - set(before)
     assert added_tables == {  # by step 3; offline bundles by 4; the console by 5; projects by 6;
         # idempotency records and imported job masters by 7
-        "rate_counter", "bundle_key", "offline_change", "audit_event", "staff_user",
-        "staff_session", "agency_policy", "pending_approval", "cohort_import", "project_owner",
-        "project", "crew_member", "webhook_subscription", "webhook_message", "expiry_notice",
-        "idempotency_record", "job_master_version"}
+        "rate_counter",
+        "bundle_key",
+        "offline_change",
+        "audit_event",
+        "staff_user",
+        "staff_session",
+        "agency_policy",
+        "pending_approval",
+        "cohort_import",
+        "project_owner",
+        "project",
+        "crew_member",
+        "webhook_subscription",
+        "webhook_message",
+        "expiry_notice",
+        "idempotency_record",
+        "job_master_version",
+    }
     # The audit log starts with the revocation history; every other new table starts empty.
     copied = sorted(
-        [(event_id, AGENCY.id, NOW - 3600, "cli", ACTIONS[status], NUMBERS[status], status,
-          "fraud", "v1 note", None)
-         for event_id, status in enumerate(("revoked", "suspended"), start=1)], key=repr)
+        [
+            (
+                event_id,
+                AGENCY.id,
+                NOW - 3600,
+                "cli",
+                ACTIONS[status],
+                NUMBERS[status],
+                status,
+                "fraud",
+                "v1 note",
+                None,
+            )
+            for event_id, status in enumerate(("revoked", "suspended"), start=1)
+        ],
+        key=repr,
+    )
     assert all_rows(v1_database) == {
-        **before, **{table: [] for table in added_tables}, "audit_event": copied,
+        **before,
+        **{table: [] for table in added_tables},
+        "audit_event": copied,
         # step 6 gave api_key an owner_id column (NULL for every agency key)
         "api_key": sorted((*row, None) for row in before["api_key"]),
         # step 7 gave credential its number as it compares (column 2 is the number)
-        "credential": sorted(((*row, number_key(row[2])) for row in before["credential"]),
-                             key=repr),
-        "skk_meta": sorted([("registry_version", 2),
-                            ("schema_version", db.SCHEMA_VERSION)], key=repr)}
+        "credential": sorted(
+            ((*row, number_key(row[2])) for row in before["credential"]), key=repr
+        ),
+        "skk_meta": sorted(
+            [("registry_version", 2), ("schema_version", db.SCHEMA_VERSION)], key=repr
+        ),
+    }
     api_key_columns = {c.name: c.null for c in v1_database.get_columns("api_key")}
     assert api_key_columns["agency_id"] and api_key_columns["owner_id"]
 
@@ -322,8 +398,18 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     for status, token in tokens.items():
         outcome = json.loads(skk("verify", "--json", "--at", AT, token).stdout)
         assert outcome["status"] == status
-    issued = skk("issue", "--agency", AGENCY.id, "--name", "Budi Santoso",
-                 "--job-code", "ME063100", "--level", "3", "--json")
+    issued = skk(
+        "issue",
+        "--agency",
+        AGENCY.id,
+        "--name",
+        "Budi Santoso",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+        "--json",
+    )
     assert issued.exit_code == 0, issued.output
     assert skk("verify", json.loads(issued.stdout)["token"]).exit_code == 0
 
@@ -331,7 +417,8 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(
     after_first = all_rows(v1_database)
     again = skk("init", "--json")
     assert again.exit_code == 0 and json.loads(again.stdout) == {
-        "schema_version": db.SCHEMA_VERSION}
+        "schema_version": db.SCHEMA_VERSION
+    }
     assert skk("init").stdout.strip().endswith("is up to date; nothing to do")
     assert all_rows(v1_database) == after_first
     assert describe_schema(v1_database) == upgraded_schema
@@ -347,7 +434,8 @@ def test_v1_database_refused_by_other_commands_until_init(v1_database, skk, env)
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.strip() == (
         f"skk: database schema is version 1, this program needs {db.SCHEMA_VERSION}; "
-        f"run `skk init` to upgrade (database {redacted_url(env['SKK_DATABASE_URL'])})")
+        f"run `skk init` to upgrade (database {redacted_url(env['SKK_DATABASE_URL'])})"
+    )
 
 
 def test_database_newer_than_program_is_refused_untouched(v1_database, skk, env) -> None:
@@ -363,7 +451,8 @@ def test_database_newer_than_program_is_refused_untouched(v1_database, skk, env)
         assert result.stderr.strip() == (
             f"skk: database schema is version {newer}, newer than this program (version "
             f"{db.SCHEMA_VERSION}); install the newer program, do not downgrade the database "
-            f"(database {redacted_url(env['SKK_DATABASE_URL'])})")
+            f"(database {redacted_url(env['SKK_DATABASE_URL'])})"
+        )
     assert recorded_version(v1_database) == newer
     assert describe_schema(v1_database) == schema
 
@@ -422,9 +511,12 @@ def test_version_7_keys_every_number_but_pre_7_case_twins(v1_database, store, sk
     v1_database.close()
     keyed = v1_database.execute_sql("SELECT number, number_key FROM credential ORDER BY id")
     assert keyed.fetchall() == [  # the oldest of the twins keeps the key, the others NULL
-        (NUMBERS["valid"], NUMBERS["valid"]), (NUMBERS["revoked"], NUMBERS["revoked"]),
+        (NUMBERS["valid"], NUMBERS["valid"]),
+        (NUMBERS["revoked"], NUMBERS["revoked"]),
         (NUMBERS["suspended"], NUMBERS["suspended"]),
-        ("mig 0001 2026", None), ("Mig 0001 2026", None)]
+        ("mig 0001 2026", None),
+        ("Mig 0001 2026", None),
+    ]
     # Typed exactly, each twin is found; typed otherwise, the number is ambiguous and refused.
     exact = skk("suspend", "--agency", AGENCY.id, "--reason", "fraud", "Mig 0001 2026")
     assert exact.exit_code == 0, exact.output
@@ -432,8 +524,19 @@ def test_version_7_keys_every_number_but_pre_7_case_twins(v1_database, store, sk
     assert ambiguous.exit_code == 1
     assert "differ from this one only in upper and lower case" in ambiguous.stderr
     # No new twin: the number in any case is taken.
-    again = skk("issue", "--agency", AGENCY.id, "--name", "Budi Santoso", "--job-code",
-                "ME063100", "--level", "3", "--number", "MIG 0002 2026".lower())
+    again = skk(
+        "issue",
+        "--agency",
+        AGENCY.id,
+        "--name",
+        "Budi Santoso",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+        "--number",
+        "MIG 0002 2026".lower(),
+    )
     assert again.exit_code == 1 and "already exists" in again.stderr
 
 
@@ -442,7 +545,9 @@ def test_number_lookups_use_the_version_7_index(tmp_path: Path) -> None:
     db.init_schema(database)
     plan = database.execute_sql(
         "EXPLAIN QUERY PLAN SELECT number FROM credential WHERE agency_id = ? "
-        "AND number_key IN (?, ?)", ("lsp-contoh", "A-1", "B-2")).fetchall()
+        "AND number_key IN (?, ?)",
+        ("lsp-contoh", "A-1", "B-2"),
+    ).fetchall()
     assert any("credential_agency_id_number_key" in str(row[-1]) for row in plan), plan
 
 

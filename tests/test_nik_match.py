@@ -44,8 +44,9 @@ def test_misses_lock_the_credential_for_a_day_even_for_the_right_nik(number, set
     assert ask(number, NIK, settings, at=NOW + DAY + 1) is True
 
 
-def test_the_lock_lifts_when_the_oldest_of_the_last_misses_leaves_the_window(number,
-                                                                              settings) -> None:
+def test_the_lock_lifts_when_the_oldest_of_the_last_misses_leaves_the_window(
+    number, settings
+) -> None:
     for minute in range(MAX_MISSES + 2):  # more misses than the limit, a minute apart
         NikMiss.create(agency="lsp-contoh", number=number, at=NOW + 60 * minute)
     later = NOW + 60 * (MAX_MISSES + 2)

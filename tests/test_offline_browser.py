@@ -49,8 +49,9 @@ class Site:
 
 def _serve(tmp: Path, kind: str, **extra: str) -> Iterator[Site]:
     port = free_port()
-    env = serving_environment(fresh_database(kind, tmp), tmp, port,
-                              SKK_RATELIMIT_VERIFY=NO_RATE_LIMIT, **extra)
+    env = serving_environment(
+        fresh_database(kind, tmp), tmp, port, SKK_RATELIMIT_VERIFY=NO_RATE_LIMIT, **extra
+    )
     skk(env, "init")
     demo = {item["status"]: item["url"] for item in skk(env, "demo")}
     with Server(env, tmp / "access.log", tmp / "error.log"):
@@ -58,8 +59,9 @@ def _serve(tmp: Path, kind: str, **extra: str) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module", params=SERVER_KINDS)
-def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[Site]:
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     """The demo (`skk demo`, which also makes a bundle key) served by gunicorn."""
     yield from _serve(tmp_path_factory.mktemp(f"offline-{request.param}"), request.param)
 
@@ -67,8 +69,9 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[BrowserContext]:
     """A fresh phone: its own service worker registration and storage, Indonesian locale."""
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                  locale="id-ID", accept_downloads=True)
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="id-ID", accept_downloads=True
+    )
     context.add_init_script(CSP_PROBE)
     try:
         yield context
@@ -87,13 +90,16 @@ def open_periksa(context: BrowserContext, site: Site, state: str = "ready") -> P
 def verdict(page: Page) -> dict[str, Any]:
     """The verdict section's status and offline stamp, and the page's words."""
     section = page.locator("section.verdict")
-    return {"status": section.get_attribute("data-status"),
-            "offline": section.get_attribute("data-offline"),
-            "text": page.locator("main").inner_text()}
+    return {
+        "status": section.get_attribute("data-status"),
+        "offline": section.get_attribute("data-offline"),
+        "text": page.locator("main").inner_text(),
+    }
 
 
-def test_every_demo_certificate_gets_its_verdict_with_no_signal(phone: BrowserContext,
-                                                               site: Site) -> None:
+def test_every_demo_certificate_gets_its_verdict_with_no_signal(
+    phone: BrowserContext, site: Site
+) -> None:
     page = open_periksa(phone, site)
     watch = Watch(origin=site.origin)
     watch.attach(page)
@@ -142,10 +148,21 @@ def test_forgeries_are_not_valid_offline(phone: BrowserContext, site: Site) -> N
     assert verdict(page)["offline"] is not None
 
 
-def test_a_revocation_made_online_reaches_the_phone_by_delta(phone: BrowserContext,
-                                                             site: Site) -> None:
-    issued = skk(site.env, "issue", "--agency", "lsp-demo", "--name", "Dewi Lestari",
-                 "--job-code", "ME063100", "--level", "3")
+def test_a_revocation_made_online_reaches_the_phone_by_delta(
+    phone: BrowserContext, site: Site
+) -> None:
+    issued = skk(
+        site.env,
+        "issue",
+        "--agency",
+        "lsp-demo",
+        "--name",
+        "Dewi Lestari",
+        "--job-code",
+        "ME063100",
+        "--level",
+        "3",
+    )
     url = issued["url"].replace("HTTP://127.0.0.1", "http://127.0.0.1")
     page = open_periksa(phone, site)
     before = int(page.locator("#offline-status").get_attribute("data-seq") or -1)
@@ -177,7 +194,8 @@ def _tamper(route: Route) -> None:
 
 @pytest.mark.parametrize("kind", ["delta", "full"])
 def test_a_bundle_with_a_bad_signature_is_refused_and_the_old_one_kept(
-        phone: BrowserContext, site: Site, kind: str) -> None:
+    phone: BrowserContext, site: Site, kind: str
+) -> None:
     page = open_periksa(phone, site)
     box = page.locator("#offline-status")
     kept = (box.get_attribute("data-as-of"), box.get_attribute("data-seq"))
@@ -199,8 +217,7 @@ def test_a_bundle_with_a_bad_signature_is_refused_and_the_old_one_kept(
     assert verdict(page) | {"text": ""} == {"status": "valid", "offline": kept[0], "text": ""}
 
 
-def test_data_past_its_maximum_age_never_says_valid(browser: Browser,
-                                                    tmp_path: Path) -> None:
+def test_data_past_its_maximum_age_never_says_valid(browser: Browser, tmp_path: Path) -> None:
     site = _serve(tmp_path, "sqlite", SKK_OFFLINE_MAX_AGE="10")
     served = next(site)
     context = browser.new_context(viewport=PHONE, locale="en-US")
@@ -221,8 +238,9 @@ def test_data_past_its_maximum_age_never_says_valid(browser: Browser,
         next(site, None)
 
 
-def test_without_offline_data_the_phone_says_it_cannot_check(phone: BrowserContext,
-                                                             site: Site) -> None:
+def test_without_offline_data_the_phone_says_it_cannot_check(
+    phone: BrowserContext, site: Site
+) -> None:
     phone.route("**/api/v1/offline/bundle*", lambda route: route.abort())
     page = open_periksa(phone, site, state="failed")
     assert "Coba lagi di tempat yang ada sinyal" in page.locator("#offline-status").inner_text()
@@ -233,8 +251,9 @@ def test_without_offline_data_the_phone_says_it_cannot_check(phone: BrowserConte
     assert "TIDAK DAPAT MEMERIKSA SEKARANG" in verdict(page)["text"]
 
 
-def test_the_gate_log_counts_exports_and_clears_the_days_checks(phone: BrowserContext,
-                                                                site: Site) -> None:
+def test_the_gate_log_counts_exports_and_clears_the_days_checks(
+    phone: BrowserContext, site: Site
+) -> None:
     page = open_periksa(phone, site)
     page.locator("#log-on").check()
     phone.set_offline(True)
@@ -245,7 +264,10 @@ def test_the_gate_log_counts_exports_and_clears_the_days_checks(phone: BrowserCo
     # (wait_for_function would evaluate a string: the page's CSP refuses eval, as it should)
     expect(rows).to_have_count(3, timeout=READY_TIMEOUT_MS)
     assert sorted(rows.nth(i).get_attribute("data-status") for i in range(3)) == [
-        "expired", "revoked", "valid"]
+        "expired",
+        "revoked",
+        "valid",
+    ]
     assert "Pemeriksaan hari ini: 3." in page.locator("#log-counts").inner_text()
     with page.expect_download() as download_info:
         page.locator("#log-export").click()
@@ -262,8 +284,7 @@ def test_the_gate_log_counts_exports_and_clears_the_days_checks(phone: BrowserCo
     expect(rows).to_have_count(0)
 
 
-def test_phones_that_never_opened_periksa_get_the_server_page(browser: Browser,
-                                                              site: Site) -> None:
+def test_phones_that_never_opened_periksa_get_the_server_page(browser: Browser, site: Site) -> None:
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     try:
         page = context.new_page()
@@ -316,9 +337,9 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'vectors.sqlite3'}"
 
 
-def test_chromium_reaches_the_verdicts_python_reaches(phone: BrowserContext, site: Site, app,
-                                                      database, store, service,
-                                                      settings) -> None:
+def test_chromium_reaches_the_verdicts_python_reaches(
+    phone: BrowserContext, site: Site, app, database, store, service, settings
+) -> None:
     """The node parity run again inside Debian's Chromium: its JavaScript engine, its
     WebCrypto (BoringSSL: Ed25519 and P-256 edge cases of Wycheproof), its Unicode tables."""
     vectors = make_vectors(app, store, service, settings.base_url)

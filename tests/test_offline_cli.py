@@ -32,14 +32,38 @@ def skk(env: dict[str, str]):
 def exported(skk, tmp_path: Path) -> dict[str, object]:
     """lsp-contoh with one valid and one revoked credential, a bundle key, an exported bundle."""
     assert skk("init").exit_code == 0
-    assert skk("agency", "add", "lsp-contoh", "--name", "LSP Konstruksi Contoh Nusantara",
-               "--levels", "1-6").exit_code == 0
+    assert (
+        skk(
+            "agency",
+            "add",
+            "lsp-contoh",
+            "--name",
+            "LSP Konstruksi Contoh Nusantara",
+            "--levels",
+            "1-6",
+        ).exit_code
+        == 0
+    )
     assert skk("keys", "generate", "--agency", "lsp-contoh").exit_code == 0
     valid = issue_reference(skk)
-    revoked = as_json(skk("issue", "--agency", "lsp-contoh", "--name", "Budi Santoso",
-                          "--job-code", "ME063100", "--level", "3", "--json"))
-    assert skk("revoke", "--agency", "lsp-contoh", revoked["number"], "--reason",
-               "fraud").exit_code == 0
+    revoked = as_json(
+        skk(
+            "issue",
+            "--agency",
+            "lsp-contoh",
+            "--name",
+            "Budi Santoso",
+            "--job-code",
+            "ME063100",
+            "--level",
+            "3",
+            "--json",
+        )
+    )
+    assert (
+        skk("revoke", "--agency", "lsp-contoh", revoked["number"], "--reason", "fraud").exit_code
+        == 0
+    )
     key = as_json(skk("bundle", "new-key", "--json"))
     path = tmp_path / "site" / "bundle.jws"
     made = as_json(skk("bundle", "export", str(path), "--json"))
@@ -70,8 +94,7 @@ def test_verify_with_a_bundle_needs_no_database(exported, skk, tmp_path: Path) -
     valid = skk("verify", "--bundle", path, exported["valid"]["url"], "--json", **nowhere)
     assert valid.exit_code == 0, valid.output
     body = json.loads(valid.stdout)
-    assert body["status"] == "valid" and body["credential"]["number"] == exported["valid"][
-        "number"]
+    assert body["status"] == "valid" and body["credential"]["number"] == exported["valid"]["number"]
     assert body["offline"]["stale"] is False and body["offline"]["age_seconds"] >= 0
     revoked = skk("verify", "--bundle", path, exported["revoked"]["token"], **nowhere)
     assert revoked.exit_code == 1
@@ -84,15 +107,25 @@ def test_verify_with_a_bundle_needs_no_database(exported, skk, tmp_path: Path) -
 
 def test_verify_with_a_bundle_past_its_expiry_never_says_valid(exported, skk) -> None:
     path = str(exported["path"])
-    later = skk("verify", "--bundle", path, exported["valid"]["token"], "--json",
-                "--at", "2099-01-01")
+    later = skk(
+        "verify", "--bundle", path, exported["valid"]["token"], "--json", "--at", "2099-01-01"
+    )
     assert json.loads(later.stdout)["status"] == "expired"  # --at moves rule 9 only
     today = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
     with pytest.MonkeyPatch.context() as patch:  # eight days on: the 7-day bundle has expired
-        patch.setattr("verifier.cli.base.Runtime.now",
-                      staticmethod(lambda: int(today.timestamp()) + 8 * 86_400))
-        stale = skk("verify", "--bundle", path, exported["valid"]["token"], "--json",
-                    "--at", today.isoformat())
+        patch.setattr(
+            "verifier.cli.base.Runtime.now",
+            staticmethod(lambda: int(today.timestamp()) + 8 * 86_400),
+        )
+        stale = skk(
+            "verify",
+            "--bundle",
+            path,
+            exported["valid"]["token"],
+            "--json",
+            "--at",
+            today.isoformat(),
+        )
     body = json.loads(stale.stdout)
     assert stale.exit_code == 1 and body["status"] == "stale_data" and body["valid"] is False
     assert body["offline"]["stale"] is True and body["credential"] is not None
@@ -117,8 +150,13 @@ def test_unusable_bundles_and_keys_exit_2_with_one_line(exported, skk, tmp_path:
         assert result.exit_code == 2 and result.stdout == "", options
         assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
     (Path(exported["path"]).parent / "keys").mkdir()
-    unpinned = skk("verify", "--bundle", str(path), token,
-                   SKK_KEYS_DIR=str(Path(exported["path"]).parent / "keys"))
+    unpinned = skk(
+        "verify",
+        "--bundle",
+        str(path),
+        token,
+        SKK_KEYS_DIR=str(Path(exported["path"]).parent / "keys"),
+    )
     assert unpinned.exit_code == 2 and "--bundle-keys" in unpinned.stderr
 
 

@@ -62,8 +62,12 @@ def test_javascript_agrees_with_python(vectors: dict[str, Any], tmp_path: Path) 
     assert any(name.endswith("parity.test.mjs") for name in files)
     done = subprocess.run(
         [node, "--test", "--test-reporter=tap", *files],
-        env={**os.environ, "SKK_PARITY_VECTORS": str(path)}, cwd=ROOT,
-        capture_output=True, text=True, timeout=NODE_TIMEOUT, check=False,
+        env={**os.environ, "SKK_PARITY_VECTORS": str(path)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT,
+        check=False,
     )
     report = done.stdout + done.stderr
     assert done.returncode == 0, report[-30_000:]

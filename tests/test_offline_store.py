@@ -23,8 +23,10 @@ SETTINGS = BundleSettings("https://sertifikat.example.id", 7 * DAY, 60)
 
 
 def logged(database: peewee.Database) -> list[tuple[int, str | None, str | None]]:
-    return [(row.seq, row.agency, row.number)
-            for row in OfflineChange.select().order_by(OfflineChange.seq)]
+    return [
+        (row.seq, row.agency, row.number)
+        for row in OfflineChange.select().order_by(OfflineChange.seq)
+    ]
 
 
 def test_every_change_is_numbered_in_its_own_transaction(database, contoh, issue) -> None:
@@ -38,8 +40,11 @@ def test_every_change_is_numbered_in_its_own_transaction(database, contoh, issue
     with pytest.raises(Conflict):  # refused: rolled back, nothing numbered
         revocation.reinstate("lsp-contoh", number, note=None, actor="t", now=NOW + 3)
     registry.retire_key(contoh.kid, NOW + 4)
-    assert logged(database)[2:] == [(3, "lsp-contoh", number), (4, "lsp-contoh", number),
-                                    (5, None, None)]
+    assert logged(database)[2:] == [
+        (3, "lsp-contoh", number),
+        (4, "lsp-contoh", number),
+        (5, None, None),
+    ]
     assert offline_changes.read_counter() == 5
 
 
@@ -66,7 +71,8 @@ def test_concurrent_changes_get_distinct_consecutive_numbers(database, contoh, i
 
 
 def test_a_delta_carries_current_states_and_the_registry_only_when_it_changed(
-        database, contoh, issue, make_agency) -> None:
+    database, contoh, issue, make_agency
+) -> None:
     a, b, c = (issue(number=f"D {i} 2026").credential.number for i in range(3))
     revocation.suspend("lsp-contoh", a, "investigation", note=None, actor="t", now=NOW)
     since = offline_changes.read_counter()
@@ -88,8 +94,7 @@ def test_a_delta_carries_current_states_and_the_registry_only_when_it_changed(
     assert quiet is not None and quiet["revocations"] == [] and "keys" not in quiet
 
 
-def test_only_sequences_this_database_handed_out_get_a_delta(database, contoh,
-                                                             monkeypatch) -> None:
+def test_only_sequences_this_database_handed_out_get_a_delta(database, contoh, monkeypatch) -> None:
     seq = offline_changes.read_counter()
     assert bundle_source.delta_payload(SETTINGS, seq + 1, NOW) is None
     assert bundle_source.delta_payload(SETTINGS, 0, NOW) is not None
@@ -110,8 +115,10 @@ def test_bundle_keys_rotate_and_stay_published_for_one_max_age(database, store) 
     assert bundles.signer(store).kid == first.kid
     assert (store.keys_dir / f"{first.kid}.pem").stat().st_mode & 0o777 == 0o600
     second = bundles.new_key(store, NOW + DAY)
-    assert [(k.kid, k.retired) for k in bundle_keys.list_keys()] == [(first.kid, NOW + DAY),
-                                                                (second.kid, None)]
+    assert [(k.kid, k.retired) for k in bundle_keys.list_keys()] == [
+        (first.kid, NOW + DAY),
+        (second.kid, None),
+    ]
     assert bundles.signer(store).kid == second.kid
     max_age = 7 * DAY
     published = bundle_keys.key_set(NOW + 2 * DAY, max_age)["keys"]
@@ -124,15 +131,17 @@ def test_bundle_keys_rotate_and_stay_published_for_one_max_age(database, store) 
         bundles.signer(elsewhere)
 
 
-def test_the_publisher_reuses_a_bundle_until_the_data_changes(database, contoh, issue,
-                                                              store) -> None:
+def test_the_publisher_reuses_a_bundle_until_the_data_changes(
+    database, contoh, issue, store
+) -> None:
     bundles.new_key(store, NOW - DAY)
     publisher = BundlePublisher(store, SETTINGS)
     first = publisher.full(NOW)
     assert publisher.full(NOW + REUSE_SECONDS - 1) is first
     assert publisher.full(NOW + REUSE_SECONDS).iat == NOW + REUSE_SECONDS
-    revocation.revoke("lsp-contoh", issue().credential.number, "fraud", note=None, actor="t",
-                      now=NOW + 1)
+    revocation.revoke(
+        "lsp-contoh", issue().credential.number, "fraud", note=None, actor="t", now=NOW + 1
+    )
     changed = publisher.full(NOW + REUSE_SECONDS + 1)
     assert changed.seq == first.seq + 1 and changed.iat == NOW + REUSE_SECONDS + 1
     assert gzip.decompress(changed.gzipped) == changed.text

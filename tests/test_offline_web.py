@@ -47,8 +47,7 @@ def test_the_bundle_is_a_signed_gzipped_jwt_no_one_stores(client, contoh, issue,
     assert "Muhammad" not in text and "Muhammad" not in json.dumps(read.revocations, default=str)
 
 
-def test_since_gives_a_delta_or_says_a_full_bundle_is_needed(client, contoh, issue,
-                                                             signer) -> None:
+def test_since_gives_a_delta_or_says_a_full_bundle_is_needed(client, contoh, issue, signer) -> None:
     seq = bundle.read(client.get("/api/v1/offline/bundle").get_data(as_text=True), pinned()).seq
     number = issue().credential.number
     revocation.suspend("lsp-contoh", number, "investigation", note=None, actor="t", now=NOW)
@@ -81,19 +80,26 @@ def test_the_key_set_is_public_and_pinnable(client, signer) -> None:
 
 
 def test_periksa_and_its_scripts_get_the_narrowest_csp_that_works(client) -> None:
-    for path, kind in (("/periksa", "text/html"), ("/sw.js", "text/javascript"),
-                       ("/offline/verify.js", "text/javascript"),
-                       ("/offline/pack.json", "application/json")):
+    for path, kind in (
+        ("/periksa", "text/html"),
+        ("/sw.js", "text/javascript"),
+        ("/offline/verify.js", "text/javascript"),
+        ("/offline/pack.json", "application/json"),
+    ):
         answer = client.get(path)
         assert answer.status_code == 200 and answer.mimetype == kind, path
         policy = answer.headers["Content-Security-Policy"]
         assert SCRIPT_POLICY.search(policy), path
-        directives = {name: sources for name, *sources in
-                      (part.split() for part in policy.split(";"))}
+        directives = {
+            name: sources for name, *sources in (part.split() for part in policy.split(";"))
+        }
         for name in ("script-src", "worker-src", "connect-src"):
             assert directives[name] == ["'self'"], (path, name)  # no inline, no eval, no CDN
-        assert not any("://" in source or source == "*" for sources in directives.values()
-                       for source in sources), path
+        assert not any(
+            "://" in source or source == "*"
+            for sources in directives.values()
+            for source in sources
+        ), path
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
     worker = client.get("/sw.js")
     assert worker.headers["Service-Worker-Allowed"] == "/"
@@ -120,8 +126,10 @@ def test_the_pack_has_the_verify_page_shell_and_every_translation(client) -> Non
     pack = client.get("/offline/pack.json").get_json()
     assert pack["official_domain"] == "sertifikat.example.id"
     assert pack["csp"].startswith("default-src 'none'; style-src 'sha256-")
-    for language, ready in (("id", "Siap untuk pemeriksaan offline"),
-                            ("en", "Ready for offline checks")):
+    for language, ready in (
+        ("id", "Siap untuk pemeriksaan offline"),
+        ("en", "Ready for offline checks"),
+    ):
         texts = pack["languages"][language]
         assert texts["shell"].count("@@verdict@@") == 1
         assert f'<html lang="{language}">' in texts["shell"]

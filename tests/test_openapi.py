@@ -173,8 +173,9 @@ def test_public_responses_match_the_document(client, doc, contoh, issue, make_ag
     _check(doc, client.post(verify, json={"token": 1}), verify, "post")
     _check(doc, client.post(verify, data="x", content_type="text/plain"), verify, "post")
     _check(doc, client.post(verify, json={"token": "x", "nik": "1"}), verify, "post")
-    _check(doc, client.post(verify, data="x" * 20000, content_type="application/json"),
-           verify, "post")
+    _check(
+        doc, client.post(verify, data="x" * 20000, content_type="application/json"), verify, "post"
+    )
     for path in ("/.well-known/jwks.json", "/api/v1/agencies", "/healthz", "/openapi.json"):
         _check(doc, client.get(path), path)
 
@@ -186,21 +187,32 @@ def test_agency_responses_match_the_document(client, doc, contoh):
     issued = client.post(base, json=body, headers=auth)
     _check(doc, issued, base, "post")
     _check(doc, client.post(base, json={**body, "level": 9}, headers=auth), base, "post")
-    _check(doc, client.post(base, json={**body, "number": issued.get_json()["number"]},
-                            headers=auth), base, "post")
+    _check(
+        doc,
+        client.post(base, json={**body, "number": issued.get_json()["number"]}, headers=auth),
+        base,
+        "post",
+    )
     _check(doc, client.post(base, json=body), base, "post")
     _check(doc, client.get(f"{base}?nik={NIK}", headers=auth), base)
-    _check(doc, client.post(f"{base}/search", json={"nik": NIK}, headers=auth),
-           f"{base}/search", "post")
+    _check(
+        doc,
+        client.post(f"{base}/search", json={"nik": NIK}, headers=auth),
+        f"{base}/search",
+        "post",
+    )
     location = issued.headers["Location"]
     one = f"{base}/{{number}}"
     _check(doc, client.get(location, headers=auth), one)
     _check(doc, client.get(f"{base}/none", headers=auth), one)
     _check(doc, client.get(f"{location}/qr.svg", headers=auth), f"{one}/qr.svg")
     _check(doc, client.get(f"{location}/qr.png", headers=auth), f"{one}/qr.png")
-    for action, payload in (("suspend", {"reason": "investigation"}), ("reinstate", None),
-                            ("revoke", {"reason": "fraud", "note": "x"}),
-                            ("suspend", {"reason": "other"})):
+    for action, payload in (
+        ("suspend", {"reason": "investigation"}),
+        ("reinstate", None),
+        ("revoke", {"reason": "fraud", "note": "x"}),
+        ("suspend", {"reason": "other"}),
+    ):
         response = client.post(f"{location}/{action}", json=payload, headers=auth)
         _check(doc, response, f"{one}/{action}", "post")
     _check(doc, client.get("/api/v1/audit", headers=auth), "/api/v1/audit")

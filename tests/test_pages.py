@@ -58,8 +58,9 @@ FORGED = {"id": "PALSU ATAU TIDAK DIKENAL", "en": "FORGED OR UNKNOWN"}
 UNAVAILABLE = {"id": "TIDAK DAPAT MEMERIKSA SEKARANG", "en": "CANNOT CHECK RIGHT NOW"}
 NO_MATCH = {"id": "Tidak ada sertifikat yang cocok", "en": "No certificate matches"}
 _VERDICT_WORD = re.compile(r'<h[12] class="word" id="verdict-word">([^<]*)</h[12]>')
-_URL_ATTRIBUTE = re.compile(r'\b(?:src|href|action|srcset|poster|data)\s*=\s*"([^"]*)"',
-                            re.IGNORECASE)
+_URL_ATTRIBUTE = re.compile(
+    r'\b(?:src|href|action|srcset|poster|data)\s*=\s*"([^"]*)"', re.IGNORECASE
+)
 
 
 def _now() -> int:
@@ -103,8 +104,9 @@ def credential_in(contoh, issue) -> Callable[[str], SignedCredential]:
     def make(state: str) -> SignedCredential:
         now = _now()
         if state == "expired":
-            return issue(now=now - 3600, valid_from=add_years(now - 30 * DAY, -5),
-                         allow_expired=True)
+            return issue(
+                now=now - 3600, valid_from=add_years(now - 30 * DAY, -5), allow_expired=True
+            )
         if state == "not_yet_valid":
             return issue(now=now - 3600, valid_from=now + 10 * DAY)
         signed = issue(now=now - 3600, nik=NIK)
@@ -112,8 +114,9 @@ def credential_in(contoh, issue) -> Callable[[str], SignedCredential]:
         if state == "revoked":
             revocation.revoke("lsp-contoh", number, "misuse", note=None, actor="t", now=now - 60)
         elif state == "suspended":
-            revocation.suspend("lsp-contoh", number, "investigation", note=None, actor="t",
-                               now=now - 60)
+            revocation.suspend(
+                "lsp-contoh", number, "investigation", note=None, actor="t", now=now - 60
+            )
         return signed
 
     return make
@@ -131,8 +134,9 @@ STATES = ["valid", "revoked", "suspended", "expired", "not_yet_valid"]
 
 
 @pytest.mark.parametrize("state", STATES)
-@pytest.mark.parametrize(("language", "how"), [("id", "default"), ("en", "query"),
-                                                ("en", "header"), ("id", "query")])
+@pytest.mark.parametrize(
+    ("language", "how"), [("id", "default"), ("en", "query"), ("en", "header"), ("id", "query")]
+)
 def test_each_state_shows_its_verdict_word(client, credential_in, state, language, how):
     signed = credential_in(state)
     kwargs = {} if how == "default" else _language_kwargs(language, how)
@@ -144,8 +148,14 @@ def test_each_state_shows_its_verdict_word(client, credential_in, state, languag
     assert f'<html lang="{language}">' in body
     other = "en" if language == "id" else "id"
     assert WORDS[state][other] not in body
-    for shown in (HOLDER, "Operator Wheel Excavator", "ME063100", AGENCY_NAME,
-                  signed.credential.number, "WIB"):
+    for shown in (
+        HOLDER,
+        "Operator Wheel Excavator",
+        "ME063100",
+        AGENCY_NAME,
+        signed.credential.number,
+        "WIB",
+    ):
         assert shown in body
 
 
@@ -171,8 +181,9 @@ def test_english_dates_and_level_words(client, signed):
 def test_revoked_and_suspended_pages_give_the_public_reason(client, credential_in):
     revoked = _body(client.get(_path(credential_in("revoked").token)))
     assert "dipinjamkan atau disewakan" in revoked and "Jangan izinkan pekerja" in revoked
-    suspended = _body(client.get(_path(credential_in("suspended").token),
-                                 query_string={"lang": "en"}))
+    suspended = _body(
+        client.get(_path(credential_in("suspended").token), query_string={"lang": "en"})
+    )
     assert "under investigation" in suspended and "suspension is lifted" in suspended
 
 
@@ -252,8 +263,8 @@ def test_page_is_small_self_contained_and_scriptless(client, credential_in, stat
 def test_inline_style_is_allowed_by_its_hash_not_unsafe_inline(client, database, path):
     response = client.get(path)
     policy = dict(
-        directive.strip().split(" ", 1) for directive in
-        response.headers["Content-Security-Policy"].split(";")
+        directive.strip().split(" ", 1)
+        for directive in response.headers["Content-Security-Policy"].split(";")
     )
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
     styles = re.findall(r"<style>(.*?)</style>", response.get_data(as_text=True), re.DOTALL)
@@ -387,8 +398,9 @@ def test_manual_check_folds_unicode_forms(client, contoh, issue):
 @pytest.mark.parametrize("state", ["revoked", "suspended", "expired"])
 def test_manual_check_shows_other_states(client, credential_in, state):
     signed = credential_in(state)
-    response = _check(client, "lsp-contoh", signed.credential.number, HOLDER,
-                      query_string={"lang": "en"})
+    response = _check(
+        client, "lsp-contoh", signed.credential.number, HOLDER, query_string={"lang": "en"}
+    )
     assert verdict_word(response) == WORDS[state]["en"]
 
 
@@ -429,8 +441,15 @@ def test_wrong_name_and_wrong_number_look_the_same(client, signed):
 
 @pytest.mark.parametrize(
     ("agency", "number"),
-    [("lsp-lain", None), ("", None), ("lsp-contoh", "not a number!"), ("lsp-contoh", "x" * 200),
-     ("lsp-\x00contoh", None), ("lsp-contoh\x00", "\x00"), ("L" * 500, None)],
+    [
+        ("lsp-lain", None),
+        ("", None),
+        ("lsp-contoh", "not a number!"),
+        ("lsp-contoh", "x" * 200),
+        ("lsp-\x00contoh", None),
+        ("lsp-contoh\x00", "\x00"),
+        ("L" * 500, None),
+    ],
 )
 def test_manual_check_other_misses_are_neutral_or_incomplete(client, signed, agency, number):
     response = _check(client, agency, number or signed.credential.number, HOLDER)
@@ -459,18 +478,25 @@ def test_manual_check_is_rate_limited(client, signed):
 def test_forty_exact_matches_from_one_address_all_succeed(client, signed):
     # A site office behind one NAT checks its crew: matches spend the generous limit only.
     for _ in range(40):
-        response = _check(client, "lsp-contoh", signed.credential.number, HOLDER,
-                          address="10.7.7.20")
+        response = _check(
+            client, "lsp-contoh", signed.credential.number, HOLDER, address="10.7.7.20"
+        )
         assert response.status_code == 200 and has_verdict(_body(response))
     # The strict miss limit is untouched: ten misses are still answered.
     for _ in range(10):
-        assert _check(client, "lsp-contoh", "TEBAK 1", "Tebakan",
-                      address="10.7.7.20").status_code == 200
+        assert (
+            _check(client, "lsp-contoh", "TEBAK 1", "Tebakan", address="10.7.7.20").status_code
+            == 200
+        )
 
 
 def test_a_miss_enumeration_run_is_stopped(client, signed):
-    answered = [_check(client, "lsp-contoh", f"SI013013 1 {index:08d} 2026", HOLDER,
-                       address="10.7.7.21").status_code for index in range(30)]
+    answered = [
+        _check(
+            client, "lsp-contoh", f"SI013013 1 {index:08d} 2026", HOLDER, address="10.7.7.21"
+        ).status_code
+        for index in range(30)
+    ]
     assert answered == [200] * 10 + [429] * 20
     # Once the misses are spent, a true match is refused too: a 429 must never mean "miss".
     refused = _check(client, "lsp-contoh", signed.credential.number, HOLDER, address="10.7.7.21")
@@ -481,24 +507,39 @@ def test_the_manual_check_limits_reset(database, env, signed, monkeypatch):
     from verifier.web import limit_stores
 
     clock = {"now": time.time()}
-    monkeypatch.setattr(limit_stores, "time", type("Clock", (), {
-        "time": staticmethod(lambda: clock["now"])}))
-    client = create_app({**env, "TESTING": True, "SKK_RATELIMIT_MANUAL_CHECK": "2 per minute",
-                         "SKK_RATELIMIT_MANUAL_CHECK_MATCH": "3 per minute"}).test_client()
+    monkeypatch.setattr(
+        limit_stores, "time", type("Clock", (), {"time": staticmethod(lambda: clock["now"])})
+    )
+    client = create_app(
+        {
+            **env,
+            "TESTING": True,
+            "SKK_RATELIMIT_MANUAL_CHECK": "2 per minute",
+            "SKK_RATELIMIT_MANUAL_CHECK_MATCH": "3 per minute",
+        }
+    ).test_client()
     number = signed.credential.number
     assert [_check(client, "lsp-contoh", "TEBAK", "X").status_code for _ in range(3)] == [
-        200, 200, 429]
+        200,
+        200,
+        429,
+    ]
     clock["now"] += 61
     assert [_check(client, "lsp-contoh", number, HOLDER).status_code for _ in range(4)] == [
-        200, 200, 200, 429]
+        200,
+        200,
+        200,
+        429,
+    ]
     clock["now"] += 61
     assert _check(client, "lsp-contoh", number, HOLDER).status_code == 200
     assert _check(client, "lsp-contoh", "TEBAK", "X").status_code == 200
 
 
 def test_manual_check_keeps_the_chosen_language(client, signed):
-    response = _check(client, "lsp-contoh", signed.credential.number, HOLDER,
-                      query_string={"lang": "en"})
+    response = _check(
+        client, "lsp-contoh", signed.credential.number, HOLDER, query_string={"lang": "en"}
+    )
     body = _body(response)
     assert '<html lang="en">' in body and 'action="/cek?lang=en"' in body
 
@@ -547,15 +588,17 @@ def test_privacy_notice_names_the_configured_contact(database, env):
 
 
 def test_query_language_beats_accept_language(client, signed):
-    response = client.get(_path(signed.token), query_string={"lang": "id"},
-                          headers={"Accept-Language": "en"})
+    response = client.get(
+        _path(signed.token), query_string={"lang": "id"}, headers={"Accept-Language": "en"}
+    )
     assert verdict_word(response) == "SAH / BERLAKU"
     assert 'href="?lang=en"' in _body(response)
 
 
 def test_unknown_language_falls_back_to_indonesian(client, signed):
-    response = client.get(_path(signed.token), query_string={"lang": "fr"},
-                          headers={"Accept-Language": "fr, de"})
+    response = client.get(
+        _path(signed.token), query_string={"lang": "fr"}, headers={"Accept-Language": "fr, de"}
+    )
     assert verdict_word(response) == "SAH / BERLAKU"
 
 
@@ -598,8 +641,9 @@ def _assert_unavailable(response, language: str = "id") -> None:
 @pytest.fixture
 def unreachable_postgres_app(env):
     """An app whose PostgreSQL server refuses connections (nothing listens on port 9)."""
-    return create_app({**env, "SKK_DATABASE_URL": "postgresql://skk:x@127.0.0.1:9/skk",
-                       "TESTING": True})
+    return create_app(
+        {**env, "SKK_DATABASE_URL": "postgresql://skk:x@127.0.0.1:9/skk", "TESTING": True}
+    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -675,9 +719,17 @@ def test_moment_beyond_year_9999_falls_back_to_iso(app):
     assert near.iso == "2030-05-15T17:30:00Z"
 
 
-@pytest.mark.parametrize(("level", "group"), [(1, "operator"), (3, "operator"),
-                                              (4, "technician"), (6, "technician"),
-                                              (7, "expert"), (9, "expert")])
+@pytest.mark.parametrize(
+    ("level", "group"),
+    [
+        (1, "operator"),
+        (3, "operator"),
+        (4, "technician"),
+        (6, "technician"),
+        (7, "expert"),
+        (9, "expert"),
+    ],
+)
 def test_level_groups(level, group):
     assert level_group(level) == group
 
@@ -692,6 +744,7 @@ def _po(language: str):
 
 def _messages(catalog) -> dict[Any, Any]:
     """msgid -> msgstr; plural entries as tuples (read_mo gives lists)."""
+
     def frozen(value: Any) -> Any:
         return value if isinstance(value, str) else tuple(value)
 

@@ -40,8 +40,9 @@ PROPERTY = settings(
 #: Statuses that exist only after rule 4: the signature verified against a registered key.
 SIGNATURE_VERIFIED = SHOWS_CREDENTIAL | {Status.KEY_REVOKED, Status.LEVEL_NOT_AUTHORIZED}
 #: What a payload that decodes to some other token may verify as: never anything signed.
-UNSIGNED = frozenset({Status.MALFORMED, Status.UNKNOWN_ISSUER, Status.UNKNOWN_KEY,
-                      Status.BAD_SIGNATURE})
+UNSIGNED = frozenset(
+    {Status.MALFORMED, Status.UNKNOWN_ISSUER, Status.UNKNOWN_KEY, Status.BAD_SIGNATURE}
+)
 # Ed25519 group order (RFC 8032 §5.1) and the P-256 order (SEC 2 §2.4.2).
 ED25519_L = 2**252 + 27742317777372353535851937790883648493
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -66,29 +67,32 @@ def _one_mutation(draw: DrawFn, data: bytes) -> bytes:
     bounds = _segment_bounds(data)
     start, end = draw(st.sampled_from(bounds))
     at = draw(st.integers(start, max(start, end - 1))) if data else 0
-    kind = draw(st.sampled_from(
-        ["flip", "replace", "insert", "delete", "case", "pad", "dot", "truncate", "swap"]))
+    kind = draw(
+        st.sampled_from(
+            ["flip", "replace", "insert", "delete", "case", "pad", "dot", "truncate", "swap"]
+        )
+    )
     event(f"mutation {kind}")
     inside = at < len(data)  # an empty last segment ("a.b.") has no byte to change
     if kind == "flip" and inside:
         bit = draw(st.integers(0, 7))
-        return data[:at] + bytes([data[at] ^ (1 << bit)]) + data[at + 1:]
+        return data[:at] + bytes([data[at] ^ (1 << bit)]) + data[at + 1 :]
     if kind == "replace" and inside:
-        return data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1:]
+        return data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1 :]
     if kind == "insert":
         return data[:at] + draw(st.binary(min_size=1, max_size=4)) + data[at:]
     if kind == "delete":
-        return data[:at] + data[at + draw(st.integers(1, 4)):]
+        return data[:at] + data[at + draw(st.integers(1, 4)) :]
     if kind == "case" and inside:
-        return data[:at] + data[at:at + 1].swapcase() + data[at + 1:]
+        return data[:at] + data[at : at + 1].swapcase() + data[at + 1 :]
     if kind == "pad":
         return data[:end] + draw(st.sampled_from([b"=", b"==", b"%3D", b" ", b"\n"])) + data[end:]
     if kind == "dot":
-        return data[:at] + draw(st.sampled_from([b".", b"", b".."])) + data[at + 1:]
+        return data[:at] + draw(st.sampled_from([b".", b"", b".."])) + data[at + 1 :]
     if kind == "truncate":
         return data[:at]
     # swap two neighbouring bytes (a transposition, as a person copying a token would make)
-    return data[:at] + data[at + 1:at + 2] + data[at:at + 1] + data[at + 2:]
+    return data[:at] + data[at + 1 : at + 2] + data[at : at + 1] + data[at + 2 :]
 
 
 @st.composite
@@ -149,7 +153,9 @@ def check_token_mutation(service: VerificationService, original: str, text: str)
         extracted = links.extract_token(text)
         signed, received = jws.parse(original), jws.parse(extracted)
         assert (received.signing_input, received.signature) == (
-            signed.signing_input, signed.signature), f"{text!r} verified with other bytes"
+            signed.signing_input,
+            signed.signature,
+        ), f"{text!r} verified with other bytes"
         assert extracted == original
         assert result.status is Status.VALID
     return result.status
@@ -215,10 +221,10 @@ def _all_single_changes(token: str) -> list[str]:
     changed = set()
     for at in range(len(data)):
         for bit in range(8):
-            changed.add(data[:at] + bytes([data[at] ^ (1 << bit)]) + data[at + 1:])
-        changed.add(data[:at] + data[at + 1:])
-        changed.add(data[:at] + data[at:at + 1].swapcase() + data[at + 1:])
-        changed.add(data[:at] + data[at + 1:at + 2] + data[at:at + 1] + data[at + 2:])
+            changed.add(data[:at] + bytes([data[at] ^ (1 << bit)]) + data[at + 1 :])
+        changed.add(data[:at] + data[at + 1 :])
+        changed.add(data[:at] + data[at : at + 1].swapcase() + data[at + 1 :])
+        changed.add(data[:at] + data[at + 1 : at + 2] + data[at : at + 1] + data[at + 2 :])
     for _, end in _segment_bounds(data):
         for pad in (b"=", b"=="):
             changed.add(data[:end] + pad + data[end:])
@@ -276,12 +282,14 @@ def test_every_single_digit_change_of_a_payload_fails_cleanly(
     outcomes: dict[str, int] = {}
     for at in range(len(payload)):
         for digit in "0123456789":
-            for damaged in (payload[:at] + digit + payload[at + 1:],
-                            payload[:at] + digit + payload[at:]):
+            for damaged in (
+                payload[:at] + digit + payload[at + 1 :],
+                payload[:at] + digit + payload[at:],
+            ):
                 if damaged != payload:
                     outcome = check_payload_mutation(service, token, damaged)
                     outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        outcome = check_payload_mutation(service, token, payload[:at] + payload[at + 1:])
+        outcome = check_payload_mutation(service, token, payload[:at] + payload[at + 1 :])
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert "original token" not in outcomes
     assert outcomes["malformed payload"] > 0.99 * sum(outcomes.values())
@@ -290,8 +298,9 @@ def test_every_single_digit_change_of_a_payload_fails_cleanly(
 # --- signature malleability --------------------------------------------------------------------
 
 
-def _with_signature(token: str, transform: Callable[[int, int], tuple[int, int]],
-                    little: bool) -> str:
+def _with_signature(
+    token: str, transform: Callable[[int, int], tuple[int, int]], little: bool
+) -> str:
     """The token with its signature halves (R, S or r, s) replaced by ``transform``."""
     head, _, sig_b64 = token.rpartition(".")
     signature = jws.b64url_decode(sig_b64)
@@ -358,7 +367,9 @@ def test_control_characters_in_a_note_are_refused_by_name(issued_number, note) -
     with pytest.raises(InvalidInput) as refused:
         revocation.suspend("lsp-contoh", issued_number, "other", note=note, actor="t", now=NOW)
     assert (refused.value.field, refused.value.message) == (
-        "note", "note must not contain control characters")
+        "note",
+        "note must not contain control characters",
+    )
     assert revocation.history("lsp-contoh", issued_number) == []  # nothing half-written
 
 
@@ -368,8 +379,9 @@ def test_a_multi_line_note_is_kept(issued_number) -> None:
     assert revocation.history("lsp-contoh", issued_number)[0]["note"] == note
 
 
-_HOSTILE_TEXT = st.text(st.characters(codec="utf-8") | st.sampled_from("\x00\x1f\x7f\x85 "),
-                        max_size=60)
+_HOSTILE_TEXT = st.text(
+    st.characters(codec="utf-8") | st.sampled_from("\x00\x1f\x7f\x85 "), max_size=60
+)
 
 
 @PROPERTY
@@ -380,8 +392,9 @@ def test_any_number_or_note_gets_a_result_or_a_named_refusal(issued_number, numb
         lambda: records.get_record("lsp-contoh", number),
         lambda: revocation.history("lsp-contoh", number),
         lambda: revocation.suspend("lsp-contoh", number, "other", note=note, actor="t", now=NOW),
-        lambda: revocation.suspend("lsp-contoh", issued_number, "other", note=note, actor="t",
-                                   now=NOW),
+        lambda: revocation.suspend(
+            "lsp-contoh", issued_number, "other", note=note, actor="t", now=NOW
+        ),
     ):
         try:
             call()

@@ -24,8 +24,15 @@ NUMBER = "ME063100 3 48213377 2026"
 
 
 def _session(name: str, *, last_seen_at: int, expires_at: int) -> None:
-    StaffSession.create(id_hash=name * 64, user=None, stage="anonymous", data="{}",
-                        created_at=last_seen_at, last_seen_at=last_seen_at, expires_at=expires_at)
+    StaffSession.create(
+        id_hash=name * 64,
+        user=None,
+        stage="anonymous",
+        data="{}",
+        created_at=last_seen_at,
+        last_seen_at=last_seen_at,
+        expires_at=expires_at,
+    )
 
 
 def _rows(now: int) -> None:
@@ -39,17 +46,29 @@ def _rows(now: int) -> None:
     _session("c", last_seen_at=now - 60, expires_at=now + 60)
     kept = idempotency.KEEP_SECONDS
     for key, age in (("old", kept + 1), ("young", kept - 1)):
-        IdempotencyRecord.create(scope="apikey:1", key=key, fingerprint="f" * 64, status_code=201,
-                                 response_body="{}", created_at=now - age)
+        IdempotencyRecord.create(
+            scope="apikey:1",
+            key=key,
+            fingerprint="f" * 64,
+            status_code=201,
+            response_body="{}",
+            created_at=now - age,
+        )
 
 
 def test_prune_deletes_what_has_had_its_time_and_keeps_the_rest(make_agency) -> None:
     make_agency()
     _rows(NOW)
     deleted = pruning.prune(NOW)
-    assert deleted == {"rate_counter": 1, "nik_miss": 1, "staff_session": 2,
-                       "cohort_import": 0, "webhook_message": 0, "project": 0,
-                       "idempotency_record": 1}
+    assert deleted == {
+        "rate_counter": 1,
+        "nik_miss": 1,
+        "staff_session": 2,
+        "cohort_import": 0,
+        "webhook_message": 0,
+        "project": 0,
+        "idempotency_record": 1,
+    }
     assert [row.name for row in RateCounter.select()] == ["running"]
     assert [row.at for row in NikMiss.select()] == [NOW - nik_match.WINDOW_SECONDS + 1]
     assert [row.id_hash for row in StaffSession.select()] == ["c" * 64]

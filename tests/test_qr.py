@@ -466,7 +466,9 @@ def test_credential_url_upper_cases_scheme_and_host_only() -> None:
     token = make_token()
     payload = qr_payload.encode_payload(token)
     assert links.credential_url(BASE_URL, token) == f"HTTPS://SERTIFIKAT.EXAMPLE.ID/V/{payload}"
-    assert links.credential_url("http://127.0.0.1:8000", token) == f"HTTP://127.0.0.1:8000/V/{payload}"
+    assert (
+        links.credential_url("http://127.0.0.1:8000", token) == f"HTTP://127.0.0.1:8000/V/{payload}"
+    )
     assert links.credential_url("https://x.id/skk/", token) == f"HTTPS://X.ID/skk/V/{payload}"
 
 

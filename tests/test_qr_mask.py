@@ -26,12 +26,17 @@ def test_make_qr_is_segnos_own_symbol_with_its_automatic_mask() -> None:
     for _ in range(64):
         url = prefix + "".join(rng.choice("0123456789") for _ in range(rng.randint(300, 420)))
         expected = segno.make(
-            [(prefix, consts.MODE_ALPHANUMERIC), (url[len(prefix):], consts.MODE_NUMERIC)],
-            error="q", boost_error=False, micro=False,
+            [(prefix, consts.MODE_ALPHANUMERIC), (url[len(prefix) :], consts.MODE_NUMERIC)],
+            error="q",
+            boost_error=False,
+            micro=False,
         )
         ours = render.make_qr(url)
         assert (ours.mask, ours.version, ours.matrix) == (
-            expected.mask, expected.version, expected.matrix)
+            expected.mask,
+            expected.version,
+            expected.matrix,
+        )
         assert render.qr_svg(url).encode() == segno_svg(expected)
         masks.add(ours.mask)
     assert masks == set(range(8))  # every mask won at least once: no branch left untested
@@ -41,8 +46,13 @@ def test_make_qr_is_segnos_own_symbol_with_its_automatic_mask() -> None:
 @given(
     length=st.integers(min_value=1, max_value=1200),
     seed=st.integers(min_value=0, max_value=2**32),
-    alphabet=st.sampled_from(["0123456789", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:",
-                              "abcdefghijklmnopqrstuvwxyz0123456789/"]),
+    alphabet=st.sampled_from(
+        [
+            "0123456789",
+            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:",
+            "abcdefghijklmnopqrstuvwxyz0123456789/",
+        ]
+    ),
     level=st.sampled_from("lmqh"),
 )
 def test_mask_choice_matches_segno_at_every_level_and_size(
@@ -63,8 +73,9 @@ def test_mask_choice_matches_segno_at_every_level_and_size(
 @given(
     version=st.integers(min_value=1, max_value=12),
     seed=st.integers(min_value=0, max_value=2**32),
-    pieces=st.lists(st.sampled_from(["1011101", "0000", "1111", "10", "0", "1"]), min_size=1,
-                    max_size=12),
+    pieces=st.lists(
+        st.sampled_from(["1011101", "0000", "1111", "10", "0", "1"]), min_size=1, max_size=12
+    ),
 )
 def test_penalty_is_segnos_on_any_modules(version: int, seed: int, pieces: list[str]) -> None:
     """Scored on modules built from finder-like runs, overlaps and long runs, where the counting

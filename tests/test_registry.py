@@ -27,8 +27,7 @@ def test_generated_key_retires_previous_and_only_active_signs(contoh, make_key) 
 
 def test_imported_key_never_signs_and_keeps_active_generated_key(contoh) -> None:
     external = keys.generate_signing_key().verifying_key()
-    imported = registry.add_key("lsp-contoh", external, origin="imported", not_before=None,
-                                now=NOW)
+    imported = registry.add_key("lsp-contoh", external, origin="imported", not_before=None, now=NOW)
     assert imported.is_signing_key is False and imported.state == "active"
     assert registry.signing_key_of("lsp-contoh").kid == contoh.kid
 

@@ -26,8 +26,12 @@ def act(action: str, number: str, reason: str = "fraud", at: int = NOW, note: st
 def test_revoke_records_state_and_history(number, database) -> None:
     change = act("revoke", number, note="bukti palsu")
     assert change.to_dict() == {
-        "agency": "lsp-contoh", "number": number, "status": "revoked",
-        "at": "2026-01-15T00:00:00Z", "reason": "fraud", "changed": True,
+        "agency": "lsp-contoh",
+        "number": number,
+        "status": "revoked",
+        "at": "2026-01-15T00:00:00Z",
+        "reason": "fraud",
+        "changed": True,
     }
     assert revocation.lookup("lsp-contoh", number).status == "revoked"
     [event] = revocation.history("lsp-contoh")
@@ -63,7 +67,9 @@ def test_reinstate_lifts_suspension_and_removes_record(number, database) -> None
     assert revocation.lookup("lsp-contoh", number) is None
     assert act("reinstate", number).changed is False
     assert [e["action"] for e in revocation.history("lsp-contoh", number)] == [
-        "suspend", "reinstate"]
+        "suspend",
+        "reinstate",
+    ]
 
 
 def test_repeated_reinstate_keeps_the_time_of_the_first(number) -> None:

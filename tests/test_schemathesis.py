@@ -60,8 +60,12 @@ def seeded(contoh, issue, store, env: dict[str, str]) -> dict[str, Any]:
     projects.add_owner("pupr-tol", "Ditjen Bina Marga", NOW)
     owner_key = apikeys.create_for_owner("pupr-tol", NOW)["api_key"]
     app = create_app({**env, **_NO_LIMITS, "TESTING": True})
-    return {"app": app, "api_key": api_key, "owner_key": owner_key,
-            "number": issued.credential.number}
+    return {
+        "app": app,
+        "api_key": api_key,
+        "owner_key": owner_key,
+        "number": issued.credential.number,
+    }
 
 
 def test_the_tested_document_is_the_one_served(seeded: dict[str, Any]) -> None:
@@ -132,10 +136,14 @@ def test_answers_about_a_real_credential_conform(seeded: dict[str, Any]) -> None
     ]
     for path, method, body, status in calls:
         operation = schema[path][method]
-        case = operation.Case(path_parameters={"number": number}, headers=auth,
-                              **({} if body is None else {"body": body}))
-        response = case.call_and_validate(app=seeded["app"], headers=auth,
-                                          excluded_checks=[positive_data_acceptance])
+        case = operation.Case(
+            path_parameters={"number": number},
+            headers=auth,
+            **({} if body is None else {"body": body}),
+        )
+        response = case.call_and_validate(
+            app=seeded["app"], headers=auth, excluded_checks=[positive_data_acceptance]
+        )
         assert response.status_code == status, f"{method} {path}"
     audit = schema["/api/v1/audit"]["GET"].Case(query={"number": number}, headers=auth)
     events = audit.call_and_validate(app=seeded["app"], headers=auth).json()["events"]

@@ -68,16 +68,24 @@ def _private_pems(store: PrivateKeyStore, kids: list[str]) -> list[bytes]:
     pems = []
     for kid in kids:
         key = store.load(kid)._key  # the test looks inside on purpose
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         pems.append(b"".join(pem.splitlines()[1:-1]))
     return pems
 
 
 @pytest.fixture
 def session(
-    database: peewee.Database, settings: Settings, store: PrivateKeyStore, make_agency,
-    make_key, app, caplog: pytest.LogCaptureFixture,
+    database: peewee.Database,
+    settings: Settings,
+    store: PrivateKeyStore,
+    make_agency,
+    make_key,
+    app,
+    caplog: pytest.LogCaptureFixture,
 ) -> Session:
     """Run every flow that handles a secret; record answers, logs and refusals."""
     caplog.set_level(logging.DEBUG)
@@ -101,8 +109,10 @@ def session(
         answers.append(client.get(path, headers=headers or auth))
         return answers[-1]
 
-    issued = post("/api/v1/credentials", {"holder_name": "Rina Marlina", "job_code": "ME063100",
-                                          "level": 3, "nik": NIK})
+    issued = post(
+        "/api/v1/credentials",
+        {"holder_name": "Rina Marlina", "job_code": "ME063100", "level": 3, "nik": NIK},
+    )
     assert issued.status_code == 201, issued.get_data(as_text=True)
     token, number = issued.get_json()["token"], issued.get_json()["number"]
     assert post("/api/v1/verify", {"token": token, "nik": NIK}).get_json()["nik_match"] is True
@@ -113,10 +123,25 @@ def session(
     # A NIK typed where a number, a note or a NIK of the wrong shape goes.
     assert get(f"/api/v1/credentials/{NIK}").status_code == 404
     assert post(f"/api/v1/credentials/{NIK}/revoke", {"reason": "fraud"}).status_code == 404
-    assert post(f"/api/v1/credentials/{quote(number)}/suspend",
-                {"reason": "investigation", "note": f"NIK {NIK}"}).status_code == 422
-    assert post("/api/v1/credentials", {"holder_name": "Rina Marlina", "job_code": "ME063100",
-                                        "level": 3, "nik": BAD_PROVINCE_NIK}).status_code == 422
+    assert (
+        post(
+            f"/api/v1/credentials/{quote(number)}/suspend",
+            {"reason": "investigation", "note": f"NIK {NIK}"},
+        ).status_code
+        == 422
+    )
+    assert (
+        post(
+            "/api/v1/credentials",
+            {
+                "holder_name": "Rina Marlina",
+                "job_code": "ME063100",
+                "level": 3,
+                "nik": BAD_PROVINCE_NIK,
+            },
+        ).status_code
+        == 422
+    )
     assert post("/api/v1/verify", {"token": token, NIK: True}).status_code == 400
     # API keys misused: a wrong secret for a real id, a revoked key, the secret alone.
     wrong = api_key[:-4] + ("AAAA" if not api_key.endswith("AAAA") else "BBBB")
@@ -131,18 +156,23 @@ def session(
     result.answers = [_text(answer) for answer in answers]
     result.records_seen = len(caplog.records)
     result.log = "\n".join(
-        f"{record.getMessage()} {record.exc_text or ''}" for record in caplog.records
+        f"{record.getMessage()} {record.exc_text or ''}"
+        for record in caplog.records
         if not (record.name == "peewee" and record.levelno == logging.DEBUG)
     )
     return result
 
 
 def _cohort_with_nik(settings: Settings, store: PrivateKeyStore) -> None:
-    data = ("nama;nik;kode_jabatan;jenjang\n"
-            f"Budi Santoso;'{COHORT_NIK};ME063100;3\n").encode()
+    data = (f"nama;nik;kode_jabatan;jenjang\nBudi Santoso;'{COHORT_NIK};ME063100;3\n").encode()
     agency = registry.get_agency("lsp-contoh")
-    prepared = cohort.prepare(read_cohort(data), agency, keyring.signer(store, "lsp-contoh"),
-                              pepper=settings.nik_pepper, now=NOW)
+    prepared = cohort.prepare(
+        read_cohort(data),
+        agency,
+        keyring.signer(store, "lsp-contoh"),
+        pepper=settings.nik_pepper,
+        now=NOW,
+    )
     cohort.commit(prepared)
     assert prepared.issued == 1
 
@@ -154,8 +184,9 @@ def _core_refusals(number: str) -> list[str]:
         lambda: records.get_token("lsp-contoh", f" {NIK} "),
         lambda: revocation.revoke("lsp-contoh", NIK, "fraud", note=None, actor="t", now=NOW),
         lambda: revocation.reinstate("lsp-contoh", NIK, note=None, actor="t", now=NOW),
-        lambda: revocation.suspend("lsp-contoh", number, "other", note=f"x{NIK}", actor="t",
-                                   now=NOW),
+        lambda: revocation.suspend(
+            "lsp-contoh", number, "other", note=f"x{NIK}", actor="t", now=NOW
+        ),
         lambda: revocation.suspend("lsp-contoh", number, "other", note=None, actor="t", now=NOW),
         lambda: records.find_by_nik("lsp-contoh", BAD_PROVINCE_NIK, "test pepper"),
     ]
@@ -191,12 +222,17 @@ def test_no_table_holds_a_nik_an_api_secret_a_private_key_or_the_passphrase(
 ) -> None:
     stored = _stored_text(session.database)
     assert any(NIK not in text and len(text) > 0 for text in stored.values())
-    secrets = {"NIK": NIK, "cohort NIK": COHORT_NIK, "other NIK": OTHER_NIK,
-               "passphrase": session.settings.key_passphrase or "",
-               "pepper": session.settings.nik_pepper or ""}
+    secrets = {
+        "NIK": NIK,
+        "cohort NIK": COHORT_NIK,
+        "other NIK": OTHER_NIK,
+        "passphrase": session.settings.key_passphrase or "",
+        "pepper": session.settings.nik_pepper or "",
+    }
     secrets.update({f"API secret {i}": s for i, s in enumerate(session.api_secrets)})
-    secrets.update({f"private key {i}": pem[:40].decode() for i, pem in
-                    enumerate(session.private_pems)})
+    secrets.update(
+        {f"private key {i}": pem[:40].decode() for i, pem in enumerate(session.private_pems)}
+    )
     for place, text in stored.items():
         for name, secret in secrets.items():
             assert secret and secret not in text, f"{place} holds the {name}"
@@ -237,8 +273,15 @@ def test_private_key_files_are_encrypted_pkcs8_0600_in_a_0700_folder(session: Se
 
 def test_logs_hold_no_secret(session: Session) -> None:
     assert session.records_seen > 50  # logging was captured, so the search means something
-    for secret in [NIK, COHORT_NIK, OTHER_NIK, BAD_PROVINCE_NIK, *session.api_secrets,
-                   session.settings.key_passphrase or "", session.settings.nik_pepper or ""]:
+    for secret in [
+        NIK,
+        COHORT_NIK,
+        OTHER_NIK,
+        BAD_PROVINCE_NIK,
+        *session.api_secrets,
+        session.settings.key_passphrase or "",
+        session.settings.nik_pepper or "",
+    ]:
         assert secret not in session.log
 
 
@@ -255,8 +298,14 @@ def test_query_parameter_log_is_off_in_a_configured_process(database, env: dict[
         "create_app(); RedactingLogger(Config())\n"
         "sys.stdout.write(str(logging.getLogger('peewee').isEnabledFor(logging.DEBUG)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "False"
 

@@ -34,8 +34,12 @@ PROBE_PREFIX = "_probe_escape"
 
 
 def _guarded_files() -> list[Path]:
-    return sorted(path for folder in GUARDED for path in (ROOT / folder).rglob("*.py")
-                  if not path.name.startswith(PROBE_PREFIX))
+    return sorted(
+        path
+        for folder in GUARDED
+        for path in (ROOT / folder).rglob("*.py")
+        if not path.name.startswith(PROBE_PREFIX)
+    )
 
 
 def _path_problem(value: str) -> str | None:
@@ -58,8 +62,11 @@ def _path_strings(node: ast.AST) -> list[str]:
         candidates = [node.left, node.right]
     else:
         return []
-    return [arg.value for arg in candidates
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+    return [
+        arg.value
+        for arg in candidates
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+    ]
 
 
 def _escapes(node: ast.AST, depth: int) -> str | None:
@@ -68,9 +75,14 @@ def _escapes(node: ast.AST, depth: int) -> str | None:
         problem = _path_problem(value)
         if problem is not None:
             return problem
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
-            and node.value.attr == "parents" and isinstance(node.slice, ast.Constant) \
-            and isinstance(node.slice.value, int) and node.slice.value > depth:
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "parents"
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, int)
+        and node.slice.value > depth
+    ):
         return f"parents[{node.slice.value}] is above the repository"
     if isinstance(node, ast.Attribute) and node.attr == "parent":
         chain, inner = 0, node
@@ -121,9 +133,12 @@ def test_the_guard_sees_each_way_out(tmp_path: Path, source: str) -> None:
 
 
 def test_reading_inside_the_repository_passes_the_guard() -> None:
-    for source in ('Path(__file__).resolve().parent / "data" / "x.csv"',
-                   'Path(__file__).resolve().parents[1] / "gunicorn.conf.py"',
-                   'Path("/usr/bin/chromium")', 'Path("/proc/self/status")'):
+    for source in (
+        'Path(__file__).resolve().parent / "data" / "x.csv"',
+        'Path(__file__).resolve().parents[1] / "gunicorn.conf.py"',
+        'Path("/usr/bin/chromium")',
+        'Path("/proc/self/status")',
+    ):
         tree = ast.parse(source)
         assert all(_escapes(node, 1) is None for node in ast.walk(tree)), source
 
@@ -144,12 +159,18 @@ def locked_versions(lock: Path) -> dict[str, str]:
 def test_installed_versions_are_the_locked_ones() -> None:
     pins = locked_versions(DEV_LOCK)
     assert {"flask", "pyjwt", "cryptography", "pytest"} <= pins.keys()
-    installed = {canonicalize_name(dist.metadata["Name"]): dist.version
-                 for dist in metadata.distributions()}
-    differing = {name: (version, installed.get(name)) for name, version in pins.items()
-                 if installed.get(name) != version}
-    assert differing == {}, ("installed differs from requirements-dev.txt (run `make test`, "
-                             f"which reinstalls from the lock): {differing}")
+    installed = {
+        canonicalize_name(dist.metadata["Name"]): dist.version for dist in metadata.distributions()
+    }
+    differing = {
+        name: (version, installed.get(name))
+        for name, version in pins.items()
+        if installed.get(name) != version
+    }
+    assert differing == {}, (
+        "installed differs from requirements-dev.txt (run `make test`, "
+        f"which reinstalls from the lock): {differing}"
+    )
 
 
 def test_every_declared_dependency_is_locked() -> None:

@@ -97,9 +97,17 @@ def session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def _exercise(client: Client, result: Session, access: Path) -> None:
     """The whole life of a credential over HTTP, plus attempts to leak the NIK."""
     auth = {"Authorization": f"Bearer {result.api_key}"}
-    issued = client.request("POST", "/api/v1/credentials", {
-        "holder_name": HOLDER, "job_code": "ME063100", "level": 3, "nik": NIK,
-    }, auth)
+    issued = client.request(
+        "POST",
+        "/api/v1/credentials",
+        {
+            "holder_name": HOLDER,
+            "job_code": "ME063100",
+            "level": 3,
+            "nik": NIK,
+        },
+        auth,
+    )
     assert issued.status == 201, issued.body
     result.issued = issued.json()
     token, url = result.issued["token"], result.issued["url"]
@@ -115,9 +123,17 @@ def _exercise(client: Client, result: Session, access: Path) -> None:
     client.request("POST", "/api/v1/verify", {"token": token, "nik": NIK + "0"})
     client.request("POST", "/api/v1/verify", {"token": token, NIK: 1})
     client.request("GET", "/v/" + _payload(url), headers={"Referer": f"http://x/?nik={NIK}"})
-    client.request("POST", "/api/v1/credentials", {
-        "holder_name": HOLDER, "job_code": "ME063100", "level": 3, "nik": "99" + NIK[2:],
-    }, auth)
+    client.request(
+        "POST",
+        "/api/v1/credentials",
+        {
+            "holder_name": HOLDER,
+            "job_code": "ME063100",
+            "level": 3,
+            "nik": "99" + NIK[2:],
+        },
+        auth,
+    )
     # Oversized requests: refused by gunicorn while reading, before the app parses anything.
     client.request("GET", "/healthz", headers={"X-Padding": "a" * 10_000})
     client.request("GET", "/v/" + "1" * 6000)
@@ -273,8 +289,7 @@ def test_no_database_value_contains_the_nik(session: Session) -> None:
     [
         ("/v/0123456789", "/v/…"),
         ("/V/ABC", "/v/…"),
-        ("/api/v1/credentials/41011 7112 3 00001234 2025/revoke",
-         "/api/v1/credentials/…/revoke"),
+        ("/api/v1/credentials/41011 7112 3 00001234 2025/revoke", "/api/v1/credentials/…/revoke"),
         ("/api/v1/credentials/X 1/qr.png", "/api/v1/credentials/…/qr.png"),
         ("/api/v1/credentials/X 1/anything", "/api/v1/credentials/…"),
         ("/api/v1/credentials/X 1", "/api/v1/credentials/…"),
@@ -310,16 +325,25 @@ def gunicorn_logger() -> Iterator[RedactingLogger]:
 def test_atoms_never_carry_the_url_query_or_credentials(gunicorn_logger: RedactingLogger) -> None:
     logger = gunicorn_logger
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": "/v/0123456789", "QUERY_STRING": f"nik={NIK}",
-        "RAW_URI": f"/v/0123456789?nik={NIK}", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "HTTP_AUTHORIZATION": "Bearer skk_0123456789ab_secret",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/v/0123456789",
+        "QUERY_STRING": f"nik={NIK}",
+        "RAW_URI": f"/v/0123456789?nik={NIK}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_AUTHORIZATION": "Bearer skk_0123456789ab_secret",
         "HTTP_REFERER": "http://x/v/0123456789",
     }
-    request = SimpleNamespace(headers=[("AUTHORIZATION", "Bearer skk_0123456789ab_secret"),
-                                       ("REFERER", "http://x/v/0123456789"),
-                                       ("USER-AGENT", "test")])
-    response = SimpleNamespace(status="200 OK", sent=12,
-                               headers=[("Location", "/v/0123456789"), ("Content-Type", "x")])
+    request = SimpleNamespace(
+        headers=[
+            ("AUTHORIZATION", "Bearer skk_0123456789ab_secret"),
+            ("REFERER", "http://x/v/0123456789"),
+            ("USER-AGENT", "test"),
+        ]
+    )
+    response = SimpleNamespace(
+        status="200 OK", sent=12, headers=[("Location", "/v/0123456789"), ("Content-Type", "x")]
+    )
     atoms = logger.atoms(response, request, environ, timedelta(microseconds=1500))
     text = json.dumps(atoms, default=str)
     for secret in ("0123456789", NIK, "secret", "Bearer"):
@@ -368,8 +392,9 @@ def test_app_log_records_and_tracebacks_are_scrubbed(gunicorn_logger: RedactingL
         raise ValueError(f"cannot use {token} for nik {NIK}")
     except ValueError:
         logging.getLogger("verifier.web.errors").exception("failed on /v/%s", "0123456789")
-    gunicorn_logger.error("Error handling request POST /api/v1/credentials/X%%201/revoke?nik=%s",
-                          NIK)
+    gunicorn_logger.error(
+        "Error handling request POST /api/v1/credentials/X%%201/revoke?nik=%s", NIK
+    )
     err = stream.getvalue()
     assert "ValueError: cannot use … for nik …" in err
     assert "failed on /v/…" in err
@@ -382,8 +407,12 @@ def test_app_log_records_and_tracebacks_are_scrubbed(gunicorn_logger: RedactingL
 def test_a_bad_worker_count_stops_gunicorn_with_one_clear_line(workers: str) -> None:
     done = subprocess.run(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--check-config", "wsgi:app"],
-        cwd=ROOT, env={**os.environ, "SKK_WORKERS": workers}, capture_output=True, text=True,
-        timeout=60, check=False,
+        cwd=ROOT,
+        env={**os.environ, "SKK_WORKERS": workers},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode != 0
     assert "SKK_WORKERS must be a whole number" in done.stderr + done.stdout

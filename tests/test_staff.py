@@ -38,8 +38,9 @@ def test_new_account_has_a_one_time_password_hashed_with_argon2id(contoh):
     assert password not in repr(event)
 
 
-@pytest.mark.parametrize("username", ["ab", "Rina", "rina_x", "-rina", "x" * 33,
-                                      "3575040003930001", "rina@dinas"])
+@pytest.mark.parametrize(
+    "username", ["ab", "Rina", "rina_x", "-rina", "x" * 33, "3575040003930001", "rina@dinas"]
+)
 def test_bad_usernames_are_refused(contoh, username):
     with pytest.raises(InvalidInput) as refused:
         accounts.add_user("lsp-contoh", username, "viewer", actor="cli", now=NOW)
@@ -81,8 +82,9 @@ def test_first_sign_in_needs_no_code_then_password_and_enrolment(contoh):
     assert accounts.enrolment_secret(account.id) == secret  # stable until confirmed
     assert accounts.provisioning_uri("rina", secret).startswith("otpauth://totp/")
     with pytest.raises(InvalidInput):
-        accounts.confirm_enrolment(account.id, "000000" if pyotp.TOTP(secret).at(NOW) != "000000"
-                                   else "111111", now=NOW)
+        accounts.confirm_enrolment(
+            account.id, "000000" if pyotp.TOTP(secret).at(NOW) != "000000" else "111111", now=NOW
+        )
     accounts.confirm_enrolment(account.id, pyotp.TOTP(secret).at(NOW), now=NOW)
     assert staff_accounts.get("rina").ready
     with pytest.raises(Conflict):
@@ -109,7 +111,8 @@ def test_code_from_a_drifting_phone_one_step_either_side(contoh):
     staff = make_staff("lsp-contoh", "rina", "admin", at=NOW - 10 * STEP)
     assert accounts.sign_in("rina", PASSWORD, staff.code(NOW - STEP), now=NOW).account
     assert accounts.sign_in("rina", PASSWORD, staff.code(NOW + 2 * STEP), now=NOW).failure == (
-        "code")
+        "code"
+    )
     assert accounts.sign_in("rina", PASSWORD, "12345", now=NOW).failure == "code"
     assert accounts.sign_in("rina", PASSWORD, "１２３４５６", now=NOW).failure == "code"
 
@@ -120,7 +123,9 @@ def test_failed_sign_ins_are_audited_without_what_was_typed(contoh):
     accounts.sign_in(PASSWORD, PASSWORD, "", now=NOW)  # a password typed into the name box
     rows = list(AuditEvent.select().where(AuditEvent.action == "login_failed"))
     assert [(row.agency_id, row.actor, row.reason) for row in rows] == [
-        ("lsp-contoh", "user:rina", "password"), (None, "anonymous", "account")]
+        ("lsp-contoh", "user:rina", "password"),
+        (None, "anonymous", "account"),
+    ]
     dumped = repr([row.__data__ for row in AuditEvent.select()])
     assert PASSWORD not in dumped and "tebakan-salah-123" not in dumped
 
@@ -148,8 +153,9 @@ def test_password_change_ends_the_other_sessions(contoh):
     mine, other = sessions.new_id(), sessions.new_id()
     kept = sessions.create(mine, user_id=user_id, stage="active", data={}, now=NOW)
     sessions.create(other, user_id=user_id, stage="active", data={}, now=NOW)
-    accounts.change_password(user_id, PASSWORD, "yang baru dan panjang", now=NOW,
-                             keep_session=kept.id_hash)
+    accounts.change_password(
+        user_id, PASSWORD, "yang baru dan panjang", now=NOW, keep_session=kept.id_hash
+    )
     assert sessions.load(mine, now=NOW + 1) is not None
     assert sessions.load(other, now=NOW + 1) is None
 
@@ -185,13 +191,15 @@ def test_sessions_store_only_a_hash_and_time_out(contoh):
 def test_four_eyes_revocation_needs_a_second_admin(contoh, issue):
     number = issue().credential.number
     approvals.turn_on("lsp-contoh", actor="user:adi", now=NOW)
-    result = approvals.revoke_or_request("lsp-contoh", number, "fraud", note="palsu",
-                                         actor="user:adi", now=NOW)
+    result = approvals.revoke_or_request(
+        "lsp-contoh", number, "fraud", note="palsu", actor="user:adi", now=NOW
+    )
     assert isinstance(result, approvals.Approval) and result.outcome is None
     assert lookup("lsp-contoh", number) is None  # nothing revoked yet
     with pytest.raises(Conflict):  # one request at a time
-        approvals.request_revocation("lsp-contoh", number, "misuse", note=None,
-                                     actor="user:budi", now=NOW)
+        approvals.request_revocation(
+            "lsp-contoh", number, "misuse", note=None, actor="user:budi", now=NOW
+        )
     with pytest.raises(Conflict) as own:
         approvals.approve("lsp-contoh", result.id, approver="user:adi", now=NOW + 1)
     assert own.value.field == "approver"
@@ -203,8 +211,7 @@ def test_four_eyes_revocation_needs_a_second_admin(contoh, issue):
     assert state is not None and (state.status, state.reason) == ("revoked", "fraud")
     revoked = _events(action="revoke")[-1]
     assert revoked.actor == "user:adi+user:budi" and revoked.note == "palsu"
-    assert [e.actor for e in _events(actor="user:budi", action="revoke")] == [
-        "user:adi+user:budi"]
+    assert [e.actor for e in _events(actor="user:budi", action="revoke")] == ["user:adi+user:budi"]
     with pytest.raises(NotFound):  # decided: no longer waiting
         approvals.reject("lsp-contoh", result.id, decider="user:budi", now=NOW + 3)
 
@@ -212,10 +219,10 @@ def test_four_eyes_revocation_needs_a_second_admin(contoh, issue):
 def test_four_eyes_suspension_still_acts_at_once_and_rejection_changes_nothing(contoh, issue):
     number = issue().credential.number
     approvals.turn_on("lsp-contoh", actor="user:adi", now=NOW)
-    revocation.suspend("lsp-contoh", number, "investigation", note=None, actor="user:adi",
-                       now=NOW)
-    request = approvals.request_revocation("lsp-contoh", number, "fraud", note=None,
-                                           actor="user:adi", now=NOW)
+    revocation.suspend("lsp-contoh", number, "investigation", note=None, actor="user:adi", now=NOW)
+    request = approvals.request_revocation(
+        "lsp-contoh", number, "fraud", note=None, actor="user:adi", now=NOW
+    )
     assert [a.id for a in approvals.pending("lsp-contoh", number)] == [request.id]
     approvals.reject("lsp-contoh", request.id, decider="user:adi", now=NOW + 1)  # withdrawn
     state = lookup("lsp-contoh", number)
@@ -232,22 +239,25 @@ def test_turning_four_eyes_off_needs_a_second_admin(contoh, issue):
     assert approvals.four_eyes("lsp-contoh")
     approvals.approve("lsp-contoh", request.id, approver="user:budi", now=NOW + 1)
     assert not approvals.four_eyes("lsp-contoh")
-    change = approvals.revoke_or_request("lsp-contoh", number, "fraud", note=None,
-                                         actor="user:adi", now=NOW + 2)
+    change = approvals.revoke_or_request(
+        "lsp-contoh", number, "fraud", note=None, actor="user:adi", now=NOW + 2
+    )
     assert not isinstance(change, approvals.Approval) and change.status == "revoked"
     actions = [e.action for e in _events()]
-    assert actions.index("four_eyes_on") < actions.index("four_eyes_off_requested") < (
-        actions.index("four_eyes_off"))
+    assert (
+        actions.index("four_eyes_on")
+        < actions.index("four_eyes_off_requested")
+        < (actions.index("four_eyes_off"))
+    )
 
 
 def test_revocation_request_checks_like_a_revocation(contoh, issue):
     number = issue().credential.number
     with pytest.raises(InvalidInput):
-        approvals.request_revocation("lsp-contoh", number, "because", note=None, actor="x",
-                                     now=NOW)
+        approvals.request_revocation("lsp-contoh", number, "because", note=None, actor="x", now=NOW)
     with pytest.raises(InvalidInput):
-        approvals.request_revocation("lsp-contoh", number, "fraud", note=f"NIK {NIK}",
-                                     actor="x", now=NOW)
+        approvals.request_revocation(
+            "lsp-contoh", number, "fraud", note=f"NIK {NIK}", actor="x", now=NOW
+        )
     with pytest.raises(NotFound):
-        approvals.request_revocation("lsp-contoh", "NOPE 1", "fraud", note=None, actor="x",
-                                     now=NOW)
+        approvals.request_revocation("lsp-contoh", "NOPE 1", "fraud", note=None, actor="x", now=NOW)

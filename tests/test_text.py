@@ -39,5 +39,6 @@ def test_different_names_stay_different() -> None:
 def test_job_titles_are_found_by_the_same_folding() -> None:
     master = jobs.package_master()
     assert master.find_by_title("  operator   WHEEL excavator ", 3) == master.find_by_code(
-        "ME063100")
+        "ME063100"
+    )
     assert master.levels_for_title("operator wheel EXCAVATOR") == [3]

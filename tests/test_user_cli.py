@@ -29,8 +29,15 @@ def test_add_prints_a_one_time_password_once(contoh, skk):
     signed = accounts.sign_in("rina", printed["one_time_password"], "", now=1_768_435_200)
     assert signed.account is not None and signed.account.must_change_password
     listed = json.loads(skk("user", "list", "--json").stdout)
-    assert listed == [{"username": "rina", "agency": "lsp-contoh", "role": "operator",
-                       "enrolled": False, "disabled": False}]
+    assert listed == [
+        {
+            "username": "rina",
+            "agency": "lsp-contoh",
+            "role": "operator",
+            "enrolled": False,
+            "disabled": False,
+        }
+    ]
     assert printed["one_time_password"] not in skk("user", "list").stdout
     plain = skk("user", "add", "--agency", "lsp-contoh", "budi", "--role", "viewer")
     assert plain.exit_code == 0 and "one_time_password: " in plain.stdout
@@ -45,15 +52,18 @@ def test_disable_and_reset(contoh, skk):
     assert [row.actor for row in AuditEvent.select()] == ["cli", "cli", "cli"]
 
 
-@pytest.mark.parametrize(("args", "status", "message"), [
-    (("user", "add", "--agency", "lsp-contoh", "Rina", "--role", "admin"), 1, "username"),
-    (("user", "add", "--agency", "lsp-contoh", "rina", "--role", "root"), 2, "role"),
-    (("user", "add", "--agency", "lsp-lain", "rina", "--role", "admin"), 1, "agency"),
-    (("user", "add", "--agency", "lsp-contoh", "rina"), 2, "--role"),
-    (("user", "disable", "nobody"), 1, "no such user"),
-    (("user", "reset", "nobody"), 1, "no such user"),
-    (("user",), 2, "needs a command"),
-])
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (("user", "add", "--agency", "lsp-contoh", "Rina", "--role", "admin"), 1, "username"),
+        (("user", "add", "--agency", "lsp-contoh", "rina", "--role", "root"), 2, "role"),
+        (("user", "add", "--agency", "lsp-lain", "rina", "--role", "admin"), 1, "agency"),
+        (("user", "add", "--agency", "lsp-contoh", "rina"), 2, "--role"),
+        (("user", "disable", "nobody"), 1, "no such user"),
+        (("user", "reset", "nobody"), 1, "no such user"),
+        (("user",), 2, "needs a command"),
+    ],
+)
 def test_errors_are_one_line_with_the_right_status(contoh, skk, args, status, message):
     result = skk(*args)
     assert result.exit_code == status, result.output

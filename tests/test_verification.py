@@ -33,7 +33,9 @@ def foreign_token() -> str:
     """A credential of lsp-contoh signed by a key the registry does not know."""
     credential = issuer.build_credential(
         issuer.IssueRequest("lsp-contoh", "Rina Marlina", 3, job_code="ME063100", number="LUAR 1"),
-        registry.get_agency("lsp-contoh"), NOW)
+        registry.get_agency("lsp-contoh"),
+        NOW,
+    )
     return issuer.sign(credential, keys.generate_signing_key())
 
 
@@ -74,11 +76,11 @@ def test_a_registry_change_after_the_snapshot_is_judged_on_the_new_registry(
 
 def test_the_service_gives_what_the_pure_pipeline_gives(database, contoh, issue, service) -> None:
     valid, revoked = issue(), issue()
-    revocation.revoke("lsp-contoh", revoked.credential.number, "fraud", note=None, actor="test",
-                      now=NOW)
+    revocation.revoke(
+        "lsp-contoh", revoked.credential.number, "fraud", note=None, actor="test", now=NOW
+    )
     lookup = revocation.lookup
     for token in (valid.token, revoked.token, foreign_token(), "x.y.z", valid.token[:-2]):
         pure = verify_token(token, registry.load_snapshot(), lookup, at=NOW, leeway=60)
         served = service.verify(token, at=NOW)
         assert served == pure and served.to_dict() == pure.to_dict()
-

@@ -28,16 +28,32 @@ pytestmark = pytest.mark.system
 ROOT = serving.ROOT
 #: What a source checkout may hold besides the sources; none of it belongs in a build.
 NOT_SOURCES = shutil.ignore_patterns(
-    ".git", ".venv", "instance", "keys", "build", "dist", "*.egg-info", "__pycache__",
-    ".*_cache", ".hypothesis", ".coverage", "node_modules",
+    ".git",
+    ".venv",
+    "instance",
+    "keys",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+    ".coverage",
+    "node_modules",
 )
 COHORT = ROOT / "tests" / "data" / "cohort_pasuruan_2025.csv"
 
 
-def _run(*command: str | Path, cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> str:
-    done = subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+def _run(*command: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, f"{command}: {done.stderr or done.stdout}"
     return done.stdout
 
@@ -48,8 +64,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("build")
     source = work / "source"
     shutil.copytree(ROOT, source, symlinks=True, ignore=NOT_SOURCES)
-    _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", work / "dist", source)
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--wheel-dir",
+        work / "dist",
+        source,
+    )
     (built,) = (work / "dist").glob("skk_verifier-*.whl")
     return built
 
@@ -60,10 +86,21 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("installed") / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
-    _run(sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps",
-         "--no-index", wheel)
-    site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-                .strip())
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-index",
+        wheel,
+    )
+    site = Path(
+        _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
+    )
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (site / "_skk_test_dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
     return venv
@@ -93,24 +130,45 @@ def test_installed_wheel_serves_every_page_and_prints_from_anywhere(
     port = serving.free_port()
     env = serving.server_environment(f"sqlite:///{elsewhere / 'skk.sqlite3'}", elsewhere, port)
     env.pop("PYTHONPATH", None)
-    where = _run(venv / "bin" / "python", "-c", "import verifier; print(verifier.__file__)",
-                 cwd=elsewhere, env=env)
+    where = _run(
+        venv / "bin" / "python",
+        "-c",
+        "import verifier; print(verifier.__file__)",
+        cwd=elsewhere,
+        env=env,
+    )
     assert Path(where.strip()).is_relative_to(venv)
 
     skk = venv / "bin" / "skk"
     _run(skk, "init", cwd=elsewhere, env=env)
     demo = json.loads(_run(skk, "demo", "--json", cwd=elsewhere, env=env))
     valid_url = next(item["url"] for item in demo if item["status"] == "valid")
-    _run(skk, "issue-batch", "--agency", "lsp-demo", COHORT, "--out", elsewhere / "prints",
-         cwd=elsewhere, env=env)
+    _run(
+        skk,
+        "issue-batch",
+        "--agency",
+        "lsp-demo",
+        COHORT,
+        "--out",
+        elsewhere / "prints",
+        cwd=elsewhere,
+        env=env,
+    )
     certificates = sorted((elsewhere / "prints").rglob("*.html"))
     printed = "".join(path.read_text(encoding="utf-8") for path in certificates)
     assert "Yusuf Simanjuntak" in printed and "@page" in printed  # a fixture holder, A4 styles
 
-    command = (str(venv / "bin" / "python"), "-m", "gunicorn", "-c",
-               "python:verifier.gunicorn_conf", "verifier.wsgi:app")
-    with serving.Server(env, tmp_path / "access.log", tmp_path / "errors.log", command,
-                        cwd=elsewhere) as client:
+    command = (
+        str(venv / "bin" / "python"),
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:verifier.gunicorn_conf",
+        "verifier.wsgi:app",
+    )
+    with serving.Server(
+        env, tmp_path / "access.log", tmp_path / "errors.log", command, cwd=elsewhere
+    ) as client:
         verdict = client.request("GET", "/V/" + valid_url.split("/V/", 1)[1])
         assert verdict.status == 200 and b'data-status="valid"' in verdict.body
         assert b"SAH / BERLAKU" in verdict.body and b"<style>" in verdict.body

@@ -31,8 +31,11 @@ class Delivery:
 
     def headers(self) -> dict[str, str]:
         """The Standard Webhooks headers, as a subscriber reads them."""
-        return {"webhook-id": self.webhook_id, "webhook-timestamp": self.timestamp,
-                "webhook-signature": self.signature}
+        return {
+            "webhook-id": self.webhook_id,
+            "webhook-timestamp": self.timestamp,
+            "webhook-signature": self.signature,
+        }
 
 
 class Receiver:
@@ -53,10 +56,14 @@ class Receiver:
                 if status == HANG:
                     receiver.hanging.set()
                     receiver._release.wait(60)
-                delivery = Delivery(self.headers.get("webhook-id", ""),
-                                    self.headers.get("webhook-timestamp", ""),
-                                    self.headers.get("webhook-signature", ""), body,
-                                    time.time(), status)
+                delivery = Delivery(
+                    self.headers.get("webhook-id", ""),
+                    self.headers.get("webhook-timestamp", ""),
+                    self.headers.get("webhook-signature", ""),
+                    body,
+                    time.time(),
+                    status,
+                )
                 try:
                     self.send_response(503 if status == HANG else status)
                     self.send_header("Content-Length", "0")
@@ -109,7 +116,8 @@ class Receiver:
             while not done(self.deliveries):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"webhook not received in {timeout}s: "
-                                         f"{len(self.deliveries)} deliveries")
+                    raise AssertionError(
+                        f"webhook not received in {timeout}s: {len(self.deliveries)} deliveries"
+                    )
                 self._changed.wait(left)
             return list(self.deliveries)

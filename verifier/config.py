@@ -78,16 +78,18 @@ class RateLimit(StrEnum):
 #: Manual checks count by outcome: a miss (nothing found: how guessing looks) against the strict
 #: limit, a found certificate against a much higher one, so a site office behind one NAT can
 #: check a whole crew while guessing stays as slow as before (verifier.web.limits).
-DEFAULT_RATE_LIMITS: Mapping[RateLimit, str] = MappingProxyType({
-    RateLimit.VERIFY: "300 per minute",
-    RateLimit.NIK_MATCH: "60 per hour",
-    RateLimit.MANUAL_CHECK: "10 per minute;50 per day",
-    RateLimit.MANUAL_CHECK_MATCH: "60 per minute;300 per day",
-    RateLimit.FAILED_AUTH: "20 per minute",
-    # Failed console sign-ins: per account (whoever tries it, from anywhere) and per client.
-    RateLimit.CONSOLE_LOGIN_ACCOUNT: "5 per 15 minutes",
-    RateLimit.CONSOLE_LOGIN_CLIENT: "20 per 15 minutes",
-})
+DEFAULT_RATE_LIMITS: Mapping[RateLimit, str] = MappingProxyType(
+    {
+        RateLimit.VERIFY: "300 per minute",
+        RateLimit.NIK_MATCH: "60 per hour",
+        RateLimit.MANUAL_CHECK: "10 per minute;50 per day",
+        RateLimit.MANUAL_CHECK_MATCH: "60 per minute;300 per day",
+        RateLimit.FAILED_AUTH: "20 per minute",
+        # Failed console sign-ins: per account (whoever tries it, from anywhere) and per client.
+        RateLimit.CONSOLE_LOGIN_ACCOUNT: "5 per 15 minutes",
+        RateLimit.CONSOLE_LOGIN_CLIENT: "20 per 15 minutes",
+    }
+)
 
 RateLimits = Mapping[RateLimit, tuple[RateLimitItem, ...]]
 
@@ -138,26 +140,34 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # for the default: falling back would put this host silently on the SQLite file.
         raise ConfigurationError(
             "SKK_DATABASE_URL is set but empty; give a database URL, or unset it to use the "
-            "development SQLite default")
+            "development SQLite default"
+        )
     if require_database_url and given_url is None:
         raise ConfigurationError(
             "SKK_DATABASE_URL is not set, and SKK_REQUIRE_DATABASE_URL refuses the default "
             f"database {redacted_url(_database_url(DEFAULT_DATABASE_URL))}; set SKK_DATABASE_URL "
-            "(in an env file read with `. FILE`, quote a value holding `&`)")
+            "(in an env file read with `. FILE`, quote a value holding `&`)"
+        )
     return Settings(
         database_url=_database_url(given_url or DEFAULT_DATABASE_URL),
         keys_dir=_resolve(env.get("SKK_KEYS_DIR", "keys"), PROJECT_ROOT),
         key_passphrase=env.get("SKK_KEY_PASSPHRASE") or None,
         nik_pepper=env.get("SKK_NIK_PEPPER") or None,
         base_url=_base_url(env.get("SKK_BASE_URL", DEFAULT_BASE_URL)),
-        leeway_seconds=_bounded(env, "SKK_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS,
-                                MAX_LEEWAY_SECONDS),
+        leeway_seconds=_bounded(
+            env, "SKK_LEEWAY_SECONDS", DEFAULT_LEEWAY_SECONDS, MAX_LEEWAY_SECONDS
+        ),
         privacy_contact=env.get("SKK_PRIVACY_CONTACT", "").strip() or None,
         proxy_hops=_bounded(env, "SKK_PROXY_HOPS", 0, MAX_PROXY_HOPS),
         rate_limits=_rate_limits(env),
         rate_limit_storage_uri=env.get("SKK_RATELIMIT_STORAGE_URI", "").strip() or None,
-        offline_max_age=_bounded(env, "SKK_OFFLINE_MAX_AGE", DEFAULT_OFFLINE_MAX_AGE,
-                                 MAX_OFFLINE_MAX_AGE, lowest=MIN_OFFLINE_MAX_AGE),
+        offline_max_age=_bounded(
+            env,
+            "SKK_OFFLINE_MAX_AGE",
+            DEFAULT_OFFLINE_MAX_AGE,
+            MAX_OFFLINE_MAX_AGE,
+            lowest=MIN_OFFLINE_MAX_AGE,
+        ),
         require_database_url=require_database_url,
     )
 
@@ -227,7 +237,8 @@ def _database_url(url: str) -> str:
         # Not echoed: a value without "scheme://" may still hold a password.
         raise ConfigurationError(
             "SKK_DATABASE_URL is not a database URL: it lacks the scheme:// start "
-            "(postgresql://... or sqlite:///...)")
+            "(postgresql://... or sqlite:///...)"
+        )
     scheme, rest = url.split("://", 1)
     if scheme.startswith("sqlite") and rest.startswith("/") and not rest.startswith("//"):
         path = rest[1:]
@@ -272,8 +283,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigurationError(f"{name} must be 1 or 0 (true/false, yes/no), not {raw!r}")
 
 
-def _bounded(env: Mapping[str, str], name: str, default: int, highest: int,
-             lowest: int = 0) -> int:
+def _bounded(env: Mapping[str, str], name: str, default: int, highest: int, lowest: int = 0) -> int:
     """A whole number from ``lowest`` to ``highest``; ConfigurationError naming the variable."""
     raw = env.get(name, str(default))
     try:

@@ -21,7 +21,7 @@ from verifier.core.errors import ConfigurationError
 try:
     _settings = load_settings()
 except ConfigurationError as _error:
-    print(f"skk: {_error.message}", file=sys.stderr)
+    sys.stderr.write(f"skk: {_error.message}\n")
     raise SystemExit(2) from None
 
 

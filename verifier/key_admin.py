@@ -17,8 +17,9 @@ from verifier.store import apikeys, audit, registry
 from verifier.store.db import transaction
 
 
-def generate_key(store: PrivateKeyStore, agency_id: str, alg: str, *, actor: str,
-                 now: int) -> TrustedKey:
+def generate_key(
+    store: PrivateKeyStore, agency_id: str, alg: str, *, actor: str, now: int
+) -> TrustedKey:
     """A new signing key for the agency; the previous active one is retired (a rotation)."""
     with transaction():
         key = keyring.generate(store, agency_id, alg, now)
@@ -50,8 +51,9 @@ def create_api_key(agency_id: str, *, actor: str, now: int) -> dict[str, str]:
     return created
 
 
-def revoke_api_key(key_id: str, *, actor: str, now: int,
-                   agency_id: str | None = None) -> apikeys.ApiKeyInfo:
+def revoke_api_key(
+    key_id: str, *, actor: str, now: int, agency_id: str | None = None
+) -> apikeys.ApiKeyInfo:
     """Revoke an API key; NotFound also when it belongs to another agency than ``agency_id``."""
     if agency_id is not None and key_id not in {k.key_id for k in apikeys.list_keys(agency_id)}:
         raise NotFound(f"no API key {quoted(key_id)}", field="key_id")

@@ -36,9 +36,13 @@ def register(main: click.Group) -> None:
 @click.command("issue-batch")
 @click.option("--agency", "agency_id", required=True)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="New or empty folder for results.csv, QR codes and printable pages.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="New or empty folder for results.csv, QR codes and printable pages.",
+)
 @json_option
 @pass_runtime
 @uses_database
@@ -50,9 +54,15 @@ def issue_batch(rt: Runtime, agency_id: str, file: Path, out_dir: Path, as_json:
     issuing = IssuingService.from_settings(rt.settings)
     try:
         with _progress(len(cohort_file.rows)) as advance:
-            prepared, urls = issue_to_folder(issuing, cohort_file, agency_id, out_dir,
-                                             actor=audit.CLI_ACTOR, now=rt.now(),
-                                             on_progress=advance)
+            prepared, urls = issue_to_folder(
+                issuing,
+                cohort_file,
+                agency_id,
+                out_dir,
+                actor=audit.CLI_ACTOR,
+                now=rt.now(),
+                on_progress=advance,
+            )
     except CohortRejected as rejected:
         report_problems(rejected.message, rejected.problems, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None
@@ -73,9 +83,14 @@ class _progress:
     def __enter__(self) -> Any:
         if not sys.stderr.isatty():
             return None
-        self.bar = click.progressbar(length=self.total, label="Menerbitkan", file=sys.stderr,
-                                     show_eta=True, show_pos=True,
-                                     item_show_func=lambda _: self._rate())
+        self.bar = click.progressbar(
+            length=self.total,
+            label="Menerbitkan",
+            file=sys.stderr,
+            show_eta=True,
+            show_pos=True,
+            item_show_func=lambda _: self._rate(),
+        )
         self.bar.__enter__()
         return self.bar.update
 

@@ -44,15 +44,25 @@ def new_key(rt: Runtime, as_json: bool) -> None:
     store = PrivateKeyStore(rt.settings.keys_dir, rt.settings.key_passphrase)
     key = bundles.new_key(store, rt.now())
     pinned = write_pinned_keys(rt)
-    emit(as_json, {"kid": key.kid, "alg": bundle.BUNDLE_ALG, "created": to_iso(key.created),
-                   "published": [entry["kid"] for entry in pinned["keys"]]})
+    emit(
+        as_json,
+        {
+            "kid": key.kid,
+            "alg": bundle.BUNDLE_ALG,
+            "created": to_iso(key.created),
+            "published": [entry["kid"] for entry in pinned["keys"]],
+        },
+    )
 
 
 def write_pinned_keys(rt: Runtime) -> dict[str, Any]:
     """Write the published key set to SKK_KEYS_DIR/bundle-keys.json (public, mode 0644)."""
     document = bundle_keys.key_set(rt.now(), rt.settings.offline_max_age)
-    _write_atomically(rt.settings.keys_dir / PINNED_KEYS_FILE,
-                      (json.dumps(document, indent=2) + "\n").encode(), mode=0o644)
+    _write_atomically(
+        rt.settings.keys_dir / PINNED_KEYS_FILE,
+        (json.dumps(document, indent=2) + "\n").encode(),
+        mode=0o644,
+    )
     return document
 
 
@@ -77,9 +87,17 @@ def export(rt: Runtime, file: Path, as_json: bool) -> None:
     made = bundles.signed(body, store)
     _write_atomically(file, made.text + b"\n", mode=0o644)
     count = sum(len(group["states"]) for group in body["revocations"])
-    emit(as_json, {"file": str(file), "seq": made.seq, "data_as_of": to_iso(body["iat"]),
-                   "expires_at": to_iso(body["exp"]), "revocations": count,
-                   "bytes": len(made.text)})
+    emit(
+        as_json,
+        {
+            "file": str(file),
+            "seq": made.seq,
+            "data_as_of": to_iso(body["iat"]),
+            "expires_at": to_iso(body["exp"]),
+            "revocations": count,
+            "bytes": len(made.text),
+        },
+    )
 
 
 @bundle_group.command("reset")
@@ -116,15 +134,17 @@ def load_bundle(bundle_file: Path, keys_file: Path | None, keys_dir: Path) -> bu
     if keys_file is None and not keys_path.is_file():
         raise ConfigurationError(
             f"no pinned bundle keys: pass --bundle-keys FILE (the service's "
-            f"/.well-known/skk-bundle-keys.json or `skk bundle keys`), or put it at {keys_path}")
+            f"/.well-known/skk-bundle-keys.json or `skk bundle keys`), or put it at {keys_path}"
+        )
     key_text = _read(keys_path, MAX_KEY_SET_BYTES)
     try:
         pinned = bundle.read_key_set(jws.parse_json_object(key_text, "bundle key set"))
-        verified = bundle.read(_read(bundle_file, bundle.MAX_BUNDLE_CHARS).decode("ascii"),
-                               pinned)
+        verified = bundle.read(_read(bundle_file, bundle.MAX_BUNDLE_CHARS).decode("ascii"), pinned)
     except (jws.MalformedToken, UnicodeDecodeError) as exc:
-        raise UnreadableInput(f"{keys_path if isinstance(exc, jws.MalformedToken) else bundle_file}"
-                              f" is not readable: {exc}") from None
+        raise UnreadableInput(
+            f"{keys_path if isinstance(exc, jws.MalformedToken) else bundle_file}"
+            f" is not readable: {exc}"
+        ) from None
     except bundle.BundleError as exc:
         raise ConfigurationError(f"{bundle_file}: {exc}") from None
     if verified.kind != "full":
@@ -153,8 +173,9 @@ def verify_offline(
 
 def describe_data(age: dict[str, Any]) -> str:
     """The human line about the bundle: as of when, how old, stale or not."""
-    line = (f"offline data as of {age['data_as_of']} "
-            f"({offline.describe_age(age['age_seconds'])} old)")
+    line = (
+        f"offline data as of {age['data_as_of']} ({offline.describe_age(age['age_seconds'])} old)"
+    )
     if age["stale"]:
         return f"{line}; PAST ITS EXPIRY {age['expires_at']}: refresh the bundle"
     return f"{line}, fresh until {age['expires_at']}"

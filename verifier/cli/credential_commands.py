@@ -44,18 +44,31 @@ def register(main: click.Group) -> None:
 @click.command()
 @click.option("--agency", "agency_id", required=True)
 @click.option("--name", "holder_name", required=True, help="Holder's full name.")
-@click.option("--job-code", callback=one_of("job_code", "job_title"),
-              help="Jabatan kerja code, e.g. ME063100.")
-@click.option("--job", "job_title", callback=one_of("job_code", "job_title"),
-              help="Jabatan kerja title (resolved with --level).")
+@click.option(
+    "--job-code",
+    callback=one_of("job_code", "job_title"),
+    help="Jabatan kerja code, e.g. ME063100.",
+)
+@click.option(
+    "--job",
+    "job_title",
+    callback=one_of("job_code", "job_title"),
+    help="Jabatan kerja title (resolved with --level).",
+)
 @click.option("--level", type=int, required=True, help="KKNI jenjang 1-9.")
 @click.option("--nik", help="Holder's NIK; stored only as an HMAC.")
 @click.option("--number", help="Certificate number (assigned when omitted).")
 @click.option("--valid-from", callback=instant, help="Start of validity (ISO-8601; default now).")
-@click.option("--allow-expired", is_flag=True,
-              help="Issue although --valid-from is so old that the certificate has expired.")
-@click.option("--allow-future", is_flag=True,
-              help=f"Issue although --valid-from is more than {MAX_DAYS_AHEAD} days ahead.")
+@click.option(
+    "--allow-expired",
+    is_flag=True,
+    help="Issue although --valid-from is so old that the certificate has expired.",
+)
+@click.option(
+    "--allow-future",
+    is_flag=True,
+    help=f"Issue although --valid-from is more than {MAX_DAYS_AHEAD} days ahead.",
+)
 @click.option(
     "--qr",
     "qr_file",
@@ -85,11 +98,21 @@ def issue(
     # path that cannot be written.
     reserved = contextlib.nullcontext() if qr_file is None else _reserved_qr_file(qr_file)
     with reserved as write_qr:
-        request = IssueRequest(agency_id, holder_name, level, job_code, job_title, nik, number,
-                               valid_from, allow_expired=allow_expired,
-                               allow_future=allow_future)
-        issued = IssuingService.from_settings(rt.settings).issue(request, actor=_CLI_ACTOR,
-                                                                  now=rt.now())
+        request = IssueRequest(
+            agency_id,
+            holder_name,
+            level,
+            job_code,
+            job_title,
+            nik,
+            number,
+            valid_from,
+            allow_expired=allow_expired,
+            allow_future=allow_future,
+        )
+        issued = IssuingService.from_settings(rt.settings).issue(
+            request, actor=_CLI_ACTOR, now=rt.now()
+        )
         if write_qr is not None:
             write_qr(issued.url, issued.number)
         emit(as_json, issued.to_dict())
@@ -107,8 +130,9 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
     try:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     except OSError as exc:
-        raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}",
-                                 param_hint="--qr") from None
+        raise click.BadParameter(
+            f"cannot write {path}: {exc.strerror or exc}", param_hint="--qr"
+        ) from None
     os.close(fd)
     temporary = Path(name)
 
@@ -118,8 +142,11 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
             temporary.replace(path)
         except (UnreadableInput, OSError) as exc:
             reason = exc.message if isinstance(exc, UnreadableInput) else exc.strerror
-            raise UnreadableInput(f"certificate {number} is issued, but its QR could not be "
-                                  f"written to {path}: {reason}", field="qr") from None
+            raise UnreadableInput(
+                f"certificate {number} is issued, but its QR could not be "
+                f"written to {path}: {reason}",
+                field="qr",
+            ) from None
 
     try:
         yield write
@@ -129,24 +156,42 @@ def _reserved_qr_file(path: Path) -> Iterator[Callable[[str, str], None]]:
 
 @click.command()
 @click.argument("token")
-@click.option("--at", callback=instant,
-              help="Evaluate the validity window at this ISO-8601 instant.")
-@click.option("--bundle", "bundle_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Verify offline against this signed trust bundle: no database, no network.")
-@click.option("--bundle-keys", "bundle_keys", type=click.Path(dir_okay=False, path_type=Path),
-              help="The pinned bundle key set (default: SKK_KEYS_DIR/bundle-keys.json).")
+@click.option(
+    "--at", callback=instant, help="Evaluate the validity window at this ISO-8601 instant."
+)
+@click.option(
+    "--bundle",
+    "bundle_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Verify offline against this signed trust bundle: no database, no network.",
+)
+@click.option(
+    "--bundle-keys",
+    "bundle_keys",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The pinned bundle key set (default: SKK_KEYS_DIR/bundle-keys.json).",
+)
 @json_option
 @pass_runtime
-def verify(rt: Runtime, token: str, at: int | None, bundle_file: Path | None,
-           bundle_keys: Path | None, as_json: bool) -> None:
+def verify(
+    rt: Runtime,
+    token: str,
+    at: int | None,
+    bundle_file: Path | None,
+    bundle_keys: Path | None,
+    as_json: bool,
+) -> None:
     """Verify a token, QR payload, verify URL or QR image (PNG)."""
     text = _token_text(token)
     if bundle_file is not None:
         verified = bundle_commands.load_bundle(bundle_file, bundle_keys, rt.settings.keys_dir)
         result, age = bundle_commands.verify_offline(text, verified, at, rt.now())
         data = {**result.to_dict(), "offline": age}
-        emit(as_json, data, lambda data: _describe_result(result, data) + "\n"
-             + bundle_commands.describe_data(age))
+        emit(
+            as_json,
+            data,
+            lambda data: _describe_result(result, data) + "\n" + bundle_commands.describe_data(age),
+        )
     else:
         rt.bind_database()  # only here: a laptop with a bundle has no database
         service = VerificationService(rt.settings.leeway_seconds)
@@ -180,8 +225,10 @@ def _describe_result(result: VerificationResult, data: dict[str, Any]) -> str:
         lines += [
             f"number: {credential['number']}",
             f"holder: {credential['holder_name']}",
-            (f"job: {credential['job_title']} ({credential['job_code'] or '-'}), "
-             f"level {credential['level']}"),
+            (
+                f"job: {credential['job_title']} ({credential['job_code'] or '-'}), "
+                f"level {credential['level']}"
+            ),
             f"agency: {credential['agency']['name']} ({credential['agency']['id']})",
             f"valid: {credential['valid_from']} to {credential['expires_at']}",
         ]

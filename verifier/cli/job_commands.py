@@ -44,9 +44,15 @@ def jobs_list(rt: Runtime, as_json: bool) -> None:
     versions = job_masters.versions()
     imported = versions[-1] if versions else None
     data = {
-        "active": ({"version": imported.version, "source": imported.source,
-                    "imported_at": imported.to_dict()["imported_at"]}
-                   if imported else {"version": None, "source": f"package:{master.version}"}),
+        "active": (
+            {
+                "version": imported.version,
+                "source": imported.source,
+                "imported_at": imported.to_dict()["imported_at"],
+            }
+            if imported
+            else {"version": None, "source": f"package:{master.version}"}
+        ),
         "versions": [version.to_dict() for version in versions],
         "jobs": [job.to_dict() for job in master.jobs],
     }
@@ -58,10 +64,17 @@ def _describe(data: dict[str, Any]) -> str:
     if active["version"] is None:
         lines = [f"active: the package's list ({active['source']}); none imported"]
     else:
-        lines = [f"active: version {active['version']}, imported {active['imported_at']} "
-                 f"from {active['source']}"]
-    lines += [f"{job['code']}  {job['level']}  {job['title']}  "
-              f"({job['classification']} / {job['subclassification']})" for job in data["jobs"]]
+        lines = [
+            (
+                f"active: version {active['version']}, imported {active['imported_at']} "
+                f"from {active['source']}"
+            )
+        ]
+    lines += [
+        f"{job['code']}  {job['level']}  {job['title']}  "
+        f"({job['classification']} / {job['subclassification']})"
+        for job in data["jobs"]
+    ]
     lines.append(f"{len(data['jobs'])} jobs; {len(data['versions'])} imported version(s)")
     return "\n".join(lines)
 
@@ -76,14 +89,18 @@ def jobs_import(rt: Runtime, file: Path, as_json: bool) -> None:
     checked whole, stored as the next version, audited; issuing uses it from then on."""
     data = read_input_file(file, MAX_FILE_BYTES)
     try:
-        version, created = job_masters.import_file(data, source=file.name,
-                                                   actor=audit.CLI_ACTOR, now=rt.now())
+        version, created = job_masters.import_file(
+            data, source=file.name, actor=audit.CLI_ACTOR, now=rt.now()
+        )
     except MasterRejected as rejected:
         report_problems(rejected.message, rejected.problems, as_json)
         raise click.exceptions.Exit(EXIT_REFUSED) from None
-    emit(as_json, {**version.to_dict(), "created": created},
-         lambda _: (f"imported version {version.version}: {version.jobs} jobs; issuing uses it "
-                    "now" if created else
-                    f"unchanged: the file is version {version.version}, already active"))
-
-
+    emit(
+        as_json,
+        {**version.to_dict(), "created": created},
+        lambda _: (
+            f"imported version {version.version}: {version.jobs} jobs; issuing uses it now"
+            if created
+            else f"unchanged: the file is version {version.version}, already active"
+        ),
+    )

@@ -176,21 +176,27 @@ def apikey() -> None:
 
 
 @apikey.command("create")
-@click.option("--agency", "agency_id", callback=one_of("agency_id", "owner_id"),
-              help="An agency's key (the agency API).")
-@click.option("--owner", "owner_id", callback=one_of("agency_id", "owner_id"),
-              help="A project owner's key (crew checks, projects).")
+@click.option(
+    "--agency",
+    "agency_id",
+    callback=one_of("agency_id", "owner_id"),
+    help="An agency's key (the agency API).",
+)
+@click.option(
+    "--owner",
+    "owner_id",
+    callback=one_of("agency_id", "owner_id"),
+    help="A project owner's key (crew checks, projects).",
+)
 @json_option
 @pass_runtime
 @uses_database
-def apikey_create(rt: Runtime, agency_id: str | None, owner_id: str | None,
-                  as_json: bool) -> None:
+def apikey_create(rt: Runtime, agency_id: str | None, owner_id: str | None, as_json: bool) -> None:
     """New API key for an agency or a project owner; each can do nothing the other can."""
     if owner_id is not None:
         emit(as_json, apikeys.create_for_owner(owner_id, rt.now()))
     else:
-        emit(as_json, key_admin.create_api_key(str(agency_id), actor=audit.CLI_ACTOR,
-                                               now=rt.now()))
+        emit(as_json, key_admin.create_api_key(str(agency_id), actor=audit.CLI_ACTOR, now=rt.now()))
 
 
 @apikey.command("list")

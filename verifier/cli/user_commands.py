@@ -22,16 +22,21 @@ def user() -> None:
 @user.command("add")
 @click.option("--agency", "agency_id", required=True)
 @click.argument("username")
-@click.option("--role", type=click.Choice(staff_accounts.ROLES), required=True,
-              help="viewer: read; operator: + issue, suspend, reinstate; admin: + revoke, keys, "
-              "API keys, users.")
+@click.option(
+    "--role",
+    type=click.Choice(staff_accounts.ROLES),
+    required=True,
+    help="viewer: read; operator: + issue, suspend, reinstate; admin: + revoke, keys, "
+    "API keys, users.",
+)
 @json_option
 @pass_runtime
 @uses_database
 def user_add(rt: Runtime, agency_id: str, username: str, role: str, as_json: bool) -> None:
     """New account; prints its one-time password."""
-    account, password = accounts.add_user(agency_id, username, role, actor=audit.CLI_ACTOR,
-                                          now=rt.now())
+    account, password = accounts.add_user(
+        agency_id, username, role, actor=audit.CLI_ACTOR, now=rt.now()
+    )
     emit(as_json, {"username": account.username, "one_time_password": password})
 
 

@@ -32,8 +32,15 @@ MAX_BUNDLE_CHARS = 256 * 2**20
 #: Clock skew allowed between a bundle's ``iat`` and its key's creation or retirement.
 KEY_SKEW_SECONDS = 60
 # Fixed by the format, not imported, so that a bundle never changes meaning.
-_REASONS = ("fraud", "misuse", "data_error", "holder_request", "superseded", "investigation",
-            "other")
+_REASONS = (
+    "fraud",
+    "misuse",
+    "data_error",
+    "holder_request",
+    "superseded",
+    "investigation",
+    "other",
+)
 _REVOKED_LETTERS = "abcdefg"
 _SUSPENDED_LETTERS = "ABCDEFG"
 #: State letter of a delta entry whose record was removed (reinstated): active again.
@@ -169,8 +176,12 @@ def payload(
     """
     if since is None and registry is None:
         raise ValueError("a full bundle needs the registry")
-    body: dict[str, Any] = {"v": FORMAT_VERSION, "kind": "full" if since is None else "delta",
-                            "iss": iss, "seq": seq}
+    body: dict[str, Any] = {
+        "v": FORMAT_VERSION,
+        "kind": "full" if since is None else "delta",
+        "iss": iss,
+        "seq": seq,
+    }
     if since is not None:
         body["since"] = since
     body.update({"iat": iat, "exp": iat + max_age, "leeway": leeway})
@@ -199,9 +210,15 @@ def _key_id(key: TrustedKey) -> str:
 
 
 def _key_entry(key: TrustedKey) -> dict[str, Any]:
-    return {"kid": key.kid, "agency": key.agency_id, "alg": key.alg,
-            "jwk": dict(key.verifying_key.jwk), "state": key.state,
-            "start": key.not_before, "retired": key.retired_at}
+    return {
+        "kid": key.kid,
+        "agency": key.agency_id,
+        "alg": key.alg,
+        "jwk": dict(key.verifying_key.jwk),
+        "state": key.state,
+        "start": key.not_before,
+        "retired": key.retired_at,
+    }
 
 
 #: The state letter of each (status, reason) a record may have.
@@ -241,8 +258,9 @@ def _group(agency_id: str, entries: list[tuple[str, str, int]]) -> dict[str, Any
         "base": base,
         "numbers": "\n".join(_front_coded(numbers)),
         "states": "".join(states),
-        "at": [0 if state == REMOVED else at - base
-               for state, at in zip(states, times, strict=True)],
+        "at": [
+            0 if state == REMOVED else at - base for state, at in zip(states, times, strict=True)
+        ],
     }
 
 
@@ -275,7 +293,8 @@ def read_key_set(document: object) -> dict[str, BundleKey]:
             raise BundleError("every bundle key must be a JWK object")
         try:
             verifying_key = keys.verifying_key_from_jwk(
-                {k: v for k, v in entry.items() if k not in ("created", "retired")})
+                {k: v for k, v in entry.items() if k not in ("created", "retired")}
+            )
         except InvalidInput as exc:
             raise BundleError(f"bundle key: {exc.message}") from None
         if verifying_key.alg != BUNDLE_ALG:
@@ -321,15 +340,16 @@ def read(text: str, pinned: Mapping[str, BundleKey]) -> Bundle:
 
 def _signing_key(header: dict[str, Any], pinned: Mapping[str, BundleKey]) -> BundleKey:
     if set(header) != {"alg", "kid", "typ"} or header["typ"] != BUNDLE_TYPE:
-        raise BundleError(f"not a trust bundle (the header must be alg, kid and typ "
-                          f"{BUNDLE_TYPE})")
+        raise BundleError(f"not a trust bundle (the header must be alg, kid and typ {BUNDLE_TYPE})")
     if header["alg"] != BUNDLE_ALG:
         raise BundleError("a bundle must be signed with EdDSA")
     kid = header["kid"]
     if not isinstance(kid, str) or kid not in pinned:
         shown = kid if isinstance(kid, str) and KID_RE.fullmatch(kid) else "?"
-        raise BundleError(f"the bundle is signed by key {shown}, which is not a pinned bundle "
-                          "key (fetch the current key set)")
+        raise BundleError(
+            f"the bundle is signed by key {shown}, which is not a pinned bundle "
+            "key (fetch the current key set)"
+        )
     return pinned[kid]
 
 
@@ -382,12 +402,16 @@ def _agencies(value: object) -> dict[str, AgencyInfo]:
             raise BundleError(f"bundle agency {agency_id}: {exc}") from None
         if entry["kind"] not in _AGENCY_KINDS:
             raise BundleError(f"bundle agency {agency_id}: unknown kind")
-        if (not isinstance(levels, dict) or set(levels) != {"min", "max"}
-                or any(type(levels[end]) is not int for end in ("min", "max"))
-                or not 1 <= levels["min"] <= levels["max"] <= 9):
+        if (
+            not isinstance(levels, dict)
+            or set(levels) != {"min", "max"}
+            or any(type(levels[end]) is not int for end in ("min", "max"))
+            or not 1 <= levels["min"] <= levels["max"] <= 9
+        ):
             raise BundleError(f"bundle agency {agency_id}: levels must be 1 <= min <= max <= 9")
-        agencies[agency_id] = AgencyInfo(agency_id, entry["name"], entry["kind"], levels["min"],
-                                         levels["max"])
+        agencies[agency_id] = AgencyInfo(
+            agency_id, entry["name"], entry["kind"], levels["min"], levels["max"]
+        )
     return agencies
 
 
@@ -416,8 +440,16 @@ def _keys(value: object, agencies: Mapping[str, AgencyInfo]) -> dict[str, Truste
             raise BundleError(f"bundle key {kid}: kid or alg does not match the JWK")
         start = _optional_instant(entry["start"], f"bundle key {kid} start")
         retired = _optional_instant(entry["retired"], f"bundle key {kid} retired")
-        trusted[kid] = TrustedKey(kid, entry["agency"], verifying_key.alg, entry["state"],
-                                  "bundle", start, retired, verifying_key)
+        trusted[kid] = TrustedKey(
+            kid,
+            entry["agency"],
+            verifying_key.alg,
+            entry["state"],
+            "bundle",
+            start,
+            retired,
+            verifying_key,
+        )
     return trusted
 
 
@@ -426,10 +458,16 @@ def _read_groups(value: object, *, allow_removed: bool) -> dict[str, RevocationG
         raise BundleError("bundle revocations must be a list")
     groups: dict[str, RevocationGroup] = {}
     for entry in value:
-        if not isinstance(entry, dict) or set(entry) != {"agency", "base", "numbers", "states",
-                                                         "at"}:
-            raise BundleError("every revocation group has exactly agency, base, numbers, "
-                              "states and at")
+        if not isinstance(entry, dict) or set(entry) != {
+            "agency",
+            "base",
+            "numbers",
+            "states",
+            "at",
+        }:
+            raise BundleError(
+                "every revocation group has exactly agency, base, numbers, states and at"
+            )
         agency_id = entry["agency"]
         if not isinstance(agency_id, str) or not AGENCY_ID_RE.fullmatch(agency_id):
             raise BundleError("revocation group agency does not match the agency id pattern")
@@ -520,7 +558,14 @@ def apply_delta(bundle: Bundle, delta: Bundle) -> Bundle:
         else:
             groups[agency_id] = merged
     return Bundle(
-        "full", bundle.iss, delta.seq, None, delta.iat, delta.exp, delta.leeway, delta.kid,
+        "full",
+        bundle.iss,
+        delta.seq,
+        None,
+        delta.iat,
+        delta.exp,
+        delta.leeway,
+        delta.kid,
         delta.agencies if delta.agencies is not None else bundle.agencies,
         delta.keys if delta.keys is not None else bundle.keys,
         groups,
@@ -528,8 +573,11 @@ def apply_delta(bundle: Bundle, delta: Bundle) -> Bundle:
 
 
 def _merged(group: RevocationGroup | None, changes: RevocationGroup) -> RevocationGroup | None:
-    entries = {} if group is None else {
-        number: (group.states[i], group.at[i]) for i, number in enumerate(group.numbers)}
+    entries = (
+        {}
+        if group is None
+        else {number: (group.states[i], group.at[i]) for i, number in enumerate(group.numbers)}
+    )
     for i, number in enumerate(changes.numbers):
         if changes.states[i] == REMOVED:
             entries.pop(number, None)
@@ -538,5 +586,8 @@ def _merged(group: RevocationGroup | None, changes: RevocationGroup) -> Revocati
     if not entries:
         return None
     ordered = sorted(entries)
-    return RevocationGroup(tuple(ordered), "".join(entries[n][0] for n in ordered),
-                           tuple(entries[n][1] for n in ordered))
+    return RevocationGroup(
+        tuple(ordered),
+        "".join(entries[n][0] for n in ordered),
+        tuple(entries[n][1] for n in ordered),
+    )

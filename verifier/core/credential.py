@@ -140,9 +140,7 @@ def has_control_characters(value: str, allowed: str = "") -> bool:
     """
     if value.isascii() and value.isprintable():
         return False  # fast path: printable ASCII has neither
-    return any(
-        ch not in allowed and unicodedata.category(ch) in ("Cc", "Cs") for ch in value
-    )
+    return any(ch not in allowed and unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
 
 
 def check_text(value: object, what: str, max_length: int = MAX_TEXT_LENGTH) -> str:
@@ -180,7 +178,7 @@ def to_iso(instant: int) -> str:
     """
     days, seconds = divmod(instant, DAY)
     era, day_of_era = divmod(days + 719468, 146097)
-    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096)
+    year_of_era = day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
     year_of_era //= 365
     day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
     shifted_month = (5 * day_of_year + 2) // 153

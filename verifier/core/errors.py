@@ -46,8 +46,9 @@ class StorageUnavailable(SkkError):
 class TooManyAttempts(SkkError):
     """A guessing or rate limit was reached; ``retry_after`` seconds until a retry may pass."""
 
-    def __init__(self, message: str, *, field: str | None = None,
-                 retry_after: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
 

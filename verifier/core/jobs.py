@@ -68,8 +68,9 @@ class JobMaster:
     def __post_init__(self) -> None:
         # Indexes built once per version (the master is immutable; look-ups are per row).
         object.__setattr__(self, "_by_code", {job.code: job for job in self.jobs})
-        object.__setattr__(self, "_by_title_level",
-                           {(fold(job.title), job.level): job for job in self.jobs})
+        object.__setattr__(
+            self, "_by_title_level", {(fold(job.title), job.level): job for job in self.jobs}
+        )
 
     def find_by_code(self, code: str) -> Job | None:
         """The job with this code (case-insensitive), or None."""
@@ -89,8 +90,10 @@ class MasterRejected(InvalidInput):
     """A master file with problems; nothing of it is used."""
 
     def __init__(self, problems: list[RowProblem]) -> None:
-        super().__init__(f"{len(problems)} problem(s) in the jabatan kerja file; nothing was "
-                         "imported", field="file")
+        super().__init__(
+            f"{len(problems)} problem(s) in the jabatan kerja file; nothing was imported",
+            field="file",
+        )
         self.problems = problems
 
 
@@ -124,8 +127,9 @@ def decode_master(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise MasterRejected([RowProblem(1, "file", f"the file is not UTF-8 text (byte "
-                                                    f"{exc.start + 1})")]) from None
+        raise MasterRejected(
+            [RowProblem(1, "file", f"the file is not UTF-8 text (byte {exc.start + 1})")]
+        ) from None
 
 
 def parse_master(text: str) -> tuple[Job, ...]:
@@ -158,13 +162,16 @@ def _jobs(reader: Any) -> tuple[Job, ...]:
         problems += row_problems
         if job is None:
             continue
-        for key, what in (((job.code,), "code"), ((fold(job.title), job.level),
-                                                   "name at this jenjang")):
+        for key, what in (
+            ((job.code,), "code"),
+            ((fold(job.title), job.level), "name at this jenjang"),
+        ):
             earlier = first_line.setdefault(key, line)
             if earlier != line:
                 column = "code" if what == "code" else "name"
-                problems.append(RowProblem(line, column, f"duplicate {what}: already on line "
-                                                         f"{earlier}"))
+                problems.append(
+                    RowProblem(line, column, f"duplicate {what}: already on line {earlier}")
+                )
         jobs.append(job)
         if len(jobs) > MAX_JOBS:
             problems.append(RowProblem(line, "file", f"at most {MAX_JOBS} jobs per file"))
@@ -181,12 +188,21 @@ class _Semicolon(csv.excel):
 
 
 def _header_problems(header: Sequence[str]) -> list[RowProblem]:
-    problems = [RowProblem(1, name, f"missing column {name!r}") for name in COLUMNS
-                if name not in header]
-    problems += [RowProblem(1, name or "(empty)", f"unknown column {name!r}; the columns are "
-                            + ", ".join(COLUMNS)) for name in header if name not in COLUMNS]
-    problems += [RowProblem(1, name, f"column {name!r} appears twice")
-                 for index, name in enumerate(header) if name in header[:index]]
+    problems = [
+        RowProblem(1, name, f"missing column {name!r}") for name in COLUMNS if name not in header
+    ]
+    problems += [
+        RowProblem(
+            1, name or "(empty)", f"unknown column {name!r}; the columns are " + ", ".join(COLUMNS)
+        )
+        for name in header
+        if name not in COLUMNS
+    ]
+    problems += [
+        RowProblem(1, name, f"column {name!r} appears twice")
+        for index, name in enumerate(header)
+        if name in header[:index]
+    ]
     return problems
 
 
@@ -209,14 +225,20 @@ def _job(cells: Mapping[str, str], line: int, extra: bool) -> tuple[Job | None, 
             fail(name, str(exc))
     code, level_text = values["code"], values["jenjang"]
     if code and not JOB_CODE_RE.fullmatch(code):
-        fail("code", f"code {code[:20]!r} must be two capital letters and six digits "
-                     "(e.g. ME063100)")
+        fail(
+            "code", f"code {code[:20]!r} must be two capital letters and six digits (e.g. ME063100)"
+        )
     level = int(level_text) if level_text.isascii() and level_text.isdigit() else None
     if level_text and (level is None or not 1 <= level <= 9):
         fail("jenjang", f"jenjang {level_text[:20]!r} must be a whole number from 1 to 9")
     if problems or level is None:
         return None, problems
-    return Job(code=code, title=values["name"], level=level,
-               classification=values["klasifikasi"],
-               subclassification=values["subklasifikasi"],
-               qualification=values["kualifikasi"], standard=values["standard"]), []
+    return Job(
+        code=code,
+        title=values["name"],
+        level=level,
+        classification=values["klasifikasi"],
+        subclassification=values["subklasifikasi"],
+        qualification=values["kualifikasi"],
+        standard=values["standard"],
+    ), []

@@ -101,9 +101,7 @@ def parse(token: str) -> CompactJws:
     return CompactJws(header, payload, f"{header_b64}.{payload_b64}".encode("ascii"), signature)
 
 
-def parse_json_object(
-    data: bytes, what: str, *, lone_surrogates: bool = False
-) -> dict[str, Any]:
+def parse_json_object(data: bytes, what: str, *, lone_surrogates: bool = False) -> dict[str, Any]:
     """Strict UTF-8 JSON object: no BOM, duplicate members, NaN, lone surrogates or huge numbers.
 
     ``lone_surrogates=True`` lets ``\\ud800``-style escapes through (valid JSON grammar), for a

@@ -49,11 +49,13 @@ class OfflineVerifier:
             token = extract_token(text)
         except MalformedToken as exc:
             return VerificationResult(Status.MALFORMED, at, detail=str(exc))
-        result = verify_token(token, self._snapshot, self.bundle.lookup, at=at,
-                              leeway=self.bundle.leeway)
+        result = verify_token(
+            token, self._snapshot, self.bundle.lookup, at=at, leeway=self.bundle.leeway
+        )
         if result.status is Status.VALID and is_stale(self.bundle, now):
-            return dataclasses.replace(result, status=Status.STALE_DATA,
-                                       detail="the offline data is past its expiry")
+            return dataclasses.replace(
+                result, status=Status.STALE_DATA, detail="the offline data is past its expiry"
+            )
         return result
 
 

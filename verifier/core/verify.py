@@ -44,8 +44,14 @@ class Status(StrEnum):
 
 #: Statuses whose result may show the credential: the signature verified and the issuer is trusted.
 SHOWS_CREDENTIAL = frozenset(
-    {Status.VALID, Status.REVOKED, Status.SUSPENDED, Status.NOT_YET_VALID, Status.EXPIRED,
-     Status.STALE_DATA}
+    {
+        Status.VALID,
+        Status.REVOKED,
+        Status.SUSPENDED,
+        Status.NOT_YET_VALID,
+        Status.EXPIRED,
+        Status.STALE_DATA,
+    }
 )
 
 

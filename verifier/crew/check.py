@@ -47,7 +47,8 @@ def outcomes(
     """Each worker's verification outcome, in order."""
     by_number = [worker for worker in workers if worker.by_number]
     answers = records.match_many(
-        [(w.agency or "", w.number or "", w.holder_name or "") for w in by_number])
+        [(w.agency or "", w.number or "", w.holder_name or "") for w in by_number]
+    )
     matched = {worker.position: answer for worker, answer in zip(by_number, answers, strict=True)}
     found = []
     for worker in workers:
@@ -74,8 +75,7 @@ def report(
 ) -> CrewReport:
     """Evaluate outcomes; ``period`` is when the crew works, for the rented-certificate check."""
     identities = {identity for outcome in found if (identity := outcome.identity)}
-    elsewhere = (projects.on_other_projects(identities, *period, owner_id)
-                 if identities else set())
+    elsewhere = projects.on_other_projects(identities, *period, owner_id) if identities else set()
     return evaluate(found, terms, elsewhere, at)
 
 

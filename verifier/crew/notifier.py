@@ -100,17 +100,26 @@ class Tally:
 
     def to_dict(self) -> dict[str, int]:
         """The counts, as ``skk notify run --json`` prints them."""
-        return {"delivered": self.delivered, "failed": self.failed, "given_up": self.given_up,
-                "expiry_warnings": self.expiry_warnings,
-                "purged_messages": self.purged_messages,
-                "purged_projects": self.purged_projects}
+        return {
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "given_up": self.given_up,
+            "expiry_warnings": self.expiry_warnings,
+            "purged_messages": self.purged_messages,
+            "purged_projects": self.purged_projects,
+        }
 
 
 class Notifier:
     """Delivers the outbox of one database; ``clock`` and ``send`` are injectable for tests."""
 
-    def __init__(self, settings: NotifierSettings, *, send: Sender = http_post,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: NotifierSettings,
+        *,
+        send: Sender = http_post,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.send = send
         self.clock = clock
@@ -160,8 +169,9 @@ class Notifier:
         """Claim a batch and deliver it; False when nothing was due."""
         settings = self.settings
         with storage_errors():
-            claimed = outbox.claim(self.name, int(self.clock()), settings.lease_seconds,
-                                   settings.batch)
+            claimed = outbox.claim(
+                self.name, int(self.clock()), settings.lease_seconds, settings.batch
+            )
         if not claimed:
             return False
         with ThreadPoolExecutor(max_workers=settings.parallel) as pool:
@@ -175,9 +185,12 @@ class Notifier:
         body = message.body.encode("utf-8")
         timestamp = int(self.clock())
         try:
-            status = self.send(message.url, webhooks.headers(message.secret, message.message_id,
-                                                             timestamp, body),
-                               body, self.settings.timeout_seconds)
+            status = self.send(
+                message.url,
+                webhooks.headers(message.secret, message.message_id, timestamp, body),
+                body,
+                self.settings.timeout_seconds,
+            )
         # refused, reset, timed out, unresolvable, or not speaking HTTP
         except (OSError, ValueError, http.client.HTTPException) as exc:
             return 0, type(exc).__name__
@@ -194,11 +207,17 @@ class Notifier:
         if now - message.created_at >= self.settings.give_up_seconds:
             outbox.failed(message, self.name, now, status, error, None)
             tally.given_up += 1
-            log.warning("notifier: gave up %s after %d attempts (%s)", message.message_id,
-                        attempts, error)
+            log.warning(
+                "notifier: gave up %s after %d attempts (%s)", message.message_id, attempts, error
+            )
             return
         retry_at = now + retry_delay(attempts, self.settings)
         outbox.failed(message, self.name, now, status, error, retry_at)
         tally.failed += 1
-        log.info("notifier: %s failed (%s), attempt %d; retry in %d s", message.message_id,
-                 error, attempts, retry_at - now)
+        log.info(
+            "notifier: %s failed (%s), attempt %d; retry in %d s",
+            message.message_id,
+            error,
+            attempts,
+            retry_at - now,
+        )

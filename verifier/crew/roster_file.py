@@ -24,6 +24,11 @@ def from_file(
     data: bytes, agency_of: AgencyResolver, filename: str = "", *, max_unpacked_bytes: int
 ) -> list[RosterWorker]:
     """Workers from a CSV (as Excel saves it) or .xlsx file; problems name line and column."""
-    table = read_cohort(data, filename=filename, max_rows=roster.MAX_WORKERS,
-                        max_unpacked_bytes=max_unpacked_bytes, layout=LAYOUT)
+    table = read_cohort(
+        data,
+        filename=filename,
+        max_rows=roster.MAX_WORKERS,
+        max_unpacked_bytes=max_unpacked_bytes,
+        layout=LAYOUT,
+    )
     return roster.from_table(table.rows, table.headers, agency_of)

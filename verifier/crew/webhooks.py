@@ -58,8 +58,9 @@ def check_url(url: str, *, local_allowed: bool) -> str:
     reach services the internet cannot)."""
     url = url.strip()
     if not url or len(url) > MAX_URL_LENGTH or has_control_characters(url) or " " in url:
-        raise InvalidInput(f"url must be an https URL of at most {MAX_URL_LENGTH} characters",
-                           field="url")
+        raise InvalidInput(
+            f"url must be an https URL of at most {MAX_URL_LENGTH} characters", field="url"
+        )
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host:
@@ -71,8 +72,9 @@ def check_url(url: str, *, local_allowed: bool) -> str:
     if parts.scheme != "https":
         raise InvalidInput("url must use https", field="url")
     if _is_internal(host):
-        raise InvalidInput("url must not point at a loopback, private or link-local address",
-                           field="url")
+        raise InvalidInput(
+            "url must not point at a loopback, private or link-local address", field="url"
+        )
     return url
 
 
@@ -86,8 +88,9 @@ def _is_internal(host: str) -> bool:
     return not address.is_global
 
 
-def subscribe(project: ProjectInfo, url: str, now: int, *,
-              local_allowed: bool) -> tuple[Subscription, str]:
+def subscribe(
+    project: ProjectInfo, url: str, now: int, *, local_allowed: bool
+) -> tuple[Subscription, str]:
     """A new subscription of the project and its secret (shown this once)."""
     secret = new_secret()
     return webhooks.add(project, check_url(url, local_allowed=local_allowed), secret, now), secret

@@ -61,8 +61,9 @@ class SignedBundle:
 def signed(body: dict[str, Any], store: PrivateKeyStore) -> SignedBundle:
     """Sign a payload with the current bundle key and gzip it (level 6, no timestamp)."""
     text = bundle.sign(body, signer(store)).encode("ascii")
-    return SignedBundle(body["seq"], body["iat"], text,
-                        gzip.compress(text, compresslevel=6, mtime=0))
+    return SignedBundle(
+        body["seq"], body["iat"], text, gzip.compress(text, compresslevel=6, mtime=0)
+    )
 
 
 def bundle_settings(settings: Settings) -> BundleSettings:
@@ -82,8 +83,9 @@ class BundlePublisher:
     @classmethod
     def from_settings(cls, settings: Settings) -> BundlePublisher:
         """The publisher of a configured process (keys from SKK_KEYS_DIR, and so on)."""
-        return cls(PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
-                   bundle_settings(settings))
+        return cls(
+            PrivateKeyStore(settings.keys_dir, settings.key_passphrase), bundle_settings(settings)
+        )
 
     def full(self, now: int) -> SignedBundle:
         """The current full bundle; the last one built while nothing changed, if recent."""

@@ -28,9 +28,15 @@ from verifier.store import credentials, job_masters, revocation
 from verifier.store.credentials import SignedCredential
 
 #: IssueRequest field -> cohort column, to name the column a domain error belongs to.
-_FIELD_COLUMN = {"holder_name": "name", "level": "level", "job_code": "job_code",
-                 "job_title": "job_title", "number": "number", "valid_from": "valid_from",
-                 "nik": "nik"}
+_FIELD_COLUMN = {
+    "holder_name": "name",
+    "level": "level",
+    "job_code": "job_code",
+    "job_title": "job_title",
+    "number": "number",
+    "valid_from": "valid_from",
+    "nik": "nik",
+}
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 #: Entry statuses whose certificate a print pack holds: never a revoked or suspended one.
 PRINTABLE = frozenset({"issued", "existing"})
@@ -40,8 +46,9 @@ class CohortRejected(InvalidInput):
     """The file has problems; nothing was issued."""
 
     def __init__(self, problems: list[RowProblem]) -> None:
-        super().__init__(f"{len(problems)} problem(s) in the file; nothing was issued",
-                         field="file")
+        super().__init__(
+            f"{len(problems)} problem(s) in the file; nothing was issued", field="file"
+        )
         self.problems = problems
 
 
@@ -112,8 +119,10 @@ def prepare(
     """Check all rows and sign the new ones, touching nothing; CohortRejected on any problem."""
     candidates, existing = plan(cohort, agency, pepper=pepper, now=now)
     signed = [issuer.sign_credential(c.credential, signer, c.nik_digest) for c in candidates]
-    issued = [CohortEntry(c.row.line, s.credential, s.token, "issued")
-              for c, s in zip(candidates, signed, strict=True)]
+    issued = [
+        CohortEntry(c.row.line, s.credential, s.token, "issued")
+        for c, s in zip(candidates, signed, strict=True)
+    ]
     return PreparedCohort(agency, sorted(issued + existing, key=lambda entry: entry.line), signed)
 
 
@@ -154,8 +163,12 @@ def _problem(row: CohortRow, cohort: CohortFile, column: str, message: str) -> R
 
 
 def _check_row(
-    row: CohortRow, cohort: CohortFile, agency: AgencyInfo, master: JobMaster,
-    pepper: str | None, now: int
+    row: CohortRow,
+    cohort: CohortFile,
+    agency: AgencyInfo,
+    master: JobMaster,
+    pepper: str | None,
+    now: int,
 ) -> tuple[list[RowProblem], _Candidate | None]:
     problems: list[RowProblem] = []
     cells = row.cells
@@ -165,8 +178,11 @@ def _check_row(
 
     digest = None
     if "nik" in row.mangled:
-        fail("nik", "Excel turned this NIK into a number in scientific notation and lost digits; "
-                    "format the column as Text and type the NIK again")
+        fail(
+            "nik",
+            "Excel turned this NIK into a number in scientific notation and lost digits; "
+            "format the column as Text and type the NIK again",
+        )
     elif cells.get("nik"):
         try:
             digest = nik_hmac(check_nik(cells["nik"]), agency.id, pepper)
@@ -210,12 +226,12 @@ def _check_row(
     return [], _Candidate(row, credential, digest, request.number is not None)
 
 
-def _out_of_bounds(row: CohortRow, cohort: CohortFile, credential: Credential, now: int
-                   ) -> list[RowProblem]:
+def _out_of_bounds(
+    row: CohortRow, cohort: CohortFile, credential: Credential, now: int
+) -> list[RowProblem]:
     """The row's problem when its certificate, if issued now, would break the date bounds."""
     try:
-        issuer.check_valid_from(credential.valid_from, now, allow_expired=False,
-                                allow_future=False)
+        issuer.check_valid_from(credential.valid_from, now, allow_expired=False, allow_future=False)
     except InvalidInput as exc:
         return [_problem(row, cohort, "valid_from", exc.message)]
     return []
@@ -251,14 +267,16 @@ def _duplicates_in_file(candidates: list[_Candidate], cohort: CohortFile) -> lis
             # Compared as numbers are found (case, spacing): twins would name one certificate.
             first = numbers.setdefault(number_key(c.credential.number), c.row.line)
             if first != c.row.line:
-                problems.append(_problem(c.row, cohort, "number",
-                                         f"duplicate certificate number, see line {first}"))
+                problems.append(
+                    _problem(
+                        c.row, cohort, "number", f"duplicate certificate number, see line {first}"
+                    )
+                )
         if c.nik_digest is not None:
             key = (c.nik_digest, c.credential.job_code)
             first = people.setdefault(key, c.row.line)
             if first != c.row.line:
-                problems.append(_problem(c.row, cohort, "nik",
-                                         f"same NIK and job as line {first}"))
+                problems.append(_problem(c.row, cohort, "nik", f"same NIK and job as line {first}"))
     return problems
 
 
@@ -274,17 +292,27 @@ def _against_database(
     by_nik = credentials.by_nik_hmac(agency.id, [c.nik_digest for c in candidates if c.nik_digest])
     # A number given again finds its certificate however typed (case, spaces).
     twins = credentials.numbers_as_stored(
-        agency.id, [c.credential.number for c in candidates if c.number_given])
+        agency.id, [c.credential.number for c in candidates if c.number_given]
+    )
     by_number = credentials.by_number(agency.id, [n for forms in twins.values() for n in forms])
     fresh: list[_Candidate] = []
     existing: list[CohortEntry] = []
     problems: list[RowProblem] = []
     for c in candidates:
-        earlier = [s for s in by_nik.get(c.nik_digest or "", [])
-                   if s.credential.job_code == c.credential.job_code
-                   and s.credential.expires_at > now]
-        same_number = [s for number in twins.get(number_key(c.credential.number), [])
-                       for s in by_number.get(number, [])] if c.number_given else []
+        earlier = [
+            s
+            for s in by_nik.get(c.nik_digest or "", [])
+            if s.credential.job_code == c.credential.job_code and s.credential.expires_at > now
+        ]
+        same_number = (
+            [
+                s
+                for number in twins.get(number_key(c.credential.number), [])
+                for s in by_number.get(number, [])
+            ]
+            if c.number_given
+            else []
+        )
         found = earlier or same_number
         if not found:
             fresh.append(c)
@@ -293,27 +321,41 @@ def _against_database(
         if _same_person(stored.credential, c.credential):
             existing.append(CohortEntry(c.row.line, stored.credential, stored.token, "existing"))
         elif earlier:
-            problems.append(_problem(c.row, cohort, "name", "this NIK already holds a valid "
-                                     "certificate for this job under another name"))
+            problems.append(
+                _problem(
+                    c.row,
+                    cohort,
+                    "name",
+                    "this NIK already holds a valid certificate for this job under another name",
+                )
+            )
         else:
-            problems.append(_problem(c.row, cohort, "number",
-                                     "certificate number already exists for another person"))
+            problems.append(
+                _problem(
+                    c.row, cohort, "number", "certificate number already exists for another person"
+                )
+            )
     return fresh, with_revocation_state(existing, agency.id), problems
 
 
 def with_revocation_state(entries: list[CohortEntry], agency_id: str) -> list[CohortEntry]:
     """``entries`` with the status ``revoked`` or ``suspended`` where that is their state now."""
     states = revocation.statuses(agency_id, [entry.credential.number for entry in entries])
-    return [replace(entry, status=states.get(entry.credential.number, entry.status))
-            for entry in entries]
+    return [
+        replace(entry, status=states.get(entry.credential.number, entry.status))
+        for entry in entries
+    ]
 
 
 def stored_entries(agency_id: str, lines: Sequence[tuple[int, str, str]]) -> list[CohortEntry]:
     """A cohort issued earlier, from its ``(line, number, status)`` triples, as it stands now:
     the stored credentials, revoked or suspended ones marked so (for a print pack made later)."""
     stored = credentials.by_number(agency_id, [number for _, number, _ in lines])
-    entries = [CohortEntry(line, stored[number][0].credential, stored[number][0].token, status)
-               for line, number, status in lines if number in stored]
+    entries = [
+        CohortEntry(line, stored[number][0].credential, stored[number][0].token, status)
+        for line, number, status in lines
+        if number in stored
+    ]
     return with_revocation_state(entries, agency_id)
 
 
@@ -324,8 +366,7 @@ def _reassign_colliding_numbers(candidates: list[_Candidate], now: int) -> None:
         return
     agency_id = assigned[0].credential.agency_id
     # By number_key: a drawn number may not be another one's twin in other case either.
-    taken = set(credentials.numbers_as_stored(agency_id,
-                                              [c.credential.number for c in assigned]))
+    taken = set(credentials.numbers_as_stored(agency_id, [c.credential.number for c in assigned]))
     taken |= {number_key(c.credential.number) for c in candidates if c.number_given}
     for c in assigned:
         while number_key(c.credential.number) in taken:

@@ -40,8 +40,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 TEMPLATE_HEADER = [aliases[0] for aliases in COLUMNS.values()]
 TEMPLATE_ROWS = [
     ["Rina Marlina", "", "ME063100", "", "3", "LSP-2026-0001", "2026-02-01", ""],
-    ["Budi Santoso", "", "", "Tukang Pasang Bata", "1", "LSP-2026-0002", "01/02/2026",
-     "Asosiasi Contoh"],
+    [
+        "Budi Santoso",
+        "",
+        "",
+        "Tukang Pasang Bata",
+        "1",
+        "LSP-2026-0002",
+        "01/02/2026",
+        "Asosiasi Contoh",
+    ],
 ]
 #: Cells where a typed leading apostrophe (Excel's "treat as text") is not part of the value.
 _APOSTROPHE_COLUMNS = frozenset({"nik", "number", "job_code", "level", "valid_from"})
@@ -53,8 +61,7 @@ MAX_XLSX_UNPACKED_BYTES = 160 * 1024 * 1024
 
 
 def _missing_cohort_columns(present: set[str]) -> list[str]:
-    missing = [COLUMNS[c][0] + "/" + COLUMNS[c][1] for c in ("name", "level")
-               if c not in present]
+    missing = [COLUMNS[c][0] + "/" + COLUMNS[c][1] for c in ("name", "level") if c not in present]
     if not {"job_code", "job_title"} & present:
         missing.append("kode_jabatan/job_code or jabatan/job_title")
     if not {"nik", "number"} & present:
@@ -79,12 +86,12 @@ class Layout:
 
     def column_of(self, header: str) -> str | None:
         """The canonical column a header text names, if any."""
-        return next((column for column, aliases in self.columns.items() if header in aliases),
-                    None)
+        return next((column for column, aliases in self.columns.items() if header in aliases), None)
 
 
-COHORT_LAYOUT = Layout(COLUMNS, _missing_cohort_columns, _APOSTROPHE_COLUMNS,
-                       frozenset({"nik", "number"}))
+COHORT_LAYOUT = Layout(
+    COLUMNS, _missing_cohort_columns, _APOSTROPHE_COLUMNS, frozenset({"nik", "number"})
+)
 
 
 @dataclass(frozen=True)
@@ -122,11 +129,12 @@ def read_cohort(
     else:
         cohort = _read_csv(data, max_rows, layout)
     if not cohort.rows:
-        raise InvalidInput(f"the file has a header but no {layout.row_noun} rows",
-                           field="file")
+        raise InvalidInput(f"the file has a header but no {layout.row_noun} rows", field="file")
     if max_rows is not None and len(cohort.rows) > max_rows:
-        raise InvalidInput(f"the file has more than {max_rows} rows; at most {max_rows} per "
-                           f"{layout.purpose}", field="file")
+        raise InvalidInput(
+            f"the file has more than {max_rows} rows; at most {max_rows} per {layout.purpose}",
+            field="file",
+        )
     return cohort
 
 
@@ -147,8 +155,7 @@ def _read_csv(data: bytes, max_rows: int | None, layout: Layout) -> CohortFile:
     try:
         return _rows_from(records, layout, place=lambda column_index, line: "", max_rows=max_rows)
     except csv.Error as exc:  # e.g. a cell over the reader's 128 KiB limit
-        raise InvalidInput(f"line {reader.line_num}: {unreadable_csv(exc)}",
-                           field="file") from None
+        raise InvalidInput(f"line {reader.line_num}: {unreadable_csv(exc)}", field="file") from None
 
 
 def _check_unpacked_size(data: bytes, limit: int) -> None:
@@ -174,8 +181,9 @@ def _read_xlsx(data: bytes, max_rows: int | None, layout: Layout) -> CohortFile:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput(f"not a readable .xlsx file ({type(exc).__name__})",
-                           field="file") from None
+        raise InvalidInput(
+            f"not a readable .xlsx file ({type(exc).__name__})", field="file"
+        ) from None
     try:
         sheet = workbook.worksheets[0]
         records = (
@@ -211,7 +219,9 @@ def _xlsx_text(value: Any) -> str:
 
 
 def _rows_from(
-    records: Iterable[tuple[int, list[str]]], layout: Layout, place: Any,
+    records: Iterable[tuple[int, list[str]]],
+    layout: Layout,
+    place: Any,
     max_rows: int | None = None,
 ) -> CohortFile:
     iterator: Iterator[tuple[int, list[str]]] = iter(records)
@@ -241,8 +251,9 @@ def _first_non_blank(
     for line, record in records:
         if any(cell.strip() for cell in record):
             return line, record
-    raise InvalidInput(f"the file is empty: expected a header row and {layout.row_noun} rows",
-                       field="file")
+    raise InvalidInput(
+        f"the file is empty: expected a header row and {layout.row_noun} rows", field="file"
+    )
 
 
 def _map_header(header: list[str], layout: Layout) -> dict[int, str]:

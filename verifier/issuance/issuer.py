@@ -53,8 +53,9 @@ class IssueRequest:
     allow_future: bool = False
 
 
-def build_credential(request: IssueRequest, agency: AgencyInfo, now: int,
-                     master: jobs.JobMaster | None = None) -> Credential:
+def build_credential(
+    request: IssueRequest, agency: AgencyInfo, now: int, master: jobs.JobMaster | None = None
+) -> Credential:
     """Check a request against the agency and the job master; InvalidInput names the field.
 
     ``master`` is the active jabatan kerja list (``verifier.store.job_masters.active_master``,
@@ -69,8 +70,12 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int,
             f"{agency.level_min}-{agency.level_max}",
             field="level",
         )
-    job = resolve_job(request.job_code, request.job_title, level,
-                      jobs.package_master() if master is None else master)
+    job = resolve_job(
+        request.job_code,
+        request.job_title,
+        level,
+        jobs.package_master() if master is None else master,
+    )
     name = clean_text(request.holder_name) if isinstance(request.holder_name, str) else ""
     try:
         check_text(name, "holder name")
@@ -78,21 +83,24 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int,
         raise InvalidInput(str(exc), field="holder_name") from None
     if holds_nik_like(name):
         # The name is signed into the token and shown to everyone who scans it (SPEC §2).
-        raise InvalidInput("holder name must not contain a NIK or another 16-digit number",
-                           field="holder_name")
+        raise InvalidInput(
+            "holder name must not contain a NIK or another 16-digit number", field="holder_name"
+        )
     valid_from = now if request.valid_from is None else request.valid_from
     if type(valid_from) is not int or not 0 <= valid_from <= MAX_VALID_FROM:
         raise InvalidInput("valid_from must fall between 1970 and 9990", field="valid_from")
-    check_valid_from(valid_from, now, allow_expired=request.allow_expired,
-                     allow_future=request.allow_future)
+    check_valid_from(
+        valid_from, now, allow_expired=request.allow_expired, allow_future=request.allow_future
+    )
     if request.number is None:
         number = assign_number(job.code, job.level, now)
     else:
         number = checked_number(request.number)
         if holds_nik_like(number):
             # The number is printed, encoded in the QR and shown to anyone who scans it.
-            raise InvalidInput("certificate number must not be a NIK or another 16-digit "
-                               "number", field="number")
+            raise InvalidInput(
+                "certificate number must not be a NIK or another 16-digit number", field="number"
+            )
     return Credential(
         agency_id=agency.id,
         number=number,
@@ -106,21 +114,26 @@ def build_credential(request: IssueRequest, agency: AgencyInfo, now: int,
     )
 
 
-def check_valid_from(valid_from: int, now: int, *, allow_expired: bool, allow_future: bool
-                     ) -> None:
+def check_valid_from(valid_from: int, now: int, *, allow_expired: bool, allow_future: bool) -> None:
     """Refuse a valid_from that cannot be meant (issue 14): one so old that the certificate
     has expired at issue, or one more than :data:`MAX_DAYS_AHEAD` days ahead, unless allowed."""
     if not allow_expired and add_years(valid_from) <= now:
-        raise InvalidInput("valid_from is more than five years ago: the certificate would have "
-                           "expired before it is issued (allow it explicitly to issue it anyway)",
-                           field="valid_from")
+        raise InvalidInput(
+            "valid_from is more than five years ago: the certificate would have "
+            "expired before it is issued (allow it explicitly to issue it anyway)",
+            field="valid_from",
+        )
     if not allow_future and valid_from > now + MAX_DAYS_AHEAD * DAY:
-        raise InvalidInput(f"valid_from is more than {MAX_DAYS_AHEAD} days ahead (allow it "
-                           "explicitly to issue it anyway)", field="valid_from")
+        raise InvalidInput(
+            f"valid_from is more than {MAX_DAYS_AHEAD} days ahead (allow it "
+            "explicitly to issue it anyway)",
+            field="valid_from",
+        )
 
 
-def resolve_job(code: str | None, title: str | None, level: int,
-                master: jobs.JobMaster) -> jobs.Job:
+def resolve_job(
+    code: str | None, title: str | None, level: int, master: jobs.JobMaster
+) -> jobs.Job:
     """The master-list job for a code or a title at ``level``; InvalidInput when none fits."""
     if (code is None) == (title is None):
         raise InvalidInput("give exactly one of job_code and job_title", field="job_code")

@@ -29,14 +29,14 @@ def import_public(agency_id: str, data: bytes, since: int | None, now: int) -> T
     return registry.add_key(agency_id, verifying_key, origin="imported", not_before=since, now=now)
 
 
-def can_sign(store: PrivateKeyStore, key: registry.TrustedKey) -> bool:
+def can_sign(store: PrivateKeyStore, key: TrustedKey) -> bool:
     """True when issuing here would sign with ``key``: the registry's active generated key, and
     its private file on this host opens with the passphrase (a file lost in a move, a wrong
     SKK_KEY_PASSPHRASE or a verify-only host all say False)."""
     return key.is_signing_key and store.opens(key.kid)
 
 
-def describe(store: PrivateKeyStore, key: registry.TrustedKey) -> dict[str, Any]:
+def describe(store: PrivateKeyStore, key: TrustedKey) -> dict[str, Any]:
     """The SPEC §5 key object, ``can_sign`` as this host finds it."""
     return key.to_dict(can_sign=can_sign(store, key))
 

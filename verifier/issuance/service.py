@@ -66,11 +66,20 @@ class IssuingService:
     @classmethod
     def from_settings(cls, settings: Settings) -> IssuingService:
         """The service of a configured process (keys from SKK_KEYS_DIR, and so on)."""
-        return cls(PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
-                   pepper=settings.nik_pepper, base_url=settings.base_url)
+        return cls(
+            PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
+            pepper=settings.nik_pepper,
+            base_url=settings.base_url,
+        )
 
-    def issue(self, request: IssueRequest, *, actor: str, now: int,
-              store_with: Callable[[Issued], None] | None = None) -> Issued:
+    def issue(
+        self,
+        request: IssueRequest,
+        *,
+        actor: str,
+        now: int,
+        store_with: Callable[[Issued], None] | None = None,
+    ) -> Issued:
         """Check, sign, store and audit one credential for ``actor``; InvalidInput, NotFound or
         Conflict if refused.
 
@@ -125,8 +134,9 @@ class IssuingService:
         Returns the cohort and what ``render`` made of it.
         """
         agency = registry.get_agency(agency_id)
-        prepared = cohort.prepare(cohort_file, agency, self._signer(agency.id),
-                                  pepper=self._pepper, now=now)
+        prepared = cohort.prepare(
+            cohort_file, agency, self._signer(agency.id), pepper=self._pepper, now=now
+        )
         rendered = render(prepared)
         with transaction():
             if store_with is not None:

@@ -46,13 +46,19 @@ def issue_to_folder(
     with QrRenderer(len(cohort_file.rows)) as renderer:
 
         def render(prepared: PreparedCohort) -> tuple[dict[str, bytes], list[str]]:
-            rendered = render_outputs(prepared.entries, prepared.agency.name, issuing.base_url,
-                                      on_progress=on_progress, renderer=renderer)
+            rendered = render_outputs(
+                prepared.entries,
+                prepared.agency.name,
+                issuing.base_url,
+                on_progress=on_progress,
+                renderer=renderer,
+            )
             check_writable(out_dir)  # before the commit: a folder we cannot write issues nothing
             return rendered
 
-        prepared, (files, urls) = issuing.issue_cohort(cohort_file, agency_id, actor=actor,
-                                                       now=now, render=render)
+        prepared, (files, urls) = issuing.issue_cohort(
+            cohort_file, agency_id, actor=actor, now=now, render=render
+        )
     publish(files, out_dir)
     return prepared, urls
 
@@ -96,8 +102,17 @@ def results_csv(entries: Sequence[CohortEntry], urls: Sequence[str]) -> bytes:
     rows = []
     for entry, url in zip(entries, urls, strict=True):
         cred = entry.credential
-        rows.append((entry.line, cred.number, cred.holder_name, cred.job_title, cred.level,
-                     entry.status, url))
+        rows.append(
+            (
+                entry.line,
+                cred.number,
+                cred.holder_name,
+                cred.job_title,
+                cred.level,
+                entry.status,
+                url,
+            )
+        )
     return excel_csv(RESULT_COLUMNS, rows)
 
 
@@ -114,8 +129,9 @@ def check_writable(out_dir: Path) -> None:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.probe-", dir=out_dir.parent)).rmdir()
     except OSError as exc:
-        raise UnreadableInput(f"cannot write {out_dir}: {exc.strerror}; nothing was issued",
-                              field="out") from None
+        raise UnreadableInput(
+            f"cannot write {out_dir}: {exc.strerror}; nothing was issued", field="out"
+        ) from None
 
 
 def publish(files: dict[str, bytes], out_dir: Path) -> None:
@@ -137,5 +153,6 @@ def publish(files: dict[str, bytes], out_dir: Path) -> None:
         reason = exc.strerror if isinstance(exc, OSError) else exc.message
         raise UnreadableInput(
             f"cannot write {out_dir}: {reason}; the certificates are issued: run the same "
-            "file again with another --out to write their files", field="out"
+            "file again with another --out to write their files",
+            field="out",
         ) from None

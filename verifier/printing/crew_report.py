@@ -10,8 +10,20 @@ from verifier.core.credential import to_iso
 from verifier.core.crew.evaluation import CrewReport, WorkerReport
 from verifier.printing.spreadsheet import excel_csv
 
-COLUMNS = ("line", "ref", "status", "problem", "number", "holder_name", "job_title", "job_code",
-           "level", "agency", "expires_at", "findings")
+COLUMNS = (
+    "line",
+    "ref",
+    "status",
+    "problem",
+    "number",
+    "holder_name",
+    "job_title",
+    "job_code",
+    "level",
+    "agency",
+    "expires_at",
+    "findings",
+)
 
 
 def report_csv(report: CrewReport) -> bytes:

@@ -18,4 +18,3 @@ def excel_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes
     for row in rows:
         writer.writerow([formula_safe("" if cell is None else str(cell)) for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-

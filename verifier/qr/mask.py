@@ -73,8 +73,9 @@ def _layout(version: int) -> _Layout:
     encoder.add_alignment_patterns(function, size, size)
     region = [[int(value > 1) for value in row] for row in function]
     flips = tuple(
-        _pack_grid([[int(bool(pattern(i, j))) & region[i][j] for j in range(size)]
-                    for i in range(size)])
+        _pack_grid(
+            [[int(bool(pattern(i, j))) & region[i][j] for j in range(size)] for i in range(size)]
+        )
         for pattern in encoder.get_data_mask_functions(is_micro=False)
     )
     line = "0" * (_GAP + 1) + "1" * (size - 1)

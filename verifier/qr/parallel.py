@@ -53,8 +53,9 @@ class QrRenderer:
             # Preloading the QR module there means each worker starts with segno imported.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["verifier.qr.render"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                             initializer=_exit_with_parent)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_exit_with_parent
+            )
             for _ in range(self.workers):  # workers spawn one per task, on submission
                 self._pool.submit(qr_version, _WARM_UP_URL)
 
@@ -78,8 +79,9 @@ class QrRenderer:
             credential_url(base_url, tokens[0])  # a bad base URL fails here, not in a worker
         return self._map(partial(credential_qr, base_url), tokens, on_progress)
 
-    def _map(self, func: Callable[[str], _T], items: Sequence[str],
-             on_progress: Progress | None) -> list[_T]:
+    def _map(
+        self, func: Callable[[str], _T], items: Sequence[str], on_progress: Progress | None
+    ) -> list[_T]:
         if self._pool is None or len(items) < PARALLEL_THRESHOLD:
             return _run_here(func, items, on_progress)
         chunk = max(1, min(MAX_CHUNK, len(items) // (self.workers * 4)))
@@ -113,8 +115,9 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _run_here(func: Callable[[str], _T], items: Sequence[str],
-              on_progress: Progress | None) -> list[_T]:
+def _run_here(
+    func: Callable[[str], _T], items: Sequence[str], on_progress: Progress | None
+) -> list[_T]:
     results = []
     for item in items:
         results.append(func(item))

@@ -50,8 +50,9 @@ def make_qr(url: str) -> segno.QRCode:
     return symbol
 
 
-def _make(segments: list[tuple[str, int] | tuple[str, int, str]], eci: bool,
-          mask_number: int) -> segno.QRCode:
+def _make(
+    segments: list[tuple[str, int] | tuple[str, int, str]], eci: bool, mask_number: int
+) -> segno.QRCode:
     # segno.make takes a list of (content, mode[, encoding]) segments (encoder.prepare_data),
     # though its type hints name only a single str, bytes or int.
     return segno.make(

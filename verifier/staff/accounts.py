@@ -59,8 +59,9 @@ def one_time_password() -> str:
     return "-".join("".join(secrets.choice(_OTP_ALPHABET) for _ in range(4)) for _ in range(4))
 
 
-def add_user(agency_id: str, username: str, role: str, *, actor: str,
-             now: int) -> tuple[StaffAccount, str]:
+def add_user(
+    agency_id: str, username: str, role: str, *, actor: str, now: int
+) -> tuple[StaffAccount, str]:
     """Create an account; returns it and its one-time password (shown once, never stored)."""
     get_agency(agency_id)
     _check_username(username)
@@ -68,20 +69,23 @@ def add_user(agency_id: str, username: str, role: str, *, actor: str,
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     password = one_time_password()
     with transaction():
-        account = staff_accounts.create(agency_id, username, role, _hasher().hash(password),
-                                        now=now)
+        account = staff_accounts.create(
+            agency_id, username, role, _hasher().hash(password), now=now
+        )
         audit.record(agency_id, actor, "user_added", at=now, subject=username, reason=role)
     return account, password
 
 
 def _check_username(username: str) -> None:
     if not USERNAME_RE.fullmatch(username) or holds_nik_like(username):
-        raise InvalidInput("username must be 3-32 lowercase letters, digits, '.' or '-', "
-                           "starting with a letter or digit", field="username")
+        raise InvalidInput(
+            "username must be 3-32 lowercase letters, digits, '.' or '-', "
+            "starting with a letter or digit",
+            field="username",
+        )
 
 
-def disable(username: str, *, actor: str, now: int,
-            agency_id: str | None = None) -> StaffAccount:
+def disable(username: str, *, actor: str, now: int, agency_id: str | None = None) -> StaffAccount:
     """Disable an account and end its sessions at once; repeating it changes nothing.
     NotFound also when it belongs to another agency than ``agency_id``."""
     with transaction():
@@ -92,8 +96,9 @@ def disable(username: str, *, actor: str, now: int,
     return staff_accounts.get(username)
 
 
-def reset(username: str, *, actor: str, now: int,
-          agency_id: str | None = None) -> tuple[StaffAccount, str]:
+def reset(
+    username: str, *, actor: str, now: int, agency_id: str | None = None
+) -> tuple[StaffAccount, str]:
     """A new one-time password and a new enrolment for a forgotten password or a lost phone;
     ends the account's sessions. A disabled account stays disabled."""
     password = one_time_password()
@@ -153,8 +158,9 @@ def _password_matches(encoded: str, password: str) -> bool:
         return False
 
 
-def change_password(user_id: int, current: str, new: str, *, now: int,
-                    keep_session: str | None = None) -> None:
+def change_password(
+    user_id: int, current: str, new: str, *, now: int, keep_session: str | None = None
+) -> None:
     """Replace the password (the one-time one on first sign-in); ends the account's other
     sessions. InvalidInput names the field at fault."""
     found = staff_accounts.secrets_by_id(user_id)
@@ -171,14 +177,17 @@ def change_password(user_id: int, current: str, new: str, *, now: int,
 def check_new_password(new: str, username: str, current: str) -> None:
     """Refuse a password that is too short, too long, the username or the current one."""
     if len(new) < MIN_PASSWORD or not new.strip():
-        raise InvalidInput(f"the new password needs at least {MIN_PASSWORD} characters",
-                           field="new")
+        raise InvalidInput(
+            f"the new password needs at least {MIN_PASSWORD} characters", field="new"
+        )
     if len(new) > MAX_PASSWORD:
-        raise InvalidInput(f"the new password may have at most {MAX_PASSWORD} characters",
-                           field="new")
+        raise InvalidInput(
+            f"the new password may have at most {MAX_PASSWORD} characters", field="new"
+        )
     if new.casefold() == username.casefold() or new == current:
-        raise InvalidInput("the new password must differ from the username and the current "
-                           "password", field="new")
+        raise InvalidInput(
+            "the new password must differ from the username and the current password", field="new"
+        )
 
 
 # --- TOTP (RFC 6238) ---------------------------------------------------------------------------
@@ -207,8 +216,9 @@ def confirm_enrolment(user_id: int, code: str, *, now: int) -> None:
     if account.totp_enrolled:
         raise Conflict("a second factor is already enrolled", field="code")
     if not found.totp_secret or not _accept_code(found, code, now):
-        raise InvalidInput("the code does not match; type the 6 digits the app shows now",
-                           field="code")
+        raise InvalidInput(
+            "the code does not match; type the 6 digits the app shows now", field="code"
+        )
     with transaction():
         staff_accounts.mark_enrolled(user_id, now)
         audit.record(account.agency_id, account.actor, "totp_enrolled", at=now)

@@ -48,11 +48,11 @@ def _sealer(pepper: str | None) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def save_upload(agency_id: str, user_id: int, kind: str, content: bytes, *, pepper: str | None,
-                now: int) -> str:
+def save_upload(
+    agency_id: str, user_id: int, kind: str, content: bytes, *, pepper: str | None, now: int
+) -> str:
     """Keep an uploaded file, encrypted, for its preview and confirmation; its id (random)."""
-    return cohort_imports.save(agency_id, user_id, kind, _sealer(pepper).encrypt(content),
-                               now=now)
+    return cohort_imports.save(agency_id, user_id, kind, _sealer(pepper).encrypt(content), now=now)
 
 
 def read_upload(agency_id: str, import_id: str, *, pepper: str | None, now: int) -> CohortFile:
@@ -62,8 +62,12 @@ def read_upload(agency_id: str, import_id: str, *, pepper: str | None, now: int)
         content = _sealer(pepper).decrypt(upload.sealed)
     except InvalidToken:  # the pepper changed since: the file cannot be read any more
         raise cohort_imports.gone() from None
-    return read_cohort(content, filename=f"upload.{upload.kind}", max_rows=MAX_ROWS,
-                       max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
+    return read_cohort(
+        content,
+        filename=f"upload.{upload.kind}",
+        max_rows=MAX_ROWS,
+        max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES,
+    )
 
 
 @dataclass(frozen=True)
@@ -79,40 +83,62 @@ class PreviewRow:
     number: str | None  # the row's own or the earlier certificate's; None: assigned on issue
 
 
-def preview(agency_id: str, import_id: str, *, pepper: str | None,
-            now: int) -> list[PreviewRow]:
+def preview(agency_id: str, import_id: str, *, pepper: str | None, now: int) -> list[PreviewRow]:
     """What confirming would issue, row by row, in file order; signs and stores nothing.
     CohortRejected lists every problem of every row."""
     agency = registry.get_agency(agency_id)
     cohort_file = read_upload(agency_id, import_id, pepper=pepper, now=now)
     fresh, existing = cohort.plan(cohort_file, agency, pepper=pepper, now=now)
-    rows = [_preview_row(c.row.line, c.credential, "new",
-                         c.credential.number if c.number_given else None) for c in fresh]
-    rows += [_preview_row(e.line, e.credential, e.status, e.credential.number)
-             for e in existing]
+    rows = [
+        _preview_row(
+            c.row.line, c.credential, "new", c.credential.number if c.number_given else None
+        )
+        for c in fresh
+    ]
+    rows += [_preview_row(e.line, e.credential, e.status, e.credential.number) for e in existing]
     return sorted(rows, key=lambda row: row.line)
 
 
-def _preview_row(line: int, credential: Credential, status: str,
-                 number: str | None) -> PreviewRow:
-    return PreviewRow(line, credential.holder_name, credential.job_title, credential.job_code,
-                      credential.level, status, number)
+def _preview_row(line: int, credential: Credential, status: str, number: str | None) -> PreviewRow:
+    return PreviewRow(
+        line,
+        credential.holder_name,
+        credential.job_title,
+        credential.job_code,
+        credential.level,
+        status,
+        number,
+    )
 
 
-def issue_upload(issuing: IssuingService, agency_id: str, import_id: str, *, pepper: str | None,
-                 actor: str, now: int) -> IssuedImport:
+def issue_upload(
+    issuing: IssuingService,
+    agency_id: str,
+    import_id: str,
+    *,
+    pepper: str | None,
+    actor: str,
+    now: int,
+) -> IssuedImport:
     """Check, sign, store and audit every row of a waiting upload, all or nothing (the rows
     are checked again: the database may have changed since the preview). The upload is marked
     issued in the same transaction, so confirming twice at once issues once (Conflict)."""
     cohort_file = read_upload(agency_id, import_id, pepper=pepper, now=now)
 
     def mark_issued(prepared: PreparedCohort) -> None:
-        entries = [(entry.line, entry.credential.number, entry.status)
-                   for entry in prepared.entries]
+        entries = [
+            (entry.line, entry.credential.number, entry.status) for entry in prepared.entries
+        ]
         cohort_imports.mark_issued(agency_id, import_id, entries, now=now)
 
-    issuing.issue_cohort(cohort_file, agency_id, actor=actor, now=now,
-                         render=lambda prepared: None, store_with=mark_issued)
+    issuing.issue_cohort(
+        cohort_file,
+        agency_id,
+        actor=actor,
+        now=now,
+        render=lambda prepared: None,
+        store_with=mark_issued,
+    )
     return cohort_imports.issued(agency_id, import_id)
 
 
@@ -126,8 +152,11 @@ def print_pack(issued: IssuedImport, *, base_url: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=_zip_time(issued.issued_at)),
-                             content, compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr(
+                zipfile.ZipInfo(name, date_time=_zip_time(issued.issued_at)),
+                content,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
     return buffer.getvalue()
 
 

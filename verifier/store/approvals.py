@@ -63,10 +63,12 @@ def request_turn_off(agency_id: str, *, actor: str, now: int) -> Approval:
         if not four_eyes(agency_id):
             raise Conflict("four-eyes revocation is already off", field="four_eyes")
         if _pending_query(agency_id).where(PendingApproval.kind == "four_eyes_off").exists():
-            raise Conflict("turning four-eyes off is already waiting for approval",
-                           field="four_eyes")
-        row = PendingApproval.create(agency=agency_id, kind="four_eyes_off",
-                                     requested_by=actor, requested_at=now)
+            raise Conflict(
+                "turning four-eyes off is already waiting for approval", field="four_eyes"
+            )
+        row = PendingApproval.create(
+            agency=agency_id, kind="four_eyes_off", requested_by=actor, requested_at=now
+        )
         audit.record(agency_id, actor, "four_eyes_off_requested", at=now, subject=f"#{row.id}")
     return _approval(row)
 
@@ -81,7 +83,13 @@ def revoke_or_request(
 
 
 def request_revocation(
-    agency_id: str, number: str, reason: str, *, note: str | None, actor: str, now: int,
+    agency_id: str,
+    number: str,
+    reason: str,
+    *,
+    note: str | None,
+    actor: str,
+    now: int,
     suspend_now: bool = False,
 ) -> Approval:
     """File a revocation for a second admin; Conflict when one is waiting or it is revoked.
@@ -93,18 +101,34 @@ def request_revocation(
         state = revocation.lookup(agency_id, canonical)
         if state is not None and state.status == "revoked":
             raise Conflict("the credential is already revoked", field="number")
-        waiting = _pending_query(agency_id).where((PendingApproval.kind == "revoke")
-                                                  & (PendingApproval.number == canonical))
+        waiting = _pending_query(agency_id).where(
+            (PendingApproval.kind == "revoke") & (PendingApproval.number == canonical)
+        )
         if waiting.exists():
-            raise Conflict("a revocation of this credential is already waiting for approval",
-                           field="number")
+            raise Conflict(
+                "a revocation of this credential is already waiting for approval", field="number"
+            )
         if suspend_now and state is None:
             revocation.suspend(agency_id, canonical, reason, note=note, actor=actor, now=now)
-        row = PendingApproval.create(agency=agency_id, kind="revoke", number=canonical,
-                                     reason=reason, note=note, requested_by=actor,
-                                     requested_at=now)
-        audit.record(agency_id, actor, "revoke_requested", at=now, number=canonical,
-                     reason=reason, note=note, subject=f"#{row.id}")
+        row = PendingApproval.create(
+            agency=agency_id,
+            kind="revoke",
+            number=canonical,
+            reason=reason,
+            note=note,
+            requested_by=actor,
+            requested_at=now,
+        )
+        audit.record(
+            agency_id,
+            actor,
+            "revoke_requested",
+            at=now,
+            number=canonical,
+            reason=reason,
+            note=note,
+            subject=f"#{row.id}",
+        )
     return _approval(row)
 
 
@@ -124,8 +148,9 @@ def approve(agency_id: str, approval_id: int, *, approver: str, now: int) -> App
             raise Conflict("a second admin must approve this; you asked for it", field="approver")
         actor = audit.both(row.requested_by, approver)
         if row.kind == "revoke":
-            revocation.revoke(agency_id, str(row.number), str(row.reason), note=row.note,
-                              actor=actor, now=now)
+            revocation.revoke(
+                agency_id, str(row.number), str(row.reason), note=row.note, actor=actor, now=now
+            )
         else:
             _set(agency_id, False, now)
             audit.record(agency_id, actor, "four_eyes_off", at=now, subject=f"#{row.id}")
@@ -138,38 +163,57 @@ def reject(agency_id: str, approval_id: int, *, decider: str, now: int) -> Appro
     with bound_database().atomic():
         row = _waiting(agency_id, approval_id)
         _decide(row, "rejected", decider, now)
-        audit.record(agency_id, decider, "request_rejected", at=now, number=row.number,
-                     subject=f"#{row.id}")
+        audit.record(
+            agency_id, decider, "request_rejected", at=now, number=row.number, subject=f"#{row.id}"
+        )
     return _approval(PendingApproval.get_by_id(row.id))
 
 
 def _waiting(agency_id: str, approval_id: int) -> PendingApproval:
     row: PendingApproval | None = (
-        _pending_query(agency_id).where(PendingApproval.id == approval_id).first())
+        _pending_query(agency_id).where(PendingApproval.id == approval_id).first()
+    )
     if row is None:
         raise NotFound("no such request waiting for approval", field="approval")
     return row
 
 
 def _decide(row: PendingApproval, outcome: str, decider: str, now: int) -> None:
-    decided = PendingApproval.update(outcome=outcome, decided_by=decider, decided_at=now).where(
-        (PendingApproval.id == row.id) & PendingApproval.outcome.is_null()).execute()
+    decided = (
+        PendingApproval.update(outcome=outcome, decided_by=decider, decided_at=now)
+        .where((PendingApproval.id == row.id) & PendingApproval.outcome.is_null())
+        .execute()
+    )
     if not decided:  # another admin decided it a moment ago; this transaction is undone
         raise Conflict("this request was decided a moment ago", field="approval")
 
 
 def _pending_query(agency_id: str) -> peewee.ModelSelect[PendingApproval]:
-    return PendingApproval.select().where((PendingApproval.agency == agency_id)
-                                          & PendingApproval.outcome.is_null())
+    return PendingApproval.select().where(
+        (PendingApproval.agency == agency_id) & PendingApproval.outcome.is_null()
+    )
 
 
 def _set(agency_id: str, on: bool, now: int) -> None:
-    updated = AgencyPolicy.update(four_eyes_revocation=on, changed_at=now).where(
-        AgencyPolicy.agency == agency_id).execute()
+    updated = (
+        AgencyPolicy.update(four_eyes_revocation=on, changed_at=now)
+        .where(AgencyPolicy.agency == agency_id)
+        .execute()
+    )
     if not updated:
         AgencyPolicy.create(agency=agency_id, four_eyes_revocation=on, changed_at=now)
 
 
 def _approval(row: PendingApproval) -> Approval:
-    return Approval(row.id, row.agency_id, row.kind, row.number, row.reason, row.note,
-                    row.requested_by, row.requested_at, row.outcome, row.decided_by)
+    return Approval(
+        row.id,
+        row.agency_id,
+        row.kind,
+        row.number,
+        row.reason,
+        row.note,
+        row.requested_by,
+        row.requested_at,
+        row.outcome,
+        row.decided_by,
+    )

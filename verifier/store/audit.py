@@ -109,11 +109,11 @@ class AuditFilter:
     def checked(self) -> AuditFilter:
         """The filter itself; InvalidInput naming a field that could match nothing we write."""
         if self.actor is not None and not ACTOR_RE.fullmatch(self.actor):
-            raise InvalidInput("actor must look like cli, apikey:<key id> or user:<username>",
-                               field="actor")
+            raise InvalidInput(
+                "actor must look like cli, apikey:<key id> or user:<username>", field="actor"
+            )
         if self.action is not None and self.action not in AGENCY_ACTIONS:
-            raise InvalidInput(f"action must be one of {', '.join(AGENCY_ACTIONS)}",
-                               field="action")
+            raise InvalidInput(f"action must be one of {', '.join(AGENCY_ACTIONS)}", field="action")
         return self
 
 
@@ -132,15 +132,30 @@ def record(
     """Append one row; call it inside the transaction of the change it records."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    AuditEvent.create(agency=agency_id, at=at, actor=actor, action=action, number=number,
-                      status=status, reason=reason, note=note, subject=subject)
+    AuditEvent.create(
+        agency=agency_id,
+        at=at,
+        actor=actor,
+        action=action,
+        number=number,
+        status=status,
+        reason=reason,
+        note=note,
+        subject=subject,
+    )
 
 
 def record_issued(credentials: Sequence[Credential], actor: str) -> None:
     """One ``issue`` row per credential (a cohort's rows in few statements)."""
     rows = [
-        {"agency": c.agency_id, "at": c.issued_at, "actor": actor, "action": "issue",
-         "number": c.number, "status": "active"}
+        {
+            "agency": c.agency_id,
+            "at": c.issued_at,
+            "actor": actor,
+            "action": "issue",
+            "number": c.number,
+            "status": "active",
+        }
         for c in credentials
     ]
     for chunk in chunks(rows):
@@ -154,9 +169,11 @@ def _query(agency_id: str, filters: AuditFilter) -> peewee.ModelSelect[AuditEven
     if filters.actor is not None:
         # A pair "user:a+user:b" is an action of each of them.
         actor = filters.actor
-        query = query.where((AuditEvent.actor == actor)
-                            | AuditEvent.actor.startswith(actor + "+")
-                            | AuditEvent.actor.endswith("+" + actor))
+        query = query.where(
+            (AuditEvent.actor == actor)
+            | AuditEvent.actor.startswith(actor + "+")
+            | AuditEvent.actor.endswith("+" + actor)
+        )
     if filters.action is not None:
         query = query.where(AuditEvent.action == filters.action)
     if filters.since is not None:
@@ -191,5 +208,14 @@ def actors(agency_id: str) -> list[str]:
 
 
 def _entry(row: AuditEvent) -> AuditEntry:
-    return AuditEntry(row.id, row.at, row.actor, row.action, row.number, row.status, row.reason,
-                      row.note, row.subject)
+    return AuditEntry(
+        row.id,
+        row.at,
+        row.actor,
+        row.action,
+        row.number,
+        row.status,
+        row.reason,
+        row.note,
+        row.subject,
+    )

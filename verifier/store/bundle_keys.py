@@ -22,8 +22,9 @@ def add(verifying_key: keys.VerifyingKey, now: int) -> BundleKey:
     """Record a new current bundle key; the previous one is retired at ``now``."""
     with bound_database().atomic():
         BundleKeyRecord.update(retired_at=now).where(BundleKeyRecord.retired_at.is_null()).execute()
-        BundleKeyRecord.create(kid=verifying_key.kid, public_jwk=json.dumps(verifying_key.jwk),
-                               created_at=now)
+        BundleKeyRecord.create(
+            kid=verifying_key.kid, public_jwk=json.dumps(verifying_key.jwk), created_at=now
+        )
     return BundleKey(verifying_key, now)
 
 
@@ -55,5 +56,6 @@ def key_set(now: int, max_age: int) -> dict[str, object]:
 
 def _bundle_key(row: BundleKeyRecord) -> BundleKey:
     verifying_key = keys.verifying_key_from_jwk(json.loads(row.public_jwk))
-    return BundleKey(verifying_key, int(row.created_at),
-                     None if row.retired_at is None else int(row.retired_at))
+    return BundleKey(
+        verifying_key, int(row.created_at), None if row.retired_at is None else int(row.retired_at)
+    )

@@ -30,9 +30,17 @@ def full_payload(settings: BundleSettings, now: int) -> dict[str, Any]:
     # Plain SQL: a million rows go to the encoder as the driver gives them (both drivers give
     # BIGINT columns as int), with no model object per row.
     rows = bound_database().execute_sql(
-        "SELECT agency_id, number, status, reason, at FROM revocation")
-    return bundle.payload(iss=settings.iss, seq=seq, iat=now, max_age=settings.max_age,
-                          leeway=settings.leeway, registry=registry_part, revocations=rows)
+        "SELECT agency_id, number, status, reason, at FROM revocation"
+    )
+    return bundle.payload(
+        iss=settings.iss,
+        seq=seq,
+        iat=now,
+        max_age=settings.max_age,
+        leeway=settings.leeway,
+        registry=registry_part,
+        revocations=rows,
+    )
 
 
 def delta_payload(settings: BundleSettings, since: int, now: int) -> dict[str, Any] | None:
@@ -46,13 +54,20 @@ def delta_payload(settings: BundleSettings, since: int, now: int) -> dict[str, A
     if len(logged) > MAX_DELTA_CHANGES:
         return None
     registry_changed = any(agency is None for agency, _ in logged)
-    touched = sorted({(agency, number) for agency, number in logged
-                      if agency is not None and number is not None})
-    registry_part = ((registry.list_agencies(), registry.list_keys()) if registry_changed
-                     else None)
-    return bundle.payload(iss=settings.iss, seq=seq, iat=now, max_age=settings.max_age,
-                          leeway=settings.leeway, registry=registry_part,
-                          revocations=_current_states(touched), since=since)
+    touched = sorted(
+        {(agency, number) for agency, number in logged if agency is not None and number is not None}
+    )
+    registry_part = (registry.list_agencies(), registry.list_keys()) if registry_changed else None
+    return bundle.payload(
+        iss=settings.iss,
+        seq=seq,
+        iat=now,
+        max_age=settings.max_age,
+        leeway=settings.leeway,
+        registry=registry_part,
+        revocations=_current_states(touched),
+        since=since,
+    )
 
 
 def restart_deltas() -> int:

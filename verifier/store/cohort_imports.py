@@ -57,16 +57,20 @@ def save(agency_id: str, user_id: int, kind: str, sealed: bytes, *, now: int) ->
     import_id = secrets.token_hex(16)
     with bound_database().atomic():
         sweep(now)
-        CohortImport.create(id=import_id, agency=agency_id, user=user_id, kind=kind,
-                            content=sealed, uploaded_at=now)
+        CohortImport.create(
+            id=import_id, agency=agency_id, user=user_id, kind=kind, content=sealed, uploaded_at=now
+        )
     return import_id
 
 
 def waiting(agency_id: str, import_id: str, *, now: int) -> WaitingUpload:
     """The sealed upload; NotFound when it is another agency's, issued, or too old."""
     row = _row(agency_id, import_id)
-    if (row.issued_at is not None or row.content is None
-            or row.uploaded_at + KEEP_UPLOAD_SECONDS <= now):
+    if (
+        row.issued_at is not None
+        or row.content is None
+        or row.uploaded_at + KEEP_UPLOAD_SECONDS <= now
+    ):
         raise gone()
     return WaitingUpload(str(row.kind), bytes(row.content))
 
@@ -80,10 +84,17 @@ def mark_issued(agency_id: str, import_id: str, entries: Sequence[Entry], *, now
     """Record the upload as issued with its rows, and drop its content; Conflict when it was
     issued a moment ago (call it in the transaction that stores the credentials: confirmed
     twice at once, the first one issues and the second nothing)."""
-    marked = CohortImport.update(
-        issued_at=now, content=None, entries=json.dumps([list(entry) for entry in entries])
-    ).where((CohortImport.id == import_id) & (CohortImport.agency == agency_id)
-            & CohortImport.issued_at.is_null()).execute()
+    marked = (
+        CohortImport.update(
+            issued_at=now, content=None, entries=json.dumps([list(entry) for entry in entries])
+        )
+        .where(
+            (CohortImport.id == import_id)
+            & (CohortImport.agency == agency_id)
+            & CohortImport.issued_at.is_null()
+        )
+        .execute()
+    )
     if not marked:
         raise Conflict("this upload was issued a moment ago", field="file")
 
@@ -93,23 +104,30 @@ def issued(agency_id: str, import_id: str) -> IssuedImport:
     row = _row(agency_id, import_id)
     if row.issued_at is None or row.entries is None:
         raise NotFound("this upload has not been issued", field="file")
-    entries = [(int(line), str(number), str(status))
-               for line, number, status in json.loads(row.entries)]
+    entries = [
+        (int(line), str(number), str(status)) for line, number, status in json.loads(row.entries)
+    ]
     return IssuedImport(row.id, row.agency_id, int(row.issued_at), entries)
 
 
 def sweep(now: int) -> int:
     """Delete uploads never issued and older than a day (they hold NIKs); how many went."""
-    return int(CohortImport.delete().where(
-        CohortImport.issued_at.is_null()
-        & (CohortImport.uploaded_at <= now - KEEP_UPLOAD_SECONDS)).execute())
+    return int(
+        CohortImport.delete()
+        .where(
+            CohortImport.issued_at.is_null()
+            & (CohortImport.uploaded_at <= now - KEEP_UPLOAD_SECONDS)
+        )
+        .execute()
+    )
 
 
 def _row(agency_id: str, import_id: str) -> CohortImport:
     row = None
     if len(import_id) == 32 and all(ch in "0123456789abcdef" for ch in import_id):
-        row = CohortImport.get_or_none((CohortImport.id == import_id)
-                                       & (CohortImport.agency == agency_id))
+        row = CohortImport.get_or_none(
+            (CohortImport.id == import_id) & (CohortImport.agency == agency_id)
+        )
     if row is None:
         raise NotFound("no such upload", field="file")
     return row

@@ -82,8 +82,11 @@ def list_records(
         raise InvalidInput(f"per_page must be from 1 to {MAX_PER_PAGE}", field="per_page")
     query = _filtered(agency_id, filters.checked(), now)
     total = int(query.count())
-    rows = (query.order_by(CredentialRecord.issued_at.desc(), CredentialRecord.id.desc())
-            .offset((page - 1) * per_page).limit(per_page))
+    rows = (
+        query.order_by(CredentialRecord.issued_at.desc(), CredentialRecord.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
     return Page([_record(row) for row in rows], total, page, per_page)
 
 
@@ -92,16 +95,18 @@ def find_by_name(agency_id: str, text: str) -> list[dict[str, Any]]:
     wanted = " ".join(text.split())
     if len(wanted) < MIN_NAME_QUERY:
         raise InvalidInput(f"type at least {MIN_NAME_QUERY} letters of the name", field="name")
-    query = _joined().where((CredentialRecord.agency == agency_id)
-                            & CredentialRecord.holder_name.contains(wanted))
+    query = _joined().where(
+        (CredentialRecord.agency == agency_id) & CredentialRecord.holder_name.contains(wanted)
+    )
     rows = query.order_by(CredentialRecord.issued_at.desc(), CredentialRecord.id.desc())
     return [_record(row) for row in rows.limit(MAX_NAME_RESULTS)]
 
 
 def counts(agency_id: str, now: int) -> dict[str, int]:
     """``issued``, ``valid``, ``suspended``, ``revoked`` and ``expired`` for a dashboard."""
-    result = {"issued": int(CredentialRecord.select()
-                            .where(CredentialRecord.agency == agency_id).count())}
+    result = {
+        "issued": int(CredentialRecord.select().where(CredentialRecord.agency == agency_id).count())
+    }
     for status in ("valid", "suspended", "revoked", "expired"):
         result[status] = int(_filtered(agency_id, ListFilter(status=status), now).count())
     return result
@@ -110,18 +115,22 @@ def counts(agency_id: str, now: int) -> dict[str, int]:
 def job_choices(agency_id: str) -> list[jobs.Job]:
     """The active master list's jobs at levels the agency may certify, by title then level."""
     agency = get_agency(agency_id)
-    return sorted((job for job in job_masters.active_master().jobs
-                   if agency.authorises(job.level)),
-                  key=lambda job: (job.title.casefold(), job.level))
+    return sorted(
+        (job for job in job_masters.active_master().jobs if agency.authorises(job.level)),
+        key=lambda job: (job.title.casefold(), job.level),
+    )
 
 
 def _joined() -> peewee.ModelSelect[CredentialRecord]:
     return CredentialRecord.select(
         CredentialRecord, RevocationRecord.status, RevocationRecord.at, RevocationRecord.reason
     ).join(
-        RevocationRecord, peewee.JOIN.LEFT_OUTER,
-        on=((RevocationRecord.agency == CredentialRecord.agency)
-            & (RevocationRecord.number == CredentialRecord.number)),
+        RevocationRecord,
+        peewee.JOIN.LEFT_OUTER,
+        on=(
+            (RevocationRecord.agency == CredentialRecord.agency)
+            & (RevocationRecord.number == CredentialRecord.number)
+        ),
         attr="revocation_row",
     )
 
@@ -136,8 +145,9 @@ def _filtered(
     elif status is not None:
         query = query.where(RevocationRecord.status.is_null())
         if status == "valid":
-            query = query.where((CredentialRecord.valid_from <= now)
-                                & (CredentialRecord.expires_at > now))
+            query = query.where(
+                (CredentialRecord.valid_from <= now) & (CredentialRecord.expires_at > now)
+            )
         elif status == "expired":
             query = query.where(CredentialRecord.expires_at <= now)
     if filters.job_code is not None:

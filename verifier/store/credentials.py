@@ -54,10 +54,16 @@ def insert(signed: Sequence[SignedCredential]) -> None:
                 CredentialRecord.insert_many([_row(item) for item in chunk]).execute()
     except peewee.IntegrityError:
         numbers = [item.credential.number for item in signed]
-        named = f"certificate number {quoted(numbers[0])}" if len(numbers) == 1 else (
-            "one of these certificate numbers")
-        raise Conflict(f"{named} already exists for this agency (issued a moment ago, "
-                       "perhaps in other upper or lower case)", field="number") from None
+        named = (
+            f"certificate number {quoted(numbers[0])}"
+            if len(numbers) == 1
+            else ("one of these certificate numbers")
+        )
+        raise Conflict(
+            f"{named} already exists for this agency (issued a moment ago, "
+            "perhaps in other upper or lower case)",
+            field="number",
+        ) from None
 
 
 def insert_cohort(signed: Sequence[SignedCredential]) -> None:
@@ -77,7 +83,9 @@ def insert_cohort(signed: Sequence[SignedCredential]) -> None:
         if _issued_meanwhile(signed, agency_id):
             raise Conflict(
                 "another import issued some of these rows a moment ago; nothing was issued by "
-                "this one: run the file again to see them as existing", field="file")
+                "this one: run the file again to see them as existing",
+                field="file",
+            )
         insert(signed)
 
 
@@ -115,21 +123,28 @@ def numbers_as_stored(agency_id: str, numbers: Sequence[str]) -> dict[str, list[
     keys = sorted({number_key(number) for number in numbers})
     found: dict[str, set[str]] = {}
     for chunk in chunks(keys):
-        _collect(found, (CredentialRecord.agency == agency_id)
-                 & CredentialRecord.number_key.in_(chunk))
+        _collect(
+            found, (CredentialRecord.agency == agency_id) & CredentialRecord.number_key.in_(chunk)
+        )
     if found and _has_unkeyed_twins(agency_id):
         for chunk in chunks(sorted(found)):
-            _collect(found, (CredentialRecord.agency == agency_id)
-                     & CredentialRecord.number_key.is_null()
-                     & peewee.fn.UPPER(CredentialRecord.number).in_(chunk))
+            _collect(
+                found,
+                (CredentialRecord.agency == agency_id)
+                & CredentialRecord.number_key.is_null()
+                & peewee.fn.UPPER(CredentialRecord.number).in_(chunk),
+            )
     return {key: sorted(stored) for key, stored in found.items()}
 
 
 def _has_unkeyed_twins(agency_id: str) -> bool:
     """True when the agency has a credential without number_key: a case-twin from before
     schema version 7 (an index lookup: NULLs are in the (agency, number_key) index)."""
-    return bool(CredentialRecord.select().where((CredentialRecord.agency == agency_id)
-                                                & CredentialRecord.number_key.is_null()).exists())
+    return bool(
+        CredentialRecord.select()
+        .where((CredentialRecord.agency == agency_id) & CredentialRecord.number_key.is_null())
+        .exists()
+    )
 
 
 def _collect(found: dict[str, set[str]], condition: Any) -> None:
@@ -148,8 +163,11 @@ def stored_number(agency_id: str, raw: str) -> str:
     if number in stored:
         return number
     if len(stored) > 1:
-        raise Conflict("several certificate numbers differ from this one only in upper and "
-                       "lower case: type it exactly as printed", field="number")
+        raise Conflict(
+            "several certificate numbers differ from this one only in upper and "
+            "lower case: type it exactly as printed",
+            field="number",
+        )
     return stored[0] if stored else number
 
 
@@ -175,8 +193,7 @@ def _check_unique(credentials: list[Credential]) -> None:
             taken = (
                 CredentialRecord.select(CredentialRecord.number)
                 .where(
-                    (CredentialRecord.agency == agency_id)
-                    & CredentialRecord.number_key.in_(chunk)
+                    (CredentialRecord.agency == agency_id) & CredentialRecord.number_key.in_(chunk)
                 )
                 .limit(1)
                 .scalar()
@@ -209,7 +226,14 @@ def _row(item: SignedCredential) -> dict[str, Any]:
 
 def _signed(row: CredentialRecord) -> SignedCredential:
     credential = Credential(
-        row.agency_id, row.number, row.holder_name, row.job_title, row.job_code, row.level,
-        row.issued_at, row.valid_from, row.expires_at,
+        row.agency_id,
+        row.number,
+        row.holder_name,
+        row.job_title,
+        row.job_code,
+        row.level,
+        row.issued_at,
+        row.valid_from,
+        row.expires_at,
     )
     return SignedCredential(credential, str(row.token), str(row.kid), row.nik_hmac)

@@ -83,7 +83,8 @@ def open_database(url: str, *, create: bool = False) -> peewee.Database:
     except ValueError:
         raise ConfigurationError(
             "cannot use SKK_DATABASE_URL: it is not a well-formed URL (a bad port or host, or "
-            "a password holding / ? # @ or : that is not percent-encoded)") from None
+            "a password holding / ? # @ or : that is not percent-encoded)"
+        ) from None
     database_proxy.initialize(database)
     return database
 
@@ -235,8 +236,10 @@ def _refuse_newer(version: int) -> None:
 
 
 def _newer_than_program(version: int) -> str:
-    return (f"database schema is version {version}, newer than this program "
-            f"(version {SCHEMA_VERSION}); install the newer program, do not downgrade the database")
+    return (
+        f"database schema is version {version}, newer than this program "
+        f"(version {SCHEMA_VERSION}); install the newer program, do not downgrade the database"
+    )
 
 
 def _schema_problem(version: int | None, *, newer_ok: bool) -> str | None:
@@ -246,8 +249,10 @@ def _schema_problem(version: int | None, *, newer_ok: bool) -> str | None:
     if version > SCHEMA_VERSION and not newer_ok:
         return _newer_than_program(version)
     if version < SCHEMA_VERSION:
-        return (f"database schema is version {version}, this program needs {SCHEMA_VERSION}; "
-                "run `skk init` to upgrade")
+        return (
+            f"database schema is version {version}, this program needs {SCHEMA_VERSION}; "
+            "run `skk init` to upgrade"
+        )
     return None
 
 

@@ -82,7 +82,8 @@ def _insert(scope: str, key: str, fingerprint: str, now: int) -> bool:
     p = database.param
     table = IdempotencyRecord._meta.table_name
     cursor = database.execute_sql(
-        f'INSERT INTO {table} (scope, "key", fingerprint, status_code, response_body, created_at) '
+        # only the table name and placeholders are interpolated
+        f'INSERT INTO {table} (scope, "key", fingerprint, status_code, response_body, created_at) '  # noqa: S608
         f'VALUES ({p}, {p}, {p}, NULL, NULL, {p}) ON CONFLICT (scope, "key") DO NOTHING '
         f"RETURNING id",
         (scope, key, fingerprint, now),
@@ -93,8 +94,11 @@ def _insert(scope: str, key: str, fingerprint: str, now: int) -> bool:
 def _expired(found: Record, fingerprint: str, now: int) -> bool:
     if found.created_at <= now - KEEP_SECONDS:
         return True
-    return (found.in_flight and found.fingerprint == fingerprint
-            and found.created_at <= now - IN_FLIGHT_LEASE_SECONDS)
+    return (
+        found.in_flight
+        and found.fingerprint == fingerprint
+        and found.created_at <= now - IN_FLIGHT_LEASE_SECONDS
+    )
 
 
 def _take_over(found: Record, fingerprint: str, now: int) -> bool:
@@ -103,8 +107,9 @@ def _take_over(found: Record, fingerprint: str, now: int) -> bool:
         # Only while still unanswered: its worker may have stored its answer since it was read.
         unchanged &= IdempotencyRecord.status_code.is_null()
     taken = (
-        IdempotencyRecord.update(fingerprint=fingerprint, status_code=None, response_body=None,
-                                 created_at=now)
+        IdempotencyRecord.update(
+            fingerprint=fingerprint, status_code=None, response_body=None, created_at=now
+        )
         .where(unchanged)
         .execute()
     )
@@ -133,18 +138,23 @@ def release(scope: str, key: str, claimed_at: int) -> bool:
 
 
 def _named(scope: str, key: str, created_at: int) -> peewee.Expression:
-    return ((IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key)
-            & (IdempotencyRecord.created_at == created_at))
+    return (
+        (IdempotencyRecord.scope == scope)
+        & (IdempotencyRecord.key == key)
+        & (IdempotencyRecord.created_at == created_at)
+    )
 
 
 def lookup(scope: str, key: str) -> Record | None:
     """The record of ``key`` in ``scope``, or None."""
     row = IdempotencyRecord.get_or_none(
-        (IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key))
+        (IdempotencyRecord.scope == scope) & (IdempotencyRecord.key == key)
+    )
     if row is None:
         return None
-    return Record(row.scope, row.key, row.fingerprint, row.status_code, row.response_body,
-                  int(row.created_at))
+    return Record(
+        row.scope, row.key, row.fingerprint, row.status_code, row.response_body, int(row.created_at)
+    )
 
 
 def prune(before: int) -> int:

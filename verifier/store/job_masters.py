@@ -43,9 +43,14 @@ class MasterVersion:
 
     def to_dict(self) -> dict[str, Any]:
         """As ``skk jobs list --json`` shows it."""
-        return {"version": self.version, "imported_at": to_iso(self.imported_at),
-                "actor": self.actor, "source": self.source, "sha256": self.sha256,
-                "jobs": self.jobs}
+        return {
+            "version": self.version,
+            "imported_at": to_iso(self.imported_at),
+            "actor": self.actor,
+            "source": self.source,
+            "sha256": self.sha256,
+            "jobs": self.jobs,
+        }
 
 
 def newest_version() -> int | None:
@@ -56,8 +61,13 @@ def newest_version() -> int | None:
 
 def _newest() -> tuple[int, str] | None:
     """The newest imported version's number and SHA-256, in one query on the primary key."""
-    row = (JobMasterVersion.select(JobMasterVersion.version, JobMasterVersion.sha256)
-           .order_by(JobMasterVersion.version.desc()).limit(1).tuples().first())
+    row = (
+        JobMasterVersion.select(JobMasterVersion.version, JobMasterVersion.sha256)
+        .order_by(JobMasterVersion.version.desc())
+        .limit(1)
+        .tuples()
+        .first()
+    )
     return None if row is None else (int(row[0]), str(row[1]))
 
 
@@ -71,12 +81,12 @@ def active_master() -> JobMaster:
     if cached is not None:
         return cached
     version, sha256 = newest
-    row = JobMasterVersion.get_or_none((JobMasterVersion.version == version)
-                                       & (JobMasterVersion.sha256 == sha256))
+    row = JobMasterVersion.get_or_none(
+        (JobMasterVersion.version == version) & (JobMasterVersion.sha256 == sha256)
+    )
     if row is None:  # replaced between the two queries (a restore): read it all again
         return active_master()
-    loaded = JobMaster(str(version), tuple(Job.from_dict(item)
-                                           for item in json.loads(row.content)))
+    loaded = JobMaster(str(version), tuple(Job.from_dict(item) for item in json.loads(row.content)))
     with _cache_lock:
         _cache.clear()  # only the newest is ever asked for again
         _cache[newest] = loaded
@@ -88,8 +98,9 @@ def versions() -> list[MasterVersion]:
     return [_version(row) for row in JobMasterVersion.select().order_by(JobMasterVersion.version)]
 
 
-def import_master(imported: tuple[Job, ...], *, source: str, sha256: str, actor: str,
-                  now: int) -> tuple[MasterVersion, bool]:
+def import_master(
+    imported: tuple[Job, ...], *, source: str, sha256: str, actor: str, now: int
+) -> tuple[MasterVersion, bool]:
     """Store checked jobs as the next version, audited, in one transaction; ``(version,
     True)``. When the file is the active version's again (same SHA-256), nothing is written:
     ``(that version, False)``."""
@@ -102,12 +113,22 @@ def import_master(imported: tuple[Job, ...], *, source: str, sha256: str, actor:
             if current.sha256 == sha256:
                 return _version(current), False
         row = JobMasterVersion.create(
-            version=(newest or 0) + 1, imported_at=now, actor=actor, source=source[:255],
-            sha256=sha256, content=json.dumps([job.to_dict() for job in imported],
-                                              ensure_ascii=False))
+            version=(newest or 0) + 1,
+            imported_at=now,
+            actor=actor,
+            source=source[:255],
+            sha256=sha256,
+            content=json.dumps([job.to_dict() for job in imported], ensure_ascii=False),
+        )
         # The file name stays in the version's row: typed by an operator, it is no audit note.
-        audit.record(None, actor, "jobs_import", at=now, subject=f"version {row.version}",
-                     note=f"{len(imported)} jobs, sha256 {sha256[:16]}")
+        audit.record(
+            None,
+            actor,
+            "jobs_import",
+            at=now,
+            subject=f"version {row.version}",
+            note=f"{len(imported)} jobs, sha256 {sha256[:16]}",
+        )
     return _version(row), True
 
 
@@ -115,10 +136,17 @@ def import_file(data: bytes, *, source: str, actor: str, now: int) -> tuple[Mast
     """Check a master file whole (MasterRejected lists every problem, and nothing is written),
     then :func:`import_master` it under its SHA-256."""
     imported = jobs.parse_master(jobs.decode_master(data))
-    return import_master(imported, source=source, sha256=hashlib.sha256(data).hexdigest(),
-                         actor=actor, now=now)
+    return import_master(
+        imported, source=source, sha256=hashlib.sha256(data).hexdigest(), actor=actor, now=now
+    )
 
 
 def _version(row: JobMasterVersion) -> MasterVersion:
-    return MasterVersion(int(row.version), int(row.imported_at), row.actor, row.source,
-                         row.sha256, len(json.loads(row.content)))
+    return MasterVersion(
+        int(row.version),
+        int(row.imported_at),
+        row.actor,
+        row.source,
+        row.sha256,
+        len(json.loads(row.content)),
+    )

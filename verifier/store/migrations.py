@@ -211,8 +211,11 @@ def _add_watched_projects(migrator: SchemaMigrator) -> None:
     owner: Any = tables[0]
     owner.create_table(safe=False)
     migrate(
-        migrator.add_column("api_key", "owner_id", peewee.ForeignKeyField(
-            owner, field=owner.id, null=True, on_delete="RESTRICT")),
+        migrator.add_column(
+            "api_key",
+            "owner_id",
+            peewee.ForeignKeyField(owner, field=owner.id, null=True, on_delete="RESTRICT"),
+        ),
         migrator.drop_not_null("api_key", "agency_id"),
     )
     database.create_tables(tables[1:], safe=False)
@@ -262,14 +265,17 @@ def _add_credential_number_key(migrator: SchemaMigrator) -> None:
     # the oldest only; the others keep NULL, which a unique index allows any number of times,
     # and lookups refuse such a number as ambiguous unless typed exactly (store.credentials).
     database = migrator.database
-    migrate(migrator.add_column("credential", "number_key",
-                                peewee.CharField(max_length=40, null=True)))
+    migrate(
+        migrator.add_column("credential", "number_key", peewee.CharField(max_length=40, null=True))
+    )
     rows = database.execute_sql("SELECT id, agency_id, number FROM credential ORDER BY id")
     keyed: dict[tuple[str, str], int] = {}
     for row_id, agency_id, number in rows.fetchall():
         keyed.setdefault((agency_id, number_key(number)), row_id)
-    update = (f"UPDATE credential SET number_key = {database.param} "
-              f"WHERE id = {database.param}")
+    update = (
+        f"UPDATE credential SET number_key = {database.param} "  # noqa: S608 - placeholders
+        f"WHERE id = {database.param}"
+    )
     for (_, key), row_id in keyed.items():
         database.execute_sql(update, (key, row_id))
     migrate(migrator.add_index("credential", ("agency_id", "number_key"), True))

@@ -1,4 +1,4 @@
-""""Is this the worker's NIK?" for a valid credential issued here, without leaking NIKs.
+""" "Is this the worker's NIK?" for a valid credential issued here, without leaking NIKs.
 
 The answer is only true or false, the NIK is compared as its per-agency HMAC, and wrong guesses
 are limited per credential in the database (shared by every worker and host), so rotating IP
@@ -41,8 +41,10 @@ def match_nik(agency_id: str, number: str, nik: str, pepper: str | None, now: in
         .limit(MAX_MISSES)
     ]
     if len(latest) >= MAX_MISSES:
-        raise TooManyAttempts("too many wrong NIKs for this credential; try again tomorrow",
-                              retry_after=max(1, latest[-1] + WINDOW_SECONDS - now))
+        raise TooManyAttempts(
+            "too many wrong NIKs for this credential; try again tomorrow",
+            retry_after=max(1, latest[-1] + WINDOW_SECONDS - now),
+        )
     matched = hmac.compare_digest(row.nik_hmac, nik_hmac(nik, agency_id, pepper))
     if not matched:
         NikMiss.create(agency=agency_id, number=number, at=now)

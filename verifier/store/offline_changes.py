@@ -38,8 +38,12 @@ def read_counter(name: str = COUNTER) -> int:
 
 def changes_after(since: int, limit: int) -> list[tuple[str | None, str | None]]:
     """(agency, number) of the first ``limit`` changes numbered after ``since``, in order."""
-    query = (OfflineChange.select(OfflineChange.agency, OfflineChange.number)
-             .where(OfflineChange.seq > since).order_by(OfflineChange.seq).limit(limit))
+    query = (
+        OfflineChange.select(OfflineChange.agency, OfflineChange.number)
+        .where(OfflineChange.seq > since)
+        .order_by(OfflineChange.seq)
+        .limit(limit)
+    )
     return [(row.agency, row.number) for row in query]
 
 

@@ -64,8 +64,9 @@ class _Watch:
 
 
 def _body(event_type: str, at: int, data: dict[str, Any]) -> str:
-    return json.dumps({"type": event_type, "timestamp": to_iso(at), "data": data},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"type": event_type, "timestamp": to_iso(at), "data": data}, ensure_ascii=False
+    )
 
 
 def _place(row: CrewMember) -> dict[str, Any]:
@@ -81,8 +82,9 @@ def _watches(crew_rows: Iterable[CrewMember]) -> list[_Watch]:
     if not by_project:
         return []
     subscribed: dict[str, list[str]] = {}
-    for sub in WebhookSubscription.select(WebhookSubscription.id, WebhookSubscription.project)\
-            .where(WebhookSubscription.project.in_(sorted(by_project))):
+    for sub in WebhookSubscription.select(
+        WebhookSubscription.id, WebhookSubscription.project
+    ).where(WebhookSubscription.project.in_(sorted(by_project))):
         subscribed.setdefault(sub.project_id, []).append(sub.id)
     watches = []
     for project_id, rows in sorted(by_project.items()):
@@ -90,20 +92,36 @@ def _watches(crew_rows: Iterable[CrewMember]) -> list[_Watch]:
             continue
         project = rows[0].project
         places = [_place(row) for row in sorted(rows, key=lambda row: row.position)]
-        watches.append(_Watch(project_id, project.name, project.ends_on, places,
-                              sorted(subscribed[project_id])))
+        watches.append(
+            _Watch(
+                project_id, project.name, project.ends_on, places, sorted(subscribed[project_id])
+            )
+        )
     return watches
 
 
 def _insert(watch: _Watch, event_type: str, at: int, data: dict[str, Any]) -> int:
-    body = _body(event_type, at, {
-        "project": {"id": watch.project_id, "name": watch.project_name},
-        **data,
-        "workers": watch.places,
-    })
-    rows = [{"message_id": new_message_id(), "subscription": sub, "event_type": event_type,
-             "body": body, "created_at": at, "next_attempt_at": at, "attempts": 0}
-            for sub in watch.subscriptions]
+    body = _body(
+        event_type,
+        at,
+        {
+            "project": {"id": watch.project_id, "name": watch.project_name},
+            **data,
+            "workers": watch.places,
+        },
+    )
+    rows = [
+        {
+            "message_id": new_message_id(),
+            "subscription": sub,
+            "event_type": event_type,
+            "body": body,
+            "created_at": at,
+            "next_attempt_at": at,
+            "attempts": 0,
+        }
+        for sub in watch.subscriptions
+    ]
     WebhookMessage.insert_many(rows).execute()
     return len(rows)
 
@@ -117,8 +135,11 @@ def enqueue_state_change(
     crew = (
         CrewMember.select(CrewMember, Project)
         .join(Project, on=(CrewMember.project == Project.id))
-        .where((CrewMember.agency_id == agency_id) & (CrewMember.number == number)
-               & (Project.ends_on >= running_since))
+        .where(
+            (CrewMember.agency_id == agency_id)
+            & (CrewMember.number == number)
+            & (Project.ends_on >= running_since)
+        )
     )
     data = {
         "credential": {"agency": agency_id, "number": number},
@@ -136,17 +157,29 @@ def enqueue_expiry_warnings(now: int) -> int:
     crew = (
         CrewMember.select(CrewMember, Project)
         .join(Project, on=(CrewMember.project == Project.id))
-        .join(ExpiryNotice, peewee.JOIN.LEFT_OUTER, on=(
-            (ExpiryNotice.project == CrewMember.project)
-            & (ExpiryNotice.agency_id == CrewMember.agency_id)
-            & (ExpiryNotice.number == CrewMember.number)))
-        .join(RevocationRecord, peewee.JOIN.LEFT_OUTER, on=(
-            (RevocationRecord.agency == CrewMember.agency_id)
-            & (RevocationRecord.number == CrewMember.number)))
-        .where(CrewMember.expires_at.between(now + 1, now + EXPIRY_WARNING_SECONDS)
-               & (Project.ends_on >= running_since)
-               & ExpiryNotice.project.is_null()
-               & (RevocationRecord.status.is_null() | (RevocationRecord.status != "revoked")))
+        .join(
+            ExpiryNotice,
+            peewee.JOIN.LEFT_OUTER,
+            on=(
+                (ExpiryNotice.project == CrewMember.project)
+                & (ExpiryNotice.agency_id == CrewMember.agency_id)
+                & (ExpiryNotice.number == CrewMember.number)
+            ),
+        )
+        .join(
+            RevocationRecord,
+            peewee.JOIN.LEFT_OUTER,
+            on=(
+                (RevocationRecord.agency == CrewMember.agency_id)
+                & (RevocationRecord.number == CrewMember.number)
+            ),
+        )
+        .where(
+            CrewMember.expires_at.between(now + 1, now + EXPIRY_WARNING_SECONDS)
+            & (Project.ends_on >= running_since)
+            & ExpiryNotice.project.is_null()
+            & (RevocationRecord.status.is_null() | (RevocationRecord.status != "revoked"))
+        )
     )
     by_credential: dict[tuple[str, str, str], list[CrewMember]] = {}
     for row in crew:
@@ -159,8 +192,9 @@ def enqueue_expiry_warnings(now: int) -> int:
     return written
 
 
-def _warn_once(project_id: str, agency_id: str, number: str, rows: list[CrewMember],
-               now: int) -> int:
+def _warn_once(
+    project_id: str, agency_id: str, number: str, rows: list[CrewMember], now: int
+) -> int:
     expires_at = min(int(row.expires_at or 0) for row in rows)
     data = {
         "credential": {"agency": agency_id, "number": number, "expires_at": to_iso(expires_at)},
@@ -190,7 +224,8 @@ class Claimed:
 
 def _due(now: int) -> Any:
     return (WebhookMessage.next_attempt_at <= now) & (
-        WebhookMessage.lease_until.is_null() | (WebhookMessage.lease_until <= now))
+        WebhookMessage.lease_until.is_null() | (WebhookMessage.lease_until <= now)
+    )
 
 
 def claim(owner: str, now: int, lease_seconds: int, limit: int) -> list[Claimed]:
@@ -198,22 +233,42 @@ def claim(owner: str, now: int, lease_seconds: int, limit: int) -> list[Claimed]
     holds (PostgreSQL: rows locked by another claim are skipped; SQLite: claims take turns)."""
     database = bound_database()
     with database.atomic():
-        query = (WebhookMessage.select(WebhookMessage.id).where(_due(now))
-                 .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id).limit(limit))
+        query = (
+            WebhookMessage.select(WebhookMessage.id)
+            .where(_due(now))
+            .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
+            .limit(limit)
+        )
         if isinstance(database, peewee.PostgresqlDatabase):
             query = query.for_update(skip_locked=True)
         ids = [row.id for row in query]
         if not ids:
             return []
         WebhookMessage.update(lease_owner=owner, lease_until=now + lease_seconds).where(
-            WebhookMessage.id.in_(ids) & _due(now)).execute()
-        rows = (WebhookMessage.select(WebhookMessage, WebhookSubscription)
-                .join(WebhookSubscription)
-                .where(WebhookMessage.id.in_(ids) & (WebhookMessage.lease_owner == owner)
-                       & (WebhookMessage.lease_until == now + lease_seconds))
-                .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id))
-        return [Claimed(row.id, row.message_id, row.body, row.subscription.url,
-                        row.subscription.secret, row.attempts, row.created_at) for row in rows]
+            WebhookMessage.id.in_(ids) & _due(now)
+        ).execute()
+        rows = (
+            WebhookMessage.select(WebhookMessage, WebhookSubscription)
+            .join(WebhookSubscription)
+            .where(
+                WebhookMessage.id.in_(ids)
+                & (WebhookMessage.lease_owner == owner)
+                & (WebhookMessage.lease_until == now + lease_seconds)
+            )
+            .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
+        )
+        return [
+            Claimed(
+                row.id,
+                row.message_id,
+                row.body,
+                row.subscription.url,
+                row.subscription.secret,
+                row.attempts,
+                row.created_at,
+            )
+            for row in rows
+        ]
 
 
 def _held(message: Claimed, owner: str) -> Any:
@@ -223,18 +278,28 @@ def _held(message: Claimed, owner: str) -> Any:
 def delivered(message: Claimed, owner: str, now: int, status: int) -> None:
     """The subscriber answered 2xx: done."""
     WebhookMessage.update(
-        delivered_at=now, next_attempt_at=None, lease_owner=None, lease_until=None,
-        attempts=message.attempts + 1, last_status=status, last_error=None,
+        delivered_at=now,
+        next_attempt_at=None,
+        lease_owner=None,
+        lease_until=None,
+        attempts=message.attempts + 1,
+        last_status=status,
+        last_error=None,
     ).where(_held(message, owner)).execute()
 
 
-def failed(message: Claimed, owner: str, now: int, status: int, error: str,
-           retry_at: int | None) -> None:
+def failed(
+    message: Claimed, owner: str, now: int, status: int, error: str, retry_at: int | None
+) -> None:
     """The attempt failed: try again at ``retry_at``, or give up (None)."""
     WebhookMessage.update(
-        next_attempt_at=retry_at, given_up_at=None if retry_at is not None else now,
-        lease_owner=None, lease_until=None, attempts=message.attempts + 1,
-        last_status=status, last_error=error[:200],
+        next_attempt_at=retry_at,
+        given_up_at=None if retry_at is not None else now,
+        lease_owner=None,
+        lease_until=None,
+        attempts=message.attempts + 1,
+        last_status=status,
+        last_error=error[:200],
     ).where(_held(message, owner)).execute()
 
 
@@ -242,5 +307,6 @@ def purge(before: int) -> int:
     """Forget messages delivered or given up before ``before`` (they hold names' places and
     numbers); how many."""
     done = WebhookMessage.next_attempt_at.is_null() & (
-        (WebhookMessage.delivered_at < before) | (WebhookMessage.given_up_at < before))
+        (WebhookMessage.delivered_at < before) | (WebhookMessage.given_up_at < before)
+    )
     return int(WebhookMessage.delete().where(done).execute())

@@ -67,8 +67,11 @@ class ProjectInfo:
 def add_owner(owner_id: str, name: str, now: int) -> OwnerInfo:
     """Register a project owner; Conflict if the id is taken."""
     if not AGENCY_ID_RE.fullmatch(owner_id):
-        raise InvalidInput("owner id must be 2-40 lowercase letters, digits or '-', starting "
-                           "with a letter or digit", field="id")
+        raise InvalidInput(
+            "owner id must be 2-40 lowercase letters, digits or '-', starting "
+            "with a letter or digit",
+            field="id",
+        )
     name = clean_text(name)
     try:
         check_text(name, "owner name", MAX_OWNER_NAME)
@@ -101,8 +104,12 @@ def create_project(owner_id: str, terms: ProjectTerms, now: int) -> ProjectInfo:
     assert terms.starts is not None and terms.ends is not None and terms.name is not None
     project_id = secrets.token_hex(8)
     Project.create(
-        id=project_id, owner=owner_id, name=terms.name, starts_on=terms.starts.isoformat(),
-        ends_on=terms.ends.isoformat(), created_at=now,
+        id=project_id,
+        owner=owner_id,
+        name=terms.name,
+        starts_on=terms.starts.isoformat(),
+        ends_on=terms.ends.isoformat(),
+        created_at=now,
         requirements=json.dumps([requirement.to_dict() for requirement in terms.requirements]),
     )
     return _info(Project.get_by_id(project_id))
@@ -115,8 +122,11 @@ def get_project(owner_id: str, project_id: str) -> ProjectInfo:
 
 def list_projects(owner_id: str) -> list[ProjectInfo]:
     """The owner's projects, latest end first."""
-    rows = Project.select().where(Project.owner == owner_id).order_by(
-        Project.ends_on.desc(), Project.id)
+    rows = (
+        Project.select()
+        .where(Project.owner == owner_id)
+        .order_by(Project.ends_on.desc(), Project.id)
+    )
     return [_info(row) for row in rows]
 
 
@@ -137,10 +147,16 @@ def _row(owner_id: str, project_id: str) -> Project:
 
 
 def _info(row: Project) -> ProjectInfo:
-    required = tuple(Requirement(item["job_code"], item["min_level"])
-                     for item in json.loads(row.requirements))
-    terms = ProjectTerms(row.name, date.fromisoformat(row.starts_on),
-                         date.fromisoformat(row.ends_on), required, row.id)
+    required = tuple(
+        Requirement(item["job_code"], item["min_level"]) for item in json.loads(row.requirements)
+    )
+    terms = ProjectTerms(
+        row.name,
+        date.fromisoformat(row.starts_on),
+        date.fromisoformat(row.ends_on),
+        required,
+        row.id,
+    )
     return ProjectInfo(row.owner_id, terms, row.created_at)
 
 
@@ -174,11 +190,17 @@ def _crew_row(project_id: str, outcome: Outcome) -> dict[str, Any]:
 
 def crew_of(project: ProjectInfo) -> list[RosterWorker]:
     """The project's crew as the owner gave it, in its order."""
-    rows = CrewMember.select().where(CrewMember.project == project.id).order_by(
-        CrewMember.position)
+    rows = CrewMember.select().where(CrewMember.project == project.id).order_by(CrewMember.position)
     return [
-        RosterWorker(row.position, row.line, row.ref, row.credential, row.given_agency,
-                     row.given_number, row.given_name)
+        RosterWorker(
+            row.position,
+            row.line,
+            row.ref,
+            row.credential,
+            row.given_agency,
+            row.given_number,
+            row.given_name,
+        )
         for row in rows
     ]
 
@@ -195,9 +217,11 @@ def on_other_projects(
         query = (
             CrewMember.select(CrewMember.agency_id, CrewMember.number)
             .join(Project, on=(CrewMember.project == Project.id))
-            .where(CrewMember.number.in_(chunk)
-                   & (Project.starts_on <= ends.isoformat())
-                   & (Project.ends_on >= starts.isoformat()))
+            .where(
+                CrewMember.number.in_(chunk)
+                & (Project.starts_on <= ends.isoformat())
+                & (Project.ends_on >= starts.isoformat())
+            )
             .distinct()
         )
         if owner_id is not None:
@@ -209,4 +233,3 @@ def on_other_projects(
 def delete_ended(before: date) -> int:
     """Delete projects that ended before ``before`` (retention); how many."""
     return int(Project.delete().where(Project.ends_on < before.isoformat()).execute())
-

@@ -23,13 +23,13 @@ def increment(name: str, window_ms: int, amount: int, now_ms: int) -> int:
     p = database.param
     table = RateCounter._meta.table_name
     sql = (
-        f'INSERT INTO {table} (name, hits, expires_at_ms) VALUES ({p}, {p}, {p}) '  # noqa: S608
-        f'ON CONFLICT (name) DO UPDATE SET '
-        f'hits = CASE WHEN {table}.expires_at_ms <= {p} THEN excluded.hits '
-        f'ELSE {table}.hits + excluded.hits END, '
-        f'expires_at_ms = CASE WHEN {table}.expires_at_ms <= {p} THEN excluded.expires_at_ms '
-        f'ELSE {table}.expires_at_ms END '
-        f'RETURNING hits'
+        f"INSERT INTO {table} (name, hits, expires_at_ms) VALUES ({p}, {p}, {p}) "  # noqa: S608
+        f"ON CONFLICT (name) DO UPDATE SET "
+        f"hits = CASE WHEN {table}.expires_at_ms <= {p} THEN excluded.hits "
+        f"ELSE {table}.hits + excluded.hits END, "
+        f"expires_at_ms = CASE WHEN {table}.expires_at_ms <= {p} THEN excluded.expires_at_ms "
+        f"ELSE {table}.expires_at_ms END "
+        f"RETURNING hits"
     )
     with database.atomic():
         row = database.execute_sql(sql, (name, amount, now_ms + window_ms, now_ms, now_ms))

@@ -88,22 +88,27 @@ def match_many(questions: Sequence[tuple[str, str, str]]) -> list[NumberMatch]:
     compare by number_key, as everywhere a number is typed: in lower case or with stray spaces
     they find the number printed on the certificate (phones often start a field in lower case).
     """
-    asked = [_number_asked(agency_id, raw_number, name)
-             for agency_id, raw_number, name in questions]
+    asked = [
+        _number_asked(agency_id, raw_number, name) for agency_id, raw_number, name in questions
+    ]
     wanted: dict[str, set[str]] = {}
     for agency_id, number in (form for form in asked if form is not None):
         wanted.setdefault(agency_id, set()).add(number)
     found: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for agency_id, numbers in wanted.items():
-        stored = [number for forms in numbers_as_stored(agency_id, sorted(numbers)).values()
-                  for number in forms]
+        stored = [
+            number
+            for forms in numbers_as_stored(agency_id, sorted(numbers)).values()
+            for number in forms
+        ]
         for chunk in chunks(stored):
             rows = CredentialRecord.select(
                 CredentialRecord.number, CredentialRecord.holder_name, CredentialRecord.token
             ).where((CredentialRecord.agency == agency_id) & CredentialRecord.number.in_(chunk))
             for row in rows:
                 found.setdefault((agency_id, number_key(row.number)), []).append(
-                    (row.holder_name, str(row.token)))
+                    (row.holder_name, str(row.token))
+                )
     answers = []
     for (agency_id, _, name), form in zip(questions, asked, strict=True):
         if form is None:
@@ -117,8 +122,11 @@ def _number_asked(agency_id: str, raw_number: str, name: str) -> tuple[str, str]
     """The agency and the canonical number to look up; None for a question no record can
     answer."""
     number = canonical_number(raw_number)
-    if (not NUMBER_RE.fullmatch(number) or len(name) > 4 * MAX_TEXT_LENGTH
-            or not AGENCY_ID_RE.fullmatch(agency_id)):
+    if (
+        not NUMBER_RE.fullmatch(number)
+        or len(name) > 4 * MAX_TEXT_LENGTH
+        or not AGENCY_ID_RE.fullmatch(agency_id)
+    ):
         return None  # (PostgreSQL would refuse a NUL in any of them outright: a 5xx)
     return agency_id, number
 

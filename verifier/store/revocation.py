@@ -74,10 +74,12 @@ NO_SUCH_CREDENTIAL = "this agency has no such credential"
 #: Said with a change to a number no certificate issued here has. Verification compares the
 #: token's number exactly (SPEC §2 rules 7-8): finding it however typed is for certificates
 #: this service issued, whose numbers it knows.
-AS_TYPED_NOTE = ("no certificate issued here has this number (the agency signs elsewhere): it "
-                 "was recorded exactly as typed, and affects a certificate only if it matches "
-                 "the certificate's number character for character, upper and lower case "
-                 "included")
+AS_TYPED_NOTE = (
+    "no certificate issued here has this number (the agency signs elsewhere): it "
+    "was recorded exactly as typed, and affects a certificate only if it matches "
+    "the certificate's number character for character, upper and lower case "
+    "included"
+)
 
 
 def lookup(agency_id: str, number: str) -> RevocationStatus | None:
@@ -97,7 +99,8 @@ def statuses(agency_id: str, numbers: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in chunks(sorted(set(numbers))):
         query = RevocationRecord.select(RevocationRecord.number, RevocationRecord.status).where(
-            (RevocationRecord.agency == agency_id) & RevocationRecord.number.in_(chunk))
+            (RevocationRecord.agency == agency_id) & RevocationRecord.number.in_(chunk)
+        )
         found.update((row.number, row.status) for row in query)
     return found
 
@@ -251,8 +254,9 @@ def _transition(
     )
     # In this transaction, so offline bundle deltas carry the change (docs/offline.md).
     record_change(agency_id, number)
-    audit.record(agency_id, actor, action, at=now, number=number, status=target, reason=reason,
-                 note=note)
+    audit.record(
+        agency_id, actor, action, at=now, number=number, status=target, reason=reason, note=note
+    )
     # Watched crews hear of it from messages committed with the change, or not at all.
     outbox.enqueue_state_change(agency_id, number, action, target, reason, now)
     return StateChange(

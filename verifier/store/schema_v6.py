@@ -106,5 +106,4 @@ def tables(database: peewee.Database) -> list[type[peewee.Model]]:
             table_name = "expiry_notice"
             primary_key = CompositeKey("project", "agency_id", "number")
 
-    return [ProjectOwner, Project, CrewMember, WebhookSubscription, WebhookMessage,
-            ExpiryNotice]
+    return [ProjectOwner, Project, CrewMember, WebhookSubscription, WebhookMessage, ExpiryNotice]

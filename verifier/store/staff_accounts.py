@@ -52,8 +52,13 @@ class StaffAccount:
 
     def to_dict(self) -> dict[str, Any]:
         """What ``skk user`` prints: never a hash or secret."""
-        return {"username": self.username, "agency": self.agency_id, "role": self.role,
-                "enrolled": self.totp_enrolled, "disabled": self.disabled}
+        return {
+            "username": self.username,
+            "agency": self.agency_id,
+            "role": self.role,
+            "enrolled": self.totp_enrolled,
+            "disabled": self.disabled,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,16 +70,22 @@ class StaffSecrets:
     totp_secret: str | None
 
 
-def create(agency_id: str, username: str, role: str, password_hash: str, *,
-           now: int) -> StaffAccount:
+def create(
+    agency_id: str, username: str, role: str, password_hash: str, *, now: int
+) -> StaffAccount:
     """Store a new account that must change its (one-time) password; Conflict when the
     username is taken (usernames are unique across agencies)."""
     with bound_database().atomic():
         if StaffUser.get_or_none(StaffUser.username == username) is not None:
             raise Conflict(f"username {username} is taken", field="username")
-        row = StaffUser.create(agency=agency_id, username=username, role=role,
-                               password_hash=password_hash, must_change_password=True,
-                               created_at=now)
+        row = StaffUser.create(
+            agency=agency_id,
+            username=username,
+            role=role,
+            password_hash=password_hash,
+            must_change_password=True,
+            created_at=now,
+        )
     return _account(row)
 
 
@@ -102,8 +113,11 @@ def list_accounts(agency_id: str | None = None) -> list[StaffAccount]:
 
 def secrets_of(username: str) -> StaffSecrets | None:
     """The account and its secrets for a sign-in; None when there is no such username."""
-    row = StaffUser.get_or_none(StaffUser.username == username) if USERNAME_RE.fullmatch(
-        username) else None
+    row = (
+        StaffUser.get_or_none(StaffUser.username == username)
+        if USERNAME_RE.fullmatch(username)
+        else None
+    )
     return None if row is None else _secrets(row)
 
 
@@ -117,27 +131,33 @@ def secrets_by_id(user_id: int) -> StaffSecrets:
 
 def mark_disabled(user_id: int, now: int) -> bool:
     """Disable the account; False when it already was (nothing changes then)."""
-    return bool(StaffUser.update(disabled_at=now).where(
-        (StaffUser.id == user_id) & StaffUser.disabled_at.is_null()).execute())
+    return bool(
+        StaffUser.update(disabled_at=now)
+        .where((StaffUser.id == user_id) & StaffUser.disabled_at.is_null())
+        .execute()
+    )
 
 
 def set_password(user_id: int, password_hash: str, *, one_time: bool) -> None:
     """Replace the password hash; ``one_time``: the next sign-in must change it."""
     StaffUser.update(password_hash=password_hash, must_change_password=one_time).where(
-        StaffUser.id == user_id).execute()
+        StaffUser.id == user_id
+    ).execute()
 
 
 def forget_second_factor(user_id: int) -> None:
     """Drop the TOTP secret and enrolment: the next sign-in enrols again."""
     StaffUser.update(totp_secret=None, totp_enrolled_at=None).where(
-        StaffUser.id == user_id).execute()
+        StaffUser.id == user_id
+    ).execute()
 
 
 def offer_secret(user_id: int, secret: str) -> str:
     """Keep ``secret`` for the enrolment unless one is kept already; the one kept (two pages
     opened at once both show the same)."""
     StaffUser.update(totp_secret=secret).where(
-        (StaffUser.id == user_id) & StaffUser.totp_secret.is_null()).execute()
+        (StaffUser.id == user_id) & StaffUser.totp_secret.is_null()
+    ).execute()
     return str(StaffUser.get_by_id(user_id).totp_secret)
 
 
@@ -150,10 +170,14 @@ def accept_step(user_id: int, step: int) -> bool:
     """Record ``step`` as the last accepted TOTP time step if it is later than the last one;
     False otherwise. Checked and stored in one statement, so two workers given the same code
     at the same moment accept it once."""
-    accepted = StaffUser.update(totp_last_step=step).where(
-        (StaffUser.id == user_id)
-        & (StaffUser.totp_last_step.is_null() | (StaffUser.totp_last_step < step))
-    ).execute()
+    accepted = (
+        StaffUser.update(totp_last_step=step)
+        .where(
+            (StaffUser.id == user_id)
+            & (StaffUser.totp_last_step.is_null() | (StaffUser.totp_last_step < step))
+        )
+        .execute()
+    )
     return bool(accepted)
 
 

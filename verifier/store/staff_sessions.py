@@ -58,10 +58,17 @@ def load(raw_id: str, *, now: int, idle_seconds: int = IDLE_SECONDS) -> SessionR
     if not 20 <= len(raw_id) <= 100:
         return None
     id_hash = hash_id(raw_id)
-    row = (StaffSession.select(StaffSession, StaffUser.disabled_at)
-           .join(StaffUser, on=(StaffSession.user == StaffUser.id),
-                 join_type=peewee.JOIN.LEFT_OUTER, attr="account")
-           .where(StaffSession.id_hash == id_hash).first())
+    row = (
+        StaffSession.select(StaffSession, StaffUser.disabled_at)
+        .join(
+            StaffUser,
+            on=(StaffSession.user == StaffUser.id),
+            join_type=peewee.JOIN.LEFT_OUTER,
+            attr="account",
+        )
+        .where(StaffSession.id_hash == id_hash)
+        .first()
+    )
     if row is None:
         return None
     account = getattr(row, "account", None)
@@ -69,8 +76,9 @@ def load(raw_id: str, *, now: int, idle_seconds: int = IDLE_SECONDS) -> SessionR
     if disabled or row.expires_at <= now or row.last_seen_at + idle_seconds <= now:
         end(id_hash)
         return None
-    return SessionRecord(id_hash, row.user_id, row.stage, _data(row.data), row.last_seen_at,
-                         row.expires_at)
+    return SessionRecord(
+        id_hash, row.user_id, row.stage, _data(row.data), row.last_seen_at, row.expires_at
+    )
 
 
 def _data(text: str) -> dict[str, Any]:
@@ -81,8 +89,9 @@ def _data(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def create(raw_id: str, *, user_id: int | None, stage: str, data: dict[str, Any],
-           now: int) -> SessionRecord:
+def create(
+    raw_id: str, *, user_id: int | None, stage: str, data: dict[str, Any], now: int
+) -> SessionRecord:
     """Store a new session under ``raw_id`` (ended sessions are swept on the way)."""
     if stage not in STAGES:
         raise ValueError(f"unknown session stage {stage!r}")
@@ -90,9 +99,15 @@ def create(raw_id: str, *, user_id: int | None, stage: str, data: dict[str, Any]
     record = SessionRecord(hash_id(raw_id), user_id, stage, dict(data), now, now + lifetime)
     with bound_database().atomic():
         sweep(now)
-        StaffSession.create(id_hash=record.id_hash, user=user_id, stage=stage,
-                            data=json.dumps(record.data), created_at=now, last_seen_at=now,
-                            expires_at=record.expires_at)
+        StaffSession.create(
+            id_hash=record.id_hash,
+            user=user_id,
+            stage=stage,
+            data=json.dumps(record.data),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=record.expires_at,
+        )
     return record
 
 
@@ -129,6 +144,8 @@ def end(id_hash: str) -> None:
 
 def sweep(now: int, idle_seconds: int = IDLE_SECONDS) -> int:
     """Delete every session past its absolute or idle timeout; how many went."""
-    return int(StaffSession.delete().where(
-        (StaffSession.expires_at <= now) | (StaffSession.last_seen_at <= now - idle_seconds)
-    ).execute())
+    return int(
+        StaffSession.delete()
+        .where((StaffSession.expires_at <= now) | (StaffSession.last_seen_at <= now - idle_seconds))
+        .execute()
+    )

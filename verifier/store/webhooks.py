@@ -40,23 +40,29 @@ def add(project: ProjectInfo, url: str, secret: str, now: int) -> Subscription:
     count = WebhookSubscription.select().where(WebhookSubscription.project == project.id).count()
     if count >= MAX_SUBSCRIPTIONS:
         raise InvalidInput(f"at most {MAX_SUBSCRIPTIONS} webhooks per project", field="url")
-    row = WebhookSubscription.create(id=secrets.token_hex(8), project=project.id, url=url,
-                                     secret=secret, created_at=now)
+    row = WebhookSubscription.create(
+        id=secrets.token_hex(8), project=project.id, url=url, secret=secret, created_at=now
+    )
     return _info(row)
 
 
 def subscriptions(project: ProjectInfo) -> list[Subscription]:
     """The project's subscriptions, oldest first."""
     rows = WebhookSubscription.select().where(WebhookSubscription.project == project.id)
-    return [_info(row) for row in rows.order_by(WebhookSubscription.created_at,
-                                                 WebhookSubscription.id)]
+    return [
+        _info(row) for row in rows.order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+    ]
 
 
 def unsubscribe(project: ProjectInfo, webhook_id: str) -> None:
     """Delete one subscription of the project, with its undelivered messages."""
-    deleted = WebhookSubscription.delete().where(
-        (WebhookSubscription.id == webhook_id) & (WebhookSubscription.project == project.id)
-    ).execute() if webhook_id.isascii() and webhook_id.isalnum() else 0
+    deleted = (
+        WebhookSubscription.delete()
+        .where((WebhookSubscription.id == webhook_id) & (WebhookSubscription.project == project.id))
+        .execute()
+        if webhook_id.isascii() and webhook_id.isalnum()
+        else 0
+    )
     if not deleted:
         raise NotFound(NO_SUCH_WEBHOOK, field="webhook")
 

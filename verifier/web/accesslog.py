@@ -27,18 +27,42 @@ ELLIPSIS = "…"
 
 #: Request headers whose values may appear in the access log (``%({name}i)s``); others are "-".
 SAFE_REQUEST_HEADERS = frozenset(
-    {"accept", "accept-language", "content-length", "content-type", "host", "user-agent",
-     "x-forwarded-for", "x-forwarded-proto", "x-real-ip", "x-request-id"}
+    {
+        "accept",
+        "accept-language",
+        "content-length",
+        "content-type",
+        "host",
+        "user-agent",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "x-request-id",
+    }
 )
 #: Response headers that may appear (``%({name}o)s``); e.g. Location could carry a payload.
 SAFE_RESPONSE_HEADERS = frozenset(
-    {"cache-control", "content-length", "content-type", "retry-after", "x-ratelimit-limit",
-     "x-ratelimit-remaining", "x-ratelimit-reset"}
+    {
+        "cache-control",
+        "content-length",
+        "content-type",
+        "retry-after",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    }
 )
 #: Environ keys that may appear (``%({name}e)s``); PATH_INFO, RAW_URI, QUERY_STRING never do.
 SAFE_ENVIRON = frozenset(
-    {"remote_addr", "remote_port", "request_method", "server_name", "server_port",
-     "server_protocol", "wsgi.url_scheme"}
+    {
+        "remote_addr",
+        "remote_port",
+        "request_method",
+        "server_name",
+        "server_port",
+        "server_protocol",
+        "wsgi.url_scheme",
+    }
 )
 #: Path prefixes whose rest is data (a payload, a certificate number), never shown.
 _DATA_PREFIXES = (
@@ -63,9 +87,14 @@ _MAX_AGENT = 200
 _SECRET_PATTERNS = (
     # (not again where a route shape already put "…", nor on the fixed credential routes)
     (re.compile(r"(/[vV]/)[^\s\"'?#…]+"), r"\1" + ELLIPSIS),
-    (re.compile(r"(/api/v1/credentials/)(?!(?:"
-                + "|".join(map(re.escape, sorted(_CREDENTIAL_ROUTES))) + r")[\s\"])[^\s\"'?#…]+"),
-     r"\1" + ELLIPSIS),
+    (
+        re.compile(
+            r"(/api/v1/credentials/)(?!(?:"
+            + "|".join(map(re.escape, sorted(_CREDENTIAL_ROUTES)))
+            + r")[\s\"])[^\s\"'?#…]+"
+        ),
+        r"\1" + ELLIPSIS,
+    ),
     (re.compile(r"[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"), ELLIPSIS),
     (re.compile(r"skk_[0-9A-Za-z]+_[A-Za-z0-9_-]+"), "skk_" + ELLIPSIS),
     (re.compile(r"(?i)(bearer|basic)\s+\S+"), r"\1 " + ELLIPSIS),
@@ -80,7 +109,7 @@ def route_shape(path: str) -> str:
     for prefix, shown in _DATA_PREFIXES:
         if path.startswith(prefix):
             if shown == "/api/v1/credentials/":
-                return shown + _credential_shape(path[len(prefix):])
+                return shown + _credential_shape(path[len(prefix) :])
             return shown + ELLIPSIS
     if path in ("", "/"):
         return "/"

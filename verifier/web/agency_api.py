@@ -65,13 +65,15 @@ def issue_credential() -> Response:
             keep(response)
             answered.append(response)
 
-        current_state().issuing.issue(issue_request, actor=caller.actor, now=int(time.time()),
-                                      store_with=store_with)
+        current_state().issuing.issue(
+            issue_request, actor=caller.actor, now=int(time.time()), store_with=store_with
+        )
         return answered[0]
 
     # A retry with the same Idempotency-Key gets the first answer instead of a second credential.
-    return idempotency.answer_once(idempotency.agency_scope(caller.agency_id),
-                                   request.get_data(cache=True), issue)
+    return idempotency.answer_once(
+        idempotency.agency_scope(caller.agency_id), request.get_data(cache=True), issue
+    )
 
 
 def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:
@@ -83,8 +85,9 @@ def _issue_request(agency_id: str, body: dict[str, Any]) -> IssueRequest:
         try:
             valid_from = parse_instant(body["valid_from"])
         except ValueError:
-            raise InvalidInput("valid_from must be an ISO-8601 date or date-time",
-                               field="valid_from") from None
+            raise InvalidInput(
+                "valid_from must be an ISO-8601 date or date-time", field="valid_from"
+            ) from None
     return IssueRequest(
         agency_id=agency_id,
         holder_name=body["holder_name"],
@@ -137,8 +140,9 @@ def find_credentials() -> Response:
 
 
 #: What ``GET /api/v1/credentials`` takes besides ``nik``.
-LIST_PARAMETERS = frozenset({"status", "job_code", "level", "issued_from", "issued_to", "page",
-                             "per_page"})
+LIST_PARAMETERS = frozenset(
+    {"status", "job_code", "level", "issued_from", "issued_to", "page", "per_page"}
+)
 
 
 def _list_page() -> Response:
@@ -151,14 +155,19 @@ def _list_page() -> Response:
         issued_before=_day(args.get("issued_to"), "issued_to", next_day=True),
     )
     page = credential_list.list_records(
-        current_caller().agency_id, filters, page=_number_or("page", 1),
+        current_caller().agency_id,
+        filters,
+        page=_number_or("page", 1),
         per_page=_number_or("per_page", credential_list.DEFAULT_PER_PAGE),
         now=int(time.time()),
     )
     response = json_response(page.records)
     response.headers["X-Total-Count"] = str(page.total)
-    links = [f'<{_page_url(number)}>; rel="{rel}"' for number, rel in (
-        (page.page + 1, "next"), (page.page - 1, "prev")) if 1 <= number <= page.pages]
+    links = [
+        f'<{_page_url(number)}>; rel="{rel}"'
+        for number, rel in ((page.page + 1, "next"), (page.page - 1, "prev"))
+        if 1 <= number <= page.pages
+    ]
     if links:
         response.headers["Link"] = ", ".join(links)  # RFC 8288
     return response
@@ -243,7 +252,10 @@ def reinstate_credential(number: str) -> Response:
     body = read_object(NOTE_MEMBERS, allow_empty=True)
     caller = current_caller()
     change = revocation.reinstate(
-        caller.agency_id, number, note=body.get("note"), actor=caller.actor,
+        caller.agency_id,
+        number,
+        note=body.get("note"),
+        actor=caller.actor,
         now=int(time.time()),
     )
     return _state_change(change)
@@ -254,12 +266,24 @@ def _with_reason(
 ) -> Response:
     body = read_object(REASON_MEMBERS)
     caller = current_caller()
-    change = action(caller.agency_id, number, body["reason"],
-                    note=body.get("note"), actor=caller.actor,
-                    now=int(time.time()))
+    change = action(
+        caller.agency_id,
+        number,
+        body["reason"],
+        note=body.get("note"),
+        actor=caller.actor,
+        now=int(time.time()),
+    )
     if isinstance(change, approvals.Approval):
-        return json_response({"agency": change.agency_id, "number": change.number,
-                              "status": "pending_approval", "approval": change.id}, 202)
+        return json_response(
+            {
+                "agency": change.agency_id,
+                "number": change.number,
+                "status": "pending_approval",
+                "approval": change.id,
+            },
+            202,
+        )
     return _state_change(change)
 
 
@@ -286,8 +310,9 @@ def audit_log() -> Response:
     args = request.args
     number = args.get("number")
     filters = audit.AuditFilter(
-        number=None if number is None else credentials.stored_number(
-            current_caller().agency_id, number),
+        number=None
+        if number is None
+        else credentials.stored_number(current_caller().agency_id, number),
         actor=args.get("actor"),
         action=args.get("action"),
         since=_day(args.get("since"), "since"),
@@ -296,8 +321,9 @@ def audit_log() -> Response:
     limit = _number_or("limit", AUDIT_PAGE)
     if not 1 <= limit <= AUDIT_PAGE:
         raise InvalidBody(f"limit must be from 1 to {AUDIT_PAGE}", field="limit")
-    events = audit.oldest(current_caller().agency_id, filters, after=_number_or("after", 0),
-                          limit=limit)
+    events = audit.oldest(
+        current_caller().agency_id, filters, after=_number_or("after", 0), limit=limit
+    )
     following = None
     if len(events) == limit:
         query: dict[str, Any] = {**args.to_dict(), "after": str(events[-1].id)}

@@ -75,8 +75,7 @@ def agencies() -> Response:
         if key.state != "revoked":
             kids.setdefault(key.agency_id, []).append(key.kid)
     listing: list[dict[str, Any]] = [
-        {**agency.to_dict(), "keys": kids.get(agency.id, [])}
-        for agency in registry.list_agencies()
+        {**agency.to_dict(), "keys": kids.get(agency.id, [])} for agency in registry.list_agencies()
     ]
     return json_response(listing)
 

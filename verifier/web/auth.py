@@ -93,13 +93,17 @@ def owner_of_key(api_key: str) -> OwnerCaller | None:
 
 
 def _authenticate() -> Response | None:
-    return _authenticate_with(apikeys.authenticate, lambda holder, key_id: g.setdefault(
-        _CALLER_KEY, Caller(holder, key_id)))
+    return _authenticate_with(
+        apikeys.authenticate,
+        lambda holder, key_id: g.setdefault(_CALLER_KEY, Caller(holder, key_id)),
+    )
 
 
 def _authenticate_owner() -> Response | None:
-    return _authenticate_with(apikeys.authenticate_owner, lambda holder, key_id: g.setdefault(
-        _OWNER_KEY, OwnerCaller(holder, key_id)))
+    return _authenticate_with(
+        apikeys.authenticate_owner,
+        lambda holder, key_id: g.setdefault(_OWNER_KEY, OwnerCaller(holder, key_id)),
+    )
 
 
 def _authenticate_with(

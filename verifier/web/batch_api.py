@@ -42,8 +42,10 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 #: Unpacked size of all parts of an .xlsx: 5,000 twelve-column rows unpack to 3.7 MB (openpyxl
 #: reads them in ~2 s); the reader refuses more before inflating anything (a zip bomb).
 MAX_XLSX_UNPACKED_BYTES = 16 * 1024 * 1024
-_TOO_LARGE = (f"body over the {MAX_BODY_BYTES // 2**20} MiB limit of this endpoint "
-              f"(at most {MAX_ROWS} rows per request; use `skk issue-batch` for more)")
+_TOO_LARGE = (
+    f"body over the {MAX_BODY_BYTES // 2**20} MiB limit of this endpoint "
+    f"(at most {MAX_ROWS} rows per request; use `skk issue-batch` for more)"
+)
 
 
 @bp.post("/credentials/batch")
@@ -62,13 +64,17 @@ def issue_batch() -> Response:
     # The file's bytes (and kind) make two uploads the same, not the multipart body around them:
     # `curl -F` draws a new boundary for every send.
     content = filename.encode() + b"\0" + data
-    return idempotency.answer_once(idempotency.agency_scope(caller.agency_id), content,
-                                   lambda keep: _issue_list(data, filename, caller, keep))
+    return idempotency.answer_once(
+        idempotency.agency_scope(caller.agency_id),
+        content,
+        lambda keep: _issue_list(data, filename, caller, keep),
+    )
 
 
 def _issue_list(data: bytes, filename: str, caller: Caller, keep: idempotency.Keep) -> Response:
-    cohort_file = read_cohort(data, filename=filename, max_rows=MAX_ROWS,
-                              max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
+    cohort_file = read_cohort(
+        data, filename=filename, max_rows=MAX_ROWS, max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES
+    )
     issuing = current_state().issuing
     answered: list[Response] = []
 
@@ -84,11 +90,16 @@ def _issue_list(data: bytes, filename: str, caller: Caller, keep: idempotency.Ke
         keep(answered[0])
 
     try:
-        _, response = issuing.issue_cohort(cohort_file, caller.agency_id, actor=caller.actor,
-                                           now=int(time.time()), render=summary,
-                                           store_with=store_with)
+        _, response = issuing.issue_cohort(
+            cohort_file,
+            caller.agency_id,
+            actor=caller.actor,
+            now=int(time.time()),
+            render=summary,
+            store_with=store_with,
+        )
     except CohortRejected as rejected:
-        return problem(422, rejected.message, field="file",
-                       errors=[p.to_dict() for p in rejected.problems])
+        return problem(
+            422, rejected.message, field="file", errors=[p.to_dict() for p in rejected.problems]
+        )
     return response
-

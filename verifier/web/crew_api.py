@@ -47,19 +47,26 @@ from verifier.web.state import current_state
 MAX_BODY_BYTES = 2 * 1024 * 1024
 #: As the cohort upload: what openpyxl reads in a couple of seconds, refused before inflating.
 MAX_XLSX_UNPACKED_BYTES = 16 * 1024 * 1024
-_TOO_LARGE = (f"body over the {MAX_BODY_BYTES // 2**20} MiB limit of this endpoint "
-              f"(at most {roster.MAX_WORKERS} workers per check)")
+_TOO_LARGE = (
+    f"body over the {MAX_BODY_BYTES // 2**20} MiB limit of this endpoint "
+    f"(at most {roster.MAX_WORKERS} workers per check)"
+)
 _WHAT = "worker list"
 
 WORKER_MEMBERS = {name: Member(str) for name in roster.FIELDS}
-REQUIREMENT_MEMBERS = {"job_code": Member(str, required=True),
-                       "min_level": Member(int, required=True)}
-ONE_OFF_PROJECT_MEMBERS = {"name": Member(str), "ends": Member(str),
-                           "requirements": Member(list)}
+REQUIREMENT_MEMBERS = {
+    "job_code": Member(str, required=True),
+    "min_level": Member(int, required=True),
+}
+ONE_OFF_PROJECT_MEMBERS = {"name": Member(str), "ends": Member(str), "requirements": Member(list)}
 CHECK_MEMBERS = {"project": Member(dict), "workers": Member(list, required=True)}
 CREW_MEMBERS = {"workers": Member(list, required=True)}
-PROJECT_MEMBERS = {"name": Member(str, required=True), "starts": Member(str, required=True),
-                   "ends": Member(str, required=True), "requirements": Member(list)}
+PROJECT_MEMBERS = {
+    "name": Member(str, required=True),
+    "starts": Member(str, required=True),
+    "ends": Member(str, required=True),
+    "requirements": Member(list),
+}
 WEBHOOK_MEMBERS = {"url": Member(str, required=True)}
 
 bp = Blueprint("crew_api", __name__, url_prefix="/api/v1")
@@ -70,8 +77,9 @@ requests.register(projects_bp)
 
 
 def _rejected(error: RosterRejected) -> Response:
-    return problem(422, error.message, field=error.field,
-                   errors=[item.to_dict() for item in error.problems])
+    return problem(
+        422, error.message, field=error.field, errors=[item.to_dict() for item in error.problems]
+    )
 
 
 bp.register_error_handler(RosterRejected, _rejected)
@@ -93,19 +101,26 @@ def crew_check() -> Response:
     if is_upload():
         workers = _workers_from_upload()
         fields = request.values
-        project_terms = terms.one_off(fields.get("name"), fields.get("ends"),
-                                      terms.requirements_text(fields.get("requirements")))
+        project_terms = terms.one_off(
+            fields.get("name"),
+            fields.get("ends"),
+            terms.requirements_text(fields.get("requirements")),
+        )
     else:
         body = check_members(read_json_object(), CHECK_MEMBERS)
         project = check_members(body.get("project", {}), ONE_OFF_PROJECT_MEMBERS, "project.")
-        project_terms = terms.one_off(project.get("name"), project.get("ends"), _requirements(
-            project.get("requirements", []), "project.requirements"))
+        project_terms = terms.one_off(
+            project.get("name"),
+            project.get("ends"),
+            _requirements(project.get("requirements", []), "project.requirements"),
+        )
         workers = _workers_from_json(body["workers"])
     return report_response(one_off_report(workers, project_terms, owner_id))
 
 
-def one_off_report(workers: list[RosterWorker], project_terms: ProjectTerms,
-                   owner_id: str | None) -> CrewReport:
+def one_off_report(
+    workers: list[RosterWorker], project_terms: ProjectTerms, owner_id: str | None
+) -> CrewReport:
     """The report of a one-off check (also the page's); without a project owner's key, the rows
     given by number count as manual checks (:func:`counted_as_manual_checks`)."""
     at = int(time.time())
@@ -116,8 +131,9 @@ def one_off_report(workers: list[RosterWorker], project_terms: ProjectTerms,
             by_number = [outcome for outcome in found if outcome.worker.by_number]
             missed = sum(outcome.result is None for outcome in by_number)
             limits.count_manual_checks(matched=len(by_number) - missed, missed=missed)
-    return check.report(found, project_terms, check.one_off_period(project_terms, at),
-                        owner_id=owner_id, at=at)
+    return check.report(
+        found, project_terms, check.one_off_period(project_terms, at), owner_id=owner_id, at=at
+    )
 
 
 @contextmanager
@@ -136,7 +152,10 @@ def counted_as_manual_checks(counted: bool) -> Iterator[None]:
         raise TooManyAttempts(
             f"{refused.message}: without a project key, each worker given by certificate number "
             "counts as one manual check; give the scanned certificates instead, or use a "
-            "project owner's API key", field="workers", retry_after=refused.retry_after) from None
+            "project owner's API key",
+            field="workers",
+            retry_after=refused.retry_after,
+        ) from None
 
 
 def _workers_from_upload() -> list[RosterWorker]:
@@ -145,20 +164,25 @@ def _workers_from_upload() -> list[RosterWorker]:
 
 def roster_from_upload(data: bytes, filename: str) -> list[RosterWorker]:
     """The workers of an uploaded CSV or .xlsx list (also the page's)."""
-    return roster_file.from_file(data, check.agency_resolver(), filename,
-                            max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES)
+    return roster_file.from_file(
+        data, check.agency_resolver(), filename, max_unpacked_bytes=MAX_XLSX_UNPACKED_BYTES
+    )
 
 
 def _workers_from_json(items: list[Any]) -> list[RosterWorker]:
     roster.check_count(len(items))
-    checked = [check_members(item, WORKER_MEMBERS, f"workers[{index}].")
-               for index, item in enumerate(items)]
+    checked = [
+        check_members(item, WORKER_MEMBERS, f"workers[{index}].")
+        for index, item in enumerate(items)
+    ]
     return roster.from_members(checked, check.agency_resolver())
 
 
 def _requirements(items: list[Any], where: str) -> tuple[Requirement, ...]:
-    checked = [check_members(item, REQUIREMENT_MEMBERS, f"{where}[{index}].")
-               for index, item in enumerate(items)]
+    checked = [
+        check_members(item, REQUIREMENT_MEMBERS, f"{where}[{index}].")
+        for index, item in enumerate(items)
+    ]
     return terms.requirements(checked)
 
 
@@ -179,8 +203,12 @@ def report_response(report: CrewReport) -> Response:
 def create_project() -> Response:
     """Register a project to watch: ``{name, starts, ends, requirements}``."""
     body = read_object(PROJECT_MEMBERS)
-    project_terms = terms.watched(body["name"], body["starts"], body["ends"],
-                                  _requirements(body.get("requirements", []), "requirements"))
+    project_terms = terms.watched(
+        body["name"],
+        body["starts"],
+        body["ends"],
+        _requirements(body.get("requirements", []), "requirements"),
+    )
     info = projects.create_project(current_owner().owner_id, project_terms, int(time.time()))
     response = json_response(info.to_dict(), 201)
     response.headers["Location"] = url_for(".get_project", project_id=info.id)
@@ -224,8 +252,11 @@ def put_crew(project_id: str) -> Response:
     at = int(time.time())
     found = check.outcomes(current_state().verifier, workers, owner_id=owner_id, at=at)
     projects.replace_crew(project, found)
-    return report_response(check.report(found, project.terms, check.project_period(
-        project.terms), owner_id=owner_id, at=at))
+    return report_response(
+        check.report(
+            found, project.terms, check.project_period(project.terms), owner_id=owner_id, at=at
+        )
+    )
 
 
 @projects_bp.get("/<project_id>/report")
@@ -235,10 +266,14 @@ def project_report(project_id: str) -> Response:
     owner_id = current_owner().owner_id
     project = projects.get_project(owner_id, project_id)
     at = int(time.time())
-    found = check.outcomes(current_state().verifier, projects.crew_of(project),
-                           owner_id=owner_id, at=at)
-    return report_response(check.report(found, project.terms, check.project_period(
-        project.terms), owner_id=owner_id, at=at))
+    found = check.outcomes(
+        current_state().verifier, projects.crew_of(project), owner_id=owner_id, at=at
+    )
+    return report_response(
+        check.report(
+            found, project.terms, check.project_period(project.terms), owner_id=owner_id, at=at
+        )
+    )
 
 
 @projects_bp.post("/<project_id>/webhooks")
@@ -247,8 +282,9 @@ def subscribe(project_id: str) -> Response:
     """A new webhook subscription; the answer holds its secret, shown this once."""
     url = read_object(WEBHOOK_MEMBERS)["url"]  # the body first: too large is 413 anywhere
     project = projects.get_project(current_owner().owner_id, project_id)
-    subscription, secret = webhooks.subscribe(project, url, int(time.time()),
-                                              local_allowed=current_state().is_demo)
+    subscription, secret = webhooks.subscribe(
+        project, url, int(time.time()), local_allowed=current_state().is_demo
+    )
     return json_response({**subscription.to_dict(), "secret": secret}, 201)
 
 

@@ -29,8 +29,10 @@ from verifier.web.requests import XLSX_TYPE, accept_body_up_to, attachment, read
 bp = Blueprint("crew_pages", __name__)
 
 #: The template's columns (the first header of each roster column) and two example rows.
-TEMPLATE_HEADER = ["no", *(COLUMNS[c][0] for c in ("ref", "credential", "agency", "number",
-                                                    "holder_name"))]
+TEMPLATE_HEADER = [
+    "no",
+    *(COLUMNS[c][0] for c in ("ref", "credential", "agency", "number", "holder_name")),
+]
 TEMPLATE_ROWS = [
     ["1", "KRU-001", "HTTPS://SERTIFIKAT.EXAMPLE.ID/V/…", "", "", ""],
     ["2", "KRU-002", "", "lsp-contoh", "ME063100 3 48213377 2026", "Rina Marlina"],
@@ -52,8 +54,9 @@ def crew_check() -> Response:
     form = {name: request.form.get(name, "") for name in FORM_FIELDS}
     try:
         owner_id = _owner_of(request.form.get("key", ""))
-        project_terms = terms.one_off(form["name"], form["ends"],
-                                      terms.requirements_text(form["requirements"]))
+        project_terms = terms.one_off(
+            form["name"], form["ends"], terms.requirements_text(form["requirements"])
+        )
         if request.files.get("file") is None or not request.files["file"].filename:
             raise InvalidInput("choose the file with the worker list", field="file")
         workers = crew_api.roster_from_upload(*read_upload("worker list"))
@@ -66,9 +69,16 @@ def crew_check() -> Response:
         return response
     except InvalidInput as invalid:
         return make_response(_form_page(form, error=invalid.message), 422)
-    return make_response(render_template(
-        "crew_report.html", report=report, rows=_rows(report), summary=report.summary(),
-        csv_link=_csv_link(report), checked_at=moment(report.checked_at)))
+    return make_response(
+        render_template(
+            "crew_report.html",
+            report=report,
+            rows=_rows(report),
+            summary=report.summary(),
+            csv_link=_csv_link(report),
+            checked_at=moment(report.checked_at),
+        )
+    )
 
 
 def _owner_of(key: str) -> str | None:
@@ -76,16 +86,28 @@ def _owner_of(key: str) -> str | None:
         return None
     owner = auth.owner_of_key(key)
     if owner is None:
-        raise InvalidInput("this project key is not valid; leave the field empty to check "
-                           "without one", field="key")
+        raise InvalidInput(
+            "this project key is not valid; leave the field empty to check without one", field="key"
+        )
     return owner.owner_id
 
 
-def _form_page(form: dict[str, str], *, problems: list[RowProblem] | None = None,
-               error: str | None = None, limited: bool = False) -> str:
-    return render_template("crew_check.html", form=form, problems=problems or [], error=error,
-                           limited=limited, max_workers=MAX_WORKERS,
-                           agencies=registry.list_agencies())
+def _form_page(
+    form: dict[str, str],
+    *,
+    problems: list[RowProblem] | None = None,
+    error: str | None = None,
+    limited: bool = False,
+) -> str:
+    return render_template(
+        "crew_check.html",
+        form=form,
+        problems=problems or [],
+        error=error,
+        limited=limited,
+        max_workers=MAX_WORKERS,
+        agencies=registry.list_agencies(),
+    )
 
 
 def _rows(report: CrewReport) -> list[dict[str, Any]]:
@@ -94,14 +116,16 @@ def _rows(report: CrewReport) -> list[dict[str, Any]]:
     for worker in report.problems_first():
         outcome = worker.outcome
         view = verdict_view(outcome.result) if outcome.result is not None else None
-        rows.append({
-            "where": outcome.worker.line or outcome.worker.position,
-            "ref": outcome.worker.ref,
-            "status": outcome.status,
-            "problem": worker.problem,
-            "findings": [finding.value for finding in worker.findings],
-            "credential": view.credential if view is not None else None,
-        })
+        rows.append(
+            {
+                "where": outcome.worker.line or outcome.worker.position,
+                "ref": outcome.worker.ref,
+                "status": outcome.status,
+                "problem": worker.problem,
+                "findings": [finding.value for finding in worker.findings],
+                "credential": view.credential if view is not None else None,
+            }
+        )
     return rows
 
 

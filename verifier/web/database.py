@@ -58,4 +58,3 @@ def reconnecting(view: View) -> View:
             return view(*args, **kwargs)
 
     return run  # type: ignore[return-value]
-

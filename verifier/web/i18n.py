@@ -28,8 +28,7 @@ def init_app(app: Flask) -> None:
 
 def request_language() -> str:
     """``id`` or ``en`` for this request."""
-    return asked_language() or language_for_header(
-        request.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+    return asked_language() or language_for_header(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
 
 
 def asked_language() -> str | None:

@@ -59,8 +59,10 @@ _BARE_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z:/-]" + _LENGTH)
 #: What the header may hold, as the OpenAPI document states it.
 KEY_PATTERN = f"^({_SF_STRING.pattern}|{_BARE_TOKEN.pattern})$"
 _UNESCAPE = re.compile(r"\\([\"\\])")
-_BAD_KEY = (f"{HEADER} must be a quoted string (RFC 8941) or a bare token of 1 to "
-            f"{MAX_KEY_LENGTH} printable characters")
+_BAD_KEY = (
+    f"{HEADER} must be a quoted string (RFC 8941) or a bare token of 1 to "
+    f"{MAX_KEY_LENGTH} printable characters"
+)
 #: A database that does not answer, however it says so.
 _DATABASE_FAILURES: tuple[type[Exception], ...] = (StorageUnavailable, *STORAGE_FAILURES)
 #: Answers never stored: the retry of a request refused for the moment must run (a 429; a 409,
@@ -97,8 +99,12 @@ def answer_once(scope: str, content: bytes, run: Callable[[Keep], Response]) -> 
     if found is None:
         return _run_and_keep(scope, key, now, run)
     if not hmac.compare_digest(found.fingerprint, fingerprint):
-        return problem(422, f"this {HEADER} was already used for a different request; "
-                            "send a new request with a new key", field=HEADER)
+        return problem(
+            422,
+            f"this {HEADER} was already used for a different request; "
+            "send a new request with a new key",
+            field=HEADER,
+        )
     if found.in_flight or found.response_body is None:
         return _in_flight()
     return _replayed(found.status_code or 200, found.response_body)
@@ -143,8 +149,9 @@ def _run_and_keep(
     kept: list[Response] = []
 
     def keep(response: Response) -> None:
-        if not idempotency.finish(scope, key, claimed_at, response.status_code,
-                                  _envelope(response)):
+        if not idempotency.finish(
+            scope, key, claimed_at, response.status_code, _envelope(response)
+        ):
             raise ClaimLost(key)
         kept.append(response)
 
@@ -184,8 +191,11 @@ def _keep_refusal(scope: str, key: str, claimed_at: int, response: Response) -> 
 
 
 def _in_flight() -> Response:
-    response = problem(409, f"a request with this {HEADER} is still being processed; "
-                            "retry shortly for its answer", field=HEADER)
+    response = problem(
+        409,
+        f"a request with this {HEADER} is still being processed; retry shortly for its answer",
+        field=HEADER,
+    )
     response.headers["Retry-After"] = str(IN_FLIGHT_RETRY_AFTER)
     return response
 
@@ -203,8 +213,10 @@ def _release(scope: str, key: str, claimed_at: int) -> None:
 
 def _envelope(response: Response) -> str:
     """The stored answer: its body, content type and the headers a replay must repeat."""
-    kept: dict[str, str] = {"content_type": response.content_type or "",
-                            "body": response.get_data(as_text=True)}
+    kept: dict[str, str] = {
+        "content_type": response.content_type or "",
+        "body": response.get_data(as_text=True),
+    }
     if response.headers.get("Location"):
         kept["location"] = response.headers["Location"]
     return json.dumps(kept)

@@ -36,8 +36,9 @@ from verifier.web.limit_stores import DatabaseStorage, WorkerMemoryStorage
 
 #: Limits whose counters every worker shares even without SKK_RATELIMIT_STORAGE_URI: a guesser
 #: (of NIKs, of console passwords) must gain nothing from the number of workers or hosts.
-SHARED_BY_DEFAULT = frozenset({RateLimit.NIK_MATCH, RateLimit.CONSOLE_LOGIN_ACCOUNT,
-                               RateLimit.CONSOLE_LOGIN_CLIENT})
+SHARED_BY_DEFAULT = frozenset(
+    {RateLimit.NIK_MATCH, RateLimit.CONSOLE_LOGIN_ACCOUNT, RateLimit.CONSOLE_LOGIN_CLIENT}
+)
 _EXTENSION_KEY = "skk.limits"
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -85,16 +86,17 @@ class RateLimiter:
             return
         strategy = self._strategies[name]
         try:
-            over = [item for item in self._limits[name]
-                    if not strategy.hit(item, name, client, cost=cost)]
+            over = [
+                item
+                for item in self._limits[name]
+                if not strategy.hit(item, name, client, cost=cost)
+            ]
         except StorageError as exc:
             raise _store_unavailable(exc) from None
         if over:
             raise self._refusal(over[0], name, client)
 
-    def _apply(
-        self, allows: Callable[..., bool], name: RateLimit, client: str, cost: int
-    ) -> None:
+    def _apply(self, allows: Callable[..., bool], name: RateLimit, client: str, cost: int) -> None:
         try:
             for item in self._limits[name]:
                 if not allows(item, name, client, cost=cost):
@@ -104,22 +106,22 @@ class RateLimiter:
 
     def _refusal(self, item: RateLimitItem, name: RateLimit, client: str) -> TooManyAttempts:
         reset_at = self._strategies[name].get_window_stats(item, name, client).reset_time
-        return TooManyAttempts(f"rate limit exceeded: {item}",
-                               retry_after=max(1, math.ceil(reset_at - time.time())))
+        return TooManyAttempts(
+            f"rate limit exceeded: {item}", retry_after=max(1, math.ceil(reset_at - time.time()))
+        )
 
 
 def _store_unavailable(error: StorageError) -> StorageUnavailable:
     """A shared store that fails (Redis down, say) is storage unavailable: a 503 like a database
     that does not answer, never an unlimited pass. The database store maps its own errors."""
-    return StorageUnavailable(
-        f"rate-limit store unavailable: {type(error.storage_error).__name__}"
-    )
+    return StorageUnavailable(f"rate-limit store unavailable: {type(error.storage_error).__name__}")
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Build this app's limiter from the settings; refusals are TooManyAttempts (429)."""
-    app.extensions[_EXTENSION_KEY] = RateLimiter(settings.rate_limits,
-                                                 settings.rate_limit_storage_uri)
+    app.extensions[_EXTENSION_KEY] = RateLimiter(
+        settings.rate_limits, settings.rate_limit_storage_uri
+    )
 
 
 def current_limiter() -> RateLimiter:
@@ -156,8 +158,7 @@ def count_manual_checks(*, matched: int, missed: int) -> None:
     TooManyAttempts when either did not fit (both are counted first)."""
     limiter, client = current_limiter(), client_address()
     refusals = []
-    for name, cost in ((RateLimit.MANUAL_CHECK, missed),
-                       (RateLimit.MANUAL_CHECK_MATCH, matched)):
+    for name, cost in ((RateLimit.MANUAL_CHECK, missed), (RateLimit.MANUAL_CHECK_MATCH, matched)):
         try:
             limiter.charge(name, client, cost)
         except TooManyAttempts as refused:

@@ -49,13 +49,17 @@ def bundle() -> Response:
     if since is None:
         return _jwt(publisher.full(now))
     if not (since.isascii() and since.isdigit()) or len(since) > 16:
-        return problem(400, "since must be a sequence number (a whole number, 0 or more)",
-                       field="since")
+        return problem(
+            400, "since must be a sequence number (a whole number, 0 or more)", field="since"
+        )
     delta = publisher.delta(int(since), now)
     if delta is None:
-        return problem(410, "the changes since that sequence number are not available as a "
-                       "delta; fetch the full bundle from /api/v1/offline/bundle",
-                       field="since")
+        return problem(
+            410,
+            "the changes since that sequence number are not available as a "
+            "delta; fetch the full bundle from /api/v1/offline/bundle",
+            field="since",
+        )
     return _jwt(delta)
 
 

@@ -50,10 +50,13 @@ def _language(language: str) -> dict[str, Any]:
             "messages": {msgid: gettext(msgid) for msgid in singular},
             # The catalog's forms as they are: templates format them (Flask-Babel's ngettext
             # would already have, with only num).
-            "plurals": {one: [get_translations().ngettext(one, other, count) for count in (1, 2)]
-                        for one, other in plural},
-            "status_messages": {status.value: status_message(status.value, language)
-                                for status in Status},
+            "plurals": {
+                one: [get_translations().ngettext(one, other, count) for count in (1, 2)]
+                for one, other in plural
+            },
+            "status_messages": {
+                status.value: status_message(status.value, language) for status in Status
+            },
             "dates": _date_formats(language),
         }
 

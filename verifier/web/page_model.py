@@ -116,8 +116,6 @@ def _days_left(result: VerificationResult) -> int | None:
     return max(1, math.ceil(remaining / DAY))
 
 
-
-
 def moment(instant: int) -> Moment:
     """Date and time in WIB in the page language; only the ISO form past year 9999."""
     iso = to_iso(instant)

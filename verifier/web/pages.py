@@ -121,8 +121,11 @@ def _check_page(form: dict[str, str], outcome: str | None = None, **extra: Any) 
 def cohort_template() -> Response:
     """An empty participant list with every cohort column (README "Cohort files"), as Excel in
     Indonesian opens it; public, holding no personal data."""
-    return attachment(excel_csv(cohort_file.TEMPLATE_HEADER, cohort_file.TEMPLATE_ROWS),
-                      "text/csv", "daftar-peserta.csv")
+    return attachment(
+        excel_csv(cohort_file.TEMPLATE_HEADER, cohort_file.TEMPLATE_ROWS),
+        "text/csv",
+        "daftar-peserta.csv",
+    )
 
 
 @bp.get("/privasi")

@@ -57,13 +57,15 @@ def status_for(error: SkkError) -> int:
 
 def problem(status: int, detail: str | None = None, **extra: Any) -> Response:
     """A problem+json response; ``detail`` must never hold a NIK, token or secret."""
-    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"),
-                            "status": status}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+    }
     if detail:
         body["detail"] = detail
     body.update(extra)
-    response = Response(json.dumps(body, ensure_ascii=False), status=status,
-                        mimetype=PROBLEM_TYPE)
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_TYPE)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="skk"'
     return response

@@ -26,8 +26,13 @@ from verifier.core.nik import holds_nik_like
 from verifier.web.problems import problem
 
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-_KIND_NAMES = {str: "a string", int: "an integer", dict: "an object", list: "an array",
-               bool: "true or false"}
+_KIND_NAMES = {
+    str: "a string",
+    int: "an integer",
+    dict: "an object",
+    list: "an array",
+    bool: "true or false",
+}
 
 
 class InvalidBody(BadRequest):
@@ -73,8 +78,9 @@ def check_members(body: Any, members: Mapping[str, Member], where: str = "") -> 
     """``body``'s members, type-checked as :func:`read_object` does; ``where`` names a nested
     object in messages and ``field`` (``workers[3].``)."""
     if not isinstance(body, dict):
-        raise InvalidBody(f"{where.rstrip('.') or 'the body'} must be an object",
-                          field=where.rstrip(".") or None)
+        raise InvalidBody(
+            f"{where.rstrip('.') or 'the body'} must be an object", field=where.rstrip(".") or None
+        )
     for name in body:
         if name not in members:
             if _SAFE_NAME.fullmatch(name) and not holds_nik_like(name):
@@ -88,8 +94,9 @@ def check_members(body: Any, members: Mapping[str, Member], where: str = "") -> 
                 raise InvalidBody(f"member {where + name!r} is required", field=where + name)
             continue
         if not _has_kind(value, member.kind):
-            raise InvalidBody(f"member {where + name!r} must be {_KIND_NAMES[member.kind]}",
-                              field=where + name)
+            raise InvalidBody(
+                f"member {where + name!r} must be {_KIND_NAMES[member.kind]}", field=where + name
+            )
         checked[name] = value
     return checked
 
@@ -145,8 +152,7 @@ class ChunkedBodyLimit:
         self.app = app
         self.limit = limit
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
-                 ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Buffer a body of unstated length (up to the limit, plus one byte), then pass it on."""
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         # Servers that de-chunk themselves may instead leave Content-Length out and mark the
@@ -195,10 +201,12 @@ def read_upload(what: str) -> tuple[bytes, str]:
     if mimetype == MULTIPART_TYPE:
         upload = request.files.get("file")
         if upload is None:
-            raise InvalidBody(f"the multipart body needs the {what} in a part named 'file'",
-                              field="file")
+            raise InvalidBody(
+                f"the multipart body needs the {what} in a part named 'file'", field="file"
+            )
         # The part's own name only tells .xlsx from CSV; it is never echoed (it may hold anything).
         name = "upload.xlsx" if (upload.filename or "").lower().endswith(".xlsx") else "upload.csv"
         return upload.read(), name
-    raise UnsupportedMediaType(f"send the {what} as text/csv, {XLSX_TYPE}, or "
-                               f"{MULTIPART_TYPE} with a part named 'file'")
+    raise UnsupportedMediaType(
+        f"send the {what} as text/csv, {XLSX_TYPE}, or {MULTIPART_TYPE} with a part named 'file'"
+    )

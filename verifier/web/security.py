@@ -44,8 +44,9 @@ def init_app(app: Flask, settings: Settings, style_source: str) -> None:
     )
 
 
-def _headers(no_store: bool, noindex: bool, https: bool, style_source: str,
-             offline_app: bool = False) -> list[Header]:
+def _headers(
+    no_store: bool, noindex: bool, https: bool, style_source: str, offline_app: bool = False
+) -> list[Header]:
     policy = OFFLINE_APP_POLICY if offline_app else CONTENT_SECURITY_POLICY
     headers = [
         ("Content-Security-Policy", policy.format(style=style_source)),
@@ -81,8 +82,9 @@ class SecurityHeaders:
         if path.startswith(_OFFLINE_APP_PREFIXES):
             extra = self._offline_app
         else:
-            extra = self._by_case[(path.startswith(_NO_STORE_PREFIXES),
-                                   path.startswith(_NOINDEX_PREFIXES))]
+            extra = self._by_case[
+                (path.startswith(_NO_STORE_PREFIXES), path.startswith(_NOINDEX_PREFIXES))
+            ]
 
         def start_with_headers(status: str, headers: list[Header], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}

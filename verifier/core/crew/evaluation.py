@@ -203,8 +203,11 @@ def _credential_findings(
     found = set()
     ends_at = terms.ends_at
     # An expired credential says so in its status; the finding is for one still running.
-    if (ends_at is not None and outcome.status != Status.EXPIRED.value
-            and credential.expires_at < ends_at):
+    if (
+        ends_at is not None
+        and outcome.status != Status.EXPIRED.value
+        and credential.expires_at < ends_at
+    ):
         found.add(Finding.EXPIRES_BEFORE_PROJECT_END)
     if required:
         requirement = required.get(credential.job_code or "")

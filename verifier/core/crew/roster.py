@@ -82,8 +82,9 @@ class RosterRejected(InvalidInput):
     """The roster has problems; nothing was checked or stored."""
 
     def __init__(self, problems: list[RowProblem]) -> None:
-        super().__init__(f"{len(problems)} problem(s) in the list; nothing was checked",
-                         field="workers")
+        super().__init__(
+            f"{len(problems)} problem(s) in the list; nothing was checked", field="workers"
+        )
         self.problems = problems
 
 
@@ -104,8 +105,10 @@ def from_table(
 ) -> list[RosterWorker]:
     """Workers from a spreadsheet's rows; a problem names the row's line, the column as the
     file's header ``headers`` names it, and the Excel cell (the reader bounds their number)."""
-    checked = [_Row(index, row.line, dict(row.cells), _places(row), headers, row.mangled)
-               for index, row in enumerate(rows, 1)]
+    checked = [
+        _Row(index, row.line, dict(row.cells), _places(row), headers, row.mangled)
+        for index, row in enumerate(rows, 1)
+    ]
     return _checked(checked, agency_of)
 
 
@@ -116,16 +119,21 @@ def _places(row: TableRow) -> dict[str, str]:
 def check_count(count: int) -> None:
     """InvalidInput when a list has more workers than one check takes."""
     if count > MAX_WORKERS:
-        raise InvalidInput(f"at most {MAX_WORKERS} workers per check, not {count}",
-                           field="workers")
+        raise InvalidInput(f"at most {MAX_WORKERS} workers per check, not {count}", field="workers")
 
 
 class _Row:
     """A row being checked: its cells, where they are, and what is wrong with them."""
 
-    def __init__(self, position: int, line: int | None, cells: dict[str, str | None],
-                 places: dict[str, str], headers: Mapping[str, str] | None = None,
-                 mangled: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        position: int,
+        line: int | None,
+        cells: dict[str, str | None],
+        places: dict[str, str],
+        headers: Mapping[str, str] | None = None,
+        mangled: frozenset[str] = frozenset(),
+    ) -> None:
         self.position = position
         self.line = line
         self.cells = {name: (value or "").strip() for name, value in cells.items()}
@@ -165,28 +173,40 @@ class _Row:
         if holds_nik_like(ref):
             self.fail("ref", "a ref must not hold a NIK: a crew list never holds one")
         elif len(ref) > MAX_REF_LENGTH or has_control_characters(ref):
-            self.fail("ref", f"a ref must be at most {MAX_REF_LENGTH} characters, without "
-                             "control characters")
+            self.fail(
+                "ref",
+                f"a ref must be at most {MAX_REF_LENGTH} characters, without control characters",
+            )
         return ref
 
     def _check_credential(self, credential: str) -> None:
         if len(credential) > MAX_CREDENTIAL_LENGTH or has_control_characters(credential):
-            self.fail("credential", "not a scanned certificate: at most "
-                                    f"{MAX_CREDENTIAL_LENGTH} characters without control "
-                                    "characters (the verify URL, QR text or token)")
+            self.fail(
+                "credential",
+                "not a scanned certificate: at most "
+                f"{MAX_CREDENTIAL_LENGTH} characters without control "
+                "characters (the verify URL, QR text or token)",
+            )
 
     def _by_number(self, agency_of: AgencyResolver) -> dict[str, str | None]:
         agency, number, name = (self.cells.get(field) or None for field in _BY_NUMBER)
         if agency is None and number is None and name is None:
-            self.fail("credential", "each worker needs a scanned credential, or agency, "
-                                    "certificate number and holder name")
+            self.fail(
+                "credential",
+                "each worker needs a scanned credential, or agency, "
+                "certificate number and holder name",
+            )
             return {}
         for field, value in zip(_BY_NUMBER, (agency, number, name), strict=True):
             if value is None:
-                self.fail(field, f"{field.replace('_', ' ')} is empty (needed with a "
-                                 "certificate number)")
-        return {"agency": self._agency(agency, agency_of), "number": self._number(number),
-                "holder_name": self._name(name)}
+                self.fail(
+                    field, f"{field.replace('_', ' ')} is empty (needed with a certificate number)"
+                )
+        return {
+            "agency": self._agency(agency, agency_of),
+            "number": self._number(number),
+            "holder_name": self._name(name),
+        }
 
     def _agency(self, typed: str | None, agency_of: AgencyResolver) -> str | None:
         if typed is None:
@@ -195,21 +215,29 @@ class _Row:
         if len(typed) <= MAX_AGENCY_LENGTH and not has_control_characters(typed):
             known = agency_of(typed)
         if known is None:
-            self.fail("agency", "not a registered agency: give its id (as GET /api/v1/agencies "
-                                "lists them) or its full name")
+            self.fail(
+                "agency",
+                "not a registered agency: give its id (as GET /api/v1/agencies "
+                "lists them) or its full name",
+            )
         return known
 
     def _number(self, number: str | None) -> str | None:
         if number is None:
             return None
         if "number" in self.mangled:
-            self.fail("number", "Excel turned this number into scientific notation and lost "
-                                "digits; format the column as Text and type it again")
+            self.fail(
+                "number",
+                "Excel turned this number into scientific notation and lost "
+                "digits; format the column as Text and type it again",
+            )
             return None
         number = " ".join(number.split())
         if holds_nik_like(number):
-            self.fail("number", "this looks like a NIK, not a certificate number; a crew list "
-                                "never holds a NIK")
+            self.fail(
+                "number",
+                "this looks like a NIK, not a certificate number; a crew list never holds a NIK",
+            )
             return None
         try:
             check_number(number)

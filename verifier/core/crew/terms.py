@@ -48,8 +48,10 @@ def calendar_date(raw: str | None, field: str, *, required: bool = False) -> dat
     except ValueError:
         day = None
     if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput(f"{field} must be a date like 2026-12-31, between {FIRST_YEAR} and "
-                           f"{LAST_YEAR}", field=field)
+        raise InvalidInput(
+            f"{field} must be a date like 2026-12-31, between {FIRST_YEAR} and {LAST_YEAR}",
+            field=field,
+        )
     return day
 
 
@@ -63,15 +65,16 @@ def requirements(items: Sequence[Mapping[str, Any]]) -> tuple[Requirement, ...]:
         code = item.get("job_code")
         level = item.get("min_level")
         if not isinstance(code, str) or not JOB_CODE_RE.fullmatch(code.strip().upper()):
-            raise InvalidInput(f"{where}.job_code must be a job code like ME063100",
-                               field="requirements")
+            raise InvalidInput(
+                f"{where}.job_code must be a job code like ME063100", field="requirements"
+            )
         if type(level) is not int or not 1 <= level <= 9:
-            raise InvalidInput(f"{where}.min_level must be a whole number from 1 to 9",
-                               field="requirements")
+            raise InvalidInput(
+                f"{where}.min_level must be a whole number from 1 to 9", field="requirements"
+            )
         code = code.strip().upper()
         if code in found:
-            raise InvalidInput(f"{where}: job code {code} is listed twice",
-                               field="requirements")
+            raise InvalidInput(f"{where}: job code {code} is listed twice", field="requirements")
         found[code] = Requirement(code, level)
     return tuple(found.values())
 
@@ -84,20 +87,23 @@ def requirements_text(raw: str | None) -> tuple[Requirement, ...]:
             continue
         code, colon, level = part.partition(":")
         if not colon or not level.strip().isascii() or not level.strip().isdigit():
-            raise InvalidInput("requirements must look like ME063100:3, SI013017:2 (job code, "
-                               "colon, minimum level)", field="requirements")
+            raise InvalidInput(
+                "requirements must look like ME063100:3, SI013017:2 (job code, "
+                "colon, minimum level)",
+                field="requirements",
+            )
         items.append({"job_code": code, "min_level": int(level.strip())})
     return requirements(items)
 
 
-def one_off(name: str | None, ends: str | None,
-            required: tuple[Requirement, ...]) -> ProjectTerms:
+def one_off(name: str | None, ends: str | None, required: tuple[Requirement, ...]) -> ProjectTerms:
     """The terms of a one-off check: everything optional."""
     return ProjectTerms(project_name(name), None, calendar_date(ends, "ends"), required)
 
 
-def watched(name: str | None, starts: str | None, ends: str | None,
-            required: tuple[Requirement, ...]) -> ProjectTerms:
+def watched(
+    name: str | None, starts: str | None, ends: str | None, required: tuple[Requirement, ...]
+) -> ProjectTerms:
     """The terms of a watched project: name and both dates required, ends not before starts."""
     start = calendar_date(starts, "starts", required=True)
     end = calendar_date(ends, "ends", required=True)

@@ -25,8 +25,7 @@ from verifier.web.page_model import moment
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Server-side sessions on /console, the console's template helpers, its routes."""
-    app.session_interface = ConsoleSessionInterface(
-        secure=settings.base_url.startswith("https://"))
+    app.session_interface = ConsoleSessionInterface(secure=settings.base_url.startswith("https://"))
     from verifier.web.console import (  # noqa: F401  (their routes register on bp)
         admin_views,
         auth_views,

@@ -33,8 +33,10 @@ KEY_ALGORITHMS = ("EdDSA", "ES256")
 
 
 def _audit_filter() -> tuple[dict[str, str], AuditFilter]:
-    args = {name: request.args.get(name, "").strip()
-            for name in ("actor", "action", "from", "to", "page")}
+    args = {
+        name: request.args.get(name, "").strip()
+        for name in ("actor", "action", "from", "to", "page")
+    }
     return args, AuditFilter(
         actor=args["actor"] or None,
         action=args["action"] or None,
@@ -52,15 +54,22 @@ def audit_log() -> tuple[str, int]:
         args, filters = _audit_filter()
         page = int(args["page"]) if args["page"].isdigit() and int(args["page"]) > 0 else 1
         total = audit.count(agency_id, filters)
-        events = audit.newest(agency_id, filters, offset=(page - 1) * AUDIT_PAGE,
-                              limit=AUDIT_PAGE)
+        events = audit.newest(agency_id, filters, offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
         error = None
     except InvalidInput as exc:
         page, total, events, error = 1, 0, [], problem(exc)
     pages = max(1, -(-total // AUDIT_PAGE))
-    return render_template("console/audit.html", args=args, events=events, page=page,
-                           pages=pages, total=total, error=error, actions=audit.AGENCY_ACTIONS,
-                           actors=audit.actors(agency_id)), (200 if error is None else 422)
+    return render_template(
+        "console/audit.html",
+        args=args,
+        events=events,
+        page=page,
+        pages=pages,
+        total=total,
+        error=error,
+        actions=audit.AGENCY_ACTIONS,
+        actors=audit.actors(agency_id),
+    ), (200 if error is None else 422)
 
 
 @bp.get("/audit.csv")
@@ -80,8 +89,9 @@ def audit_csv() -> Response:
             chunk = audit.newest(agency_id, filters, offset=offset, limit=EXPORT_CHUNK)
             for event in chunk:
                 row = event.to_dict()
-                yield _csv_line(str(row[column] if row[column] is not None else "")
-                                for column in AUDIT_COLUMNS)
+                yield _csv_line(
+                    str(row[column] if row[column] is not None else "") for column in AUDIT_COLUMNS
+                )
             if len(chunk) < EXPORT_CHUNK:
                 return
             offset += EXPORT_CHUNK
@@ -89,14 +99,16 @@ def audit_csv() -> Response:
     name = f"audit-{agency_id}-{to_iso(now())[:10]}.csv"
     # Built before the response starts, so a failing database is still a proper error page.
     body = "".join(rows()).encode("utf-8")
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 def _csv_line(cells: Iterator[str] | tuple[str, ...]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(
-        formula_safe(cell) for cell in cells)
+        formula_safe(cell) for cell in cells
+    )
     return buffer.getvalue()
 
 
@@ -116,9 +128,15 @@ def _keys_page(created: dict[str, str] | None, error: dict[str, str] | None) -> 
     settings = current_state().settings
     store = PrivateKeyStore(settings.keys_dir, settings.key_passphrase)
     signing = {key.kid for key in keys if keyring.can_sign(store, key)}  # as `skk keys list`
-    return render_template("console/keys.html", keys=keys, signing=signing,
-                           api_keys=apikeys.list_keys(agency_id), algorithms=KEY_ALGORITHMS,
-                           created=created, error=error)
+    return render_template(
+        "console/keys.html",
+        keys=keys,
+        signing=signing,
+        api_keys=apikeys.list_keys(agency_id),
+        algorithms=KEY_ALGORITHMS,
+        created=created,
+        error=error,
+    )
 
 
 @bp.post("/keys")
@@ -131,8 +149,13 @@ def generate_key() -> Response | tuple[str, int]:
     account = current_account()
     settings = current_state().settings
     try:
-        key = key_admin.generate_key(PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
-                                     account.agency_id, alg, actor=account.actor, now=now())
+        key = key_admin.generate_key(
+            PrivateKeyStore(settings.keys_dir, settings.key_passphrase),
+            account.agency_id,
+            alg,
+            actor=account.actor,
+            now=now(),
+        )
     except ConfigurationError as exc:  # no key passphrase on this host
         return _keys_page(None, problem(exc)), 503
     notify(_("New signing key %(kid)s is in use; the previous one is retired.", kid=key.kid))
@@ -154,8 +177,9 @@ def revoke_api_key(key_id: str) -> Response:
     """Stop an API key of this agency from working."""
     account = current_account()
     try:
-        key_admin.revoke_api_key(key_id, actor=account.actor, now=now(),
-                                 agency_id=account.agency_id)
+        key_admin.revoke_api_key(
+            key_id, actor=account.actor, now=now(), agency_id=account.agency_id
+        )
     except NotFound:
         abort(404)
     notify(_("API key %(key_id)s is revoked.", key_id=key_id))
@@ -172,11 +196,17 @@ def users() -> str:
     return _users_page(None, None, {})
 
 
-def _users_page(issued: dict[str, str] | None, error: dict[str, str] | None,
-                form: dict[str, str]) -> str:
-    return render_template("console/users.html",
-                           users=staff_accounts.list_accounts(current_account().agency_id),
-                           roles=staff_accounts.ROLES, issued=issued, error=error, form=form)
+def _users_page(
+    issued: dict[str, str] | None, error: dict[str, str] | None, form: dict[str, str]
+) -> str:
+    return render_template(
+        "console/users.html",
+        users=staff_accounts.list_accounts(current_account().agency_id),
+        roles=staff_accounts.ROLES,
+        issued=issued,
+        error=error,
+        form=form,
+    )
 
 
 @bp.post("/users")
@@ -186,8 +216,9 @@ def add_user() -> str | tuple[str, int]:
     account = current_account()
     form = {"username": field("username").lower(), "role": field("role")}
     try:
-        added, password = accounts.add_user(account.agency_id, form["username"], form["role"],
-                                            actor=account.actor, now=now())
+        added, password = accounts.add_user(
+            account.agency_id, form["username"], form["role"], actor=account.actor, now=now()
+        )
     except (InvalidInput, Conflict) as exc:
         return _users_page(None, problem(exc), form), 422
     return _users_page({"username": added.username, "password": password}, None, {})
@@ -202,17 +233,23 @@ def change_user(username: str, action: str) -> Response | str | tuple[str, int]:
         abort(404)
     if username == account.username:
         # Locking oneself out needs another admin (or the CLI), never one slip of the mouse.
-        return _users_page(None, {"field": "username", "detail": "",
-                                  "summary": _("You cannot disable or reset your own account.")},
-                           {}), 409
+        return _users_page(
+            None,
+            {
+                "field": "username",
+                "detail": "",
+                "summary": _("You cannot disable or reset your own account."),
+            },
+            {},
+        ), 409
     try:
         if action == "disable":
-            accounts.disable(username, actor=account.actor, now=now(),
-                             agency_id=account.agency_id)
+            accounts.disable(username, actor=account.actor, now=now(), agency_id=account.agency_id)
             notify(_("%(username)s is disabled and signed out.", username=username))
             return go("console.users")
-        password = accounts.reset(username, actor=account.actor, now=now(),
-                                  agency_id=account.agency_id)[1]
+        password = accounts.reset(
+            username, actor=account.actor, now=now(), agency_id=account.agency_id
+        )[1]
     except NotFound:
         abort(404)
     return _users_page({"username": username, "password": password}, None, {})
@@ -226,8 +263,11 @@ def change_user(username: str, action: str) -> Response | str | tuple[str, int]:
 def settings() -> str:
     """The agency's four-eyes policy."""
     agency_id = current_account().agency_id
-    return render_template("console/settings.html", four_eyes=approvals.four_eyes(agency_id),
-                           waiting=approvals.pending(agency_id))
+    return render_template(
+        "console/settings.html",
+        four_eyes=approvals.four_eyes(agency_id),
+        waiting=approvals.pending(agency_id),
+    )
 
 
 @bp.post("/settings/four-eyes")
@@ -253,8 +293,7 @@ def decide(request_id: str, decision: str) -> Response:
     """Approve (a second admin) or reject (any admin, the requester too) a waiting step."""
     account = current_account()
     # (Not an int converter: a body over the limit must meet the 413 of the gate, not a 404.)
-    if decision not in ("approve", "reject") or not (request_id.isascii()
-                                                     and request_id.isdigit()):
+    if decision not in ("approve", "reject") or not (request_id.isascii() and request_id.isdigit()):
         abort(404)
     approval_id = int(request_id)
     try:
@@ -267,6 +306,9 @@ def decide(request_id: str, decision: str) -> Response:
     except NotFound:
         abort(404)
     except Conflict as exc:
-        notify(_("A second admin must approve what you asked for.") if exc.field == "approver"
-               else _("Another admin decided this a moment ago."))
+        notify(
+            _("A second admin must approve what you asked for.")
+            if exc.field == "approver"
+            else _("Another admin decided this a moment ago.")
+        )
     return go("console.dashboard")

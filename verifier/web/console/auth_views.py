@@ -90,8 +90,9 @@ def change_password() -> Response | tuple[str, int]:
     form = request.form
     new = form.get("new", "")
     if new != form.get("confirm", ""):
-        return render_template("console/password.html",
-                               error=_("The two new passwords differ.")), 422
+        return render_template(
+            "console/password.html", error=_("The two new passwords differ.")
+        ), 422
     try:
         accounts.change_password(account.id, form.get("current", ""), new, now=now())
     except InvalidInput as exc:
@@ -107,8 +108,11 @@ def change_password() -> Response | tuple[str, int]:
 def _password_error(error: InvalidInput) -> str:
     if error.field == "current":
         return _("The current password is wrong.")
-    return _("The new password needs at least %(count)d characters and must differ from your "
-             "username and the current password.", count=accounts.MIN_PASSWORD)
+    return _(
+        "The new password needs at least %(count)d characters and must differ from your "
+        "username and the current password.",
+        count=accounts.MIN_PASSWORD,
+    )
 
 
 @bp.get("/totp")
@@ -125,8 +129,7 @@ def _enrolment_page(account: StaffAccount, error: str | None) -> str:
     secret = accounts.enrolment_secret(account.id)
     uri = accounts.provisioning_uri(account.username, secret)
     image = render.enrolment_qr_data_uri(uri)
-    return render_template("console/totp.html", secret=secret, qr=image,
-                           error=error)
+    return render_template("console/totp.html", secret=secret, qr=image, error=error)
 
 
 @bp.post("/totp")
@@ -137,8 +140,9 @@ def enrol_totp() -> Response | tuple[str, int]:
     try:
         accounts.confirm_enrolment(account.id, request.form.get("code", ""), now=now())
     except InvalidInput:
-        return _enrolment_page(account, _("That code does not match. Type the 6 digits the app "
-                                          "shows now.")), 422
+        return _enrolment_page(
+            account, _("That code does not match. Type the 6 digits the app shows now.")
+        ), 422
     except Conflict:
         return go("console.dashboard")
     account = staff_accounts.by_id(account.id)
@@ -147,6 +151,10 @@ def enrol_totp() -> Response | tuple[str, int]:
         staff_sessions.set_stage(record.id_hash, "active" if account.ready else "setup")
     if not account.ready:
         return go(setup_step(account))
-    notify(_("Two-step sign-in is set up. From now on, sign in with your password and a code "
-             "from the app."))
+    notify(
+        _(
+            "Two-step sign-in is set up. From now on, sign in with your password and a code "
+            "from the app."
+        )
+    )
     return go("console.dashboard")

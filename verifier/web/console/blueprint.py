@@ -30,8 +30,15 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 #: Endpoints open without a session, and the ones an account being set up may use.
 PUBLIC_ENDPOINTS = frozenset({"console.login", "console.sign_in"})
-SETUP_ENDPOINTS = frozenset({"console.password", "console.change_password", "console.totp",
-                             "console.enrol_totp", "console.logout"})
+SETUP_ENDPOINTS = frozenset(
+    {
+        "console.password",
+        "console.change_password",
+        "console.totp",
+        "console.enrol_totp",
+        "console.logout",
+    }
+)
 #: App config key: idle timeout in seconds (tests shorten it).
 IDLE_CONFIG = "CONSOLE_IDLE_SECONDS"
 #: App config key: the console's clock, a callable giving epoch seconds (tests move it).
@@ -87,8 +94,11 @@ def _gate() -> Response | None:
     limit = UPLOAD_ENDPOINTS.get(request.endpoint or "")
     if limit:
         request.max_content_length = limit
-    if (request.content_length is not None and request.max_content_length is not None
-            and request.content_length > request.max_content_length):
+    if (
+        request.content_length is not None
+        and request.max_content_length is not None
+        and request.content_length > request.max_content_length
+    ):
         abort(413)  # refused before anything, the session included, is read
     with storage_errors():
         idle = current_app.config.get(IDLE_CONFIG, staff_sessions.IDLE_SECONDS)

@@ -35,14 +35,23 @@ def upload_cohort() -> Response | tuple[str, int]:
     upload = request.files.get("file")
     content = upload.read() if upload is not None else b""
     if upload is None or not content:
-        error = {"field": "file", "summary": _("Choose the participant list (.csv or .xlsx)."),
-                 "detail": ""}
+        error = {
+            "field": "file",
+            "summary": _("Choose the participant list (.csv or .xlsx)."),
+            "detail": "",
+        }
         return render_template("console/cohort.html", error=error), 422
     # Only the name's ending tells .xlsx from CSV; the name itself is never kept or shown.
     kind = "xlsx" if (upload.filename or "").lower().endswith(".xlsx") else "csv"
     account = current_account()
-    import_id = imports.save_upload(account.agency_id, account.id, kind, content,
-                                    pepper=current_state().settings.nik_pepper, now=now())
+    import_id = imports.save_upload(
+        account.agency_id,
+        account.id,
+        kind,
+        content,
+        pepper=current_state().settings.nik_pepper,
+        now=now(),
+    )
     return go("console.cohort_preview", import_id=import_id)
 
 
@@ -52,19 +61,31 @@ def cohort_preview(import_id: str) -> Response | tuple[str, int] | str:
     """Every problem with its line and column, or every row that confirming would issue."""
     agency_id = current_account().agency_id
     try:
-        rows = imports.preview(agency_id, import_id, pepper=current_state().settings.nik_pepper,
-                               now=now())
+        rows = imports.preview(
+            agency_id, import_id, pepper=current_state().settings.nik_pepper, now=now()
+        )
     except NotFound:
         return _issued_or_gone(agency_id, import_id)
     except CohortRejected as rejected:
-        return render_template("console/preview.html", import_id=import_id, rows=None,
-                               problems=rejected.problems, error=None), 422
+        return render_template(
+            "console/preview.html",
+            import_id=import_id,
+            rows=None,
+            problems=rejected.problems,
+            error=None,
+        ), 422
     except (InvalidInput, UnreadableInput) as exc:  # the file as a whole: no header, bad .xlsx
-        return render_template("console/preview.html", import_id=import_id, rows=None,
-                               problems=None, error=problem(exc)), 422
+        return render_template(
+            "console/preview.html",
+            import_id=import_id,
+            rows=None,
+            problems=None,
+            error=problem(exc),
+        ), 422
     new = sum(1 for row in rows if row.status == "new")
-    return render_template("console/preview.html", import_id=import_id, rows=rows,
-                           problems=None, error=None, new=new)
+    return render_template(
+        "console/preview.html", import_id=import_id, rows=rows, problems=None, error=None, new=new
+    )
 
 
 def _issued_or_gone(agency_id: str, import_id: str) -> Response:
@@ -82,16 +103,32 @@ def confirm_cohort(import_id: str) -> Response | tuple[str, int]:
     account = current_account()
     state = current_state()
     try:
-        imports.issue_upload(state.issuing, account.agency_id, import_id,
-                             pepper=state.settings.nik_pepper, actor=account.actor, now=now())
+        imports.issue_upload(
+            state.issuing,
+            account.agency_id,
+            import_id,
+            pepper=state.settings.nik_pepper,
+            actor=account.actor,
+            now=now(),
+        )
     except NotFound:
         return _issued_or_gone(account.agency_id, import_id)
     except CohortRejected as rejected:
-        return render_template("console/preview.html", import_id=import_id, rows=None,
-                               problems=rejected.problems, error=None), 422
+        return render_template(
+            "console/preview.html",
+            import_id=import_id,
+            rows=None,
+            problems=rejected.problems,
+            error=None,
+        ), 422
     except (InvalidInput, UnreadableInput, Conflict) as exc:
-        return render_template("console/preview.html", import_id=import_id, rows=None,
-                               problems=None, error=problem(exc)), 422
+        return render_template(
+            "console/preview.html",
+            import_id=import_id,
+            rows=None,
+            problems=None,
+            error=problem(exc),
+        ), 422
     return go("console.cohort_result", import_id=import_id)
 
 
@@ -111,8 +148,11 @@ def cohort_prints(import_id: str) -> Response:
     pack = imports.print_pack(issued, base_url=current_state().settings.base_url)
     day = datetime.fromtimestamp(issued.issued_at, UTC).strftime("%Y-%m-%d")
     name = f"sertifikat-{day}-{import_id[:8]}.zip"
-    return Response(pack, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        pack,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _issued(import_id: str) -> IssuedImport:

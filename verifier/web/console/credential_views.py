@@ -58,11 +58,11 @@ def issue_form() -> str:
 
 def _issue_page(form: dict[str, str], error: dict[str, str] | None) -> str:
     agency = registry.get_agency(current_account().agency_id)
-    titles = sorted({job.title for job in credential_list.job_choices(agency.id)},
-                    key=str.casefold)
+    titles = sorted({job.title for job in credential_list.job_choices(agency.id)}, key=str.casefold)
     levels = range(agency.level_min, agency.level_max + 1)
-    return render_template("console/issue.html", titles=titles, levels=levels, form=form,
-                           error=error)
+    return render_template(
+        "console/issue.html", titles=titles, levels=levels, form=form, error=error
+    )
 
 
 @bp.post("/issue")
@@ -70,11 +70,13 @@ def _issue_page(form: dict[str, str], error: dict[str, str] | None) -> str:
 def issue() -> Response | tuple[str, int]:
     """Issue it; the job title and level are checked against the master list."""
     account = current_account()
-    form = {name: field(name) for name in ("holder_name", "job_title", "level", "nik",
-                                           "valid_from")}
+    form = {
+        name: field(name) for name in ("holder_name", "job_title", "level", "nik", "valid_from")
+    }
     try:
-        issued = current_state().issuing.issue(_issue_request(account.agency_id, form),
-                                               actor=account.actor, now=now())
+        issued = current_state().issuing.issue(
+            _issue_request(account.agency_id, form), actor=account.actor, now=now()
+        )
     except (InvalidInput, Conflict) as exc:
         # The NIK is never filled back in; a name holding one neither.
         refill = {key: shown(value) for key, value in form.items() if key != "nik"}
@@ -108,8 +110,7 @@ def _issue_request(agency_id: str, form: dict[str, str]) -> IssueRequest:
 @bp.get("/search")
 def search_form() -> str:
     """Search by number, name or NIK (sent by POST: a NIK never goes into a URL)."""
-    return render_template("console/search.html", by="number", query="", results=None,
-                           error=None)
+    return render_template("console/search.html", by="number", query="", results=None, error=None)
 
 
 @bp.post("/search")
@@ -123,10 +124,12 @@ def search() -> tuple[str, int] | str:
     try:
         results = _search(current_account().agency_id, by, typed)
     except InvalidInput as exc:
-        return render_template("console/search.html", by=by, query=query_shown, results=None,
-                               error=problem(exc)), 422
-    return render_template("console/search.html", by=by, query=query_shown, results=results,
-                           error=None)
+        return render_template(
+            "console/search.html", by=by, query=query_shown, results=None, error=problem(exc)
+        ), 422
+    return render_template(
+        "console/search.html", by=by, query=query_shown, results=results, error=None
+    )
 
 
 def _search(agency_id: str, by: str, typed: str) -> list[dict[str, Any]]:
@@ -146,21 +149,32 @@ def _search(agency_id: str, by: str, typed: str) -> list[dict[str, Any]]:
 def credential_list_page() -> tuple[str, int] | str:
     """The agency's certificates, newest first, filtered by status, job, level, issue date."""
     agency_id = current_account().agency_id
-    args = {name: request.args.get(name, "").strip()
-            for name in ("status", "job", "level", "from", "to", "page")}
+    args = {
+        name: request.args.get(name, "").strip()
+        for name in ("status", "job", "level", "from", "to", "page")
+    }
     try:
         page = credential_list.list_records(
-            agency_id, _list_filter(args), page=_page_number(args["page"]),
-            per_page=credential_list.DEFAULT_PER_PAGE, now=now())
+            agency_id,
+            _list_filter(args),
+            page=_page_number(args["page"]),
+            per_page=credential_list.DEFAULT_PER_PAGE,
+            now=now(),
+        )
         error = None
     except InvalidInput as exc:
         page, error = None, problem(exc)
     jobs = credential_list.job_choices(agency_id)
     agency = registry.get_agency(agency_id)
-    return render_template("console/credentials.html", page=page, args=args, error=error,
-                           jobs=jobs, statuses=credential_list.STATUSES,
-                           levels=range(agency.level_min, agency.level_max + 1)), (
-        200 if error is None else 422)
+    return render_template(
+        "console/credentials.html",
+        page=page,
+        args=args,
+        error=error,
+        jobs=jobs,
+        statuses=credential_list.STATUSES,
+        levels=range(agency.level_min, agency.level_max + 1),
+    ), (200 if error is None else 422)
 
 
 def _list_filter(args: dict[str, str]) -> ListFilter:
@@ -172,8 +186,7 @@ def _list_filter(args: dict[str, str]) -> ListFilter:
         job_code=args["job"] or None,
         level=int(level) if level else None,
         issued_from=day_start(args["from"], "from") if args["from"] else None,
-        issued_before=(day_start(args["to"], "to") + DAY
-                       if args["to"] else None),
+        issued_before=(day_start(args["to"], "to") + DAY if args["to"] else None),
     )
 
 
@@ -202,11 +215,14 @@ def credential(number: str) -> str:
     agency_id = current_account().agency_id
     url = current_state().issuing.verify_url(records.get_token(agency_id, record["number"]))
     svg = render.qr_svg(url).encode()
-    history = audit.oldest(agency_id, AuditFilter(number=record["number"]), after=0,
-                           limit=1000)
+    history = audit.oldest(agency_id, AuditFilter(number=record["number"]), after=0, limit=1000)
     waiting = approvals.pending(agency_id, record["number"])
     return render_template(
-        "console/credential.html", record=record, url=url, history=history, waiting=waiting,
+        "console/credential.html",
+        record=record,
+        url=url,
+        history=history,
+        waiting=waiting,
         qr="data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
         steps=[action for action in STATE_CHANGES if _may(action, record, waiting)],
     )
@@ -235,10 +251,15 @@ def _checked_step(number: str, action: str) -> dict[str, Any]:
     return record
 
 
-def _change_page(record: dict[str, Any], action: str, form: dict[str, str],
-                 error: dict[str, str] | None) -> str:
+def _change_page(
+    record: dict[str, Any], action: str, form: dict[str, str], error: dict[str, str] | None
+) -> str:
     return render_template(
-        "console/change.html", record=record, action=action, form=form, error=error,
+        "console/change.html",
+        record=record,
+        action=action,
+        form=form,
+        error=error,
         reasons=revocation.REASONS,
         four_eyes=action == "revoke" and approvals.four_eyes(current_account().agency_id),
     )
@@ -249,20 +270,25 @@ def change(number: str, action: str) -> Response | tuple[str, int]:
     """Carry out the confirmed step (with four-eyes on, a revoke waits for a second admin)."""
     record = _checked_step(number, action)
     account = current_account()
-    form = {"reason": field("reason"), "note": field("note"),
-            "suspend_now": field("suspend_now")}
+    form = {"reason": field("reason"), "note": field("note"), "suspend_now": field("suspend_now")}
     note = form["note"] or None
     try:
         message = _apply(action, account, record, form, note)
     except (InvalidInput, Conflict) as exc:
-        return _change_page(record, action, {**form, "note": shown(form["note"])},
-                            problem(exc)), 422
+        return _change_page(
+            record, action, {**form, "note": shown(form["note"])}, problem(exc)
+        ), 422
     notify(message)
     return go("console.credential", number=record["number"])
 
 
-def _apply(action: str, account: StaffAccount, record: dict[str, Any], form: dict[str, str],
-           note: str | None) -> str:
+def _apply(
+    action: str,
+    account: StaffAccount,
+    record: dict[str, Any],
+    form: dict[str, str],
+    note: str | None,
+) -> str:
     agency_id, number, actor = account.agency_id, record["number"], account.actor
     if action == "reinstate":
         revocation.reinstate(agency_id, number, note=note, actor=actor, now=now())
@@ -273,6 +299,13 @@ def _apply(action: str, account: StaffAccount, record: dict[str, Any], form: dic
     if not approvals.four_eyes(agency_id):
         revocation.revoke(agency_id, number, form["reason"], note=note, actor=actor, now=now())
         return _("The certificate is revoked.")
-    approvals.request_revocation(agency_id, number, form["reason"], note=note, actor=actor,
-                                 now=now(), suspend_now=bool(form["suspend_now"]))
+    approvals.request_revocation(
+        agency_id,
+        number,
+        form["reason"],
+        note=note,
+        actor=actor,
+        now=now(),
+        suspend_now=bool(form["suspend_now"]),
+    )
     return _("The revocation waits for a second admin's approval.")

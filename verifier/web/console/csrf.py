@@ -37,7 +37,8 @@ def protect() -> None:
     try:
         if key is None:
             raise ValidationError("the session has no CSRF token")
-        validate_csrf(request.form.get(FIELD), secret_key=key, time_limit=ABSOLUTE_SECONDS,
-                      token_key=FIELD)
+        validate_csrf(
+            request.form.get(FIELD), secret_key=key, time_limit=ABSOLUTE_SECONDS, token_key=FIELD
+        )
     except ValidationError as exc:
         raise CSRFError(f"CSRF check failed: {exc}") from None

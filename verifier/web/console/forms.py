@@ -61,6 +61,5 @@ def problem(error: SkkError) -> dict[str, str]:
         "file": _("File"),
     }
     label = names.get(error.field or "", "")
-    summary = (_("Please check: %(field)s.", field=label) if label
-               else _("This could not be done."))
+    summary = _("Please check: %(field)s.", field=label) if label else _("This could not be done.")
     return {"field": error.field or "", "summary": summary, "detail": error.message}

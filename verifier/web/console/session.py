@@ -65,11 +65,18 @@ class ConsoleSessionInterface(SessionInterface):
         if not isinstance(session, ConsoleSession):
             return
         if session.clear_cookie and not session.send_cookie:
-            response.delete_cookie(COOKIE_NAME, path=PREFIX, secure=self.secure, httponly=True,
-                                   samesite="Lax")
+            response.delete_cookie(
+                COOKIE_NAME, path=PREFIX, secure=self.secure, httponly=True, samesite="Lax"
+            )
         elif session.send_cookie and session.raw_id:
-            response.set_cookie(COOKIE_NAME, session.raw_id, path=PREFIX, secure=self.secure,
-                                httponly=True, samesite="Lax")
+            response.set_cookie(
+                COOKIE_NAME,
+                session.raw_id,
+                path=PREFIX,
+                secure=self.secure,
+                httponly=True,
+                samesite="Lax",
+            )
 
 
 def current() -> ConsoleSession:
