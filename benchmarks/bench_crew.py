@@ -108,7 +108,7 @@ def issue_crew(env: dict[str, str], count: int) -> tuple[list[str], list[str]]:
         request = issuer.IssueRequest(
             AGENCY_ID, f"Pekerja Benchmark {index}", 3, job_code="ME063100"
         )
-        issued = issuing.issue(request, now=now)
+        issued = issuing.issue(request, actor="bench", now=now)
         urls.append(issued.url)
         numbers.append(issued.number)
     database.close()
