@@ -54,6 +54,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy
+	$(BIN)/mypy benchmarks
 	$(BIN)/lint-imports --no-cache
 
 # Rewrite the sources in the house format, then apply ruff's safe fixes (imports, upgrades).

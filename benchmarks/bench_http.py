@@ -37,6 +37,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -189,7 +190,7 @@ def skk_env(tmp: Path, port: int) -> dict[str, str]:
     }
 
 
-def skk(env: dict[str, str], *args: str) -> object:
+def skk(env: dict[str, str], *args: str) -> Any:
     """Run ``skk ... --json`` and return its parsed output; any failure stops the benchmark."""
     done = subprocess.run(
         [str(BIN / "skk"), *args, "--json"],

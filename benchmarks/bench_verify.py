@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from verifier.core import jws
 from verifier.core.credential import Credential, check_header
+from verifier.core.trust import TrustedKey
 from verifier.core.verify import Status
 from verifier.issuance import issuer, keyring
 from verifier.issuance.keystore import PrivateKeyStore
@@ -54,7 +55,7 @@ class Fixture:
     """Everything the measurements need: database, key, tokens and a preloaded public key."""
 
     database: peewee.Database
-    key: registry.TrustedKey
+    key: TrustedKey
     tokens: list[str]
     public_key: ed25519.Ed25519PublicKey
     now: int
@@ -166,7 +167,8 @@ def measure_alternately(service: VerificationService, fixture: Fixture) -> tuple
         if not service.verify(token).valid:
             invalid += 1
 
-    bare_rates, our_rates = [], []
+    bare_rates: list[float] = []
+    our_rates: list[float] = []
     for round_number in range(ROUNDS):
         # Alternate which side goes first so neither always follows the other.
         order = [(bare, bare_rates), (ours, our_rates)]
