@@ -9,7 +9,7 @@ files open and print identically offline. Large cohorts are split into files of 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -19,6 +19,7 @@ from markupsafe import Markup
 from verifier.config import PACKAGE_DIR
 from verifier.core import jobs
 from verifier.core.credential import Credential, to_iso
+from verifier.core.slices import slices
 
 __all__ = [
     "CARDS_PER_PAGE",
@@ -86,7 +87,7 @@ def indonesian_date(instant: int) -> str:
 def render_certificates(items: Sequence[PrintItem], domain: str) -> list[str]:
     """HTML documents of A4 certificates, one per page, at most PAGES_PER_FILE pages each."""
     template = _environment().get_template("certificate.html")
-    chunks = list(_chunks(items, PAGES_PER_FILE))
+    chunks = list(slices(items, PAGES_PER_FILE))
     return [
         template.render(
             views=[_view(item) for item in chunk],
@@ -101,10 +102,10 @@ def render_certificates(items: Sequence[PrintItem], domain: str) -> list[str]:
 def render_cards(items: Sequence[PrintItem], domain: str) -> list[str]:
     """HTML documents of ID-card sheets, CARDS_PER_PAGE per A4 page, PAGES_PER_FILE pages each."""
     template = _environment().get_template("cards.html")
-    chunks = list(_chunks(items, PAGES_PER_FILE * CARDS_PER_PAGE))
+    chunks = list(slices(items, PAGES_PER_FILE * CARDS_PER_PAGE))
     return [
         template.render(
-            sheets=[[_view(item) for item in sheet] for sheet in _chunks(chunk, CARDS_PER_PAGE)],
+            sheets=[[_view(item) for item in sheet] for sheet in slices(chunk, CARDS_PER_PAGE)],
             domain=domain,
             part=index,
             parts=len(chunks),
@@ -124,13 +125,6 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def _chunks(items: Sequence[PrintItem], size: int) -> Iterator[Sequence[PrintItem]]:
-    if size < 1:
-        raise ValueError("chunk size must be at least 1")
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _view(item: PrintItem) -> _View:

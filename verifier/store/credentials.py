@@ -15,6 +15,7 @@ import peewee
 from verifier.core.credential import Credential, checked_number, number_key
 from verifier.core.errors import Conflict
 from verifier.core.nik import quoted
+from verifier.core.slices import slices
 from verifier.store.db import bound_database, take_turns
 from verifier.store.models import CredentialRecord
 
@@ -39,8 +40,7 @@ class SignedCredential:
 
 def chunks(items: Sequence[Item], size: int = STORE_CHUNK) -> Iterator[Sequence[Item]]:
     """``items`` in consecutive slices of at most ``size``: one statement each."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    return slices(items, size)
 
 
 def insert(signed: Sequence[SignedCredential]) -> None:

@@ -34,6 +34,7 @@ from verifier.web.problems import problem
 from verifier.web.requests import (
     Member,
     accept_body_up_to,
+    attachment,
     check_members,
     is_upload,
     json_response,
@@ -189,9 +190,7 @@ def _requirements(items: list[Any], where: str) -> tuple[Requirement, ...]:
 def report_response(report: CrewReport) -> Response:
     """The report as JSON, or as CSV when the client prefers ``text/csv``."""
     if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
-        response = Response(report_csv(report), mimetype="text/csv")
-        response.headers["Content-Disposition"] = 'attachment; filename="laporan-kru.csv"'
-        return response
+        return attachment(report_csv(report), "text/csv", "laporan-kru.csv")
     return json_response(report.to_dict(request_language()))
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from flask import Response, abort, render_template, request
@@ -12,14 +10,15 @@ from flask_babel import gettext as _
 from verifier import key_admin
 from verifier.core.credential import DAY, day_start, to_iso
 from verifier.core.errors import ConfigurationError, Conflict, InvalidInput, NotFound
-from verifier.core.text import formula_safe
 from verifier.issuance import keyring
 from verifier.issuance.keystore import PrivateKeyStore
+from verifier.printing.spreadsheet import excel_csv
 from verifier.staff import accounts
 from verifier.store import apikeys, approvals, audit, registry, staff_accounts
 from verifier.store.audit import AuditFilter
 from verifier.web.console.blueprint import bp, current_account, notify, now, requires
 from verifier.web.console.forms import field, go, problem
+from verifier.web.requests import attachment
 from verifier.web.state import current_state
 
 AUDIT_PAGE = 50
@@ -82,34 +81,20 @@ def audit_csv() -> Response:
     except InvalidInput:
         abort(422)
 
-    def rows() -> Iterator[str]:
-        yield "\ufeff" + _csv_line(AUDIT_COLUMNS)
+    def rows() -> Iterator[list[object]]:
         offset = 0
         while True:
             chunk = audit.newest(agency_id, filters, offset=offset, limit=EXPORT_CHUNK)
             for event in chunk:
                 row = event.to_dict()
-                yield _csv_line(
-                    str(row[column] if row[column] is not None else "") for column in AUDIT_COLUMNS
-                )
+                yield [row[column] for column in AUDIT_COLUMNS]
             if len(chunk) < EXPORT_CHUNK:
                 return
             offset += EXPORT_CHUNK
 
     name = f"audit-{agency_id}-{to_iso(now())[:10]}.csv"
     # Built before the response starts, so a failing database is still a proper error page.
-    body = "".join(rows()).encode("utf-8")
-    return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
-
-
-def _csv_line(cells: Iterator[str] | tuple[str, ...]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(
-        formula_safe(cell) for cell in cells
-    )
-    return buffer.getvalue()
+    return attachment(excel_csv(AUDIT_COLUMNS, rows()), "text/csv", name)
 
 
 # --- keys and API keys -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from verifier.store.cohort_imports import IssuedImport
 from verifier.web.batch_api import MAX_BODY_BYTES
 from verifier.web.console.blueprint import UPLOAD_ENDPOINTS, bp, current_account, now, requires
 from verifier.web.console.forms import go, problem
+from verifier.web.requests import attachment
 from verifier.web.state import current_state
 
 UPLOAD_ENDPOINTS["console.upload_cohort"] = MAX_BODY_BYTES
@@ -148,11 +149,7 @@ def cohort_prints(import_id: str) -> Response:
     pack = imports.print_pack(issued, base_url=current_state().settings.base_url)
     day = datetime.fromtimestamp(issued.issued_at, UTC).strftime("%Y-%m-%d")
     name = f"sertifikat-{day}-{import_id[:8]}.zip"
-    return Response(
-        pack,
-        mimetype="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return attachment(pack, "application/zip", name)
 
 
 def _issued(import_id: str) -> IssuedImport:
