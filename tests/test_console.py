@@ -735,6 +735,8 @@ def test_audit_page_filters_and_exports_csv(team, tab, issue):
     # jobs_import is recorded without an agency: no agency's filter offers or takes it.
     assert 'value="jobs_import"' not in page and 'value="suspend"' in page
     assert tab.get("/console/audit?action=jobs_import").status_code == 422
+    for page_number in ("0", "x", "\u00b2"):  # "²" is a digit to str.isdigit, not to int()
+        assert tab.get(f"/console/audit?page={page_number}").status_code == 422
     export = tab.get("/console/audit.csv?action=suspend")
     assert export.mimetype == "text/csv" and export.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig")), delimiter=";"))

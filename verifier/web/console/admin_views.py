@@ -17,7 +17,7 @@ from verifier.staff import accounts
 from verifier.store import apikeys, approvals, audit, registry, staff_accounts
 from verifier.store.audit import AuditFilter
 from verifier.web.console.blueprint import bp, current_account, notify, now, requires
-from verifier.web.console.forms import field, go, problem
+from verifier.web.console.forms import field, go, page_number, problem
 from verifier.web.requests import attachment
 from verifier.web.state import current_state
 
@@ -51,7 +51,7 @@ def audit_log() -> tuple[str, int]:
     args: dict[str, str] = {}
     try:
         args, filters = _audit_filter()
-        page = int(args["page"]) if args["page"].isdigit() and int(args["page"]) > 0 else 1
+        page = page_number(args["page"])
         total = audit.count(agency_id, filters)
         events = audit.newest(agency_id, filters, offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
         error = None

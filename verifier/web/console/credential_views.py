@@ -19,7 +19,7 @@ from verifier.store.audit import AuditFilter
 from verifier.store.credential_list import ListFilter
 from verifier.store.staff_accounts import StaffAccount
 from verifier.web.console.blueprint import bp, current_account, notify, now, requires
-from verifier.web.console.forms import field, go, problem, shown
+from verifier.web.console.forms import field, go, page_number, problem, shown
 from verifier.web.state import current_state
 
 #: Who may do which state change, and the status each one needs to start from.
@@ -157,7 +157,7 @@ def credential_list_page() -> tuple[str, int] | str:
         page = credential_list.list_records(
             agency_id,
             _list_filter(args),
-            page=_page_number(args["page"]),
+            page=page_number(args["page"]),
             per_page=credential_list.DEFAULT_PER_PAGE,
             now=now(),
         )
@@ -188,14 +188,6 @@ def _list_filter(args: dict[str, str]) -> ListFilter:
         issued_from=day_start(args["from"], "from") if args["from"] else None,
         issued_before=(day_start(args["to"], "to") + DAY if args["to"] else None),
     )
-
-
-def _page_number(text: str) -> int:
-    if not text:
-        return 1
-    if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) < 1:
-        raise InvalidInput("page must be a whole number from 1", field="page")
-    return int(text)
 
 
 # --- one certificate ---------------------------------------------------------------------------

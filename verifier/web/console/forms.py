@@ -8,8 +8,9 @@ from typing import Any
 from flask import Response, request, url_for
 from flask_babel import gettext as _
 
-from verifier.core.errors import SkkError
+from verifier.core.errors import InvalidInput, SkkError
 from verifier.core.nik import holds_nik_like
+from verifier.web.i18n import asked_language
 
 #: The longest text any console form field takes (a note is the longest, 1,000 characters).
 MAX_FIELD = 2000
@@ -17,8 +18,17 @@ MAX_FIELD = 2000
 
 def language() -> dict[str, str]:
     """``{"lang": ...}`` when the user chose a language with ``?lang=``, to keep it in links."""
-    asked = request.args.get("lang")
-    return {"lang": asked} if asked in ("id", "en") else {}
+    asked = asked_language()
+    return {"lang": asked} if asked else {}
+
+
+def page_number(text: str) -> int:
+    """A list's ``?page=`` (1 when empty); InvalidInput unless a whole number from 1."""
+    if not text:
+        return 1
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) < 1:
+        raise InvalidInput("page must be a whole number from 1", field="page")
+    return int(text)
 
 
 def link(endpoint: str, **values: Any) -> str:
