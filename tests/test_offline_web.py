@@ -104,6 +104,9 @@ def test_periksa_and_its_scripts_get_the_narrowest_csp_that_works(client) -> Non
     worker = client.get("/sw.js")
     assert worker.headers["Service-Worker-Allowed"] == "/"
     assert worker.headers["Cache-Control"] == "no-cache"
+    # Revalidation of an unchanged script is a 304 without the body.
+    again = client.get("/sw.js", headers={"If-None-Match": worker.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
     page = client.get("/periksa?lang=en").get_data(as_text=True)
     assert '<script type="module" src="/offline/periksa.js"></script>' in page
     assert "Check certificates without signal" in page

@@ -59,7 +59,7 @@ class RateLimit(StrEnum):
     VERIFY = "verify"  # POST /api/v1/verify and the /v/ pages
     NIK_MATCH = "nik-match"  # verify requests that ask about a NIK
     # POST /cek and crew rows given by number: those that find nothing (misses) and those
-    # that find the certificate (matches), counted apart (verifier.web.limits.ManualChecks).
+    # that find the certificate (matches), counted apart (verifier.web.limits.count_manual_checks).
     MANUAL_CHECK = "manual-check"
     MANUAL_CHECK_MATCH = "manual-check-match"
     FAILED_AUTH = "failed-auth"  # agency API requests refused with 401

@@ -160,8 +160,8 @@ def _change_state(kid: str, state: str, now: int) -> TrustedKey:
 
 
 def signing_key_of(agency_id: str) -> TrustedKey:
-    """The agency's active generated key; Conflict when it has none."""
-    get_agency(agency_id)
+    """The agency's active generated key; NotFound for no such agency (list_keys), Conflict
+    when it has none."""
     for key in list_keys(agency_id):
         if key.is_signing_key:
             return key

@@ -158,8 +158,9 @@ def _apply(
     now: int,
 ) -> StateChange:
     number = stored_number(agency_id, raw_number)  # however typed: case, spaces
-    check_request(action, agency_id, number, reason, note)
-    as_typed = not _issued_here(agency_id, number)  # then it signs elsewhere (check_request)
+    # A number no certificate here has passes only when the agency signs elsewhere: then it is
+    # recorded exactly as typed, and the change says so.
+    as_typed = not check_request(action, agency_id, number, reason, note)
     for attempt in range(2):
         try:
             with bound_database().atomic():
@@ -174,8 +175,10 @@ def _apply(
 
 def check_request(
     action: str, agency_id: str, number: str, reason: str | None, note: str | None
-) -> None:
-    """Refuse a request that could never apply: bad reason or note, unknown credential."""
+) -> bool:
+    """Refuse a request that could never apply: bad reason or note, unknown credential. True
+    when a certificate issued here has ``number``; False when only the agency signing
+    elsewhere lets it through."""
     if action != "reinstate" and reason not in REASONS:
         raise InvalidInput(f"reason must be one of {', '.join(REASONS)}", field="reason")
     if note is not None:
@@ -186,8 +189,10 @@ def check_request(
         if holds_nik_like(note):
             raise InvalidInput("note must not contain a NIK or other 16-digit number", field="note")
     get_agency(agency_id)
-    if not _issued_here(agency_id, number) and not _signs_elsewhere(agency_id):
+    issued_here = _issued_here(agency_id, number)
+    if not issued_here and not _signs_elsewhere(agency_id):
         raise NotFound(NO_SUCH_CREDENTIAL, field="number")
+    return issued_here
 
 
 def _issued_here(agency_id: str, number: str) -> bool:

@@ -108,11 +108,19 @@ def module(name: str) -> Response:
 def _script(name: str) -> Response:
     if name not in _script_names():
         abort(404)
-    body = (SCRIPTS_DIR / name).read_bytes()
-    response = Response(body, mimetype="text/javascript")
-    # Revalidated on every use, so a new release reaches phones at their next visit with signal.
+    response = Response(_script_body(name), mimetype="text/javascript")
+    # Revalidated on every use, so a new release reaches phones at their next visit with signal;
+    # the ETag makes that revalidation a 304 while the file is unchanged.
     response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    response.make_conditional(request)  # turns this response into a 304 when it matches
     return response
+
+
+@functools.cache
+def _script_body(name: str) -> bytes:
+    # Read once per worker: the scripts ship with the package and change only with a release.
+    return (SCRIPTS_DIR / name).read_bytes()
 
 
 @functools.cache
