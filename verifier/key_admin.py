@@ -55,9 +55,10 @@ def revoke_api_key(
     key_id: str, *, actor: str, now: int, agency_id: str | None = None
 ) -> apikeys.ApiKeyInfo:
     """Revoke an API key; NotFound also when it belongs to another agency than ``agency_id``."""
-    if agency_id is not None and key_id not in {k.key_id for k in apikeys.list_keys(agency_id)}:
-        raise NotFound(f"no API key {quoted(key_id)}", field="key_id")
     with transaction():
         info = apikeys.revoke(key_id, now)
+        if agency_id is not None and info.agency_id != agency_id:
+            # Another agency's key: raising rolls the revoke back, and it reads as unknown.
+            raise NotFound(f"no API key {quoted(key_id)}", field="key_id")
         audit.record(info.agency_id, actor, "apikey_revoked", at=now, subject=key_id)
     return info
