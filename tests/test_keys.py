@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import json
 import stat
 from collections.abc import Callable
@@ -193,6 +194,46 @@ def test_ed25519_s_plus_l_rejected(ed_key: keys.SigningKey) -> None:
     s = int.from_bytes(signature[32:], "little")
     malleated = signature[:32] + (s + keys.ED25519_ORDER).to_bytes(32, "little")
     assert not ed_key.verifying_key().verify(MESSAGE, malleated)
+
+
+#: The neutral point's encoding: a public key for which [S]B = R + [h]A holds whenever R = [S]B.
+ED25519_IDENTITY = bytes([1]) + bytes(31)
+
+
+def _forgery_for_identity_key() -> bytes:
+    """R || S with R = [S]B, built from nothing but a seed: under the neutral point as the
+    public key, it satisfies the verification equation for every message."""
+    seed = bytes(range(32))
+    scalar = bytearray(hashlib.sha512(seed).digest()[:32])
+    scalar[0] &= 248  # RFC 8032 §5.1.5 step 2: the clamped scalar whose multiple of B is A
+    scalar[31] = (scalar[31] & 127) | 64
+    s = int.from_bytes(scalar, "little") % keys.ED25519_ORDER
+    r = ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    return r + s.to_bytes(32, "little")
+
+
+def test_ed25519_small_order_key_proves_nothing() -> None:
+    """OpenSSL (through cryptography) accepts this forgery under the neutral point; libsodium,
+    which checks Ed25519 signatures here, refuses small-order keys."""
+    forged = keys.verifying_key_from_jwk(
+        {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(ED25519_IDENTITY)}
+    )
+    assert not forged.verify(MESSAGE, _forgery_for_identity_key())
+    assert not forged.verify(b"any other message", _forgery_for_identity_key())
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        pytest.param(ED25519_IDENTITY, id="neutral-point"),
+        pytest.param(bytes(32), id="order-4-point"),
+        pytest.param(bytes([0xEC]) + b"\xff" * 30 + bytes([0x7F]), id="order-2-point"),
+    ],
+)
+def test_import_refuses_small_order_ed25519_key(point: bytes) -> None:
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(point)}
+    with pytest.raises(InvalidInput, match="small-order"):
+        keys.import_public_key(_json(jwk))
 
 
 def test_signature_of_other_algorithm_rejected(
