@@ -1,9 +1,9 @@
 """Benchmark: full in-process verification against bare PyJWT, with 1,000,000 revocation rows.
 
-The target (issue): ``VerificationService.verify`` - strict parse, signature, one read of the
+The target (issue 13): ``VerificationService.verify`` - strict parse, signature, one read of the
 revocation state (over a 1M-row SQLite table) and the registry version, time checks - reaches at
-least 0.75 of the throughput of a bare ``jwt.decode`` with a preloaded Ed25519 key, measured in
-one run. Both sides verify the same currently valid tokens and are timed alternately in several
+least the throughput of a bare ``jwt.decode`` with a preloaded Ed25519 key, measured in one run
+(it was 0.75 while both checked Ed25519 with OpenSSL; libsodium now does ours, about 1.6 here). Both sides verify the same currently valid tokens and are timed alternately in several
 rounds, so machine noise hits both; the median throughput of each side is compared.
 
 A cached trust registry must not delay a key revocation, and a revoked credential must fail at
@@ -38,7 +38,7 @@ from verifier.store import registry, revocation
 from verifier.store.db import init_schema, open_database
 from verifier.verification import VerificationService
 
-TARGET_RATIO = 0.75
+TARGET_RATIO = 1.0
 REVOKED_ROWS = 1_000_000
 TOKENS = 8
 ROUNDS = 5
