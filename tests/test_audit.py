@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,7 +23,7 @@ from verifier.issuance.issuer import IssueRequest
 from verifier.issuance.service import IssuingService
 from verifier.printing import cohort_folder
 from verifier.qr.parallel import QrRenderer
-from verifier.store import apikeys, audit, registry, revocation
+from verifier.store import apikeys, audit, credential_list, registry, revocation
 from verifier.store.audit import AuditFilter
 from verifier.store.models import AuditEvent
 
@@ -214,6 +215,18 @@ def test_credential_list_pages_and_filters(client, auth, issue, contoh):
     assert len(listed("level=3").get_json()) == 6
     assert listed("issued_from=2026-01-15&issued_to=2026-01-15").headers["X-Total-Count"] == "6"
     assert listed("issued_to=2021-01-01").headers["X-Total-Count"] == "1"
+    # The console's dashboard counts (one query) agree with the list's filters.
+    with client.application.app_context():
+        dashboard = credential_list.counts("lsp-contoh", int(time.time()))
+    assert dashboard == {
+        "issued": 7,
+        **{
+            s: int(listed(f"status={s}").headers["X-Total-Count"])
+            for s in dashboard
+            if s != "issued"
+        },
+    }
+    assert dashboard["suspended"] == dashboard["revoked"] == dashboard["expired"] == 1
     for query, field in [
         ("status=lost", "status"),
         ("job_code=me06", "job_code"),

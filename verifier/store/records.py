@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import peewee
+
 from verifier.core.credential import (
     AGENCY_ID_RE,
     MAX_TEXT_LENGTH,
@@ -22,14 +24,14 @@ from verifier.core.nik import nik_hmac
 from verifier.core.text import fold
 from verifier.core.trust import RevocationStatus
 from verifier.store.credentials import chunks, numbers_as_stored, stored_number
-from verifier.store.models import CredentialRecord
+from verifier.store.models import CredentialRecord, RevocationRecord
 from verifier.store.registry import get_agency
-from verifier.store.revocation import NO_SUCH_CREDENTIAL, lookup
+from verifier.store.revocation import NO_SUCH_CREDENTIAL
 
 
 def get_record(agency_id: str, number: str) -> dict[str, Any]:
     """The agency's record for a number; NotFound also when it belongs to another agency."""
-    return _record(_row(agency_id, number))
+    return joined_record(_row(agency_id, number))
 
 
 def get_token(agency_id: str, number: str) -> str:
@@ -38,14 +40,43 @@ def get_token(agency_id: str, number: str) -> str:
 
 
 def _row(agency_id: str, number: str) -> CredentialRecord:
-    """The agency's row for a number however typed (:func:`stored_number`)."""
-    row = CredentialRecord.get_or_none(
-        (CredentialRecord.agency == agency_id)
-        & (CredentialRecord.number == stored_number(agency_id, number))
+    """The agency's row for a number however typed (:func:`stored_number`), with its state."""
+    row: CredentialRecord | None = (
+        with_revocation()
+        .where(
+            (CredentialRecord.agency == agency_id)
+            & (CredentialRecord.number == stored_number(agency_id, number))
+        )
+        .first()
     )
     if row is None:
         raise NotFound(NO_SUCH_CREDENTIAL, field="number")
     return row
+
+
+def with_revocation() -> peewee.ModelSelect[CredentialRecord]:
+    """Credential rows, each with its current revocation record joined on (None when it has
+    none): one query for a record and its state, or for a whole page of them."""
+    return CredentialRecord.select(
+        CredentialRecord, RevocationRecord.status, RevocationRecord.at, RevocationRecord.reason
+    ).join(
+        RevocationRecord,
+        peewee.JOIN.LEFT_OUTER,
+        on=(
+            (RevocationRecord.agency == CredentialRecord.agency)
+            & (RevocationRecord.number == CredentialRecord.number)
+        ),
+        attr="revocation_row",
+    )
+
+
+def joined_record(row: CredentialRecord) -> dict[str, Any]:
+    """The API's record object of a row selected by :func:`with_revocation`."""
+    joined = getattr(row, "revocation_row", None)
+    state = None
+    if joined is not None and joined.status is not None:
+        state = RevocationStatus(joined.status, int(joined.at), joined.reason)
+    return record_dict(row, state)
 
 
 def find_by_nik(agency_id: str, nik: str, pepper: str | None) -> list[dict[str, Any]]:
@@ -53,11 +84,11 @@ def find_by_nik(agency_id: str, nik: str, pepper: str | None) -> list[dict[str, 
     get_agency(agency_id)
     digest = nik_hmac(nik, agency_id, pepper)
     rows = (
-        CredentialRecord.select()
+        with_revocation()
         .where((CredentialRecord.agency == agency_id) & (CredentialRecord.nik_hmac == digest))
         .order_by(CredentialRecord.issued_at.desc(), CredentialRecord.id.desc())
     )
-    return [_record(row) for row in rows]
+    return [joined_record(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -138,10 +169,6 @@ def _compare(candidates: list[tuple[str, str]], name: str) -> NumberMatch:
         if hmac.compare_digest(fold(holder_name).encode(), typed):
             token = stored_token
     return NumberMatch(token, bool(candidates))
-
-
-def _record(row: CredentialRecord) -> dict[str, Any]:
-    return record_dict(row, lookup(row.agency_id, row.number))
 
 
 def record_dict(row: CredentialRecord, state: RevocationStatus | None) -> dict[str, Any]:
