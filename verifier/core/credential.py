@@ -213,6 +213,17 @@ def day_start(text: str, field: str) -> int:
     return int(day.timestamp())
 
 
+def day_span(
+    first: str | None, last: str | None, fields: tuple[str, str]
+) -> tuple[int | None, int | None]:
+    """A filter's days ``first`` to ``last``, both included, as the instants [start, end): midnight
+    UTC of ``first`` and of the day after ``last``; None for a day not given. InvalidInput names
+    the field (``fields``: the names of ``first`` and ``last``)."""
+    start = None if first is None else day_start(first, fields[0])
+    end = None if last is None else day_start(last, fields[1]) + DAY
+    return start, end
+
+
 def _pattern(claims: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:
     value = claims.get(name)
     if not isinstance(value, str) or not pattern.fullmatch(value):

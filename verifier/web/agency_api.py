@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 
-from verifier.core.credential import DAY, checked_number, day_start, parse_instant
+from verifier.core.credential import checked_number, day_span, parse_instant
 from verifier.core.errors import InvalidInput, NotFound
 from verifier.core.nik import check_nik
 from verifier.issuance.issuer import IssueRequest
@@ -147,12 +147,15 @@ LIST_PARAMETERS = frozenset(
 
 def _list_page() -> Response:
     args = request.args
+    issued_from, issued_before = day_span(
+        args.get("issued_from"), args.get("issued_to"), ("issued_from", "issued_to")
+    )
     filters = credential_list.ListFilter(
         status=args.get("status"),
         job_code=args.get("job_code"),
         level=_whole_number("level"),
-        issued_from=_day(args.get("issued_from"), "issued_from"),
-        issued_before=_day(args.get("issued_to"), "issued_to", next_day=True),
+        issued_from=issued_from,
+        issued_before=issued_before,
     )
     page = credential_list.list_records(
         current_caller().agency_id,
@@ -185,13 +188,6 @@ def _whole_number(name: str) -> int | None:
     if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise InvalidBody(f"query parameter {name!r} must be a whole number", field=name)
     return int(value)
-
-
-def _day(value: str | None, name: str, next_day: bool = False) -> int | None:
-    if value is None:
-        return None
-    start = day_start(value, name)
-    return start + DAY if next_day else start
 
 
 def _page_url(number: int) -> str:
@@ -309,14 +305,15 @@ def audit_log() -> Response:
         raise InvalidBody(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
     args = request.args
     number = args.get("number")
+    since, until = day_span(args.get("since"), args.get("until"), ("since", "until"))
     filters = audit.AuditFilter(
         number=None
         if number is None
         else credentials.stored_number(current_caller().agency_id, number),
         actor=args.get("actor"),
         action=args.get("action"),
-        since=_day(args.get("since"), "since"),
-        until=_day(args.get("until"), "until", next_day=True),
+        since=since,
+        until=until,
     )
     limit = _number_or("limit", AUDIT_PAGE)
     if not 1 <= limit <= AUDIT_PAGE:

@@ -8,7 +8,7 @@ from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from verifier import key_admin
-from verifier.core.credential import DAY, day_start, to_iso
+from verifier.core.credential import day_span, to_iso
 from verifier.core.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from verifier.issuance import keyring
 from verifier.issuance.keystore import PrivateKeyStore
@@ -36,11 +36,9 @@ def _audit_filter() -> tuple[dict[str, str], AuditFilter]:
         name: request.args.get(name, "").strip()
         for name in ("actor", "action", "from", "to", "page")
     }
+    since, until = day_span(args["from"] or None, args["to"] or None, ("from", "to"))
     return args, AuditFilter(
-        actor=args["actor"] or None,
-        action=args["action"] or None,
-        since=day_start(args["from"], "from") if args["from"] else None,
-        until=day_start(args["to"], "to") + DAY if args["to"] else None,
+        actor=args["actor"] or None, action=args["action"] or None, since=since, until=until
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from verifier.core.credential import DAY, checked_number, day_start
+from verifier.core.credential import checked_number, day_span, day_start
 from verifier.core.errors import Conflict, InvalidInput, NotFound
 from verifier.core.nik import check_nik, holds_nik_like
 from verifier.issuance.issuer import IssueRequest
@@ -181,12 +181,13 @@ def _list_filter(args: dict[str, str]) -> ListFilter:
     level = args["level"]
     if level and not (level.isascii() and level.isdigit() and len(level) == 1):
         raise InvalidInput("choose a level", field="level")
+    issued_from, issued_before = day_span(args["from"] or None, args["to"] or None, ("from", "to"))
     return ListFilter(
         status=args["status"] or None,
         job_code=args["job"] or None,
         level=int(level) if level else None,
-        issued_from=day_start(args["from"], "from") if args["from"] else None,
-        issued_before=(day_start(args["to"], "to") + DAY if args["to"] else None),
+        issued_from=issued_from,
+        issued_before=issued_before,
     )
 
 
