@@ -82,7 +82,7 @@ def optional_owner() -> OwnerCaller | Response | None:
 def owner_of_key(api_key: str) -> OwnerCaller | None:
     """The project owner a key typed into a form acts for, or None (counted as a failed login,
     under the same per-client limit as a wrong Authorization header)."""
-    limits.current_limiter().check(RateLimit.FAILED_AUTH, limits.client_address())
+    limits.check(RateLimit.FAILED_AUTH)
     try:
         with storage_errors():
             owner_id = apikeys.authenticate_owner(api_key)
@@ -111,7 +111,7 @@ def _authenticate_with(
 ) -> Response | None:
     # One counter per client across all authenticated routes, counted only on 401: correct keys
     # never use it up; a client that keeps failing is refused before its key is even looked at.
-    limits.current_limiter().check(RateLimit.FAILED_AUTH, limits.client_address())
+    limits.check(RateLimit.FAILED_AUTH)
     header = request.headers.get("Authorization", "")
     if not header.strip():
         return _unauthorized("an API key is required: Authorization: Bearer <API key>", None)

@@ -140,15 +140,20 @@ def hit(name: RateLimit, cost: int = 1) -> None:
     current_limiter().hit(name, client_address(), cost)
 
 
+def check(name: RateLimit) -> None:
+    """TooManyAttempts when this request's client has no request left under limit ``name``;
+    counts nothing."""
+    current_limiter().check(name, client_address())
+
+
 def manual_checks_open() -> None:
     """TooManyAttempts when this client has no manual check left, missed or matched.
 
     Asked before anything is looked up, so that a refusal never depends on the answer: were
     matches still answered once the misses are spent, a 429 would itself say "miss".
     """
-    limiter, client = current_limiter(), client_address()
-    limiter.check(RateLimit.MANUAL_CHECK, client)
-    limiter.check(RateLimit.MANUAL_CHECK_MATCH, client)
+    check(RateLimit.MANUAL_CHECK)
+    check(RateLimit.MANUAL_CHECK_MATCH)
 
 
 def count_manual_checks(*, matched: int, missed: int) -> None:
