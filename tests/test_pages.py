@@ -571,8 +571,13 @@ def test_privacy_notice_in_both_languages(client, database, path, kwargs, langua
     assert f'<html lang="{language}">' in body
     assert "27/2022" in body and "NIK" in body and "30" in body
     expected = {
-        "id": ["Pelindungan Data Pribadi", "Berapa lama", "Siapa yang dapat dihubungi"],
-        "en": ["Personal Data Protection", "For how long", "Whom to contact"],
+        "id": [
+            "Pelindungan Data Pribadi",
+            "Berapa lama",
+            "Siapa yang dapat dihubungi",
+            "catatan gerbang",  # the offline check's gate log stays on the phone
+        ],
+        "en": ["Personal Data Protection", "For how long", "Whom to contact", "gate log"],
     }[language]
     for text in expected:
         assert text in body
