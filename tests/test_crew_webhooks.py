@@ -19,12 +19,13 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.helpers import DAY, NOW
+from verifier import key_admin
 from verifier.core.crew import terms
 from verifier.core.crew.calendar import today
 from verifier.core.crew.worker import RosterWorker
 from verifier.crew import check, webhooks
 from verifier.crew.notifier import Notifier, NotifierSettings, http_post, retry_delay
-from verifier.store import outbox, projects, pruning, revocation
+from verifier.store import outbox, projects, pruning, registry, revocation
 from verifier.store import webhooks as stored_webhooks
 from verifier.store.credentials import SignedCredential
 from verifier.store.models import ExpiryNotice, WebhookMessage
@@ -241,6 +242,57 @@ def test_unauthenticated_rows_are_not_watched(contoh, issue, service):
         "lsp-contoh", signed.credential.number, "fraud", note=None, actor="t", now=NOW
     )
     assert messages() == []
+
+
+def test_a_revoked_signing_key_tells_every_project_watching_what_it_signed(
+    contoh, issue, service, make_key
+):
+    projects.add_owner("pupr-tol", "Ditjen Bina Marga", NOW)
+    scanned = issue(now=NOW - 2 * DAY)  # signed by contoh's key
+    by_number = issue(now=NOW - 2 * DAY, holder_name="Siti Rahmawati")
+    make_key(at=NOW - DAY)  # the next key: what it signs stays valid
+    later = issue(now=NOW - DAY, holder_name="Budi Santoso")
+    project, ended = _project(), _project(starts="2025-01-01", ends=today(NOW - DAY).isoformat())
+    by_number_row = RosterWorker(
+        3,
+        4,
+        "KRU-3",
+        agency="lsp-contoh",
+        number=by_number.credential.number,
+        holder_name=by_number.credential.holder_name,
+    )
+    workers = [
+        RosterWorker(i, i + 1, f"KRU-{i}", credential=t)
+        for i, t in enumerate([scanned.token, later.token], 1)
+    ]
+    for target in (project, ended):
+        outcomes = check.outcomes(service, [*workers, by_number_row], owner_id="pupr-tol", at=NOW)
+        projects.replace_crew(target, outcomes)
+        webhooks.subscribe(target, URL, NOW, local_allowed=False)
+    key_admin.revoke_key(contoh.kid, actor="cli", now=NOW)
+    bodies = [json.loads(m.body) for m in messages()]
+    assert [m.event_type for m in messages()] == ["credential.key_revoked"] * 2
+    assert {b["data"]["project"]["id"] for b in bodies} == {project.id}  # the running one only
+    assert sorted(b["data"]["credential"]["number"] for b in bodies) == sorted(
+        [scanned.credential.number, by_number.credential.number]
+    )
+    assert all(
+        b["data"]["status"] == "key_revoked" and b["data"]["changed_at"] == "2026-01-15T00:00:00Z"
+        for b in bodies
+    )
+    assert service.verify(scanned.token, at=NOW).status.value == "key_revoked"
+    assert service.verify(later.token, at=NOW).valid
+
+
+def test_a_key_revocation_and_its_messages_commit_together(watched, contoh, monkeypatch):
+    def broken(*args: Any) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outbox, "_insert", broken)
+    with pytest.raises(RuntimeError):
+        key_admin.revoke_key(contoh.kid, actor="cli", now=NOW)
+    assert messages() == []
+    assert registry.get_key(contoh.kid).state != "revoked"
 
 
 # --- delivery ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from verifier.core.nik import quoted
 from verifier.core.trust import TrustedKey
 from verifier.issuance import keyring
 from verifier.issuance.keystore import PrivateKeyStore
-from verifier.store import apikeys, audit, registry
+from verifier.store import apikeys, audit, outbox, registry
 from verifier.store.db import transaction
 
 
@@ -36,10 +36,12 @@ def retire_key(kid: str, *, actor: str, now: int) -> TrustedKey:
 
 
 def revoke_key(kid: str, *, actor: str, now: int) -> TrustedKey:
-    """A compromised key: everything it signed fails verification."""
+    """A compromised key: everything it signed fails verification, and projects watching a
+    credential it signed are told (in the same transaction, as for a revoked credential)."""
     with transaction():
         key = registry.revoke_key(kid, now)
         audit.record(key.agency_id, actor, "key_revoked", at=now, subject=kid)
+        outbox.enqueue_key_revoked(key.agency_id, kid, now)
     return key
 
 

@@ -3,9 +3,11 @@
 A revocation, suspension or reinstatement writes one message per subscription of every running
 project whose crew holds that credential, inside the revocation's own transaction
 (:func:`enqueue_state_change`, called by ``verifier.store.revocation``): the change and its messages
-commit together or not at all. The notifier (``verifier.crew.notifier``) claims due messages for
-a while (a lease), so a notifier killed mid-delivery loses its claim when the lease runs out and
-another delivers the message, with the same ``webhook-id``: at least once, never lost.
+commit together or not at all. A revoked signing key does the same for every watched credential
+it signed (:func:`enqueue_key_revoked`, called by ``verifier.key_admin``). The notifier
+(``verifier.crew.notifier``) claims due messages for a while (a lease), so a notifier killed
+mid-delivery loses its claim when the lease runs out and another delivers the message, with the
+same ``webhook-id``: at least once, never lost.
 
 Imports no other store module but the models and the database: the revocation store imports
 this one.
@@ -22,10 +24,13 @@ from typing import Any
 
 import peewee
 
+from verifier.core import jws
 from verifier.core.credential import to_iso
 from verifier.core.crew.calendar import DAY, day_end, today
+from verifier.core.links import extract_token
 from verifier.store.db import bound_database
 from verifier.store.models import (
+    CredentialRecord,
     CrewMember,
     ExpiryNotice,
     Project,
@@ -41,6 +46,8 @@ STATE_EVENTS = {
     "reinstate": "credential.reinstated",
 }
 EXPIRING_EVENT = "credential.expiring"
+#: A credential's signing key was revoked: it no longer verifies (status ``key_revoked``).
+KEY_REVOKED_EVENT = "credential.key_revoked"
 #: Warn when a credential on a crew has this little left and runs out before the project ends.
 EXPIRY_WARNING_SECONDS = 30 * DAY
 #: Delivered and given-up messages are deleted this many days later (the privacy notice).
@@ -148,6 +155,54 @@ def enqueue_state_change(
         "changed_at": to_iso(at),
     }
     return sum(_insert(watch, STATE_EVENTS[action], at, data) for watch in _watches(crew))
+
+
+def enqueue_key_revoked(agency_id: str, kid: str, at: int) -> int:
+    """Messages about every credential of ``agency_id`` on a running project's crew that key
+    ``kid`` signed (revoked at ``at``: none of them verifies any more); call inside the
+    transaction of the key's revocation. Returns how many were written."""
+    crew = (
+        CrewMember.select(CrewMember, Project, CredentialRecord.kid)
+        .join(Project, on=(CrewMember.project == Project.id))
+        .switch(CrewMember)
+        .join(
+            CredentialRecord,
+            peewee.JOIN.LEFT_OUTER,
+            on=(
+                (CredentialRecord.agency == CrewMember.agency_id)
+                & (CredentialRecord.number == CrewMember.number)
+            ),
+            attr="issued",
+        )
+        .where((CrewMember.agency_id == agency_id) & (Project.ends_on >= today(at).isoformat()))
+    )
+    signed: dict[str, list[CrewMember]] = {}
+    for row in crew:
+        if _signing_kid(row) == kid:
+            signed.setdefault(str(row.number), []).append(row)
+    written = 0
+    for number, rows in sorted(signed.items()):
+        data = {
+            "credential": {"agency": agency_id, "number": number},
+            "status": "key_revoked",
+            "reason": None,
+            "changed_at": to_iso(at),
+        }
+        written += sum(_insert(watch, KEY_REVOKED_EVENT, at, data) for watch in _watches(rows))
+    return written
+
+
+def _signing_kid(row: CrewMember) -> str | None:
+    """The kid that signed a watched crew row's credential: the scanned token's own, else the
+    issued record's (a row given by number matched a credential issued here)."""
+    if row.credential:
+        try:
+            kid = jws.parse(extract_token(row.credential)).header.get("kid")
+        except ValueError:  # stored only once authenticated; a damaged row names no key
+            return None
+        return kid if isinstance(kid, str) else None
+    issued = getattr(row, "issued", None)
+    return None if issued is None else issued.kid
 
 
 def enqueue_expiry_warnings(now: int) -> int:
