@@ -3,8 +3,9 @@
 The target (issue 13): ``VerificationService.verify`` - strict parse, signature, one read of the
 revocation state (over a 1M-row SQLite table) and the registry version, time checks - reaches at
 least the throughput of a bare ``jwt.decode`` with a preloaded Ed25519 key, measured in one run
-(it was 0.75 while both checked Ed25519 with OpenSSL; libsodium now does ours, about 1.6 here). Both sides verify the same currently valid tokens and are timed alternately in several
-rounds, so machine noise hits both; the median throughput of each side is compared.
+(it was 0.75 while both checked Ed25519 with OpenSSL; libsodium now does ours, about 1.6 here).
+Both sides verify the same currently valid tokens and are timed alternately in several rounds,
+so machine noise hits both; the median throughput of each side is compared.
 
 A cached trust registry must not delay a key revocation, and a revoked credential must fail at
 once: both are checked at the end. A per-step breakdown (each step timed in isolation) says where
