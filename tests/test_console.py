@@ -25,9 +25,23 @@ from tests.console_support import (
 from tests.helpers import NOW
 from verifier import create_app
 from verifier.staff import accounts
-from verifier.store import apikeys, approvals, registry, revocation, staff_accounts
+from verifier.store import (
+    apikeys,
+    approvals,
+    pruning,
+    registry,
+    revocation,
+    staff_accounts,
+    staff_devices,
+)
 from verifier.store import staff_sessions as sessions
-from verifier.store.models import AuditEvent, CohortImport, CredentialRecord, StaffSession
+from verifier.store.models import (
+    AuditEvent,
+    CohortImport,
+    CredentialRecord,
+    StaffDevice,
+    StaffSession,
+)
 from verifier.store.revocation import lookup
 
 pytestmark = pytest.mark.usefixtures("cheap_argon2")
@@ -88,8 +102,10 @@ def _text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def _cookie(response) -> str:
-    (cookie,) = [v for k, v in response.headers.items() if k == "Set-Cookie"]
+def _cookie(response, name: str = "skk_console") -> str:
+    (cookie,) = [
+        v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith(f"{name}=")
+    ]
     return cookie
 
 
@@ -278,6 +294,72 @@ def test_failed_sign_ins_are_limited_per_client(team, database, env, clock):
     other_client = app.test_client()
     other_client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
     assert ConsoleClient(other_client, clock).sign_in(team["viewer"]).status_code == 303
+
+
+def _fail_five_times(tab: ConsoleClient, staff: Staff) -> None:
+    for attempt in range(5):
+        wrong = tab.sign_in(staff, password=f"salah-{attempt}-xxxxxx")
+        assert wrong.status_code == 200 and 'id="login-error"' in _text(wrong)
+
+
+def test_strangers_failing_at_an_account_do_not_lock_its_user_out_of_their_browser(
+    team, tab, second_tab
+):
+    operator = team["operator"]
+    _signed_in(tab, operator).sign_out()  # this browser is now a device of oki's
+    _fail_five_times(second_tab, operator)
+    assert second_tab.sign_in(operator).status_code == 429  # the account is locked for others
+    assert tab.sign_in(operator).status_code == 303  # but not for oki's own browser
+    assert AuditEvent.select().where(AuditEvent.action == "login").count() == 2
+
+
+def test_a_device_gets_only_its_own_few_attempts(team, tab, second_tab):
+    operator = team["operator"]
+    _signed_in(tab, operator).sign_out()
+    _fail_five_times(tab, operator)
+    assert tab.sign_in(operator).status_code == 429  # the device's own limit is spent
+    assert second_tab.sign_in(operator).status_code == 303  # the account's is untouched
+
+
+def test_another_users_device_counts_against_the_account(team, tab, second_tab):
+    _signed_in(tab, team["viewer"]).sign_out()  # a device of vera's, not of oki's
+    _fail_five_times(tab, team["operator"])
+    assert second_tab.sign_in(team["operator"]).status_code == 429
+
+
+def test_device_cookie_flags_and_what_is_stored(team, tab, database, env, clock):
+    signed = tab.sign_in(team["operator"])
+    cookie = _cookie(signed, "skk_device")
+    for flag in ("HttpOnly", "SameSite=Strict", "Path=/console/login", "Secure"):
+        assert flag in cookie
+    assert f"Max-Age={staff_devices.KEEP_SECONDS}" in cookie
+    raw_id = cookie.split(";")[0].split("=", 1)[1]
+    (stored,) = StaffDevice.select()
+    assert stored.id_hash == sessions.hash_id(raw_id) and raw_id not in stored.id_hash
+    tab.sign_out()
+    again = tab.sign_in(team["operator"])  # a known device: no new cookie, no new row
+    assert again.status_code == 303
+    assert not [v for k, v in again.headers.items() if v.startswith("skk_device=")]
+    assert StaffDevice.select().count() == 1
+    demo = create_app(
+        {**env, "SKK_BASE_URL": "http://127.0.0.1:8000", "TESTING": True, "CONSOLE_CLOCK": clock}
+    )
+    plain = ConsoleClient(demo.test_client(), clock).sign_in(team["viewer"])
+    assert "Secure" not in _cookie(plain, "skk_device")
+
+
+def test_devices_are_forgotten_on_reset_disable_and_after_180_days(team, tab, second_tab, clock):
+    _signed_in(tab, team["operator"]).sign_out()
+    _signed_in(second_tab, team["viewer"]).sign_out()
+    accounts.reset("oki", actor="cli", now=clock.now)
+    accounts.disable("vera", actor="cli", now=clock.now)
+    assert StaffDevice.select().count() == 0
+    _signed_in(tab, team["admin"]).sign_out()
+    (device,) = StaffDevice.select()
+    forgotten_at = device.last_used_at + staff_devices.KEEP_SECONDS
+    assert pruning.prune(forgotten_at - 1)["staff_device"] == 0  # used within 180 days: kept
+    assert pruning.prune(forgotten_at)["staff_device"] == 1
+    assert StaffDevice.select().count() == 0
 
 
 # -- CSRF -----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from verifier.store import (
     outbox,
     projects,
     pruning,
+    staff_devices,
     staff_sessions,
 )
 from verifier.store.migrations import SCHEMA_VERSION
@@ -347,6 +348,9 @@ def test_the_prune_table_lists_every_step_with_its_retention() -> None:
     assert rows["webhook_message"].startswith(f"{outbox.KEEP_DONE_DAYS} days after")
     assert rows["project"].startswith(f"{projects.KEEP_ENDED_DAYS} days after")
     assert rows["idempotency_record"].startswith(f"{idempotency.KEEP_SECONDS // HOUR} hours after")
+    assert rows["staff_device"].startswith(f"{staff_devices.KEEP_SECONDS // DAY} days after")
+    ((days,),) = found(r"a device is forgotten after\s+(\d+) days without a sign-in", CONSOLE)
+    assert int(days) * DAY == staff_devices.KEEP_SECONDS
     ((idle, absolute),) = found(
         r"Sessions end after (\d+) minutes idle, (\d+) hours after "
         r"sign-in",

@@ -338,7 +338,7 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(v1_database, store, 
     )
     added_tables = {model._meta.table_name for model in ALL_TABLES} - set(before)
     assert added_tables == {  # by step 3; offline bundles by 4; the console by 5; projects by 6;
-        # idempotency records and imported job masters by 7
+        # idempotency records and imported job masters by 7; the console's devices by 8
         "rate_counter",
         "bundle_key",
         "offline_change",
@@ -356,6 +356,7 @@ def test_v1_database_is_upgraded_in_place_keeping_every_row(v1_database, store, 
         "expiry_notice",
         "idempotency_record",
         "job_master_version",
+        "staff_device",
     }
     # The audit log starts with the revocation history; every other new table starts empty.
     copied = sorted(

@@ -11,13 +11,22 @@ from click.testing import CliRunner
 
 from tests.helpers import DAY, NOW
 from verifier.cli import main
-from verifier.store import idempotency, nik_match, pruning, rate_counts, staff_sessions
+from verifier.store import (
+    idempotency,
+    nik_match,
+    pruning,
+    rate_counts,
+    staff_devices,
+    staff_sessions,
+)
 from verifier.store.models import (
     ALL_TABLES,
     IdempotencyRecord,
     NikMiss,
     RateCounter,
+    StaffDevice,
     StaffSession,
+    StaffUser,
 )
 
 NUMBER = "ME063100 3 48213377 2026"
@@ -44,6 +53,18 @@ def _rows(now: int) -> None:
     _session("a", last_seen_at=now - staff_sessions.IDLE_SECONDS, expires_at=now + 3600)
     _session("b", last_seen_at=now - 60, expires_at=now)
     _session("c", last_seen_at=now - 60, expires_at=now + 60)
+    user = StaffUser.create(
+        agency="lsp-contoh",
+        username="oki",
+        role="operator",
+        password_hash="-",
+        must_change_password=False,
+        created_at=now,
+    )
+    for name, age in (("d", staff_devices.KEEP_SECONDS), ("e", staff_devices.KEEP_SECONDS - 1)):
+        StaffDevice.create(
+            id_hash=name * 64, user=user, created_at=now - age, last_used_at=now - age
+        )
     kept = idempotency.KEEP_SECONDS
     for key, age in (("old", kept + 1), ("young", kept - 1)):
         IdempotencyRecord.create(
@@ -68,11 +89,13 @@ def test_prune_deletes_what_has_had_its_time_and_keeps_the_rest(make_agency) -> 
         "webhook_message": 0,
         "project": 0,
         "idempotency_record": 1,
+        "staff_device": 1,
     }
     assert [row.name for row in RateCounter.select()] == ["running"]
     assert [row.at for row in NikMiss.select()] == [NOW - nik_match.WINDOW_SECONDS + 1]
     assert [row.id_hash for row in StaffSession.select()] == ["c" * 64]
     assert [row.key for row in IdempotencyRecord.select()] == ["young"]
+    assert [row.id_hash for row in StaffDevice.select()] == ["e" * 64]
     assert rate_counts.count("running", NOW * 1000) == 3  # what is kept still counts
     assert set(pruning.prune(NOW).values()) == {0}  # nothing left to do
 

@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from verifier.core.errors import Conflict, InvalidInput
 from verifier.core.nik import holds_nik_like
-from verifier.store import audit, staff_accounts, staff_sessions
+from verifier.store import audit, staff_accounts, staff_devices, staff_sessions
 from verifier.store.db import transaction
 from verifier.store.registry import get_agency
 from verifier.store.staff_accounts import ROLES, USERNAME_RE, StaffAccount, StaffSecrets
@@ -92,6 +92,7 @@ def disable(username: str, *, actor: str, now: int, agency_id: str | None = None
         account = staff_accounts.get(username, agency_id)
         if staff_accounts.mark_disabled(account.id, now):
             staff_sessions.end_for_user(account.id)
+            staff_devices.forget_user(account.id)
             audit.record(account.agency_id, actor, "user_disabled", at=now, subject=username)
     return staff_accounts.get(username)
 
@@ -107,6 +108,7 @@ def reset(
         staff_accounts.set_password(account.id, _hasher().hash(password), one_time=True)
         staff_accounts.forget_second_factor(account.id)
         staff_sessions.end_for_user(account.id)
+        staff_devices.forget_user(account.id)
         audit.record(account.agency_id, actor, "user_reset", at=now, subject=username)
     return staff_accounts.get(username), password
 

@@ -17,7 +17,7 @@ Version 1 is the schema of the first release (agencies, keys, credentials, revoc
 history, API keys, NIK misses, ``skk_meta``); 2 indexes credentials by key, 3 adds the shared rate
 counters, 4 the offline bundle tables, 5 the audit log and the agency console's tables, 6 watched
 projects, 7 idempotency records, imported jabatan kerja masters and credentials' ``number_key``
-(the number as it compares, unique per agency).
+(the number as it compares, unique per agency), 8 the console's remembered devices.
 """
 
 from __future__ import annotations
@@ -281,6 +281,31 @@ def _add_credential_number_key(migrator: SchemaMigrator) -> None:
     migrate(migrator.add_index("credential", ("agency_id", "number_key"), True))
 
 
+def _add_staff_devices(migrator: SchemaMigrator) -> None:
+    # The browsers console users signed in from (verifier.store.staff_devices), so that failed
+    # sign-ins by others cannot lock a user out of their own browser.
+
+    class StaffUser(peewee.Model):  # only the target of the foreign key; it exists already
+        id = peewee.AutoField()
+
+        class Meta:
+            database = migrator.database
+            table_name = "staff_user"
+
+    class StaffDevice(peewee.Model):  # frozen: the table exactly as version 8 creates it
+        id_hash = peewee.CharField(primary_key=True, max_length=64)
+        user = peewee.ForeignKeyField(StaffUser, on_delete="CASCADE")
+        created_at = peewee.BigIntegerField()
+        last_used_at = peewee.BigIntegerField(index=True)
+
+        class Meta:
+            database = migrator.database
+            table_name = "staff_device"
+            legacy_table_names = False  # index names as the current models make them
+
+    StaffDevice.create_table(safe=False)
+
+
 #: Every step, oldest first; versions are consecutive from BASE_VERSION + 1.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, _index_credential_kid),
@@ -289,6 +314,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, _create_console_tables),
     Migration(6, _add_watched_projects),
     Migration(7, _add_operations_tables),
+    Migration(8, _add_staff_devices),
 )
 
 #: The schema version this program creates and needs.

@@ -279,6 +279,20 @@ class StaffSession(BaseModel):
         indexes = ((("expires_at",), False),)
 
 
+class StaffDevice(BaseModel):
+    """A browser a console user signed in from (``verifier.store.staff_devices``); the cookie
+    holds the id, the table only its SHA-256."""
+
+    id_hash = CharField(primary_key=True, max_length=64)
+    user = ForeignKeyField(StaffUser, on_delete="CASCADE")
+    user_id: int
+    created_at = BigIntegerField()
+    last_used_at = BigIntegerField(index=True)
+
+    class Meta:
+        table_name = "staff_device"
+
+
 class AgencyPolicy(BaseModel):
     """An agency's console policy: four-eyes revocation (absent row: off)."""
 
@@ -480,6 +494,7 @@ ALL_TABLES = (
     AuditEvent,
     StaffUser,
     StaffSession,
+    StaffDevice,
     AgencyPolicy,
     PendingApproval,
     CohortImport,

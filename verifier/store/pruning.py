@@ -22,6 +22,7 @@ from verifier.store import (
     outbox,
     projects,
     rate_counts,
+    staff_devices,
     staff_sessions,
 )
 from verifier.store.db import transaction
@@ -64,6 +65,8 @@ PRUNE_STEPS: tuple[PruneStep, ...] = (
     PruneStep("project", _ended_projects),
     # answers kept for Idempotency-Key retries, a day after the first request
     PruneStep("idempotency_record", _idempotency_records),
+    # console devices that have not signed in for 180 days
+    PruneStep("staff_device", staff_devices.prune),
 )
 
 

@@ -2,8 +2,11 @@
 
 Failed sign-ins count against two limits shared by every worker (per account, per client;
 ``verifier.web.limits``); once either is spent, even a correct password is refused until the
-window ends, so the limit cannot be used as an oracle. Every attempt is audited by the staff
-service (:func:`verifier.staff.accounts.sign_in`), never with what was typed.
+window ends, so the limit cannot be used as an oracle. From a browser the user signed in from
+before (its device cookie, :mod:`verifier.store.staff_devices`), failures count against that
+browser instead of the account, so strangers failing at the account cannot lock the user out.
+Every attempt is audited by the staff service (:func:`verifier.staff.accounts.sign_in`), never
+with what was typed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from verifier.config import RateLimit
 from verifier.core.errors import Conflict, InvalidInput
 from verifier.qr import render
 from verifier.staff import accounts
-from verifier.store import audit, staff_accounts, staff_sessions
+from verifier.store import audit, staff_accounts, staff_devices, staff_sessions
 from verifier.store.db import storage_errors
 from verifier.store.staff_accounts import StaffAccount
 from verifier.web import limits
@@ -30,6 +33,10 @@ from verifier.web.console.blueprint import (
 )
 from verifier.web.console.forms import go
 from verifier.web.console.session import current, end_current, start
+from verifier.web.state import current_state
+
+#: The cookie naming a browser as a device of the user who signed in from it.
+DEVICE_COOKIE = "skk_device"
 
 
 @bp.get("/login")
@@ -50,8 +57,15 @@ def sign_in() -> Response | tuple[str, int]:
     code = request.form.get("code", "")
     limiter = limits.current_limiter()
     client = limits.client_address()
-    # The account's counter is keyed by a hash of what was typed: unknown names count too.
-    account_key = "account:" + hashlib.sha256(username.encode()).hexdigest()
+    device = request.cookies.get(DEVICE_COOKIE, "")
+    known_device = bool(device) and staff_devices.username_of(device, now=now()) == username
+    # The account's counter is keyed by a hash of what was typed (unknown names count too),
+    # or by the device, when this browser signed in as that user before.
+    account_key = (
+        staff_devices.limit_key(device)
+        if known_device
+        else "account:" + hashlib.sha256(username.encode()).hexdigest()
+    )
     limiter.check(RateLimit.CONSOLE_LOGIN_CLIENT, client)
     limiter.check(RateLimit.CONSOLE_LOGIN_ACCOUNT, account_key)
     result = accounts.sign_in(username, password, code, now=now())
@@ -61,9 +75,25 @@ def sign_in() -> Response | tuple[str, int]:
         return render_template("console/login.html", failed=True), 200
     account = result.account
     start(account.id, "active" if account.ready else "setup", now=now())
-    if not account.ready:
-        return go(setup_step(account))
-    return go("console.dashboard")
+    response = go(setup_step(account) if not account.ready else "console.dashboard")
+    if known_device:
+        staff_devices.used(device, now=now())
+    else:
+        _set_device_cookie(response, staff_devices.remember(account.id, now=now()))
+    return response
+
+
+def _set_device_cookie(response: Response, raw_id: str) -> None:
+    """Name this browser a device of the user who just signed in (sent only to the sign-in)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        raw_id,
+        max_age=staff_devices.KEEP_SECONDS,
+        path="/console/login",
+        secure=current_state().settings.base_url.startswith("https://"),
+        httponly=True,
+        samesite="Strict",
+    )
 
 
 @bp.post("/logout")
