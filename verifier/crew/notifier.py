@@ -15,16 +15,13 @@ import logging
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from verifier.core.crew.calendar import DAY, today
 from verifier.core.errors import StorageUnavailable
-from verifier.crew import webhooks
+from verifier.crew import delivery, webhooks
 from verifier.store import outbox, projects
 from verifier.store.db import bound_database, disconnect, storage_errors
 from verifier.store.outbox import Claimed
@@ -69,22 +66,9 @@ def retry_delay(attempts: int, settings: NotifierSettings) -> int:
 
 
 def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
-    """POST without following redirects; the HTTP status (also for 4xx and 5xx)."""
-    # S310: subscribe() admits https URLs only (http to a loopback demo host), never file:.
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # the 3xx is the answer (a failure), never followed
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
+    """POST without following redirects, to public addresses only; the HTTP status (also for
+    4xx and 5xx); InternalAddressRefused when the host resolves to an internal address."""
+    return delivery.post(url, headers, body, timeout)
 
 
 @dataclass
@@ -191,7 +175,7 @@ class Notifier:
                 body,
                 self.settings.timeout_seconds,
             )
-        # refused, reset, timed out, unresolvable, or not speaking HTTP
+        # refused, reset, timed out, unresolvable, an internal address, or not speaking HTTP
         except (OSError, ValueError, http.client.HTTPException) as exc:
             return 0, type(exc).__name__
         return status, "" if 200 <= status < 300 else f"HTTP {status}"
