@@ -133,20 +133,24 @@ def _insert(watch: _Watch, event_type: str, at: int, data: dict[str, Any]) -> in
     return len(rows)
 
 
+def _running_crew(at: int, *columns: Any) -> peewee.ModelSelect[CrewMember]:
+    """Crew rows (and ``columns``) of the projects running at ``at``: until the end of their
+    ``ends`` day; each row with its project. Joins added after it start from the crew row."""
+    return (
+        CrewMember.select(CrewMember, Project, *columns)
+        .join(Project, on=(CrewMember.project == Project.id))
+        .where(Project.ends_on >= today(at).isoformat())
+        .switch(CrewMember)
+    )
+
+
 def enqueue_state_change(
     agency_id: str, number: str, action: str, status: str, reason: str | None, at: int
 ) -> int:
     """Messages about a changed credential to every running project watching it; call inside
     the transaction of the change. Returns how many were written."""
-    running_since = today(at).isoformat()
-    crew = (
-        CrewMember.select(CrewMember, Project)
-        .join(Project, on=(CrewMember.project == Project.id))
-        .where(
-            (CrewMember.agency_id == agency_id)
-            & (CrewMember.number == number)
-            & (Project.ends_on >= running_since)
-        )
+    crew = _running_crew(at).where(
+        (CrewMember.agency_id == agency_id) & (CrewMember.number == number)
     )
     data = {
         "credential": {"agency": agency_id, "number": number},
@@ -162,9 +166,7 @@ def enqueue_key_revoked(agency_id: str, kid: str, at: int) -> int:
     ``kid`` signed (revoked at ``at``: none of them verifies any more); call inside the
     transaction of the key's revocation. Returns how many were written."""
     crew = (
-        CrewMember.select(CrewMember, Project, CredentialRecord.kid)
-        .join(Project, on=(CrewMember.project == Project.id))
-        .switch(CrewMember)
+        _running_crew(at, CredentialRecord.kid)
         .join(
             CredentialRecord,
             peewee.JOIN.LEFT_OUTER,
@@ -174,7 +176,7 @@ def enqueue_key_revoked(agency_id: str, kid: str, at: int) -> int:
             ),
             attr="issued",
         )
-        .where((CrewMember.agency_id == agency_id) & (Project.ends_on >= today(at).isoformat()))
+        .where(CrewMember.agency_id == agency_id)
     )
     signed: dict[str, list[CrewMember]] = {}
     for row in crew:
@@ -208,10 +210,8 @@ def _signing_kid(row: CrewMember) -> str | None:
 def enqueue_expiry_warnings(now: int) -> int:
     """Messages about credentials on running crews that expire within 30 days and before their
     project ends; each credential once per project (``expiry_notice``). Returns how many."""
-    running_since = today(now).isoformat()
     crew = (
-        CrewMember.select(CrewMember, Project)
-        .join(Project, on=(CrewMember.project == Project.id))
+        _running_crew(now)
         .join(
             ExpiryNotice,
             peewee.JOIN.LEFT_OUTER,
@@ -231,7 +231,6 @@ def enqueue_expiry_warnings(now: int) -> int:
         )
         .where(
             CrewMember.expires_at.between(now + 1, now + EXPIRY_WARNING_SECONDS)
-            & (Project.ends_on >= running_since)
             & ExpiryNotice.project.is_null()
             & (RevocationRecord.status.is_null() | (RevocationRecord.status != "revoked"))
         )
