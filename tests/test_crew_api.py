@@ -748,6 +748,8 @@ def watched_event_bodies(client, fresh, owner_auth) -> list[dict[str, Any]]:
     """The body of every kind of event, as the outbox wrote them."""
     import json
 
+    from verifier import key_admin
+    from verifier.core import jws
     from verifier.core.credential import add_years
     from verifier.store import outbox
     from verifier.store.models import WebhookMessage
@@ -768,11 +770,14 @@ def watched_event_bodies(client, fresh, owner_auth) -> list[dict[str, Any]]:
     revocation.reinstate("lsp-contoh", number, note=None, actor="t", now=now + 1)
     revocation.revoke("lsp-contoh", number, "fraud", note=None, actor="t", now=now + 2)
     assert outbox.enqueue_expiry_warnings(now) == 1
+    key_admin.revoke_key(jws.parse(signed.token).header["kid"], actor="t", now=now + 3)
     bodies = [json.loads(m.body) for m in WebhookMessage.select().order_by(WebhookMessage.id)]
     assert [b["type"] for b in bodies] == [
         "credential.suspended",
         "credential.reinstated",
         "credential.revoked",
         "credential.expiring",
+        "credential.key_revoked",  # both credentials: the revoked one too, it was on the crew
+        "credential.key_revoked",
     ]
     return bodies

@@ -39,9 +39,11 @@ def revoke_key(kid: str, *, actor: str, now: int) -> TrustedKey:
     """A compromised key: everything it signed fails verification, and projects watching a
     credential it signed are told (in the same transaction, as for a revoked credential)."""
     with transaction():
+        already = registry.get_key(kid).state == "revoked"
         key = registry.revoke_key(kid, now)
-        audit.record(key.agency_id, actor, "key_revoked", at=now, subject=kid)
-        outbox.enqueue_key_revoked(key.agency_id, kid, now)
+        if not already:  # a repeat changes nothing, so it records and tells nothing either
+            audit.record(key.agency_id, actor, "key_revoked", at=now, subject=kid)
+            outbox.enqueue_key_revoked(key.agency_id, kid, now)
     return key
 
 

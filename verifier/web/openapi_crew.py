@@ -11,7 +11,7 @@ from typing import Any
 
 from verifier.core.crew.evaluation import STATUSES, Finding
 from verifier.core.crew.roster import MAX_CREDENTIAL_LENGTH, MAX_WORKERS
-from verifier.store.outbox import EXPIRING_EVENT, STATE_EVENTS
+from verifier.store.outbox import EXPIRING_EVENT, KEY_REVOKED_EVENT, STATE_EVENTS
 from verifier.web.openapi_spec import AGENCY_ID, INSTANT, NUMBER, _object, _ref
 from verifier.web.requests import XLSX_TYPE
 
@@ -135,7 +135,10 @@ WEBHOOK = _object(
 )
 EVENT = _object(
     {
-        "type": {"type": "string", "enum": [*STATE_EVENTS.values(), EXPIRING_EVENT]},
+        "type": {
+            "type": "string",
+            "enum": [*STATE_EVENTS.values(), KEY_REVOKED_EVENT, EXPIRING_EVENT],
+        },
         "timestamp": INSTANT,
         "data": _object(
             {
@@ -144,7 +147,10 @@ EVENT = _object(
                     {"agency": AGENCY_ID, "number": NUMBER, "expires_at": INSTANT},
                     required=["agency", "number"],
                 ),
-                "status": {"type": "string", "enum": ["revoked", "suspended", "active"]},
+                "status": {
+                    "type": "string",
+                    "enum": ["revoked", "suspended", "active", "key_revoked"],
+                },
                 "reason": {"type": ["string", "null"]},
                 "changed_at": INSTANT,
                 "days_left": {"type": "integer", "minimum": 1},
@@ -438,8 +444,8 @@ CREW_PATHS: dict[str, Any] = {
 WEBHOOKS: dict[str, Any] = {
     "crewEvent": {
         "post": {
-            "summary": "A credential on a watched crew was revoked, suspended or reinstated, or "
-            "expires within 30 days before the project ends",
+            "summary": "A credential on a watched crew was revoked, suspended or reinstated, "
+            "its signing key was revoked, or it expires within 30 days before the project ends",
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": _ref("WebhookEvent")}},
