@@ -82,19 +82,28 @@ class RateLimiter:
     def charge(self, name: RateLimit, client: str, cost: int) -> None:
         """Count ``cost`` requests of ``client`` against every window of limit ``name``, even
         beyond it (what was done is counted); TooManyAttempts when they did not fit."""
+        over = self._count(name, client, cost)
+        if over:
+            raise self._refusal(over[0], name, client)
+
+    def count(self, name: RateLimit, client: str, cost: int = 1) -> None:
+        """Count ``cost`` requests of ``client`` against every window of limit ``name``, and
+        never refuse: for what another counter decides on but this one must still see."""
+        self._count(name, client, cost)
+
+    def _count(self, name: RateLimit, client: str, cost: int) -> list[RateLimitItem]:
+        """Count in every window; the windows the count did not fit in."""
         if cost < 1:
-            return
+            return []
         strategy = self._strategies[name]
         try:
-            over = [
+            return [
                 item
                 for item in self._limits[name]
                 if not strategy.hit(item, name, client, cost=cost)
             ]
         except StorageError as exc:
             raise _store_unavailable(exc) from None
-        if over:
-            raise self._refusal(over[0], name, client)
 
     def _apply(self, allows: Callable[..., bool], name: RateLimit, client: str, cost: int) -> None:
         try:

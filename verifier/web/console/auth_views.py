@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Response, render_template, request
+from flask import Response, render_template, request, url_for
 from flask_babel import gettext as _
 
 from verifier.config import RateLimit
@@ -32,8 +32,7 @@ from verifier.web.console.blueprint import (
     setup_step,
 )
 from verifier.web.console.forms import go
-from verifier.web.console.session import current, end_current, start
-from verifier.web.state import current_state
+from verifier.web.console.session import cookies_secure, current, end_current, start
 
 #: The cookie naming a browser as a device of the user who signed in from it.
 DEVICE_COOKIE = "skk_device"
@@ -59,19 +58,20 @@ def sign_in() -> Response | tuple[str, int]:
     client = limits.client_address()
     device = request.cookies.get(DEVICE_COOKIE, "")
     known_device = bool(device) and staff_devices.username_of(device, now=now()) == username
-    # The account's counter is keyed by a hash of what was typed (unknown names count too),
-    # or by the device, when this browser signed in as that user before.
-    account_key = (
-        staff_devices.limit_key(device)
-        if known_device
-        else "account:" + hashlib.sha256(username.encode()).hexdigest()
-    )
+    # The account's counter is keyed by a hash of what was typed (unknown names count too). A
+    # browser that signed in as that user before is judged by its own counter instead, so that
+    # strangers failing at the account cannot lock the user out; its failures still count
+    # against the account too, so a stolen device cookie adds no guesses for anyone else.
+    account_key = "account:" + hashlib.sha256(username.encode()).hexdigest()
+    deciding_key = staff_devices.limit_key(device) if known_device else account_key
     limiter.check(RateLimit.CONSOLE_LOGIN_CLIENT, client)
-    limiter.check(RateLimit.CONSOLE_LOGIN_ACCOUNT, account_key)
+    limiter.check(RateLimit.CONSOLE_LOGIN_ACCOUNT, deciding_key)
     result = accounts.sign_in(username, password, code, now=now())
     if result.account is None:
+        if known_device:
+            limiter.count(RateLimit.CONSOLE_LOGIN_ACCOUNT, account_key)
         limiter.hit(RateLimit.CONSOLE_LOGIN_CLIENT, client)
-        limiter.hit(RateLimit.CONSOLE_LOGIN_ACCOUNT, account_key)
+        limiter.hit(RateLimit.CONSOLE_LOGIN_ACCOUNT, deciding_key)
         return render_template("console/login.html", failed=True), 200
     account = result.account
     start(account.id, "active" if account.ready else "setup", now=now())
@@ -79,7 +79,8 @@ def sign_in() -> Response | tuple[str, int]:
     if known_device:
         staff_devices.used(device, now=now())
     else:
-        _set_device_cookie(response, staff_devices.remember(account.id, now=now()))
+        device = staff_devices.remember(account.id, now=now())
+    _set_device_cookie(response, device)  # again for a known one: it lives as long as its row
     return response
 
 
@@ -89,8 +90,8 @@ def _set_device_cookie(response: Response, raw_id: str) -> None:
         DEVICE_COOKIE,
         raw_id,
         max_age=staff_devices.KEEP_SECONDS,
-        path="/console/login",
-        secure=current_state().settings.base_url.startswith("https://"),
+        path=url_for("console.sign_in"),
+        secure=cookies_secure(),
         httponly=True,
         samesite="Strict",
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, Response, session
+from flask import Flask, Request, Response, current_app, session
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
@@ -46,6 +46,13 @@ class ConsoleSession(CallbackDict[str, Any], SessionMixin):
         """Take a loaded record's data without counting that as a change."""
         self.record = record
         dict.update(self, record.data)
+
+
+def cookies_secure() -> bool:
+    """Whether the console's cookies carry ``Secure``: as the session's (``SKK_BASE_URL`` is
+    https), and always when the app has some other session interface."""
+    interface = current_app.session_interface
+    return not isinstance(interface, ConsoleSessionInterface) or interface.secure
 
 
 class ConsoleSessionInterface(SessionInterface):
