@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tests.helpers import DAY, NOW
 from verifier.core.crew import terms
 from verifier.core.crew.worker import RosterWorker
+from verifier.core.errors import InvalidInput
 from verifier.crew import check, delivery, webhooks
 from verifier.crew.notifier import Notifier, NotifierSettings, http_post
 from verifier.store import projects, revocation
@@ -130,10 +131,26 @@ def test_plain_http_is_only_for_a_loopback_demo(monkeypatch, no_connections, url
         ("::a00:5", False),  # IPv4-compatible 10.0.0.5
         ("0.0.0.0", False),  # noqa: S104 (an address judged, never bound)
         ("fe80::1%2", False),
+        # blocks this Python's is_global calls global, refused by name
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 (RFC 8215) of 10.0.0.1
+        ("fec0::1", False),  # site-local
+        ("::ffff:0:a00:1", False),  # SIIT's IPv4-translated 10.0.0.1
+        ("192.0.0.9", False),  # IETF protocol assignments
+        ("224.0.0.251", False),  # multicast
+        ("ff02::1", False),
+        ("::ffff:224.0.0.1", False),
     ],
 )
 def test_is_public(address, public):
     assert delivery.is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize(
+    "host", ["[64:ff9b:1::a00:1]", "[::ffff:10.0.0.5]", "192.0.0.9", "[fec0::1]", "224.0.0.1"]
+)
+def test_subscribing_refuses_an_address_every_delivery_would_refuse(host):
+    with pytest.raises(InvalidInput, match="loopback, private or link-local"):
+        webhooks.check_url(f"https://{host}/skk", local_allowed=False)
 
 
 def test_a_refused_delivery_is_a_failed_attempt_retried_later(
@@ -389,8 +406,10 @@ def test_the_demos_plain_http_to_loopback_still_works(monkeypatch):
     with _serve(None) as subscriber:
         subscriber.answers[:] = [204, 500]
         url = f"http://127.0.0.1:{subscriber.port}/hook"
-        assert http_post(url, HEADERS, BODY, 5) == 204
-        assert http_post(url, HEADERS, BODY, 5) == 500
+        with pytest.raises(delivery.UnsafeWebhookURL):  # not a demo: such a URL is refused
+            http_post(url, HEADERS, BODY, 5)
+        assert http_post(url, HEADERS, BODY, 5, local_allowed=True) == 204
+        assert http_post(url, HEADERS, BODY, 5, local_allowed=True) == 500
         assert [seen.body for seen in subscriber.seen] == [BODY, BODY]
         assert subscriber.seen[0].headers["Host"] == f"127.0.0.1:{subscriber.port}"
         assert subscriber.seen[0].headers["webhook-id"] == "msg_1"

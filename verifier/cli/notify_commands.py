@@ -11,10 +11,12 @@ import signal
 import sys
 import threading
 from types import FrameType
+from urllib.parse import urlsplit
 
 import click
 
 from verifier.cli.base import Runtime, emit, json_option, pass_runtime, uses_database
+from verifier.config import is_loopback_host
 from verifier.crew.notifier import Notifier, NotifierSettings
 
 _DEFAULTS = NotifierSettings()
@@ -79,6 +81,7 @@ def notify_run(
         lease_seconds=lease_seconds,
         first_retry_seconds=first_retry_seconds,
         timeout_seconds=max(1.0, min(timeout_seconds, lease_seconds / 2)),
+        local_allowed=is_loopback_host(urlsplit(rt.settings.base_url).hostname),
     )
     notifier = Notifier(settings)
     if once:

@@ -5,8 +5,8 @@ indirection: its DNS may answer 10.0.0.5 or 169.254.169.254, or change its answe
 check and the connect (DNS rebinding). So each delivery resolves the host once, refuses it when
 any address is not global, and connects to a checked address itself; TLS still verifies the
 certificate for the host name (and sends it as SNI), and the Host header is the URL's host.
-The one exception is a local demo: plain http to a loopback host, which ``check_url`` stores only
-when the service itself runs on loopback.
+The one exception is a local demo (its ``SKK_BASE_URL`` is loopback, and ``skk notify run`` says
+so): its own receiver on a loopback host, over http too, as ``check_url`` allows it there.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ AddressRule = Callable[[Address], bool]
 #: IPv6 prefixes whose last 32 bits are the IPv4 address a packet ends up at: NAT64's well-known
 #: prefix (RFC 6052 §2.1) and the deprecated IPv4-compatible addresses (RFC 4291 §2.5.5.1).
 _IPV4_IN_LAST_32_BITS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+#: Never public, whatever this Python's ``is_global`` says of them: local-use NAT64 (RFC 8215),
+#: which may translate to any private IPv4 address; site-local (RFC 3879); SIIT's IPv4-translated
+#: addresses (RFC 2765); the IETF protocol assignments (RFC 6890).
+_NEVER_PUBLIC = tuple(
+    ipaddress.ip_network(block)
+    for block in ("64:ff9b:1::/48", "fec0::/10", "::ffff:0:0:0/96", "192.0.0.0/24")
+)
 
 
 class InternalAddressRefused(OSError):
@@ -42,14 +49,20 @@ class UnsafeWebhookURL(ValueError):
 
 def is_public(address: Address) -> bool:
     """True for a globally reachable address; an IPv4 address inside IPv6 is judged as IPv4."""
+    if address.is_multicast or _in(address, _NEVER_PUBLIC):  # (is_global allows multicast)
+        return False
     if isinstance(address, ipaddress.IPv4Address):
         return address.is_global
     if address.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d on a dual-stack socket
-        return address.ipv4_mapped.is_global
+        return is_public(address.ipv4_mapped)
     embedded = address.sixtofour
-    if embedded is None and any(address in prefix for prefix in _IPV4_IN_LAST_32_BITS):
+    if embedded is None and _in(address, _IPV4_IN_LAST_32_BITS):
         embedded = ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
-    return address.is_global and (embedded is None or embedded.is_global)
+    return address.is_global and (embedded is None or is_public(embedded))
+
+
+def _in(address: Address, blocks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    return any(address.version == block.version and address in block for block in blocks)
 
 
 def resolve(host: str, port: int) -> list[Address]:
@@ -85,27 +98,35 @@ def post(
     body: bytes,
     timeout: float,
     *,
+    local_allowed: bool = False,
     resolve: Resolver = resolve,
     allowed: AddressRule = is_public,
     context: ssl.SSLContext | None = None,
 ) -> int:
     """POST without following redirects; the HTTP status (also for 3xx, 4xx and 5xx).
 
+    ``local_allowed``: this is a local demo (its ``SKK_BASE_URL`` is loopback), whose own
+    receiver on a loopback host may be reached, over http too (as ``check_url`` allows it).
     ``resolve``, ``allowed`` and ``context`` (default: the system's CAs, verifying) are for tests.
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection: http.client.HTTPConnection
-    if parts.scheme == "http" and is_loopback_host(host):  # the local demo's own receiver
+    if local_allowed and is_loopback_host(host) and parts.scheme == "http":
         connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+    elif local_allowed and is_loopback_host(host) and parts.scheme == "https":
+        tls = context or _verifying_context()
+        connection = http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=tls)
     elif parts.scheme == "https" and host:
         port = parts.port or http.client.HTTPS_PORT
         addresses = checked_addresses(host, port, resolve=resolve, allowed=allowed)
         tls = context or _verifying_context()
         connection = _PinnedHTTPSConnection(host, port, addresses, timeout, tls)
     else:
-        raise UnsafeWebhookURL("a webhook URL must be https with a host")
+        raise UnsafeWebhookURL(
+            "a webhook URL must be https with a host (plain http only to a local demo's loopback)"
+        )
     try:
         connection.request("POST", target, body=body, headers=headers)
         return connection.getresponse().status

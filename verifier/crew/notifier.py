@@ -10,6 +10,7 @@ subscriber's URL is the one it registered. Nothing here logs a name, number or U
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
 import secrets
@@ -43,6 +44,8 @@ class NotifierSettings:
     lease_seconds: int = 60
     #: Seconds before the first retry; each later one waits twice as long, up to the maximum.
     first_retry_seconds: int = 5
+    #: A local demo (loopback ``SKK_BASE_URL``): its own loopback receiver may be reached.
+    local_allowed: bool = False
     max_retry_seconds: int = 3600
     #: A message this old that still failed is given up.
     give_up_seconds: int = DAY
@@ -65,10 +68,13 @@ def retry_delay(attempts: int, settings: NotifierSettings) -> int:
     return min(doubled, settings.max_retry_seconds)
 
 
-def http_post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
-    """POST without following redirects, to public addresses only; the HTTP status (also for
-    4xx and 5xx); InternalAddressRefused when the host resolves to an internal address."""
-    return delivery.post(url, headers, body, timeout)
+def http_post(
+    url: str, headers: dict[str, str], body: bytes, timeout: float, *, local_allowed: bool = False
+) -> int:
+    """POST without following redirects, to public addresses only (and, ``local_allowed``, a
+    local demo's loopback receiver); the HTTP status (also for 4xx and 5xx);
+    InternalAddressRefused when the host resolves to an internal address."""
+    return delivery.post(url, headers, body, timeout, local_allowed=local_allowed)
 
 
 @dataclass
@@ -101,11 +107,11 @@ class Notifier:
         self,
         settings: NotifierSettings,
         *,
-        send: Sender = http_post,
+        send: Sender | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
-        self.send = send
+        self.send = send or functools.partial(http_post, local_allowed=settings.local_allowed)
         self.clock = clock
         self.name = "ntf_" + secrets.token_hex(6)
         self._last_housekeeping: float | None = None

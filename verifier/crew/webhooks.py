@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from verifier.config import is_loopback_host
 from verifier.core.credential import has_control_characters
 from verifier.core.errors import InvalidInput
+from verifier.crew import delivery
 from verifier.store import webhooks
 from verifier.store.projects import ProjectInfo
 from verifier.store.webhooks import Subscription
@@ -79,13 +80,15 @@ def check_url(url: str, *, local_allowed: bool) -> str:
 
 
 def _is_internal(host: str) -> bool:
+    """A loopback name, or an address literal that a delivery would refuse (a host name is
+    judged at each delivery, by what it resolves to then: verifier.crew.delivery)."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False
-    return not address.is_global
+    return not delivery.is_public(address)
 
 
 def subscribe(
