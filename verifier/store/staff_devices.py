@@ -3,11 +3,12 @@
 Failed sign-ins count per account, whatever the client, so that a guesser gains nothing from many
 addresses; but then anyone who knows a username could keep that account locked. So a browser that
 signed in gets a cookie naming it as a device of that user, and its attempts at that user's
-account count against the device alone: strangers failing at the account do not lock that user
-out of their own browser, while a stolen device cookie buys its thief only the device's own few
-attempts (and the password and code are still needed). The cookie carries a random id; the table
-only its SHA-256 (as for sessions) and the user. A device unused for :data:`KEEP_SECONDS` is
-forgotten, and so is every device of a user who is reset or disabled.
+account are refused only once the device's own failures reach the limit: strangers failing at the
+account do not lock that user out of their own browser. The device's failures still count
+against the account as well, so a stolen device cookie adds no attempts (and the password and
+code are still needed). The cookie carries a random id; the table only its SHA-256 (as for
+sessions) and the user. A device unused for :data:`KEEP_SECONDS` is forgotten, and so is every
+device of a user who is reset or disabled.
 """
 
 from __future__ import annotations

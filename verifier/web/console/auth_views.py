@@ -2,9 +2,9 @@
 
 Failed sign-ins count against two limits shared by every worker (per account, per client;
 ``verifier.web.limits``); once either is spent, even a correct password is refused until the
-window ends, so the limit cannot be used as an oracle. From a browser the user signed in from
-before (its device cookie, :mod:`verifier.store.staff_devices`), failures count against that
-browser instead of the account, so strangers failing at the account cannot lock the user out.
+window ends, so the limit cannot be used as an oracle. A browser the user signed in from before
+(its device cookie, :mod:`verifier.store.staff_devices`) is refused only on its own failures,
+so strangers failing at the account cannot lock the user out.
 Every attempt is audited by the staff service (:func:`verifier.staff.accounts.sign_in`), never
 with what was typed.
 """
