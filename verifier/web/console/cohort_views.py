@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
-from verifier.core.errors import Conflict, InvalidInput, NotFound, UnreadableInput
+from verifier.core.errors import Conflict, InvalidInput, NotFound, RowProblem, UnreadableInput
 from verifier.issuance.cohort import CohortRejected
 from verifier.staff import imports
 from verifier.store import cohort_imports
@@ -68,25 +68,26 @@ def cohort_preview(import_id: str) -> Response | tuple[str, int] | str:
     except NotFound:
         return _issued_or_gone(agency_id, import_id)
     except CohortRejected as rejected:
-        return render_template(
-            "console/preview.html",
-            import_id=import_id,
-            rows=None,
-            problems=rejected.problems,
-            error=None,
-        ), 422
+        return _refused(import_id, problems=rejected.problems)
     except (InvalidInput, UnreadableInput) as exc:  # the file as a whole: no header, bad .xlsx
-        return render_template(
-            "console/preview.html",
-            import_id=import_id,
-            rows=None,
-            problems=None,
-            error=problem(exc),
-        ), 422
+        return _refused(import_id, error=problem(exc))
     new = sum(1 for row in rows if row.status == "new")
     return render_template(
         "console/preview.html", import_id=import_id, rows=rows, problems=None, error=None, new=new
     )
+
+
+def _refused(
+    import_id: str,
+    *,
+    problems: list[RowProblem] | None = None,
+    error: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    """The preview page with the file's problems (every row's) or one error about it, as 422."""
+    page = render_template(
+        "console/preview.html", import_id=import_id, rows=None, problems=problems, error=error
+    )
+    return page, 422
 
 
 def _issued_or_gone(agency_id: str, import_id: str) -> Response:
@@ -115,21 +116,9 @@ def confirm_cohort(import_id: str) -> Response | tuple[str, int]:
     except NotFound:
         return _issued_or_gone(account.agency_id, import_id)
     except CohortRejected as rejected:
-        return render_template(
-            "console/preview.html",
-            import_id=import_id,
-            rows=None,
-            problems=rejected.problems,
-            error=None,
-        ), 422
+        return _refused(import_id, problems=rejected.problems)
     except (InvalidInput, UnreadableInput, Conflict) as exc:
-        return render_template(
-            "console/preview.html",
-            import_id=import_id,
-            rows=None,
-            problems=None,
-            error=problem(exc),
-        ), 422
+        return _refused(import_id, error=problem(exc))
     return go("console.cohort_result", import_id=import_id)
 
 
