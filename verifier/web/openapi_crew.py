@@ -277,10 +277,16 @@ _ROSTER_TEXT = (
     "ignored and never kept) or JSON. Every bad row is listed in a 422 with its line and column "
     "and nothing is checked."
 )
-_CREW_ERRORS = {
+#: What a request with a body may answer before its content is judged.
+_BODY_ERRORS = {
     "400": _problem("BadRequest"),
     "413": _problem("ContentTooLarge"),
     "415": _problem("UnsupportedMediaType"),
+}
+#: ... and a JSON body whose content breaks a rule.
+_JSON_BODY_ERRORS = {**_BODY_ERRORS, "422": _problem("UnprocessableContent")}
+_CREW_ERRORS = {
+    **_BODY_ERRORS,
     "422": {
         "description": "Bad rows (every one listed) or project terms.",
         "content": {"application/problem+json": {"schema": _ref("CrewProblem")}},
@@ -352,9 +358,7 @@ CREW_PATHS: dict[str, Any] = {
             "responses": {
                 "200": _report_answer("The report, whatever the workers' statuses."),
                 **_CREW_ERRORS,
-                "401": _problem("Unauthorized"),
-                "429": _problem("TooManyRequests"),
-                "503": _problem("ServiceUnavailable"),
+                **_OWNER_ERRORS,
             },
         }
     },
@@ -363,10 +367,7 @@ CREW_PATHS: dict[str, Any] = {
             "Register a project to watch",
             {
                 "201": _json_answer("Project", "Registered; Location names it."),
-                "400": _problem("BadRequest"),
-                "413": _problem("ContentTooLarge"),
-                "415": _problem("UnsupportedMediaType"),
-                "422": _problem("UnprocessableContent"),
+                **_JSON_BODY_ERRORS,
             },
             requestBody={
                 "required": True,
@@ -409,10 +410,7 @@ CREW_PATHS: dict[str, Any] = {
                 "201": _json_answer(
                     "WebhookCreated", "The subscription and its secret, shown this once."
                 ),
-                "400": _problem("BadRequest"),
-                "413": _problem("ContentTooLarge"),
-                "415": _problem("UnsupportedMediaType"),
-                "422": _problem("UnprocessableContent"),
+                **_JSON_BODY_ERRORS,
             },
             requestBody={
                 "required": True,
