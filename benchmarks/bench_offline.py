@@ -47,15 +47,6 @@ NAVIGATIONS = 40
 DAY = 86_400
 NOW = int(time.time())
 SETTINGS = bundle.BundleSettings("https://sertifikat.example.id", 7 * DAY, 60)
-REASONS = (
-    "fraud",
-    "misuse",
-    "data_error",
-    "holder_request",
-    "superseded",
-    "investigation",
-    "other",
-)
 
 
 def main() -> int:
@@ -101,7 +92,7 @@ def prepare(folder: Path, count: int) -> tuple[peewee.Database, PrivateKeyStore]
             agency,
             number,
             "revoked" if rng.random() < 0.9 else "suspended",
-            rng.choice(REASONS),
+            rng.choice(revocation.REASONS),
             NOW - rng.randrange(5 * 365 * DAY),
         )
         for agency, number in numbers
@@ -162,7 +153,7 @@ def measure_delta(folder: Path) -> list[str]:
         agency = f"lsp-bench-{rng.randrange(AGENCIES):02d}"
         number = f"ME063100 3 {rng.randrange(10**8):08d} 2026"
         change = revocation.revoke if index % 3 else revocation.suspend
-        change(agency, number, rng.choice(REASONS), note=None, actor="bench", now=NOW)
+        change(agency, number, rng.choice(revocation.REASONS), note=None, actor="bench", now=NOW)
     started = time.perf_counter()
     body = bundle_source.delta_payload(SETTINGS, since, NOW)
     assert body is not None
